@@ -1,0 +1,237 @@
+"""The command line: argument parsing and dispatch only (the contract is in DESIGN.md).
+
+    batchtui [--queue Q] ... [--readonly]                 the TUI
+    batchtui --demo [--array-size N] [--speed X]          the TUI on the embedded simulator
+    batchtui --queue Q --once|--watch [--json] [--until-done]
+    batchtui sim ...  |  batchtui cancel ...  |  batchtui retry ...
+
+Each mode lives in its own module, reached through a `main(args) -> int`. Exit codes: 0 ok, 1 runtime error (one
+line on stderr), 2 usage error, 3 `--until-done` saw failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from urllib.parse import urlparse
+
+from batchtui.durations import parse_duration
+from batchtui.errors import BatchtuiError
+
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+SUBCOMMANDS = ("sim", "cancel", "retry")
+
+
+# --- argument types: each raises ArgumentTypeError with a message naming the problem -------------------------
+
+
+def duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def positive_duration(text: str) -> float:
+    seconds = duration(text)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than zero: {text!r}")
+    return seconds
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number above zero: {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number ≥ 0: {text!r}")
+    return value
+
+
+def int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:,} and {high:,}: {text!r}")
+        return value
+
+    return parse
+
+
+def endpoint_url(text: str) -> str:
+    parsed = urlparse(text)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r} (e.g. http://127.0.0.1:4566)")
+    try:
+        parsed.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad port in URL: {text!r}") from None
+    return text
+
+
+def region(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d{1,2}", text):
+        raise argparse.ArgumentTypeError(f"not an AWS region name: {text!r} (e.g. us-east-1)")
+    return text
+
+
+def job_ref(text: str) -> str:
+    text = text.strip()
+    if not text or any(c.isspace() for c in text):
+        raise argparse.ArgumentTypeError(f"not a job id: {text!r} (JOB_ID or JOB_ID:INDEX)")
+    return text
+
+
+# --- parsers --------------------------------------------------------------------------------------------------
+
+
+def _aws_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("AWS")
+    g.add_argument("--region", type=region, help="AWS region (default: from the profile or environment)")
+    g.add_argument("--profile", help="AWS named profile")
+    g.add_argument("--endpoint-url", type=endpoint_url, help="Batch API endpoint, e.g. a `batchtui sim` URL")
+    g.add_argument("--max-tps", type=positive_float, default=10.0,
+                   help="most Batch API requests per second batchtui may make (default 10; the account has 50)")
+
+
+def main_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="batchtui",
+        description="A terminal dashboard for AWS Batch array pipelines.",
+        epilog="Subcommands: `batchtui sim -h`, `batchtui cancel -h`, `batchtui retry -h`.",
+    )
+    p.add_argument("--queue", help="the job queue to watch (name or ARN)")
+    _aws_options(p)
+    p.add_argument("--refresh", type=positive_duration, default=5.0, metavar="SECONDS",
+                   help="seconds between refreshes (default 5)")
+    p.add_argument("--since", type=positive_duration, default=24 * 3600.0, metavar="DURATION",
+                   help="show jobs created within this long (default 24h)")
+    p.add_argument("--readonly", action="store_true", help="no cancel or retry: actions are impossible")
+    p.add_argument("--no-bell", action="store_true", help="no terminal bell on failures")
+    p.add_argument("--theme", help="Textual theme name (e.g. textual-dark, nord, gruvbox)")
+    demo = p.add_argument_group("demo")
+    demo.add_argument("--demo", action="store_true", help="run the dashboard on the embedded simulator")
+    demo.add_argument("--array-size", type=int_between(2, 10_000), default=10_000,
+                      help="demo: size of the reference arrays (default 10,000)")
+    demo.add_argument("--speed", type=non_negative_float, default=60.0,
+                      help="demo: simulated seconds per real second (default 60)")
+    h = p.add_argument_group("headless")
+    mode = h.add_mutually_exclusive_group()
+    mode.add_argument("--once", action="store_true", help="one refresh, print the snapshot, exit")
+    mode.add_argument("--watch", action="store_true", help="print one snapshot per refresh")
+    h.add_argument("--json", action="store_true", help="JSON output (camelCase, like the AWS CLI)")
+    h.add_argument("--until-done", action="store_true",
+                   help="with --watch: exit when the pipeline ends (0 all succeeded, 3 some failed)")
+    return p
+
+
+def sim_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="batchtui sim", description="A local AWS Batch API simulator.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int_between(0, 65535), default=4566, help="port (default 4566; 0 picks one)")
+    p.add_argument("--speed", type=non_negative_float, default=1.0,
+                   help="simulated seconds per real second (default 1; 0 freezes the clock)")
+    p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same run")
+    p.add_argument("--pipeline", choices=("reference", "none"), default="reference",
+                   help="submit the reference pipeline to ProdQueue at start (default) or nothing")
+    p.add_argument("--array-size", type=int_between(2, 10_000), default=10_000,
+                   help="size of the reference arrays (default 10,000)")
+    p.add_argument("--advance", type=duration, default=0.0, metavar="DURATION",
+                   help="run the simulated clock forward before serving, e.g. 90m")
+    p.add_argument("--throttle-tps", type=positive_float, metavar="N",
+                   help="answer 429 TooManyRequestsException beyond N requests/s")
+    p.add_argument("--latency-ms", type=non_negative_float, default=0.0, help="added latency per request")
+    p.add_argument("--error-rate", type=int_between(0, 100), default=0, metavar="PERCENT",
+                   help="answer this percentage of requests with a 500 ServerException")
+    p.add_argument("--outage", action="append", default=[], metavar="START+LENGTH",
+                   help="real-time outage window after start, e.g. 60s+30s (repeatable): every call gets 503")
+    return p
+
+
+def action_parser(name: str) -> argparse.ArgumentParser:
+    verb = {"cancel": "Cancel (or terminate, when running)", "retry": "Resubmit failed"}[name]
+    p = argparse.ArgumentParser(prog=f"batchtui {name}", description=f"{verb} jobs or array indices.")
+    p.add_argument("targets", nargs="+", type=job_ref, metavar="JOB_ID[:INDEX]",
+                   help="job ids, or array child ids JOB_ID:INDEX")
+    _aws_options(p)
+    if name == "cancel":
+        p.add_argument("--reason", help="reason recorded with the job (default: batchtui and your user name)")
+    else:
+        p.add_argument("--downstream", action="store_true",
+                       help="also resubmit what failed because of these jobs, chained to the new ones")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    return p
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    argv = list(argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        name = argv[0]
+        parser = sim_parser() if name == "sim" else action_parser(name)
+        args = parser.parse_args(argv[1:])
+        args.command = name
+        return args
+    parser = main_parser()
+    args = parser.parse_args(argv)
+    args.command = "headless" if (args.once or args.watch) else "tui"
+    if args.until_done and not args.watch:
+        parser.error("--until-done goes with --watch")
+    if args.json and not (args.once or args.watch):
+        parser.error("--json goes with --once or --watch")
+    if args.demo and (args.once or args.watch):
+        parser.error("--demo opens the dashboard; use `batchtui sim` with --endpoint-url for headless runs")
+    if not args.demo and not args.queue:
+        parser.error("--queue is required (or --demo to try batchtui on the simulator)")
+    return args
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    # Imported lazily: `batchtui sim` must not pay for Textual, nor headless runs for the UI.
+    if args.command == "sim":
+        from batchtui.sim import server
+
+        return server.main(args)
+    if args.command in ("cancel", "retry"):
+        from batchtui import actions
+
+        return actions.main(args)
+    if args.command == "headless":
+        from batchtui import headless
+
+        return headless.main(args)
+    from batchtui.ui import app
+
+    return app.main(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(args)
+    except BatchtuiError as e:
+        print(f"batchtui: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

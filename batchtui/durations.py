@@ -1,0 +1,30 @@
+"""Durations as people type them on a command line: 90s, 15m, 24h, 2d, 1h30m, or plain seconds."""
+
+from __future__ import annotations
+
+import re
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in `text`; raises ValueError with a message naming the text when it is not a duration."""
+    t = text.strip().lower()
+    try:
+        value = float(t)
+    except ValueError:
+        pass
+    else:
+        if value < 0 or value != value or value == float("inf"):
+            raise ValueError(f"not a duration: {text!r} (must be a finite number of seconds ≥ 0)")
+        return value
+    pos, total = 0, 0.0
+    for m in _PART.finditer(t):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _UNITS[m.group(2)]
+        pos = m.end()
+    if not t or pos != len(t):
+        raise ValueError(f"not a duration: {text!r} (examples: 30s, 15m, 24h, 2d, 1h30m)")
+    return total

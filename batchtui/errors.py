@@ -1,0 +1,46 @@
+"""batchtui's own error types: each carries one line a person at 3 a.m. can act on.
+
+The CLI prints `str(error)` on stderr and exits with `error.exit_code`; nothing that reaches a user is a traceback.
+"""
+
+from __future__ import annotations
+
+
+class BatchtuiError(Exception):
+    """Base: a runtime problem with a message for a person (exit code 1)."""
+
+    exit_code = 1
+
+
+class UsageError(BatchtuiError):
+    """The command line itself is wrong (exit code 2)."""
+
+    exit_code = 2
+
+
+class UnknownQueue(BatchtuiError):
+    pass
+
+
+class UnknownJob(BatchtuiError):
+    pass
+
+
+class CredentialsError(BatchtuiError):
+    """Missing or expired credentials; the message says how to fix it."""
+
+
+class AccessDenied(BatchtuiError):
+    """The caller lacks an IAM permission; the message names the action (e.g. batch:ListJobs)."""
+
+
+class EndpointUnreachable(BatchtuiError):
+    pass
+
+
+class Throttled(BatchtuiError):
+    """TooManyRequestsException after the client's own retries."""
+
+
+class ApiError(BatchtuiError):
+    """Any other answer from the API that is an error (4xx/5xx, malformed body)."""

@@ -1,0 +1,310 @@
+"""The data every view reads: statuses, jobs, per-index array state, snapshots, the pipeline graph.
+
+Pure and immutable: no I/O, no Textual. The poller builds these; headless output, analysis, actions and the UI read
+them. A Snapshot is never mutated after it is made, so a view can hold one while the next refresh runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from types import MappingProxyType
+
+
+class Status(IntEnum):
+    """A Batch job status; the value is its byte in ArrayState.statuses, in lifecycle order."""
+
+    SUBMITTED = 0
+    PENDING = 1
+    RUNNABLE = 2
+    STARTING = 3
+    RUNNING = 4
+    SUCCEEDED = 5
+    FAILED = 6
+    UNKNOWN = 7  # an index not seen yet, or a status string this version does not know
+
+    @classmethod
+    def parse(cls, text: str | None) -> Status:
+        """Never raises: an answer with a status we do not know must not crash a monitor."""
+        try:
+            return cls[text] if text else cls.UNKNOWN
+        except KeyError:
+            return cls.UNKNOWN
+
+    @property
+    def terminal(self) -> bool:
+        return self in (Status.SUCCEEDED, Status.FAILED)
+
+    @property
+    def active(self) -> bool:
+        """Holding or about to hold compute: what TerminateJob (not CancelJob) is for."""
+        return self in (Status.STARTING, Status.RUNNING)
+
+
+# The seven statuses AWS reports, in order: the keys of childCounts and statusSummary.
+AWS_STATUSES: tuple[Status, ...] = tuple(s for s in Status if s is not Status.UNKNOWN)
+TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED})
+
+
+class DependencyType:
+    STANDARD = None  # AWS omits `type` for a standard dependency
+    N_TO_N = "N_TO_N"
+    SEQUENTIAL = "SEQUENTIAL"
+
+
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    """One dependsOn entry. SEQUENTIAL entries have no job_id; a standard one has type None."""
+
+    job_id: str | None
+    type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    exit_code: int | None = None
+    reason: str | None = None  # container.reason
+    status_reason: str | None = None
+    started_at: int | None = None  # epoch ms, as AWS gives them
+    stopped_at: int | None = None
+    log_stream: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexDetail:
+    """What is known of one array child beyond its status byte. Kept only for indices that have one."""
+
+    index: int
+    exit_code: int | None = None
+    reason: str | None = None  # container.reason
+    status_reason: str | None = None
+    started_at: int | None = None
+    stopped_at: int | None = None
+    attempts: tuple[Attempt, ...] = ()  # only once DescribeJobs was asked for this child
+    log_stream: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayState:
+    """Per-index state of one array job: a byte per index (a Status value), plus sparse details."""
+
+    statuses: bytes
+    details: Mapping[int, IndexDetail] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def of(cls, statuses: bytes | bytearray, details: Mapping[int, IndexDetail] | None = None) -> ArrayState:
+        """Freeze mutable poller state into an immutable view (copies, so the poller can go on mutating)."""
+        return cls(bytes(statuses), MappingProxyType(dict(details or {})))
+
+    @property
+    def size(self) -> int:
+        return len(self.statuses)
+
+    def status(self, index: int) -> Status:
+        return Status(self.statuses[index])
+
+    def count(self, status: Status) -> int:
+        return self.statuses.count(status)
+
+    def counts(self) -> dict[str, int]:
+        """childCounts: every AWS status by name, zeros included (UNKNOWN only when some index is unknown)."""
+        counts = {s.name: self.statuses.count(s) for s in AWS_STATUSES}
+        unknown = self.statuses.count(Status.UNKNOWN)
+        if unknown:
+            counts[Status.UNKNOWN.name] = unknown
+        return counts
+
+    def indices(self, *statuses: Status) -> list[int]:
+        wanted = {int(s) for s in statuses}
+        return [i for i, b in enumerate(self.statuses) if b in wanted]
+
+    def finished(self) -> int:
+        return self.statuses.count(Status.SUCCEEDED) + self.statuses.count(Status.FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A top-level job (plain job or array parent) as the poller last saw it."""
+
+    job_id: str
+    job_name: str
+    status: Status
+    queue: str | None = None  # queue ARN or name
+    job_definition: str | None = None  # ARN
+    created_at: int | None = None
+    started_at: int | None = None
+    stopped_at: int | None = None
+    status_reason: str | None = None
+    exit_code: int | None = None  # plain jobs: container.exitCode
+    reason: str | None = None  # plain jobs: container.reason
+    array_size: int | None = None  # None for a plain job
+    depends_on: tuple[Dependency, ...] = ()
+    attempts: tuple[Attempt, ...] = ()
+    log_stream: str | None = None
+    # AWS's own (lagging) statusSummary of an array parent and when AWS last refreshed it (epoch ms)
+    status_summary: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    summary_updated_at: int | None = None
+    array: ArrayState | None = None  # per-index state the poller holds (array jobs only)
+    # The describe-only fields actions need to resubmit a job faithfully; the raw AWS shapes, camelCase.
+    parameters: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    container_overrides: Mapping | None = None
+    retry_strategy: Mapping | None = None
+    timeout: Mapping | None = None
+    tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    is_cancelled: bool = False
+    is_terminated: bool = False
+    gone: bool = False  # no longer returned by AWS (retention): this is its last known state
+
+    @property
+    def is_array(self) -> bool:
+        return self.array_size is not None
+
+    @property
+    def upstream_ids(self) -> tuple[str, ...]:
+        return tuple(d.job_id for d in self.depends_on if d.job_id)
+
+    @property
+    def sequential(self) -> bool:
+        return any(d.type == DependencyType.SEQUENTIAL for d in self.depends_on)
+
+    def dependency_type(self, upstream_id: str) -> str | None:
+        for d in self.depends_on:
+            if d.job_id == upstream_id:
+                return d.type
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    upstream: str  # job id
+    downstream: str  # job id
+    type: str | None  # None (standard) or N_TO_N
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """A connected component of the dependency graph, its jobs in dependency order."""
+
+    job_ids: tuple[str, ...]  # topological order, ties broken by createdAt then name
+    edges: tuple[Edge, ...]
+    depth: Mapping[str, int]  # longest path from a root: the column a graph view puts the job in
+
+    @property
+    def roots(self) -> tuple[str, ...]:
+        return tuple(j for j in self.job_ids if self.depth[j] == 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything one refresh found. `jobs` holds pipeline members in dependency order."""
+
+    queue: str
+    polled_at: datetime  # timezone-aware UTC
+    api_calls: int  # calls this refresh made
+    jobs: tuple[Job, ...]
+    pipelines: tuple[Pipeline, ...] = ()
+    region: str | None = None
+    endpoint: str | None = None
+    total_api_calls: int = 0  # since the poller started
+    throttled_calls: int = 0  # since the poller started
+    error: str | None = None  # set when this refresh failed: jobs are then the last good state
+    stale_since: datetime | None = None  # when the data last was fresh, if this refresh failed
+
+    def job(self, job_id: str) -> Job | None:
+        return self._index().get(job_id)
+
+    def by_name(self, name: str) -> Job | None:
+        return next((j for j in self.jobs if j.job_name == name), None)
+
+    def downstream_of(self, job_id: str) -> list[Job]:
+        """Jobs that depend directly on job_id."""
+        return [j for j in self.jobs if job_id in j.upstream_ids]
+
+    def pipeline_of(self, job_id: str) -> Pipeline | None:
+        return next((p for p in self.pipelines if job_id in p.job_ids), None)
+
+    def _index(self) -> dict[str, Job]:
+        # frozen+slots forbids caching on the instance; a linear map build is cheap for tens of jobs
+        return {j.job_id: j for j in self.jobs}
+
+    @property
+    def done(self) -> bool:
+        """Every job has reached SUCCEEDED or FAILED (and there is at least one)."""
+        return bool(self.jobs) and all(j.status.terminal for j in self.jobs)
+
+    @property
+    def failed(self) -> bool:
+        return any(j.status is Status.FAILED for j in self.jobs)
+
+
+def build_pipelines(jobs: Iterable[Job]) -> tuple[Pipeline, ...]:
+    """Group jobs into connected components over dependsOn edges, each in dependency order.
+
+    Dependencies on jobs not in `jobs` are ignored here (the poller follows them and includes them when it can).
+    Components are ordered by their earliest createdAt, so the oldest pipeline comes first.
+    """
+    jobs = list(jobs)
+    by_id = {j.job_id: j for j in jobs}
+    parent = {j.job_id: j.job_id for j in jobs}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    edges: list[Edge] = []
+    for j in jobs:
+        for d in j.depends_on:
+            if d.job_id and d.job_id in by_id:
+                edges.append(Edge(d.job_id, j.job_id, d.type))
+                parent[find(d.job_id)] = find(j.job_id)
+
+    groups: dict[str, list[Job]] = {}
+    for j in jobs:
+        groups.setdefault(find(j.job_id), []).append(j)
+
+    pipelines = [_pipeline(members, edges) for members in groups.values()]
+    pipelines.sort(key=lambda p: min((by_id[j].created_at or 0) for j in p.job_ids))
+    return tuple(pipelines)
+
+
+def _pipeline(members: list[Job], all_edges: list[Edge]) -> Pipeline:
+    ids = {j.job_id for j in members}
+    edges = tuple(e for e in all_edges if e.downstream in ids)
+    ups: dict[str, list[str]] = {j: [] for j in ids}
+    for e in edges:
+        ups[e.downstream].append(e.upstream)
+    depth: dict[str, int] = {}
+
+    def depth_of(job_id: str, seen: frozenset[str] = frozenset()) -> int:
+        if job_id not in depth:
+            # A cycle cannot happen in Batch, but bad data must not recurse forever.
+            parents = [u for u in ups[job_id] if u not in seen]
+            depth[job_id] = 1 + max((depth_of(u, seen | {job_id}) for u in parents), default=-1)
+        return depth[job_id]
+
+    order = sorted(members, key=lambda j: (depth_of(j.job_id), j.created_at or 0, j.job_name))
+    return Pipeline(tuple(j.job_id for j in order), edges, MappingProxyType(depth))
+
+
+def ordered_jobs(pipelines: Iterable[Pipeline], jobs: Iterable[Job]) -> tuple[Job, ...]:
+    """Jobs in the order the pipelines list them (what Snapshot.jobs holds)."""
+    by_id = {j.job_id: j for j in jobs}
+    return tuple(by_id[i] for p in pipelines for i in p.job_ids)
+
+
+def split_child_id(job_id: str) -> tuple[str, int | None]:
+    """'parent:7' -> ('parent', 7); a plain id -> (id, None). Used for JOB[:INDEX] arguments too."""
+    head, sep, tail = job_id.rpartition(":")
+    if sep and head and tail.isdigit():
+        return head, int(tail)
+    return job_id, None
+
+
+def iter_children(job: Job) -> Iterator[tuple[int, Status]]:
+    if job.array is not None:
+        for i, b in enumerate(job.array.statuses):
+            yield i, Status(b)
