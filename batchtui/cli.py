@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 from urllib.parse import urlparse
 
 from batchtui.durations import parse_duration
@@ -99,6 +100,13 @@ def job_ref(text: str) -> str:
     return text
 
 
+class Parser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one line (not the whole usage block) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 # --- parsers --------------------------------------------------------------------------------------------------
 
 
@@ -112,7 +120,7 @@ def _aws_options(p: argparse.ArgumentParser) -> None:
 
 
 def main_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="batchtui",
         description="A terminal dashboard for AWS Batch array pipelines.",
         epilog="Subcommands: `batchtui sim -h`, `batchtui cancel -h`, `batchtui retry -h`.",
@@ -143,7 +151,7 @@ def main_parser() -> argparse.ArgumentParser:
 
 
 def sim_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="batchtui sim", description="A local AWS Batch API simulator.")
+    p = Parser(prog="batchtui sim", description="A local AWS Batch API simulator.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int_between(0, 65535), default=4566, help="port (default 4566; 0 picks one)")
     p.add_argument("--speed", type=non_negative_float, default=1.0,
@@ -167,7 +175,7 @@ def sim_parser() -> argparse.ArgumentParser:
 
 def action_parser(name: str) -> argparse.ArgumentParser:
     verb = {"cancel": "Cancel (or terminate, when running)", "retry": "Resubmit failed"}[name]
-    p = argparse.ArgumentParser(prog=f"batchtui {name}", description=f"{verb} jobs or array indices.")
+    p = Parser(prog=f"batchtui {name}", description=f"{verb} jobs or array indices.")
     p.add_argument("targets", nargs="+", type=job_ref, metavar="JOB_ID[:INDEX]",
                    help="job ids, or array child ids JOB_ID:INDEX")
     _aws_options(p)

@@ -1,0 +1,73 @@
+"""The command-line contract: usage errors are one line and exit 2; modes dispatch as DESIGN.md says."""
+
+import subprocess
+import sys
+
+import pytest
+
+from batchtui import cli
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["--queue", "Q", "--refresh", "0"], "--refresh"),
+        (["--queue", "Q", "--refresh", "soon"], "not a duration"),
+        (["--queue", "Q", "--since", "-5m"], "--since"),
+        (["--queue", "Q", "--max-tps", "0"], "--max-tps"),
+        (["--queue", "Q", "--max-tps", "nan"], "--max-tps"),
+        (["--queue", "Q", "--region", "mars"], "not an AWS region"),
+        (["--queue", "Q", "--endpoint-url", "localhost:4566"], "not an http(s) URL"),
+        (["--queue", "Q", "--endpoint-url", "http://127.0.0.1:99999"], "bad port"),
+        (["--queue", "Q", "--once", "--watch"], "not allowed with"),
+        (["--queue", "Q", "--once", "--until-done"], "--until-done goes with --watch"),
+        (["--queue", "Q", "--json"], "--json goes with"),
+        ([], "--queue is required"),
+        (["--demo", "--array-size", "1"], "between 2 and 10,000"),
+        (["--demo", "--once"], "--demo opens the dashboard"),
+        (["sim", "--port", "-1"], "--port"),
+        (["sim", "--pipeline", "big"], "invalid choice"),
+        (["cancel"], "required"),
+        (["retry", "abc", "--reason", "x"], "unrecognized arguments"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(argv, fragment, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse(argv)
+    assert exit_info.value.code == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert fragment in err
+
+
+def test_modes_are_recognised():
+    assert cli.parse(["--queue", "Q", "--once", "--json"]).command == "headless"
+    assert cli.parse(["--queue", "Q", "--watch", "--until-done"]).command == "headless"
+    assert cli.parse(["--queue", "Q"]).command == "tui"
+    assert cli.parse(["--demo"]).command == "tui"
+    args = cli.parse(["sim", "--port", "0", "--advance", "90m"])
+    assert (args.command, args.port, args.advance) == ("sim", 0, 5400.0)
+    args = cli.parse(["retry", "abc:7", "def", "--downstream", "--yes"])
+    assert (args.command, args.targets, args.downstream, args.yes) == ("retry", ["abc:7", "def"], True, True)
+    args = cli.parse(["cancel", "abc", "--reason", "stuck", "--dry-run"])
+    assert (args.reason, args.dry_run, args.max_tps) == ("stuck", True, 10.0)
+
+
+def test_defaults_follow_the_contract():
+    args = cli.parse(["--queue", "ProdQueue"])
+    assert (args.refresh, args.since, args.max_tps, args.readonly) == (5.0, 86400.0, 10.0, False)
+
+
+def test_core_modules_never_import_textual():
+    # DESIGN.md: everything outside batchtui/ui is importable without Textual.
+    code = (
+        "import sys, importlib, pkgutil, batchtui\n"
+        "for m in pkgutil.walk_packages(batchtui.__path__, 'batchtui.'):\n"
+        "    if not m.name.startswith('batchtui.ui'):\n"
+        "        importlib.import_module(m.name)\n"
+        "bad = [m for m in sys.modules if m == 'textual' or m.startswith('textual.')]\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
