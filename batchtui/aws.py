@@ -1,0 +1,361 @@
+"""The client facade: the only module that talks to AWS (Batch and CloudWatch Logs) through aiobotocore.
+
+    async with open_api(region=None, profile=None, endpoint_url=url, max_tps=10.0) as api:
+        await api.list_jobs(jobQueue="ProdQueue", filters=[...])
+
+One session and one client per service per process, opened and closed inside the running event loop. Every HTTP
+attempt (retries included) waits on the call budget (`budget.TokenBucket`) through botocore's `before-send` hook,
+and is counted (`api.calls`; `api.throttled` for answers that said "too many requests"). Retries are botocore's
+"standard" mode, bounded, so a dead endpoint fails in well under 30 s. Every botocore/AWS error leaves this module
+as a `batchtui.errors` type with one line a person can act on; no key, token or signature ever goes into a message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from aiobotocore.session import AioSession
+from botocore import exceptions as bex
+from botocore.config import Config
+
+from batchtui.budget import TokenBucket
+from batchtui.errors import (
+    AccessDenied,
+    ApiError,
+    BatchtuiError,
+    CredentialsError,
+    EndpointUnreachable,
+    Throttled,
+    UnknownQueue,
+)
+
+DESCRIBE_CHUNK = 100  # DescribeJobs takes at most 100 ids
+BULK_CHUNK = 50  # CancelJobs / TerminateJobs take at most 50 ids
+DEFAULT_LOG_GROUP = "/aws/batch/job"
+
+# Bounded retries: 4 attempts with connect 3 s / read 10 s and standard backoff (≤ ~7 s in total) keep a dead
+# endpoint under ~30 s, while a burst of throttling or a 5xx blip is still ridden out.
+MAX_ATTEMPTS = 4
+CONNECT_TIMEOUT_S = 3.0
+READ_TIMEOUT_S = 10.0
+
+THROTTLE_CODES = frozenset({
+    "TooManyRequestsException", "ThrottlingException", "Throttling", "ThrottledException",
+    "RequestLimitExceeded", "RequestThrottled", "RequestThrottledException", "SlowDown",
+})
+EXPIRED_CODES = frozenset({
+    "ExpiredToken", "ExpiredTokenException", "UnrecognizedClientException", "InvalidClientTokenId",
+    "InvalidSignatureException", "SignatureDoesNotMatch", "RequestExpired", "IncompleteSignature",
+    "MissingAuthenticationToken", "MissingAuthenticationTokenException",
+})
+DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "NotAuthorized"})
+
+
+class ServerError(ApiError):
+    """A transient failure on AWS's side (5xx, a timeout, an unreadable answer) that outlived our retries."""
+
+
+class LogStreamNotFound(ApiError):
+    """GetLogEvents: the log group or stream does not exist (not written yet, or expired)."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """Worth trying again later (the poller keeps its last good snapshot and marks it stale)."""
+    return isinstance(error, Throttled | EndpointUnreachable | ServerError)
+
+
+@dataclass(slots=True)
+class BulkResult:
+    """What CancelJobs/TerminateJobs did: AWS answers 200 even when some ids failed, so always read `errors`."""
+
+    successful: list[str] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)  # {"jobId", "code", "message"}
+
+
+# --- the facade -----------------------------------------------------------------------------------------------
+
+
+class BatchApi:
+    """Batch and Logs calls with the budget, counters and error mapping applied. Build it with `open_api`."""
+
+    def __init__(self, batch: Any, logs: Any, budget: TokenBucket, *, profile: str | None = None,
+                 log_budget: TokenBucket | None = None) -> None:
+        self._batch = batch
+        self._logs = logs
+        self.budget = budget
+        self.log_budget = log_budget or TokenBucket(budget.max_rate)
+        self.profile = profile
+        self.calls = 0  # Batch HTTP requests sent, each retry attempt included
+        self.throttled = 0  # Batch answers that said "too many requests"
+        self.log_calls = 0  # CloudWatch Logs requests (a separate quota; not part of `calls`)
+        self.region: str | None = getattr(getattr(batch, "meta", None), "region_name", None)
+        self.endpoint_url: str | None = getattr(getattr(batch, "meta", None), "endpoint_url", None)
+        self._hook(batch, "batch", self._before_batch_send, self._after_batch_response)
+        self._hook(logs, "cloudwatch-logs", self._before_logs_send, None)
+
+    @staticmethod
+    def _hook(client: Any, service: str, before: Any, after: Any) -> None:
+        events = getattr(getattr(client, "meta", None), "events", None)
+        if events is None:  # a test double without botocore's event system
+            return
+        events.register(f"before-send.{service}", before)
+        if after is not None:
+            events.register(f"response-received.{service}", after)
+
+    # botocore emits before-send once per HTTP attempt (retries included): the budget sees every one of them.
+    async def _before_batch_send(self, **_: Any) -> None:
+        await self.budget.acquire()
+        self.calls += 1
+
+    async def _after_batch_response(self, parsed_response: dict | None = None, **_: Any) -> None:
+        code = ((parsed_response or {}).get("Error") or {}).get("Code")
+        status = ((parsed_response or {}).get("ResponseMetadata") or {}).get("HTTPStatusCode")
+        if code in THROTTLE_CODES or status == 429:
+            self.throttled += 1
+            self.budget.throttled()
+        elif parsed_response is not None and not code:
+            self.budget.succeeded()
+
+    async def _before_logs_send(self, **_: Any) -> None:
+        await self.log_budget.acquire()
+        self.log_calls += 1
+
+    # --- Batch ----------------------------------------------------------------------------------------------
+
+    async def describe_job_queues(self, queues: Sequence[str]) -> list[dict]:
+        """Raw jobQueues entries; a name AWS does not know is simply absent (see `check_queue`)."""
+        with self._mapped("DescribeJobQueues"):
+            resp = await self._batch.describe_job_queues(jobQueues=list(queues))
+        return list(resp.get("jobQueues") or [])
+
+    async def check_queue(self, queue: str) -> dict:
+        """The queue's description, or UnknownQueue naming it."""
+        found = await self.describe_job_queues([queue])
+        for q in found:
+            if queue in (q.get("jobQueueName"), q.get("jobQueueArn")):
+                return q
+        if found:
+            return found[0]
+        where = f" in {self.region}" if self.region else ""
+        raise UnknownQueue(f"no job queue named {queue!r}{where} (check --queue, --region and --profile)")
+
+    async def list_jobs(self, **kwargs: Any) -> dict:
+        """One ListJobs page, the raw answer (jobSummaryList, nextToken)."""
+        with self._mapped("ListJobs"):
+            return await self._batch.list_jobs(**kwargs)
+
+    async def describe_jobs(self, ids: Sequence[str]) -> list[dict]:
+        """Raw `jobs` entries for ids, in chunks of 100; ids AWS does not know are left out."""
+        ids = list(dict.fromkeys(ids))  # no id twice: AWS would charge a slot for it
+        jobs: list[dict] = []
+        for start in range(0, len(ids), DESCRIBE_CHUNK):
+            chunk = ids[start:start + DESCRIBE_CHUNK]
+            with self._mapped("DescribeJobs"):
+                resp = await self._batch.describe_jobs(jobs=chunk)
+            jobs.extend(resp.get("jobs") or [])
+        return jobs
+
+    async def submit_job(self, **kwargs: Any) -> dict:
+        with self._mapped("SubmitJob"):
+            resp = await self._batch.submit_job(**kwargs)
+        return {k: resp[k] for k in ("jobId", "jobName", "jobArn") if k in resp}
+
+    async def cancel_jobs(self, ids: Sequence[str], reason: str) -> BulkResult:
+        return await self._bulk("CancelJobs", self._batch.cancel_jobs, ids, reason)
+
+    async def terminate_jobs(self, ids: Sequence[str], reason: str) -> BulkResult:
+        return await self._bulk("TerminateJobs", self._batch.terminate_jobs, ids, reason)
+
+    async def _bulk(self, op: str, call: Any, ids: Sequence[str], reason: str) -> BulkResult:
+        result = BulkResult()
+        ids = list(dict.fromkeys(ids))
+        for start in range(0, len(ids), BULK_CHUNK):
+            with self._mapped(op):
+                resp = await call(jobs=ids[start:start + BULK_CHUNK], reason=reason)
+            result.successful.extend(resp.get("successful") or [])
+            for e in resp.get("errors") or []:
+                result.errors.append({"jobId": e.get("job") or e.get("jobId") or "", "code": e.get("code") or "",
+                                      "message": e.get("message") or ""})
+        return result
+
+    # --- CloudWatch Logs ------------------------------------------------------------------------------------
+
+    async def get_log_events(self, group: str, stream: str, next_token: str | None = None,
+                             start_from_head: bool = True, limit: int | None = None) -> dict:
+        """One GetLogEvents page (events, nextForwardToken, nextBackwardToken)."""
+        kwargs: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": start_from_head}
+        if next_token:
+            kwargs["nextToken"] = next_token
+        if limit:
+            kwargs["limit"] = limit
+        with self._mapped("GetLogEvents", service="logs"):
+            try:
+                return await self._logs.get_log_events(**kwargs)
+            except bex.ClientError as e:
+                if _code(e) == "ResourceNotFoundException":
+                    raise LogStreamNotFound(f"no log stream {stream!r} in {group!r} (not written yet, or expired)") \
+                        from None
+                raise
+
+    @contextmanager
+    def _mapped(self, op: str, service: str = "batch") -> Iterator[None]:
+        try:
+            yield
+        except BatchtuiError:
+            raise
+        except Exception as e:  # noqa: BLE001 - everything from botocore becomes one of our types
+            raise map_error(e, op, service=service, profile=self.profile, endpoint=self.endpoint_url) from None
+
+
+# --- error mapping --------------------------------------------------------------------------------------------
+
+
+def _code(e: bex.ClientError) -> str:
+    return str((e.response.get("Error") or {}).get("Code") or "")
+
+
+def _status(e: bex.ClientError) -> int | None:
+    return (e.response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+
+
+def _aws_message(e: bex.ClientError) -> str:
+    return redact(str((e.response.get("Error") or {}).get("Message") or "").strip())
+
+
+_SECRETISH = re.compile(
+    r"(?:A3T[A-Z0-9]|AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{12,}"  # access key ids
+    r"|[A-Za-z0-9/+=]{40,}"  # secret keys, session tokens, signatures
+)
+
+
+def redact(text: str) -> str:
+    """Never let a key, token or signature through into a message or a log."""
+    return _SECRETISH.sub("[redacted]", text)
+
+
+def safe_url(url: str | None) -> str:
+    """A URL without any user:password part."""
+    if not url:
+        return "the AWS endpoint"
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)
+
+
+def _sso_hint(profile: str | None) -> str:
+    profile = profile or os.environ.get("AWS_PROFILE")
+    if profile:
+        return f"run `aws sso login --profile {profile}` (or refresh that profile's credentials)"
+    return "run `aws sso login --profile X` (or refresh your credentials, or set AWS_PROFILE)"
+
+
+def map_error(e: BaseException, op: str, *, service: str = "batch", profile: str | None = None,
+              endpoint: str | None = None) -> BatchtuiError:
+    """One of our error types, with one line naming what went wrong and what to do about it."""
+    action = f"{service}:{op}"
+    url = safe_url(endpoint)
+    if isinstance(e, bex.ClientError):
+        code, status, msg = _code(e), _status(e), _aws_message(e)
+        detail = f": {msg}" if msg else ""
+        if code in THROTTLE_CODES or status == 429:
+            return Throttled(f"AWS is throttling {op} (TooManyRequestsException) even after retries; "
+                             "lower --max-tps or wait for other callers to back off")
+        if code in EXPIRED_CODES:
+            return CredentialsError(f"AWS credentials are expired or not valid ({code}): {_sso_hint(profile)}")
+        if code in DENIED_CODES or status == 403:
+            return AccessDenied(f"access denied: this identity may not call {action} (add it to the IAM policy)"
+                                f"{detail}")
+        if status is not None and status >= 500:
+            return ServerError(f"{op} failed on AWS's side (HTTP {status} {code or 'error'}) after retries{detail}")
+        return ApiError(f"{op} was refused ({code or f'HTTP {status}'}){detail}")
+    if isinstance(e, bex.NoCredentialsError):
+        return CredentialsError("no AWS credentials found: run `aws configure` or `aws sso login --profile X`, "
+                                "or set AWS_PROFILE")
+    if isinstance(e, bex.PartialCredentialsError):
+        return CredentialsError(f"AWS credentials are incomplete ({redact(str(e))}): run `aws configure`")
+    if isinstance(e, bex.SSOError | bex.TokenRetrievalError | bex.CredentialRetrievalError):
+        return CredentialsError(f"AWS credentials could not be loaded or have expired: {_sso_hint(profile)}")
+    if isinstance(e, bex.ProfileNotFound):
+        name = getattr(e, "kwargs", {}).get("profile") or profile
+        return CredentialsError(f"AWS profile {name!r} not found: check `aws configure list-profiles` "
+                                "(--profile or AWS_PROFILE)")
+    if isinstance(e, bex.NoRegionError):
+        return BatchtuiError("no AWS region: pass --region, set AWS_REGION, or set a region in your profile")
+    if isinstance(e, bex.ReadTimeoutError):
+        return ServerError(f"no answer from {url} to {op} within {READ_TIMEOUT_S:g} s, after retries")
+    if isinstance(e, bex.ConnectTimeoutError):
+        return EndpointUnreachable(f"cannot reach {url}: connection timed out (check --endpoint-url, --region and "
+                                   "your network)")
+    if isinstance(e, bex.EndpointConnectionError | bex.ConnectionClosedError | bex.ConnectionError
+                  | ConnectionError | OSError):
+        return EndpointUnreachable(f"cannot reach {url}: connection failed (check --endpoint-url, --region and your "
+                                   "network)")
+    if isinstance(e, bex.ParamValidationError):
+        return ApiError(f"{op} request was invalid: {redact(str(e))}")
+    if isinstance(e, bex.ResponseParserError):
+        return ServerError(f"{op}: the answer from {url} could not be read (malformed body)")
+    if isinstance(e, bex.HTTPClientError):
+        return EndpointUnreachable(f"cannot reach {url}: {type(e).__name__}")
+    if isinstance(e, bex.BotoCoreError):
+        return ApiError(f"{op} failed: {redact(str(e))}")
+    return ApiError(f"{op} failed unexpectedly: {type(e).__name__}: {redact(str(e))}")
+
+
+# --- opening the clients --------------------------------------------------------------------------------------
+
+
+def client_config(max_attempts: int = MAX_ATTEMPTS, connect_timeout: float = CONNECT_TIMEOUT_S,
+                  read_timeout: float = READ_TIMEOUT_S) -> Config:
+    # "standard" rather than "adaptive": our own bucket already rate-limits and slows on throttling, and a
+    # second client-side limiter would make the budget's arithmetic (and the benchmarks) hard to read.
+    return Config(retries={"mode": "standard", "total_max_attempts": max_attempts},
+                  connect_timeout=connect_timeout, read_timeout=read_timeout, user_agent_extra="batchtui")
+
+
+def _resolve_region(session: AioSession, region: str | None, endpoint_url: str | None, profile: str | None) -> str:
+    if region:
+        return region
+    try:
+        configured = session.get_config_variable("region")
+    except bex.ProfileNotFound as e:
+        raise map_error(e, "open", profile=profile) from None
+    if configured:
+        return configured
+    if endpoint_url:
+        return "us-east-1"  # a local endpoint (the simulator) does not care, but botocore needs one to sign
+    raise map_error(bex.NoRegionError(), "open", profile=profile)
+
+
+@asynccontextmanager
+async def open_api(region: str | None = None, profile: str | None = None, endpoint_url: str | None = None,
+                   max_tps: float = 10.0, *, max_attempts: int = MAX_ATTEMPTS,
+                   connect_timeout: float = CONNECT_TIMEOUT_S, read_timeout: float = READ_TIMEOUT_S,
+                   burst: float | None = None) -> AsyncIterator[BatchApi]:
+    """One aiobotocore session with a Batch and a CloudWatch Logs client (same endpoint_url), closed on exit."""
+    try:
+        session = AioSession(profile=profile)
+    except bex.ProfileNotFound as e:
+        raise map_error(e, "open", profile=profile) from None
+    region_name = _resolve_region(session, region, endpoint_url, profile)
+    config = client_config(max_attempts, connect_timeout, read_timeout)
+    async with AsyncExitStack() as stack:
+        try:
+            batch = await stack.enter_async_context(
+                session.create_client("batch", region_name=region_name, endpoint_url=endpoint_url, config=config))
+            logs = await stack.enter_async_context(
+                session.create_client("logs", region_name=region_name, endpoint_url=endpoint_url, config=config))
+        except (bex.BotoCoreError, ValueError) as e:
+            if isinstance(e, bex.InvalidRegionError | bex.UnknownRegionError) or "region" in str(e).lower():
+                raise BatchtuiError(f"not a usable AWS region: {region_name!r}") from None
+            raise map_error(e, "open", profile=profile, endpoint=endpoint_url) from None
+        budget = TokenBucket(max_tps, burst)
+        yield BatchApi(batch, logs, budget, profile=profile, log_budget=TokenBucket(max(1.0, min(max_tps, 10.0))))
