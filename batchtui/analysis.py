@@ -1,0 +1,985 @@
+"""Explain a pipeline: why a job or index waits or failed, what will fail because of it, when it will finish.
+
+Pure functions over a `model.Snapshot`: no I/O, no Textual, no asyncio. Everything is computed once per snapshot by
+`analyze(snap)` (the last result is cached, so the UI can ask about many indices of the same snapshot cheaply); the
+public functions below read from that.
+
+Performance: per-index state is a `bytes` of Status values. Masks are computed with `bytes.translate` (one C pass),
+combined as big integers (`int.from_bytes`), counted with `bytes.count` and turned into index lists with
+`itertools.compress`: no Python object per index. Only the sparse `IndexDetail`s are looped over in Python (for times).
+
+Outlook, in words the README can quote: see `OUTLOOK_DEFINITIONS` (and the constants below).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import compress
+
+import humanize
+
+from .model import Attempt, DependencyType, IndexDetail, Job, Pipeline, Snapshot, Status
+
+# --- outlook --------------------------------------------------------------------------------------------------------
+
+SUCCEEDED = "succeeded"
+"""`succeeded`: the job has SUCCEEDED (for an array job: AWS reports the parent SUCCEEDED, i.e. every child did)."""
+
+FAILED = "failed"
+"""`failed`: the job has FAILED (for an array job: AWS reports the parent FAILED)."""
+
+WILL_FAIL = "will fail"
+"""`will fail`: the job has not finished but can no longer succeed. Either it is an array with a FAILED child, or with
+a child that is doomed (its N_TO_N partner failed or is doomed, or an earlier index of its SEQUENTIAL array failed or is
+doomed); or it depends, directly or through other jobs, on a job that failed or will fail. Batch fails such a job by
+itself once the job it waits for has finished; nothing needs to be done to stop it, but it must be resubmitted."""
+
+AT_RISK = "at risk"
+"""`at risk`: the job can still succeed, but something on its path has already gone wrong once. Either the job, or one
+of its children, is being retried after a failed attempt (it is not finished and has an earlier attempt on record);
+or one of its children has been RUNNING for more than 3 times the median run time of its siblings that succeeded
+(once at least 5 have); or a job it depends on, directly or through other jobs, is at risk."""
+
+ON_TRACK = "on track"
+"""`on track`: the job has not finished and nothing known is wrong: it is not `will fail` and not `at risk`."""
+
+OUTLOOK_DEFINITIONS: dict[str, str] = {
+    SUCCEEDED: "The job has SUCCEEDED (for an array job: AWS reports the parent SUCCEEDED, i.e. every child did).",
+    FAILED: "The job has FAILED (for an array job: AWS reports the parent FAILED).",
+    WILL_FAIL: (
+        "The job has not finished but can no longer succeed. Either it is an array with a FAILED child, or with a "
+        "child that is doomed (its N_TO_N partner failed or is doomed, or an earlier index of its SEQUENTIAL array "
+        "failed or is doomed); or it depends, directly or through other jobs, on a job that failed or will fail. "
+        "Batch fails such a job by itself once the job it waits for has finished; it must be resubmitted."
+    ),
+    AT_RISK: (
+        "The job can still succeed, but something on its path has already gone wrong once: the job or one of its "
+        "children is being retried after a failed attempt; or one of its children has been RUNNING for more than 3 "
+        "times the median run time of its siblings that succeeded (once at least 5 have); or a job it depends on, "
+        "directly or through other jobs, is at risk."
+    ),
+    ON_TRACK: "The job has not finished and nothing known is wrong: it is neither `will fail` nor `at risk`.",
+}
+
+# A child running this many times longer than its succeeded siblings' median makes its job `at risk`.
+STRAGGLER_FACTOR = 3.0
+STRAGGLER_MIN_SAMPLES = 5
+# Throughput is measured over the finishes of this recent window when it holds enough of them.
+THROUGHPUT_WINDOW_S = 600.0
+THROUGHPUT_MIN_SAMPLES = 5
+
+# --- byte tables over Status values (values 8..255 are bad data: treated like UNKNOWN) -------------------------------
+
+
+def _table(ones: Iterable[int]) -> bytes:
+    wanted = set(ones)
+    return bytes(1 if b in wanted else 0 for b in range(256))
+
+
+_T_FAILED = _table([Status.FAILED])
+_T_SUCCEEDED = _table([Status.SUCCEEDED])
+_T_OPEN = _table(b for b in range(256) if b not in (Status.SUCCEEDED, Status.FAILED))  # not finished
+# Not started: still waiting for dependencies (or not seen yet). RUNNABLE means its dependencies are met.
+_T_UNSTARTED = _table(b for b in range(256) if b not in (2, 3, 4, 5, 6))
+_T_NOT_SUCCEEDED = _table(b for b in range(256) if b != Status.SUCCEEDED)
+_TERMINAL = (int(Status.SUCCEEDED), int(Status.FAILED))
+
+
+def _or(a: bytes, b: bytes) -> bytes:
+    return (int.from_bytes(a, "little") | int.from_bytes(b, "little")).to_bytes(len(a), "little")
+
+
+def _and(a: bytes, b: bytes) -> bytes:
+    return (int.from_bytes(a, "little") & int.from_bytes(b, "little")).to_bytes(len(a), "little")
+
+
+def _fit(mask: bytes, size: int) -> bytes:
+    """An upstream's mask aligned to a dependent of another size (N_TO_N requires equal sizes; bad data must not)."""
+    return mask[:size] + bytes(size - len(mask)) if len(mask) < size else mask[:size]
+
+
+def _positions(mask: bytes) -> list[int]:
+    return list(compress(range(len(mask)), mask))
+
+
+def _status_name(value: int) -> str:
+    return Status(value).name if 0 <= value <= 7 else Status.UNKNOWN.name
+
+
+# --- results ----------------------------------------------------------------------------------------------------------
+
+Ref = tuple[str, int | None]  # (job_id, index or None for the whole job)
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a job or index is where it is.
+
+    kind: one of "succeeded", "failed", "will fail", "waiting", "pending" (dependencies met, not RUNNABLE yet),
+    "runnable", "running" (STARTING or RUNNING), "unknown" (status not known), "not found".
+    waiting_on: what it still waits for, as (job_id, index) – index None for a whole job.
+    caused_by: for "failed"/"will fail" because of something upstream: the chain from the nearest cause to the root
+    failure, e.g. (("C", 17), ("B", 17)) for a D[17] whose N_TO_N partner C[17] is doomed because B[17] failed.
+    """
+
+    kind: str
+    summary: str
+    status: str
+    waiting_on: tuple[Ref, ...] = ()
+    caused_by: tuple[Ref, ...] = ()
+    exit_code: int | None = None
+    reason: str | None = None
+    since: datetime | None = None  # RUNNABLE/RUNNING since, only when known
+    ahead: int | None = None  # RUNNABLE: how many RUNNABLE jobs/children in the same queue are ahead (FIFO estimate)
+
+
+@dataclass(frozen=True, slots=True)
+class Throughput:
+    """Children of an array finishing per minute.
+
+    basis: "recent" – finishes seen in the last `window_s` seconds before the snapshot (or since the array started,
+    if that is shorter); "average" – all finished children over the time since the array started (used when the
+    recent window holds too few observed finishes); "observed" – the spread of the finish times known (when the
+    array's start is unknown).
+    """
+
+    per_minute: float
+    basis: str
+    samples: int
+    window_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Eta:
+    """When a job (or pipeline) is expected to finish. `lower_bound`: it will not finish before `at`, but how much
+    later is unknown (e.g. a job not started yet whose own run time nobody has observed)."""
+
+    at: datetime
+    lower_bound: bool = False
+    critical_path: tuple[str, ...] = ()  # pipelines: the chain of jobs that sets the time, root first
+
+
+@dataclass(slots=True)
+class Analysis:
+    """Everything derived from one snapshot (internal; use the functions below)."""
+
+    snap: Snapshot
+    now_ms: int
+    by_id: dict[str, Job]
+    order: list[str]
+    dead_mask: dict[str, bytes] = field(default_factory=dict)  # arrays: 1 = FAILED or doomed
+    doomed_mask: dict[str, bytes] = field(default_factory=dict)  # arrays: 1 = not finished and doomed
+    dead: dict[str, bool] = field(default_factory=dict)  # can no longer succeed (FAILED included)
+    risk: dict[str, str | None] = field(default_factory=dict)  # why at risk, None if not
+    outlook: dict[str, str] = field(default_factory=dict)
+    throughput: dict[str, Throughput | None] = field(default_factory=dict)
+    duration_s: dict[str, float | None] = field(default_factory=dict)  # median run time of one child
+    finish: dict[str, tuple[int, bool] | None] = field(default_factory=dict)  # (epoch ms, lower_bound)
+    binding: dict[str, str | None] = field(default_factory=dict)  # the upstream with the latest finish
+
+
+# --- the analysis -----------------------------------------------------------------------------------------------------
+
+_cache: tuple[Snapshot, Analysis] | None = None
+
+
+def analyze(snap: Snapshot) -> Analysis:
+    """Derive everything once per snapshot; the last one is cached (snapshots are immutable)."""
+    global _cache
+    cached = _cache
+    if cached is not None and cached[0] is snap:
+        return cached[1]
+    a = _analyze(snap)
+    _cache = (snap, a)
+    return a
+
+
+def _analyze(snap: Snapshot) -> Analysis:
+    by_id = {j.job_id: j for j in snap.jobs}
+    a = Analysis(snap, _ms(snap.polled_at), by_id, _topo_order(snap.jobs, by_id))
+    for job_id in a.order:
+        _doom(a, by_id[job_id])
+    for job_id in a.order:
+        job = by_id[job_id]
+        a.duration_s[job_id] = _median_duration(job)
+        a.throughput[job_id] = _throughput(job, a.now_ms)
+        a.risk[job_id] = _risk(a, job)
+        a.outlook[job_id] = _outlook(a, job)
+        _estimate(a, job)
+    return a
+
+
+def _ms(t: datetime) -> int:
+    if t.tzinfo is None:  # the model promises aware UTC; be lenient with hand-made snapshots
+        t = t.replace(tzinfo=UTC)
+    return int(t.timestamp() * 1000)
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def _topo_order(jobs: Iterable[Job], by_id: Mapping[str, Job]) -> list[str]:
+    """Upstreams before downstreams; dependencies outside the snapshot are ignored; a cycle (bad data) is broken."""
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(job_id: str) -> None:
+        stack = [(job_id, iter(by_id[job_id].upstream_ids))]
+        state[job_id] = 1
+        while stack:
+            current, ups = stack[-1]
+            for u in ups:
+                if u in by_id and u not in state:
+                    state[u] = 1
+                    stack.append((u, iter(by_id[u].upstream_ids)))
+                    break
+            else:
+                stack.pop()
+                state[current] = 2
+                order.append(current)
+
+    for j in jobs:
+        if j.job_id not in state:
+            visit(j.job_id)
+    return order
+
+
+def _ups(a: Analysis, job: Job, kind: str) -> list[Job]:
+    """Upstream jobs present in the snapshot: kind "standard" or "n_to_n"."""
+    want = DependencyType.N_TO_N if kind == "n_to_n" else DependencyType.STANDARD
+    out = []
+    for d in job.depends_on:
+        if d.job_id and d.job_id in a.by_id and d.job_id != job.job_id:
+            if (d.type == DependencyType.N_TO_N) == (want == DependencyType.N_TO_N):
+                out.append(a.by_id[d.job_id])
+    return out
+
+
+def _doom(a: Analysis, job: Job) -> None:
+    """Which indices (and whether the job) can no longer succeed. Called upstream-first."""
+    std_dead = any(a.dead.get(u.job_id, False) for u in _ups(a, job, "standard"))
+    ntn = _ups(a, job, "n_to_n")
+    state = job.array
+    if state is None:
+        # No per-index state: only job-level propagation (any kind of edge: an N_TO_N dependent of a failing
+        # array has a failing child, so it fails too).
+        a.dead[job.job_id] = job.status is Status.FAILED or (
+            job.status is not Status.SUCCEEDED and (std_dead or any(a.dead.get(u.job_id, False) for u in ntn))
+        )
+        return
+    st = state.statuses
+    n = len(st)
+    failed = st.translate(_T_FAILED)
+    open_ = st.translate(_T_OPEN)
+    prop = b"\x01" * n if std_dead else bytes(n)
+    ntn_unknown_dead = False
+    for u in ntn:
+        if u.job_id in a.dead_mask:
+            prop = _or(prop, _fit(a.dead_mask[u.job_id], n))
+        elif a.dead.get(u.job_id, False):
+            ntn_unknown_dead = True  # which partners are dead is not known: the job fails, no index is named
+    if job.sequential:
+        k = _or(failed, _and(prop, open_)).find(1)
+        if k >= 0:
+            prop = _or(prop, bytes(k + 1) + b"\x01" * (n - k - 1))
+    doomed = _and(prop, open_)
+    dead = _or(failed, doomed)
+    a.doomed_mask[job.job_id] = doomed
+    a.dead_mask[job.job_id] = dead
+    a.dead[job.job_id] = job.status is Status.FAILED or (
+        job.status is not Status.SUCCEEDED and (std_dead or ntn_unknown_dead or dead.find(1) >= 0)
+    )
+
+
+def _finished_details(job: Job) -> Iterable[tuple[int, IndexDetail]]:
+    st = job.array.statuses if job.array else b""
+    n = len(st)
+    for i, d in job.array.details.items() if job.array else ():
+        if 0 <= i < n and st[i] in _TERMINAL:
+            yield i, d
+
+
+def _median_duration(job: Job) -> float | None:
+    """Median run time (s) of one child that succeeded (else of any finished one); plain jobs: earlier attempts."""
+    if job.array is None:
+        runs = [(t.stopped_at - t.started_at) / 1000 for t in job.attempts if t.started_at and t.stopped_at]
+        return statistics.median(runs) if runs else None
+    st = job.array.statuses
+    ok, other = [], []
+    for i, d in _finished_details(job):
+        if d.started_at and d.stopped_at and d.stopped_at >= d.started_at:
+            (ok if st[i] == Status.SUCCEEDED else other).append((d.stopped_at - d.started_at) / 1000)
+    runs = ok or other
+    return statistics.median(runs) if runs else None
+
+
+def _array_started_ms(job: Job) -> int | None:
+    starts = [d.started_at for d in job.array.details.values() if d.started_at] if job.array else []
+    if job.started_at:
+        starts.append(job.started_at)
+    return min(starts) if starts else None
+
+
+def _throughput(job: Job, now_ms: int, window_s: float = THROUGHPUT_WINDOW_S) -> Throughput | None:
+    if job.array is None:
+        return None
+    stops = [d.stopped_at for _, d in _finished_details(job) if d.stopped_at]
+    started = _array_started_ms(job)
+    window_ms = window_s * 1000
+    if started is not None and now_ms - started < window_ms:
+        window_ms = max(now_ms - started, 1000)
+    recent = sum(1 for s in stops if s > now_ms - window_ms)
+    if recent >= THROUGHPUT_MIN_SAMPLES:
+        return Throughput(recent / window_ms * 60_000, "recent", recent, window_ms / 1000)
+    finished = job.array.finished()
+    if started is not None and finished and now_ms > started:
+        return Throughput(finished / (now_ms - started) * 60_000, "average", finished, (now_ms - started) / 1000)
+    if len(stops) >= 2 and max(stops) > min(stops):
+        span = max(stops) - min(stops)
+        return Throughput((len(stops) - 1) / span * 60_000, "observed", len(stops), span / 1000)
+    return None
+
+
+def _risk(a: Analysis, job: Job) -> str | None:
+    if job.status.terminal:
+        return None
+    ended = _ended(job.attempts)
+    if ended:
+        return f"{_name(a, job.job_id)} is being retried after {_plural(len(ended), 'failed attempt')}"
+    if job.array is not None:
+        st = job.array.statuses
+        retried = sum(1 for i, d in job.array.details.items()
+                      if 0 <= i < len(st) and st[i] not in _TERMINAL and _ended(d.attempts))
+        if retried:
+            return f"{_plural(retried, 'child', 'children')} of {_name(a, job.job_id)} being retried"
+        slow = _stragglers(a, job)
+        if slow:
+            return f"{_plural(slow, 'child', 'children')} of {_name(a, job.job_id)} running far longer than the rest"
+    for u in _ups(a, job, "standard") + _ups(a, job, "n_to_n"):
+        if a.risk.get(u.job_id):
+            return a.risk[u.job_id]
+    return None
+
+
+def _ended(attempts: tuple[Attempt, ...]) -> tuple[Attempt, ...]:
+    """Attempts that are over (AWS lists finished attempts; be safe if a current one is listed too)."""
+    return tuple(t for t in attempts if t.stopped_at or t.exit_code is not None)
+
+
+def _stragglers(a: Analysis, job: Job) -> int:
+    d = a.duration_s.get(job.job_id)
+    if not d or job.array is None:
+        return 0
+    samples = sum(1 for _ in _finished_details(job))
+    if samples < STRAGGLER_MIN_SAMPLES:
+        return 0
+    st = job.array.statuses
+    limit = a.now_ms - STRAGGLER_FACTOR * d * 1000
+    return sum(1 for i, x in job.array.details.items()
+               if 0 <= i < len(st) and st[i] == Status.RUNNING and x.started_at and x.started_at < limit)
+
+
+def _outlook(a: Analysis, job: Job) -> str:
+    if job.status is Status.SUCCEEDED:
+        return SUCCEEDED
+    if job.status is Status.FAILED:
+        return FAILED
+    if a.dead[job.job_id]:
+        return WILL_FAIL
+    if a.risk[job.job_id]:
+        return AT_RISK
+    return ON_TRACK
+
+
+# --- ETA --------------------------------------------------------------------------------------------------------------
+
+Estimate = tuple[int, bool]  # (epoch ms, lower_bound)
+
+
+def _latest(*parts: Estimate | None) -> Estimate | None:
+    """The later of several estimates; a bound that is the latest makes the result a bound."""
+    present = [p for p in parts if p is not None]
+    if not present:
+        return None
+    at = max(p[0] for p in present)
+    return at, any(p[1] for p in present if p[0] == at)
+
+
+def _estimate(a: Analysis, job: Job) -> None:
+    """When `job` finishes (succeeding or failing), from its own progress and its upstreams'. Upstream-first."""
+    now = a.now_ms
+    jid = job.job_id
+    ups = _ups(a, job, "standard") + _ups(a, job, "n_to_n")
+    a.binding[jid] = max((u.job_id for u in ups if a.finish.get(u.job_id)), key=lambda u: a.finish[u][0],
+                         default=None)
+    if job.status.terminal:
+        a.finish[jid] = (min(job.stopped_at or now, now), False)
+        return
+    missing = any(d.job_id and d.job_id not in a.by_id for d in job.depends_on)
+    std = [a.finish.get(u.job_id) for u in _ups(a, job, "standard")]
+    std_ready = None if (None in std or missing) else _latest((now, False), *std)
+    ntn = [a.finish.get(u.job_id) for u in _ups(a, job, "n_to_n")]
+    d = a.duration_s.get(jid)
+
+    if job.array is None:
+        if not job.is_array:
+            a.finish[jid] = _plain_finish(a, job, std_ready, d)
+        else:
+            a.finish[jid] = None  # an array whose children nobody has listed yet
+        return
+
+    st = job.array.statuses
+    started = st.translate(_T_UNSTARTED).count(0) > 0
+    remaining = st.translate(_T_OPEN).count(1) - a.doomed_mask.get(jid, b"").count(1)
+    start: Estimate | None = (now, False) if started else std_ready
+    if start is None:
+        a.finish[jid] = None
+        return
+    rate = a.throughput.get(jid)
+    if remaining <= 0:
+        run: Estimate = (0, False)
+    elif job.sequential and d:
+        run = (int(remaining * d * 1000), False)  # one at a time
+    elif rate and rate.per_minute > 0:
+        run = (int(remaining / rate.per_minute * 60_000), False)
+    else:
+        run = (0, True)  # its pace is unknown: no earlier than it can start
+    own = (start[0] + run[0], start[1] or run[1])
+    # N_TO_N: child i follows its partner i, so the last child cannot finish before the upstream's last child has
+    # finished and one of its own children has run after it.
+    follow: list[Estimate | None] = []
+    for e in ntn:
+        if e is None:
+            follow.append(None)
+        else:
+            follow.append((e[0] + int((d or 0) * 1000), e[1] or d is None) if remaining > 0 else e)
+    if None in follow and not started:
+        a.finish[jid] = None
+        return
+    a.finish[jid] = _latest(own, *[f for f in follow if f is not None])
+
+
+def _plain_finish(a: Analysis, job: Job, std_ready: Estimate | None, d: float | None) -> Estimate | None:
+    now = a.now_ms
+    if job.status in (Status.STARTING, Status.RUNNING):
+        if d and job.started_at:
+            return max(now, job.started_at + int(d * 1000)), False
+        return now, True
+    if std_ready is None:
+        return None
+    if a.dead[job.job_id]:
+        return std_ready  # it fails as soon as the failing dependency finishes; it never runs
+    if d:
+        return std_ready[0] + int(d * 1000), std_ready[1]
+    return std_ready[0], True
+
+
+# --- public API -------------------------------------------------------------------------------------------------------
+
+
+def doomed_indices(snap: Snapshot, job_id: str) -> list[int]:
+    """Indices of an array job that have not finished but can no longer succeed: their N_TO_N partner failed or is
+    doomed itself (transitively through N_TO_N chains), an earlier index of a SEQUENTIAL array failed or is doomed,
+    or a standard dependency failed or will fail (then every unfinished index). [] for plain jobs and unknown ids."""
+    mask = analyze(snap).doomed_mask.get(job_id)
+    return _positions(mask) if mask else []
+
+
+def outlook(snap: Snapshot) -> dict[str, str]:
+    """job_id -> one of `succeeded`, `failed`, `will fail`, `at risk`, `on track` (see OUTLOOK_DEFINITIONS)."""
+    return dict(analyze(snap).outlook)
+
+
+def throughput(snap: Snapshot, job_id: str) -> Throughput | None:
+    """Children of an array finishing per minute, from observed stoppedAt; None for plain jobs or when unknown."""
+    return analyze(snap).throughput.get(job_id)
+
+
+def job_eta(snap: Snapshot, job_id: str) -> Eta | None:
+    """When an unfinished job will finish; None when finished, unknown id, or it cannot be known."""
+    a = analyze(snap)
+    job = a.by_id.get(job_id)
+    est = a.finish.get(job_id)
+    if job is None or est is None or job.status.terminal:
+        return None
+    at, bound = est
+    if bound and at <= a.now_ms:
+        return None  # "not before now" says nothing
+    return Eta(_dt(max(at, a.now_ms)), bound)
+
+
+def pipeline_eta(snap: Snapshot, pipeline: Pipeline | None = None) -> Eta | None:
+    """When the pipeline (the first one by default) will have finished, with the critical path that sets it; None
+    when it has finished or any unfinished job's finish cannot be estimated."""
+    a = analyze(snap)
+    p = pipeline or (snap.pipelines[0] if snap.pipelines else None)
+    ids = [j for j in (p.job_ids if p else a.order) if j in a.by_id]
+    if not ids or all(a.by_id[j].status.terminal for j in ids):
+        return None
+    ests = {j: a.finish.get(j) for j in ids}
+    if None in ests.values():
+        return None
+    last = max(reversed(ids), key=lambda j: ests[j][0])  # on a tie, the most downstream job ends the path
+    at, bound = _latest(*ests.values())
+    if bound and at <= a.now_ms:
+        return None
+    path = [last]
+    while a.binding.get(path[-1]) and a.binding[path[-1]] not in path:
+        path.append(a.binding[path[-1]])
+    return Eta(_dt(max(at, a.now_ms)), bound, tuple(reversed(path)))
+
+
+def waiting_on(snap: Snapshot, job_id: str) -> list[str]:
+    """Ids of the unfinished jobs this job (or one of its children not started yet) still waits for. A FAILED
+    dependency is not waited for (the job will fail: see outlook); dependencies outside the snapshot are listed
+    when the job has not started, since nobody can tell whether they finished."""
+    a = analyze(snap)
+    job = a.by_id.get(job_id)
+    if job is None or job.status.terminal:
+        return []
+    out: list[str] = []
+    unstarted = job.array.statuses.translate(_T_UNSTARTED) if job.array is not None else None
+    if unstarted is not None:
+        any_unstarted = unstarted.find(1) >= 0
+    else:
+        any_unstarted = job.status in (Status.SUBMITTED, Status.PENDING, Status.UNKNOWN)
+    for dep in job.depends_on:
+        if not dep.job_id or dep.job_id == job_id or dep.job_id in out:
+            continue
+        up = a.by_id.get(dep.job_id)
+        if up is None:
+            if any_unstarted:
+                out.append(dep.job_id)
+            continue
+        if up.status.terminal:
+            continue
+        if dep.type == DependencyType.N_TO_N and unstarted is not None and up.array is not None:
+            partner_open = _fit(up.array.statuses.translate(_T_NOT_SUCCEEDED), len(unstarted))
+            if _and(unstarted, partner_open).find(1) >= 0:
+                out.append(dep.job_id)
+        elif any_unstarted:
+            out.append(dep.job_id)
+    return out
+
+
+def job_fields(snap: Snapshot) -> dict[str, dict]:
+    """What headless JSON and the dashboard add to each job, by job id:
+
+    - `outlook`: see OUTLOOK_DEFINITIONS.
+    - `doomedIndices`: array jobs only (the key is absent for plain jobs, like `childCounts`): see doomed_indices.
+    - `eta`: when an unfinished job is expected to finish, ISO-8601 UTC ("2026-11-25T04:40:00Z"); null when it has
+      finished or cannot be known.
+    - `etaLowerBound`: true when `eta` is only the earliest it can finish (its own pace is not known yet).
+    - `waitingOn`: ids of the unfinished jobs it still waits for (see waiting_on).
+    """
+    a = analyze(snap)
+    out: dict[str, dict] = {}
+    for job in snap.jobs:
+        eta = job_eta(snap, job.job_id)
+        fields: dict = {
+            "outlook": a.outlook[job.job_id],
+            "eta": _iso(eta.at) if eta else None,
+            "etaLowerBound": bool(eta and eta.lower_bound),
+            "waitingOn": waiting_on(snap, job.job_id),
+        }
+        if job.is_array or job.array is not None:
+            fields["doomedIndices"] = doomed_indices(snap, job.job_id)
+        out[job.job_id] = fields
+    return out
+
+
+def describe_eta(eta: datetime | Eta | None, now: datetime, lower_bound: bool = False) -> str:
+    """"about 40 minutes", "more than about 2 hours" (a lower bound), "any moment now", or "unknown"."""
+    if isinstance(eta, Eta):
+        eta, lower_bound = eta.at, eta.lower_bound
+    if eta is None:
+        return "unknown"
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    left = eta - now
+    if left <= timedelta(seconds=30):
+        return "unknown" if lower_bound else "any moment now"
+    text = "about " + humanize.naturaldelta(left)
+    return "more than " + text if lower_bound else text
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- explanations -----------------------------------------------------------------------------------------------------
+
+
+def _name(a: Analysis, job_id: str, index: int | None = None) -> str:
+    job = a.by_id.get(job_id)
+    name = job.job_name if job else job_id
+    return name if index is None else f"{name}[{index}]"
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def _ago(a: Analysis, ms: int) -> str:
+    return humanize.naturaldelta(timedelta(milliseconds=max(a.now_ms - ms, 0)))
+
+
+def _failure_text(exit_code: int | None, reason: str | None, status_reason: str | None) -> str | None:
+    parts = []
+    if exit_code is not None:
+        parts.append(f"exit {exit_code}")
+    if reason:
+        parts.append(reason)
+    elif status_reason and exit_code is not None:
+        parts.append(status_reason)
+    return " – ".join(parts) if parts else None
+
+
+def _index_status(a: Analysis, job_id: str, index: int) -> int | None:
+    job = a.by_id.get(job_id)
+    if job is None or job.array is None or not 0 <= index < len(job.array.statuses):
+        return None
+    return job.array.statuses[index]
+
+
+def _index_cause(a: Analysis, job: Job, i: int, seen: frozenset[str] = frozenset()) -> tuple[Ref, ...]:
+    """Why index i of `job` can no longer succeed: the chain from the nearest dead thing to the root failure."""
+    for u in _ups(a, job, "n_to_n"):
+        mask = a.dead_mask.get(u.job_id)
+        if mask is not None and i < len(mask) and mask[i] and u.job_id not in seen:
+            return _chain(a, u, i, seen | {job.job_id})
+    for u in _ups(a, job, "standard"):
+        if a.dead.get(u.job_id) and u.job_id not in seen:
+            return ((u.job_id, None),) + _job_cause(a, u, seen | {job.job_id})
+    if job.sequential and job.job_id in a.dead_mask:
+        k = a.dead_mask[job.job_id].find(1)
+        if 0 <= k < i:
+            return _chain(a, job, k, seen | {job.job_id})
+    for u in _ups(a, job, "n_to_n"):  # no per-index state upstream: name the job
+        if a.dead.get(u.job_id) and u.job_id not in seen and u.job_id not in a.dead_mask:
+            return ((u.job_id, None),) + _job_cause(a, u, seen | {job.job_id})
+    return ()
+
+
+def _chain(a: Analysis, job: Job, i: int, seen: frozenset[str]) -> tuple[Ref, ...]:
+    """(job, i) is dead: itself if it FAILED on its own, else it and its cause."""
+    st = job.array.statuses[i] if job.array is not None and i < len(job.array.statuses) else None
+    rest = () if st == Status.FAILED and _own_failure(job, i) else _index_cause(a, job, i, seen)
+    return ((job.job_id, i),) + rest
+
+
+def _own_failure(job: Job, i: int) -> bool:
+    d = job.array.details.get(i) if job.array is not None else None
+    return d is not None and (d.exit_code is not None or d.reason is not None or d.started_at is not None)
+
+
+def _job_cause(a: Analysis, job: Job, seen: frozenset[str]) -> tuple[Ref, ...]:
+    """Why a dead job cannot succeed, beyond itself: its first dead child's chain, or its dead upstream."""
+    if job.status is Status.FAILED and job.array is None and (job.exit_code is not None or job.started_at):
+        return ()
+    mask = a.dead_mask.get(job.job_id)
+    if mask is not None:
+        k = mask.find(1)
+        if k >= 0:
+            failed_k = job.array.statuses.find(Status.FAILED)
+            if failed_k >= 0 and _own_failure(job, failed_k):
+                k = failed_k  # a child that failed by itself is the better root to name
+            chain = _chain(a, job, k, seen | {job.job_id})
+            return chain
+    for u in _ups(a, job, "standard") + _ups(a, job, "n_to_n"):
+        if a.dead.get(u.job_id) and u.job_id not in seen:
+            return ((u.job_id, None),) + _job_cause(a, u, seen | {job.job_id})
+    return ()
+
+
+def _describe_chain(a: Analysis, chain: tuple[Ref, ...], partner: bool) -> str:
+    """'its N_TO_N partner JobB[17] failed', 'JobC will fail (JobB[17] failed)'."""
+    first = chain[0]
+    root = chain[-1]
+    lead = "its N_TO_N partner " if partner else ("dependency " if first[1] is None else "")
+    verb = "failed" if _is_failed(a, first) else "will fail"
+    text = f"{lead}{_name(a, *first)} {verb}"
+    if len(chain) > 1 and root != first:
+        text += f" ({_name(a, *root)} {'failed' if _is_failed(a, root) else 'will fail'})"
+    return text
+
+
+def _is_failed(a: Analysis, ref: Ref) -> bool:
+    job_id, i = ref
+    if i is None:
+        job = a.by_id.get(job_id)
+        return job is not None and job.status is Status.FAILED
+    return _index_status(a, job_id, i) == Status.FAILED
+
+
+def _cause_text(a: Analysis, job: Job, i: int, chain: tuple[Ref, ...]) -> str:
+    first = chain[0]
+    if first[0] == job.job_id and first[1] is not None:
+        verb = "failed" if _is_failed(a, first) else "will fail"
+        text = f"{_name(a, *first)} earlier in the sequence {verb}"
+        if len(chain) > 1:
+            text += f" ({_describe_chain(a, chain[1:], False)})"
+        return text
+    partner = first[1] is not None and job.dependency_type(first[0]) == DependencyType.N_TO_N
+    return _describe_chain(a, chain, partner)
+
+
+def explain_index(snap: Snapshot, job_id: str, index: int) -> Explanation:
+    """Why child `index` of array `job_id` is where it is, in one line plus structured fields."""
+    a = analyze(snap)
+    job = a.by_id.get(job_id)
+    if job is None or job.array is None or not 0 <= index < len(job.array.statuses):
+        what = f"{_name(a, job_id)} has no index {index} in this snapshot" if job else f"no job {job_id}"
+        return Explanation("not found", what, Status.UNKNOWN.name)
+    st = job.array.statuses[index]
+    status = _status_name(st)
+    detail = job.array.details.get(index) or IndexDetail(index)
+    me = _name(a, job_id, index)
+    if st == Status.SUCCEEDED:
+        took = _took(detail.started_at, detail.stopped_at)
+        return Explanation("succeeded", f"succeeded{took}", status)
+    if st == Status.FAILED:
+        return _explain_failed(a, job, index, detail, status)
+    if a.doomed_mask.get(job_id, b"")[index:index + 1] == b"\x01":
+        chain = _index_cause(a, job, index)
+        return Explanation("will fail", f"will fail: {_cause_text(a, job, index, chain)}", status, caused_by=chain)
+    if st == Status.RUNNABLE:
+        return _explain_runnable(a, job, index, detail)
+    if st in (Status.STARTING, Status.RUNNING):
+        return _explain_running(a, status, detail.started_at, _ended(detail.attempts))
+    waits = _index_waits(a, job, index)
+    if waits:
+        refs = tuple(r for r, _ in waits)
+        return Explanation("waiting", "waiting for " + " and ".join(t for _, t in waits), status, waiting_on=refs)
+    if st == Status.UNKNOWN or st > 7:
+        return Explanation("unknown", f"{me}: status not known yet", status)
+    return Explanation("pending", f"{status}: its dependencies are met; Batch has not made it RUNNABLE yet", status)
+
+
+def _index_waits(a: Analysis, job: Job, i: int) -> list[tuple[Ref, str]]:
+    waits: list[tuple[Ref, str]] = []
+    for dep in job.depends_on:
+        if dep.type == DependencyType.SEQUENTIAL:
+            if i > 0 and job.array.statuses[i - 1] != Status.SUCCEEDED:
+                prev = _status_name(job.array.statuses[i - 1])
+                waits.append(((job.job_id, i - 1), f"{_name(a, job.job_id, i - 1)} ({prev})"))
+            continue
+        if not dep.job_id or dep.job_id == job.job_id:
+            continue
+        up = a.by_id.get(dep.job_id)
+        if up is None:
+            waits.append(((dep.job_id, None), f"{dep.job_id} (not in this snapshot)"))
+        elif dep.type == DependencyType.N_TO_N:
+            pst = _index_status(a, up.job_id, i)
+            if pst != Status.SUCCEEDED:
+                text = _status_name(pst) if pst is not None else "status unknown"
+                waits.append(((up.job_id, i), f"{_name(a, up.job_id, i)} ({text})"))
+        elif up.status is not Status.SUCCEEDED:
+            waits.append(((up.job_id, None), _job_progress(a, up)))
+    return waits
+
+
+def _job_progress(a: Analysis, up: Job) -> str:
+    """'JobC: 1,204 of 10,000 children not finished' or 'JobA (RUNNING)'."""
+    if up.array is not None:
+        left = len(up.array.statuses) - up.array.finished()
+        return f"{up.job_name}: {left:,} of {len(up.array.statuses):,} children not finished"
+    return f"{up.job_name} ({up.status.name})"
+
+
+def _took(started: int | None, stopped: int | None) -> str:
+    if started and stopped and stopped >= started:
+        return " in " + humanize.naturaldelta(timedelta(milliseconds=stopped - started))
+    return ""
+
+
+def _explain_failed(a: Analysis, job: Job, i: int, detail: IndexDetail, status: str) -> Explanation:
+    own = _failure_text(detail.exit_code, detail.reason, detail.status_reason)
+    if own:
+        return Explanation("failed", f"failed: {own}", status, exit_code=detail.exit_code, reason=detail.reason)
+    chain = () if detail.started_at else _index_cause(a, job, i)
+    if chain:
+        return Explanation("failed", f"failed: {_cause_text(a, job, i, chain)}", status, caused_by=chain)
+    text = detail.status_reason or "no reason known"
+    return Explanation("failed", f"failed: {text}", status, reason=detail.status_reason)
+
+
+def _runnable_since(a: Analysis, job: Job, i: int | None, attempts: tuple) -> int | None:
+    """When it became RUNNABLE: when its last dependency finished (or it was created, or its last attempt
+    stopped). Known only if every one of those times is known."""
+    times = [job.created_at] if job.created_at else []
+    if attempts:
+        last = attempts[-1].stopped_at
+        return last if last else None
+    for dep in job.depends_on:
+        if dep.type == DependencyType.SEQUENTIAL:
+            if i:
+                prev = job.array.details.get(i - 1) if job.array else None
+                if not (prev and prev.stopped_at):
+                    return None
+                times.append(prev.stopped_at)
+            continue
+        up = a.by_id.get(dep.job_id or "")
+        if up is None:
+            return None
+        if dep.type == DependencyType.N_TO_N and i is not None:
+            pd = up.array.details.get(i) if up.array else None
+            stop = pd.stopped_at if pd else None
+        else:
+            stop = up.stopped_at
+        if not stop:
+            return None
+        times.append(stop)
+    return max(times) if times else None
+
+
+def _ahead(a: Analysis, job: Job, i: int | None) -> int:
+    """RUNNABLE work in the same queue that a FIFO queue would start first: RUNNABLE jobs and children of jobs
+    created earlier, plus lower RUNNABLE indices of the same array."""
+    queue = job.queue
+    created = job.created_at or 0
+    n = 0
+    for other in a.snap.jobs:
+        if other.job_id == job.job_id or (queue and other.queue and other.queue != queue):
+            continue
+        if (other.created_at or 0) < created:
+            n += other.array.count(Status.RUNNABLE) if other.array else int(other.status is Status.RUNNABLE)
+    if i is not None and job.array is not None:
+        n += job.array.statuses.count(Status.RUNNABLE, 0, i)
+    return n
+
+
+def _explain_runnable(a: Analysis, job: Job, i: int | None, detail: IndexDetail | None) -> Explanation:
+    attempts = _ended(detail.attempts if detail is not None else job.attempts)
+    since_ms = _runnable_since(a, job, i, attempts)
+    ahead = _ahead(a, job, i)
+    text = "RUNNABLE"
+    if since_ms:
+        text += f" for {_ago(a, since_ms)} (since {_dt(since_ms):%H:%M} UTC)"
+    text += f", behind {_plural(ahead, 'other')}" if ahead else ", first in line"
+    if attempts:
+        text += f" (retry after {_plural(len(attempts), 'failed attempt')})"
+    return Explanation("runnable", text, Status.RUNNABLE.name, since=_dt(since_ms) if since_ms else None, ahead=ahead)
+
+
+def _explain_running(a: Analysis, status: str, started: int | None, attempts: tuple) -> Explanation:
+    text = status
+    if started:
+        text += f" for {_ago(a, started)}"
+    if attempts:
+        last = attempts[-1]
+        why = _failure_text(last.exit_code, last.reason, last.status_reason)
+        text += f" (attempt {len(attempts) + 1}; last attempt failed" + (f": {why})" if why else ")")
+    return Explanation("running", text, status, since=_dt(started) if started else None)
+
+
+def explain_job(snap: Snapshot, job_id: str) -> Explanation:
+    """Why a job (plain, or an array as a whole) is where it is, in one line plus structured fields."""
+    a = analyze(snap)
+    job = a.by_id.get(job_id)
+    if job is None:
+        return Explanation("not found", f"no job {job_id} in this snapshot", Status.UNKNOWN.name)
+    if job.array is not None:
+        return _explain_array(a, job)
+    status = job.status.name
+    if job.status is Status.SUCCEEDED:
+        return Explanation("succeeded", f"succeeded{_took(job.started_at, job.stopped_at)}", status)
+    if job.status is Status.FAILED:
+        own = _failure_text(job.exit_code, job.reason, job.status_reason)
+        if own:
+            return Explanation("failed", f"failed: {own}", status, exit_code=job.exit_code, reason=job.reason)
+        chain = () if job.started_at else _job_upstream_cause(a, job)
+        if chain:
+            return Explanation("failed", f"failed: {_describe_chain(a, chain, False)}", status, caused_by=chain)
+        return Explanation("failed", f"failed: {job.status_reason or 'no reason known'}", status,
+                           reason=job.status_reason)
+    if a.dead[job_id]:
+        chain = _job_upstream_cause(a, job)
+        text = _describe_chain(a, chain, False) if chain else "a dependency failed"
+        return Explanation("will fail", f"will fail: {text}", status, caused_by=chain)
+    if job.status is Status.RUNNABLE:
+        return _explain_runnable(a, job, None, None)
+    if job.status in (Status.STARTING, Status.RUNNING):
+        return _explain_running(a, status, job.started_at, _ended(job.attempts))
+    waits = _job_waits(a, job)
+    if waits:
+        return Explanation("waiting", "waiting for " + " and ".join(t for _, t in waits), status,
+                           waiting_on=tuple(r for r, _ in waits))
+    if job.status is Status.UNKNOWN:
+        return Explanation("unknown", f"{job.job_name}: status not known yet", status)
+    return Explanation("pending", f"{status}: its dependencies are met; Batch has not made it RUNNABLE yet", status)
+
+
+def _job_upstream_cause(a: Analysis, job: Job) -> tuple[Ref, ...]:
+    for u in _ups(a, job, "standard") + _ups(a, job, "n_to_n"):
+        if a.dead.get(u.job_id):
+            return ((u.job_id, None),) + _job_cause(a, u, frozenset({job.job_id}))
+    return ()
+
+
+def _job_waits(a: Analysis, job: Job) -> list[tuple[Ref, str]]:
+    waits: list[tuple[Ref, str]] = []
+    for up_id in waiting_on(a.snap, job.job_id):
+        up = a.by_id.get(up_id)
+        if up is None:
+            waits.append(((up_id, None), f"{up_id} (not in this snapshot)"))
+        elif job.dependency_type(up_id) == DependencyType.N_TO_N and job.array is not None and up.array is not None:
+            both = _and(job.array.statuses.translate(_T_UNSTARTED),
+                        _fit(up.array.statuses.translate(_T_NOT_SUCCEEDED), len(job.array.statuses)))
+            waits.append(((up_id, None), f"{up.job_name} ({_plural(both.count(1), 'child', 'children')} "
+                                         f"waiting for their N_TO_N partner)"))
+        else:
+            waits.append(((up_id, None), _job_progress(a, up)))
+    return waits
+
+
+def _explain_array(a: Analysis, job: Job) -> Explanation:
+    st = job.array.statuses
+    size = len(st)
+    status = job.status.name
+    failed = st.count(Status.FAILED)
+    doomed = a.doomed_mask.get(job.job_id, b"").count(1)
+    first_failed = st.find(Status.FAILED)
+    if job.status is Status.SUCCEEDED:
+        return Explanation("succeeded", f"succeeded: all {size:,} children"
+                                        f"{_took(job.started_at, job.stopped_at)}", status)
+    parts = []
+    cause: tuple[Ref, ...] = ()
+    example = None
+    if failed:
+        own_k = next((i for i in _positions(st.translate(_T_FAILED)) if _own_failure(job, i)), first_failed)
+        example = explain_index(a.snap, job.job_id, own_k)
+        why = example.summary.removeprefix("failed: ")
+        parts.append(f"{_plural(failed, 'child', 'children')} failed ({_name(a, job.job_id, own_k)}: {why})")
+        cause = example.caused_by or ((job.job_id, own_k),)
+    if doomed:
+        more = f"{doomed:,} more" if failed else _plural(doomed, "unfinished child", "unfinished children")
+        parts.append(f"{more} will fail")
+    if not failed:
+        up_chain = _job_upstream_cause(a, job)
+        if up_chain:
+            parts.insert(0, _describe_chain(a, up_chain, False))
+            cause = up_chain
+    if job.status is Status.FAILED or a.dead[job.job_id]:
+        kind = "failed" if job.status is Status.FAILED else "will fail"
+        text = "; ".join(parts) if parts else (job.status_reason or "no reason known")
+        return Explanation(kind, f"{kind}: {text}", status, caused_by=cause,
+                           exit_code=example.exit_code if example else None,
+                           reason=example.reason if example else None)
+    waits = _job_waits(a, job)
+    running = st.count(Status.RUNNING) + st.count(Status.STARTING)
+    runnable = st.count(Status.RUNNABLE)
+    done = size - st.translate(_T_OPEN).count(1)
+    progress = f"{done:,} of {size:,} finished, {running:,} running, {runnable:,} RUNNABLE"
+    if waits and not (running or runnable or done):
+        return Explanation("waiting", "waiting for " + " and ".join(t for _, t in waits), status,
+                           waiting_on=tuple(r for r, _ in waits))
+    text = progress + ("; waiting for " + " and ".join(t for _, t in waits) if waits else "")
+    kind = "running" if running or done else ("runnable" if runnable else "pending")
+    if st.count(Status.UNKNOWN) == size:
+        kind, text = "unknown", f"{job.job_name}: children not listed yet"
+    return Explanation(kind, text, status, waiting_on=tuple(r for r, _ in waits))
