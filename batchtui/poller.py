@@ -1,0 +1,670 @@
+"""The poller: finds a queue's pipelines and keeps every index of every array current, for as few calls as it can.
+
+One `refresh()`:
+1. (first time) DescribeJobQueues – an unknown queue is a clear error;
+2. ListJobs on the queue with AFTER_CREATED_AT=now−since (every status; parents carry statusSummary and its time);
+3. DescribeJobs for top-level jobs not described yet or whose status moved, for dependencies in other queues
+   (followed transitively) and for jobs that dropped out of the listing (not describable any more → `gone`);
+4. per array, a sync of its per-index state (`ArrayTracker`) – only when the parent's status or statusSummary
+   changed since the last sync, or the last sync left doubts;
+5. an immutable Snapshot.
+
+How an array sync stays cheap and correct (the reasoning is in `ArrayTracker`): indices already seen SUCCEEDED or
+FAILED are final and never looked at again; statuses no open index can be in are not listed; the costliest status
+(usually SUCCEEDED, or RUNNABLE early on) is never listed – its members are the open indices seen nowhere else;
+listings go in lifecycle order, so a child moving forward between two listings is seen twice (the more advanced
+status wins) rather than missed; when AWS's statusSummary is fresh, more buckets can be skipped on trust and the
+result is checked against the summary's counts, re-listing what is missing when they disagree. Anything that
+leaves a doubt (movement, a child seen twice, an inference) makes the next refresh sync that array again, exactly,
+so the state converges even when the summary stops changing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from batchtui.errors import ApiError, BatchtuiError
+from batchtui.model import (
+    AWS_STATUSES,
+    ArrayState,
+    Attempt,
+    Dependency,
+    IndexDetail,
+    Job,
+    Snapshot,
+    Status,
+    build_pipelines,
+    ordered_jobs,
+    split_child_id,
+)
+
+CHILD_PAGE = 1000  # ListJobs maxResults with jobStatus
+QUEUE_PAGE = 100  # ListJobs maxResults with filters
+FOLLOW_ROUNDS = 5  # how deep dependsOn is followed into other queues
+RECHECK_EVERY = 20  # refreshes between checks that a finished job that left the listing still exists
+
+NOT_PROVISIONAL = 255  # ArrayTracker.floor value of an index whose status was observed, not inferred
+NON_TERMINAL = (Status.SUBMITTED, Status.PENDING, Status.RUNNABLE, Status.STARTING, Status.RUNNING)
+
+
+class Api(Protocol):
+    """What the poller needs of `aws.BatchApi` (tests pass doubles)."""
+
+    calls: int
+    throttled: int
+
+    async def check_queue(self, queue: str) -> dict: ...
+    async def list_jobs(self, **kwargs: Any) -> dict: ...
+    async def describe_jobs(self, ids: Iterable[str]) -> list[dict]: ...
+
+
+# --- per-index state of one array ------------------------------------------------------------------------------
+
+
+def possible_after(prior: int, retries: bool) -> frozenset[Status]:
+    """Where an index that was `prior` can be now: later in the lifecycle, or back to RUNNABLE on a retry."""
+    if prior >= Status.UNKNOWN:
+        return frozenset(AWS_STATUSES)
+    if prior in (Status.SUCCEEDED, Status.FAILED):  # only reached for a provisional (inferred) index
+        return frozenset({Status(prior)})
+    after = {s for s in AWS_STATUSES if s >= prior}
+    if retries and prior in (Status.STARTING, Status.RUNNING):
+        after.add(Status.RUNNABLE)
+    return frozenset(after)
+
+
+@dataclass
+class Plan:
+    """Which child statuses one sync lists, in lifecycle order, and which it leaves out."""
+
+    listed: list[Status]
+    complement: Status | None  # the one status not listed whose members are "open and seen nowhere"
+    skipped: list[Status] = field(default_factory=list)  # not listed on trust in a fresh statusSummary
+
+    @property
+    def exact(self) -> bool:
+        return not self.skipped
+
+
+@dataclass
+class Observations:
+    """What the listings of one sync returned: a status byte per index (255 = unseen) and the summaries' details."""
+
+    size: int
+    status: bytearray = field(init=False)
+    details: dict[int, dict] = field(default_factory=dict)
+    seen_twice: int = 0
+    out_of_range: int = 0
+
+    def __post_init__(self) -> None:
+        self.status = bytearray([NOT_PROVISIONAL]) * self.size
+
+    def add(self, summary: Mapping, listed_as: Status) -> None:
+        index = child_index(summary)
+        if index is None or not 0 <= index < self.size:
+            self.out_of_range += 1
+            return
+        status = Status.parse(summary.get("status")) if summary.get("status") else listed_as
+        if status is Status.UNKNOWN:
+            status = listed_as
+        old = self.status[index]
+        if old != NOT_PROVISIONAL:
+            # Seen twice: it moved between two listings. Listings go forward through the lifecycle, so the
+            # later and more advanced status is the newer one (a final status always is).
+            self.seen_twice += 1
+            status = Status(max(old, status))
+        self.status[index] = status
+        if _has_detail(summary):
+            self.details[index] = summary
+
+
+@dataclass
+class SyncResult:
+    statuses: bytearray
+    floor: bytearray
+    changed: int  # indices whose status differs from the previous state (known before)
+    anomalies: int  # open indices seen nowhere that no unlisted status could hold
+    counts_agree: bool | None  # None when there was no summary to compare with
+
+
+class ArrayTracker:
+    """Per-index state of one array job: a status byte per index plus sparse details, and the sync bookkeeping.
+
+    `floor[i]` is NOT_PROVISIONAL when index i's status was observed in a listing (or follows for certain);
+    otherwise i's status was inferred and floor[i] is the lowest status it may really be in, so later syncs keep
+    looking for it. A status is final only when it is terminal and not provisional.
+    """
+
+    def __init__(self, size: int, retries: bool = False) -> None:
+        self.size = size
+        self.retries = retries
+        self.statuses = bytearray([Status.UNKNOWN]) * size
+        self.floor = bytearray([NOT_PROVISIONAL]) * size
+        self.details: dict[int, IndexDetail] = {}
+        self.synced_key: tuple | None = None
+        self.dirty = True  # the last sync left a doubt: sync again even if the summary did not change
+        self.syncs = 0
+        self.version = 0  # bumped when statuses or details change (snapshots reuse the frozen copy otherwise)
+        self._frozen: tuple[int, ArrayState] | None = None
+
+    # -- reading ---------------------------------------------------------------------------------------------
+
+    def state(self) -> ArrayState:
+        if self._frozen is None or self._frozen[0] != self.version:
+            self._frozen = (self.version, ArrayState.of(self.statuses, self.details))
+        return self._frozen[1]
+
+    def open_priors(self) -> set[int]:
+        """The statuses open indices were last in (non-terminal ones, or the floor of inferred terminal ones)."""
+        priors = {s for s in (*NON_TERMINAL, Status.UNKNOWN) if self.statuses.count(s)}
+        priors |= set(self.floor) - {NOT_PROVISIONAL}
+        return priors
+
+    def possible(self) -> set[Status]:
+        out: set[Status] = set()
+        for p in self.open_priors():
+            out |= possible_after(p, self.retries)
+        return out
+
+    def provisional(self) -> int:
+        """How many indices hold an inferred status not yet confirmed."""
+        return self.size - self.floor.count(NOT_PROVISIONAL)
+
+    def is_final(self) -> bool:
+        return not self.open_priors()
+
+    # -- planning --------------------------------------------------------------------------------------------
+
+    def expected(self, status: Status, summary: Mapping[str, int] | None) -> int:
+        """How many children a listing of `status` returns: terminal listings return every finished child."""
+        ours = self.statuses.count(status)
+        theirs = int((summary or {}).get(status.name) or 0)
+        return max(ours, theirs)
+
+    def plan(self, summary: Mapping[str, int] | None, speculate: bool) -> Plan:
+        possible = self.possible()
+        if not possible:
+            return Plan([], None)
+
+        def pages(s: Status) -> int:
+            return max(1, math.ceil(self.expected(s, summary) / CHILD_PAGE))
+
+        # The costliest status is never listed; ties go to the larger bucket, then to SUCCEEDED (final states
+        # are the ones worth never reading again).
+        ranked = sorted(possible, key=lambda s: (pages(s), self.expected(s, summary), s is Status.SUCCEEDED),
+                        reverse=True)
+        complement = ranked[0]
+        rest = ranked[1:]
+        skipped: list[Status] = []
+        if speculate and summary_is_sane(summary, self.size):
+            # Trust a fresh summary for buckets it says are empty, and for the second costliest bucket when
+            # that saves at least two pages and every open index has a known last status (an index seen nowhere
+            # is then taken to be where it was); the result is checked against the summary's counts.
+            known = Status.UNKNOWN not in self.open_priors()
+            for s in rest:
+                if self.expected(s, summary) == 0 or (known and s is rest[0] and pages(s) >= 2):
+                    skipped.append(s)
+        listed = sorted(s for s in rest if s not in skipped)
+        return Plan(listed, complement, skipped)
+
+    # -- merging ---------------------------------------------------------------------------------------------
+
+    def resolve(self, obs: Observations, plan: Plan, summary: Mapping[str, int] | None) -> SyncResult:
+        """The new per-index state from one sync's listings (pure: nothing is committed)."""
+        unlisted = {plan.complement, *plan.skipped} - {None}
+        statuses = bytearray(self.statuses)
+        floor = bytearray(self.floor)
+        changed = anomalies = 0
+        cand_cache: dict[int, Status | None] = {}
+        seen, prior_status, prior_floor = obs.status, self.statuses, self.floor
+        for i in range(self.size):
+            prior = prior_status[i]
+            pf = prior_floor[i]
+            if seen[i] != NOT_PROVISIONAL:
+                new, nf = seen[i], NOT_PROVISIONAL
+            elif prior in (Status.SUCCEEDED, Status.FAILED) and pf == NOT_PROVISIONAL:
+                continue  # final: never looked at again
+            else:
+                base = pf if pf != NOT_PROVISIONAL else prior
+                key = base * 16 + prior
+                if key not in cand_cache:
+                    cand_cache[key] = self._assign(base, prior, unlisted, plan.complement)
+                assigned = cand_cache[key]
+                if assigned is None:
+                    anomalies += 1
+                    continue  # seen nowhere it could be: keep what we had and look again next time
+                new = assigned
+                if new in (Status.SUCCEEDED, Status.FAILED):
+                    # Inferred, not seen: a child can slip past listings (a retry moving it backwards, a page
+                    # boundary shifting while others move), so a final status is only taken as final when two
+                    # syncs in a row inferred it. Until then it stays open, no lower than `base`.
+                    nf = NOT_PROVISIONAL if (pf != NOT_PROVISIONAL and prior == new) else base
+                else:
+                    nf = NOT_PROVISIONAL
+            if new != prior and prior != Status.UNKNOWN:
+                changed += 1
+            statuses[i] = new
+            floor[i] = nf
+        agree: bool | None = None
+        if summary_is_sane(summary, self.size):
+            agree = all(statuses.count(s) == int(summary.get(s.name) or 0) for s in AWS_STATUSES)
+        return SyncResult(statuses, floor, changed, anomalies, agree)
+
+    def _assign(self, base: int, prior: int, unlisted: set[Status], complement: Status | None) -> Status | None:
+        """Where an open index seen in no listing is: the one unlisted status it can be in."""
+        candidates = possible_after(base, self.retries) & unlisted
+        if not candidates:
+            return None
+        if len(candidates) == 1:
+            return next(iter(candidates))
+        if prior in candidates and prior != Status.UNKNOWN:
+            return Status(prior)  # it did not move (that is what the summary check then confirms)
+        if complement in candidates:
+            return complement
+        return max(candidates)
+
+    def commit(self, result: SyncResult, obs: Observations, key: tuple | None, plan: Plan) -> None:
+        if result.statuses != self.statuses or result.floor != self.floor:
+            self.version += 1
+        self.statuses = result.statuses
+        self.floor = result.floor
+        if self._merge_details(obs):
+            self.version += 1
+        self.synced_key = key
+        self.syncs += 1
+        # Doubt → look again next refresh even if AWS's summary did not change: something moved (so may still
+        # be moving), a listing raced, something was inferred on trust, or an index was seen nowhere.
+        self.dirty = bool(result.changed or obs.seen_twice or result.anomalies or obs.out_of_range
+                          or not plan.exact or self.provisional())
+
+    def mark_all(self, status: Status, key: tuple | None) -> None:
+        """A SUCCEEDED parent means every child succeeded: no listing needed."""
+        if self.statuses.count(status) != self.size or self.provisional():
+            self.statuses = bytearray([status]) * self.size
+            self.floor = bytearray([NOT_PROVISIONAL]) * self.size
+            self.version += 1
+        self.synced_key = key
+        self.dirty = False
+
+    def _merge_details(self, obs: Observations) -> bool:
+        changed = False
+        for i, s in obs.details.items():
+            d = detail_from_summary(i, s, self.details.get(i))
+            if d != self.details.get(i):
+                self.details[i] = d
+                changed = True
+        return changed
+
+
+def summary_is_sane(summary: Mapping[str, int] | None, size: int) -> bool:
+    if not summary:
+        return False
+    try:
+        return sum(int(v or 0) for v in summary.values()) == size
+    except (TypeError, ValueError):
+        return False
+
+
+# --- parsing AWS answers (every optional field may be missing) -------------------------------------------------
+
+
+def _int(v: Any) -> int | None:
+    try:
+        return int(v) if v is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _str(v: Any) -> str | None:
+    return v if isinstance(v, str) and v else None
+
+
+def child_index(summary: Mapping) -> int | None:
+    index = _int((summary.get("arrayProperties") or {}).get("index"))
+    if index is None:
+        _, index = split_child_id(str(summary.get("jobId") or ""))
+    return index
+
+
+def _has_detail(s: Mapping) -> bool:
+    c = s.get("container") or {}
+    return bool(s.get("startedAt") or s.get("stoppedAt") or s.get("statusReason") or c.get("exitCode") is not None
+                or c.get("reason") or c.get("logStreamName"))
+
+
+def detail_from_summary(index: int, s: Mapping, old: IndexDetail | None) -> IndexDetail:
+    """An IndexDetail from a child's JobSummary, keeping what an earlier answer told us that this one lacks."""
+    c = s.get("container") or {}
+    keep = old or IndexDetail(index)
+    return IndexDetail(
+        index=index,
+        exit_code=_int(c.get("exitCode")) if c.get("exitCode") is not None else keep.exit_code,
+        reason=_str(c.get("reason")) or keep.reason,
+        status_reason=_str(s.get("statusReason")) or keep.status_reason,
+        started_at=_int(s.get("startedAt")) or keep.started_at,
+        stopped_at=_int(s.get("stoppedAt")) or keep.stopped_at,
+        attempts=keep.attempts,
+        log_stream=_str(c.get("logStreamName")) or keep.log_stream,
+    )
+
+
+def _attempts(raw: Any) -> tuple[Attempt, ...]:
+    out = []
+    for a in raw or ():
+        if not isinstance(a, Mapping):
+            continue
+        c = a.get("container") or {}
+        out.append(Attempt(exit_code=_int(c.get("exitCode")), reason=_str(c.get("reason")),
+                           status_reason=_str(a.get("statusReason")), started_at=_int(a.get("startedAt")),
+                           stopped_at=_int(a.get("stoppedAt")), log_stream=_str(c.get("logStreamName"))))
+    return tuple(out)
+
+
+def _summary_counts(raw: Any) -> dict[str, int]:
+    if not isinstance(raw, Mapping):
+        return {}
+    return {str(k): n for k, v in raw.items() if (n := _int(v)) is not None}
+
+
+def fields_from_summary(s: Mapping) -> dict[str, Any]:
+    """Job fields a ListJobs JobSummary carries (the cheap ones)."""
+    c = s.get("container") or {}
+    ap = s.get("arrayProperties") or {}
+    out: dict[str, Any] = {
+        "job_name": _str(s.get("jobName")) or str(s.get("jobId")),
+        "status": Status.parse(s.get("status")),
+        "status_reason": _str(s.get("statusReason")),
+        "created_at": _int(s.get("createdAt")),
+        "started_at": _int(s.get("startedAt")),
+        "stopped_at": _int(s.get("stoppedAt")),
+        "exit_code": _int(c.get("exitCode")),
+        "reason": _str(c.get("reason")),
+    }
+    if s.get("jobDefinition"):
+        out["job_definition"] = _str(s.get("jobDefinition"))
+    size = _int(ap.get("size"))
+    if size is not None and size >= 1:
+        out["array_size"] = size
+        out["status_summary"] = MappingProxyType(_summary_counts(ap.get("statusSummary")))
+        out["summary_updated_at"] = _int(ap.get("statusSummaryLastUpdatedAt"))
+    if "isCancelled" in s:
+        out["is_cancelled"] = bool(s.get("isCancelled"))
+    if "isTerminated" in s:
+        out["is_terminated"] = bool(s.get("isTerminated"))
+    return out
+
+
+def fields_from_detail(d: Mapping) -> dict[str, Any]:
+    """Everything DescribeJobs adds: dependencies and the shapes a faithful resubmit needs."""
+    out = fields_from_summary(d)
+    c = d.get("container") or {}
+    deps = []
+    for dep in d.get("dependsOn") or ():
+        if isinstance(dep, Mapping):
+            deps.append(Dependency(_str(dep.get("jobId")), _str(dep.get("type"))))
+    overrides = {k: c[k] for k in ("command", "environment", "resourceRequirements") if c.get(k) is not None}
+    out.update(
+        queue=_str(d.get("jobQueue")),
+        depends_on=tuple(deps),
+        attempts=_attempts(d.get("attempts")),
+        log_stream=_str(c.get("logStreamName")),
+        parameters=MappingProxyType(dict(d.get("parameters") or {})),
+        container_overrides=MappingProxyType(overrides) if overrides else None,
+        retry_strategy=MappingProxyType(dict(d["retryStrategy"])) if isinstance(d.get("retryStrategy"), Mapping)
+        else None,
+        timeout=MappingProxyType(dict(d["timeout"])) if isinstance(d.get("timeout"), Mapping) else None,
+        tags=MappingProxyType(dict(d.get("tags") or {})),
+        is_cancelled=bool(d.get("isCancelled")),
+        is_terminated=bool(d.get("isTerminated")),
+    )
+    return out
+
+
+def retries_possible(retry_strategy: Mapping | None) -> bool:
+    attempts = _int((retry_strategy or {}).get("attempts")) or 1
+    return attempts > 1
+
+
+# --- the poller ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Tracked:
+    """What the poller holds for one top-level job between refreshes."""
+
+    job: Job  # without `array` (attached when a snapshot is made)
+    described_status: Status | None = None  # status when last described (None: never)
+    foreign: bool = False  # reached through dependsOn, not through our queue listing
+    listed: bool = False  # in this refresh's queue listing
+    array: ArrayTracker | None = None
+
+
+class Poller:
+    """Keeps a queue's pipelines current; `await refresh()` returns a Snapshot. Never call refresh concurrently."""
+
+    def __init__(self, api: Api, queue: str, since_s: float = 24 * 3600.0, region: str | None = None,
+                 endpoint: str | None = None, *, clock: Any = time.time) -> None:
+        self.api = api
+        self.queue = queue
+        self.since_s = since_s
+        self.region = region if region is not None else getattr(api, "region", None)
+        self.endpoint = endpoint if endpoint is not None else getattr(api, "endpoint_url", None)
+        self._clock = clock
+        self._jobs: dict[str, _Tracked] = {}
+        self._queue_checked = False
+        self._missing: set[str] = set()
+        self._last_good: Snapshot | None = None
+        self._busy = False
+        self.refreshes = 0
+        self.syncs = 0  # array syncs done in total (the rest were skipped)
+
+    @property
+    def last_good(self) -> Snapshot | None:
+        return self._last_good
+
+    async def refresh(self) -> Snapshot:
+        if self._busy:
+            raise RuntimeError("Poller.refresh called while a refresh is running (polls must not overlap)")
+        self._busy = True
+        calls0 = self.api.calls
+        try:
+            try:
+                await self._refresh()
+            except BatchtuiError as e:
+                if self._last_good is None:
+                    raise
+                return self._stale(str(e), calls0)
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+                # A malformed or unexpected answer must not kill a monitor: report it and keep the last state.
+                error = ApiError(f"unexpected answer from the Batch API ({type(e).__name__}: {e})")
+                if self._last_good is None:
+                    raise error from e
+                return self._stale(str(error), calls0)
+            snap = self._snapshot(calls0)
+            self._last_good = snap
+            return snap
+        finally:
+            self.refreshes += 1
+            self._busy = False
+
+    def _stale(self, error: str, calls0: int) -> Snapshot:
+        last = self._last_good
+        assert last is not None
+        return dataclasses.replace(
+            last, polled_at=datetime.now(UTC), api_calls=self.api.calls - calls0,
+            total_api_calls=self.api.calls, throttled_calls=self.api.throttled, error=error,
+            stale_since=last.stale_since or last.polled_at)
+
+    # -- one refresh -----------------------------------------------------------------------------------------
+
+    async def _refresh(self) -> None:
+        if not self._queue_checked:
+            await self.api.check_queue(self.queue)
+            self._queue_checked = True
+        listed = await self._list_queue()
+        for t in self._jobs.values():
+            t.listed = False
+        for s in listed:
+            self._update(s, fields_from_summary(s), listed=True)
+        await self._describe_round(listed_ids={s["jobId"] for s in listed})
+        # Arrays sync side by side (the budget still paces the calls); one failing cancels the others, so no
+        # listing outlives the refresh. A sync commits only when complete, so a failure leaves no half state.
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for job_id, t in list(self._jobs.items()):
+                    if t.array is not None:
+                        tg.create_task(self._sync(job_id, t))
+        except BaseExceptionGroup as group:
+            raise _first_leaf(group) from None
+
+    async def _list_queue(self) -> list[dict]:
+        after = str(int((self._clock() - self.since_s) * 1000))
+        kwargs: dict[str, Any] = {"jobQueue": self.queue, "maxResults": QUEUE_PAGE,
+                                  "filters": [{"name": "AFTER_CREATED_AT", "values": [after]}]}
+        out: list[dict] = []
+        while True:
+            page = await self.api.list_jobs(**kwargs)
+            for s in page.get("jobSummaryList") or ():
+                # Queue listings hold top-level jobs only; a child id here (bad data) must not become a "job".
+                if isinstance(s, Mapping) and s.get("jobId") and not _is_child(s):
+                    out.append(s)
+            token = page.get("nextToken")
+            if not token:
+                return out
+            kwargs["nextToken"] = token
+
+    def _update(self, raw: Mapping, fields: dict[str, Any], *, listed: bool = False, described: bool = False) -> None:
+        job_id = str(raw["jobId"])
+        t = self._jobs.get(job_id)
+        if t is None:
+            t = _Tracked(Job(job_id, fields.get("job_name") or job_id, fields.get("status", Status.UNKNOWN)))
+            self._jobs[job_id] = t
+        # A summary leaves out what only DescribeJobs knows; never let a missing field wipe a known one.
+        known = {k: v for k, v in fields.items() if v is not None or described}
+        t.job = dataclasses.replace(t.job, gone=False, **known)
+        if listed:
+            t.listed = True
+            t.foreign = False
+        if described:
+            t.described_status = t.job.status
+        size = t.job.array_size
+        if size is not None and size >= 1 and (t.array is None or t.array.size != size):
+            t.array = ArrayTracker(size, retries_possible(t.job.retry_strategy))
+        elif t.array is not None and described:
+            t.array.retries = retries_possible(t.job.retry_strategy)
+
+    async def _describe_round(self, listed_ids: set[str]) -> None:
+        recheck = self.refreshes % RECHECK_EVERY == 0
+        wanted: set[str] = set()
+        for job_id, t in self._jobs.items():
+            if t.job.gone:
+                continue
+            if t.listed:
+                if t.described_status is None or t.described_status != t.job.status:
+                    wanted.add(job_id)  # new, or moved: dependsOn/attempts/log stream may have changed
+            elif not t.job.status.terminal or recheck or t.described_status is None:
+                wanted.add(job_id)  # a dependency in another queue, or a job that left the listing
+        wanted |= self._unknown_dependencies(recheck)
+        asked: set[str] = set()
+        for _ in range(FOLLOW_ROUNDS):
+            todo = sorted(wanted - asked)
+            if not todo:
+                break
+            found = await self.api.describe_jobs(todo)
+            asked |= set(todo)
+            got: set[str] = set()
+            for d in found:
+                if isinstance(d, Mapping) and d.get("jobId") and not _is_child(d):
+                    self._update(d, fields_from_detail(d), listed=d["jobId"] in listed_ids, described=True)
+                    got.add(str(d["jobId"]))
+                    t = self._jobs[str(d["jobId"])]
+                    if d["jobId"] not in listed_ids and not t.listed:
+                        t.foreign = True
+            for job_id in set(todo) - got:
+                t = self._jobs.get(job_id)
+                if t is None:
+                    self._missing.add(job_id)  # a dependency AWS no longer knows: asked again only now and then
+                elif not t.listed:
+                    t.job = dataclasses.replace(t.job, gone=True)  # AWS does not know it any more
+            wanted = self._unknown_dependencies()
+
+    def _unknown_dependencies(self, recheck: bool = False) -> set[str]:
+        out: set[str] = set()
+        for t in self._jobs.values():
+            for up in t.job.upstream_ids:
+                if up not in self._jobs and split_child_id(up)[1] is None and (recheck or up not in self._missing):
+                    out.add(up)
+        return out
+
+    async def _sync(self, job_id: str, t: _Tracked) -> None:
+        tracker = t.array
+        job = t.job
+        if tracker is None or job.gone:
+            return
+        summary = job.status_summary or None
+        key = (job.status, tuple(sorted((job.status_summary or {}).items())), job.summary_updated_at)
+        if job.status is Status.SUCCEEDED:
+            tracker.mark_all(Status.SUCCEEDED, key)  # a parent succeeds only when every child did
+            return
+        fresh = key != tracker.synced_key
+        if not fresh and not tracker.dirty and (summary is not None or job.status.terminal):
+            return  # nothing moved since the last clean sync
+        speculate = fresh and summary is not None
+        plan = tracker.plan(summary, speculate)
+        obs = Observations(tracker.size)
+        for status in plan.listed:
+            await self._list_children(job_id, status, obs)
+        result = tracker.resolve(obs, plan, summary)
+        if not plan.exact and not result.counts_agree:
+            # The summary does not back what we inferred on trust: list what we skipped.
+            for status in sorted(plan.skipped):
+                await self._list_children(job_id, status, obs)
+            plan = Plan(sorted([*plan.listed, *plan.skipped]), plan.complement)
+            result = tracker.resolve(obs, plan, summary)
+        tracker.commit(result, obs, key, plan)
+        self.syncs += 1
+
+    async def _list_children(self, job_id: str, status: Status, obs: Observations) -> None:
+        kwargs: dict[str, Any] = {"arrayJobId": job_id, "jobStatus": status.name, "maxResults": CHILD_PAGE}
+        while True:
+            page = await self.api.list_jobs(**kwargs)
+            for s in page.get("jobSummaryList") or ():
+                if isinstance(s, Mapping):
+                    obs.add(s, status)
+            token = page.get("nextToken")
+            if not token:
+                return
+            kwargs["nextToken"] = token
+
+    # -- snapshots -------------------------------------------------------------------------------------------
+
+    def _snapshot(self, calls0: int) -> Snapshot:
+        jobs = [self._job_view(t) for t in self._jobs.values()]
+        pipelines = build_pipelines(jobs)
+        return Snapshot(
+            queue=self.queue, polled_at=datetime.now(UTC), api_calls=self.api.calls - calls0,
+            jobs=ordered_jobs(pipelines, jobs), pipelines=pipelines, region=self.region, endpoint=self.endpoint,
+            total_api_calls=self.api.calls, throttled_calls=self.api.throttled)
+
+    @staticmethod
+    def _job_view(t: _Tracked) -> Job:
+        # ArrayTracker.state() reuses its frozen copy while the array is unchanged: big arrays are not copied
+        # on every refresh.
+        return dataclasses.replace(t.job, array=t.array.state() if t.array else None)
+
+
+def _first_leaf(group: BaseExceptionGroup) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+def _is_child(s: Mapping) -> bool:
+    return (s.get("arrayProperties") or {}).get("index") is not None or split_child_id(str(s["jobId"]))[1] is not None
