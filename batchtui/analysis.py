@@ -70,6 +70,7 @@ STRAGGLER_MIN_SAMPLES = 5
 # Throughput is measured over the finishes of this recent window when it holds enough of them.
 THROUGHPUT_WINDOW_S = 600.0
 THROUGHPUT_MIN_SAMPLES = 5
+THROUGHPUT_COVERAGE = 0.9  # share of finished children whose stoppedAt must be known to trust the window
 
 # --- byte tables over Status values (values 8..255 are bad data: treated like UNKNOWN) -------------------------------
 
@@ -140,10 +141,14 @@ class Explanation:
 class Throughput:
     """Children of an array finishing per minute.
 
-    basis: "recent" – finishes seen in the last `window_s` seconds before the snapshot (or since the array started,
-    if that is shorter); "average" – all finished children over the time since the array started (used when the
-    recent window holds too few observed finishes); "observed" – the spread of the finish times known (when the
-    array's start is unknown).
+    basis, in the order tried:
+    "recent" – finishes seen in the last `window_s` seconds before the snapshot (or since the array started, if that
+    is shorter); used when at least 5 fall in the window and a finish time is known for ≥ 90 % of finished children;
+    "concurrency" – children running now divided by the median run time of one child (Little's law; `samples` is
+    the number running, `window_s` the median run time);
+    "average" – all finished children over the time since the array started (its startedAt or its earliest known
+    child start);
+    "observed" – the spread of the finish times known, when nothing better is.
     """
 
     per_minute: float
@@ -205,7 +210,7 @@ def _analyze(snap: Snapshot) -> Analysis:
     for job_id in a.order:
         job = by_id[job_id]
         a.duration_s[job_id] = _median_duration(job)
-        a.throughput[job_id] = _throughput(job, a.now_ms)
+        a.throughput[job_id] = _throughput(job, a.now_ms, a.duration_s[job_id])
         a.risk[job_id] = _risk(a, job)
         a.outlook[job_id] = _outlook(a, job)
         _estimate(a, job)
@@ -324,18 +329,26 @@ def _array_started_ms(job: Job) -> int | None:
     return min(starts) if starts else None
 
 
-def _throughput(job: Job, now_ms: int, window_s: float = THROUGHPUT_WINDOW_S) -> Throughput | None:
+def _throughput(job: Job, now_ms: int, median_s: float | None,
+                window_s: float = THROUGHPUT_WINDOW_S) -> Throughput | None:
+    """Finishes per minute, from the best evidence there is (see Throughput.basis for the order)."""
     if job.array is None:
         return None
     stops = [d.stopped_at for _, d in _finished_details(job) if d.stopped_at]
-    started = _array_started_ms(job)
-    window_ms = window_s * 1000
-    if started is not None and now_ms - started < window_ms:
-        window_ms = max(now_ms - started, 1000)
-    recent = sum(1 for s in stops if s > now_ms - window_ms)
-    if recent >= THROUGHPUT_MIN_SAMPLES:
-        return Throughput(recent / window_ms * 60_000, "recent", recent, window_ms / 1000)
     finished = job.array.finished()
+    started = _array_started_ms(job)
+    # The poller may infer a child's final status without listing it (then its stoppedAt is unknown): finish times
+    # only measure the pace when nearly every finished child has one.
+    if finished and len(stops) >= THROUGHPUT_COVERAGE * finished:
+        window_ms = window_s * 1000
+        if started is not None and now_ms - started < window_ms:
+            window_ms = max(now_ms - started, 1000)
+        recent = sum(1 for s in stops if s > now_ms - window_ms)
+        if recent >= THROUGHPUT_MIN_SAMPLES:
+            return Throughput(recent / window_ms * 60_000, "recent", recent, window_ms / 1000)
+    running = job.array.count(Status.RUNNING) + job.array.count(Status.STARTING)
+    if running and median_s:
+        return Throughput(running / median_s * 60, "concurrency", running, median_s)
     if started is not None and finished and now_ms > started:
         return Throughput(finished / (now_ms - started) * 60_000, "average", finished, (now_ms - started) / 1000)
     if len(stops) >= 2 and max(stops) > min(stops):

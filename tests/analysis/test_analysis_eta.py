@@ -31,9 +31,16 @@ def test_throughput_window_shrinks_to_the_arrays_age():
     assert an.throughput(s, "B").per_minute == pytest.approx(2.0)
 
 
-def test_throughput_falls_back_to_the_average_since_start_when_few_recent_finishes_are_known():
-    # 30 finished in an hour but only 3 finish times are known: 30 / 60 minutes.
-    s = snapshot(array("B", "S" * 30 + "R" * 10, details=finishes(0, 3, 1.0), started=60))
+def test_throughput_from_concurrency_when_few_finish_times_are_known():
+    # The poller inferred most successes without their stoppedAt: 10 running, a child takes 4 minutes -> 2.5/min.
+    s = snapshot(array("B", "S" * 30 + "R" * 10 + "r" * 10, details=finishes(0, 6, 1.0, run_min=4.0), started=60))
+    t = an.throughput(s, "B")
+    assert t.basis == "concurrency" and t.per_minute == pytest.approx(2.5)
+
+
+def test_throughput_falls_back_to_the_average_since_start_when_nothing_runs():
+    # 30 finished in an hour, only 3 finish times known and nothing running now: 30 / 60 minutes.
+    s = snapshot(array("B", "S" * 30 + "r" * 10, details=finishes(0, 3, 1.0), started=60))
     t = an.throughput(s, "B")
     assert t.basis == "average" and t.per_minute == pytest.approx(0.5)
 
@@ -123,7 +130,8 @@ def test_pipeline_eta_follows_the_critical_path_through_a_fan_in():
 
 
 def test_doomed_children_do_not_count_as_work_left():
-    b = array("B", "S" * 20 + "F" * 10 + "R" * 10, details=finishes(0, 20, 0.5, start_ago=0.2), started=30)
+    failures = finishes(20, 10, 0.5, start_ago=12)  # before the 10-minute window
+    b = array("B", "S" * 20 + "F" * 10 + "R" * 10, details=finishes(0, 20, 0.5, start_ago=0.2) + failures, started=30)
     c = array("C", "S" * 20 + "p" * 20, (n2n("B"),), details=finishes(0, 20, 0.5, run_min=0.5, start_ago=0.2),
               started=30)
     s = snapshot(b, c)
