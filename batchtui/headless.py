@@ -1,0 +1,227 @@
+"""Headless mode: `batchtui --queue Q --once|--watch [--json] [--until-done]`.
+
+--once         one refresh, print it, exit 0 (exit 1 with one `batchtui: ...` line when the API cannot be read)
+--watch        one snapshot per --refresh seconds, the next scheduled when the last one ended; keeps going through
+               outages (a one-line stale notice, or a JSON object with "error") and recovers when the API returns
+--until-done   with --watch: exit 0 when every job succeeded, 3 when the pipeline ended with failures
+
+JSON (DESIGN.md): one object per snapshot, camelCase, one line each in --watch. Text: a header line, then a line per
+job in dependency order. Every line is flushed as it is written, so pipes see it at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import IO, Any
+
+import humanize
+
+from batchtui.aws import is_transient, open_api
+from batchtui.errors import BatchtuiError
+from batchtui.model import Job, Snapshot, Status
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 3, 130
+
+# The order statuses are listed in a progress line: what is moving first, what is waiting after.
+PROGRESS_ORDER = (Status.RUNNING, Status.STARTING, Status.RUNNABLE, Status.PENDING, Status.SUBMITTED,
+                  Status.FAILED, Status.UNKNOWN)
+
+
+# --- JSON -------------------------------------------------------------------------------------------------------
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "jobId": job.job_id,
+        "jobName": job.job_name,
+        "status": job.status.name,
+        "arraySize": job.array_size,
+        "dependsOn": [{"jobId": d.job_id, "type": d.type} for d in job.depends_on],
+    }
+    if job.array is not None:
+        out["childCounts"] = job.array.counts()  # from the per-index state, not AWS's lagging statusSummary
+        out["failedIndices"] = job.array.indices(Status.FAILED)
+    if job.gone:
+        out["gone"] = True
+    return out
+
+
+def snapshot_json(snap: Snapshot, extra: Mapping[str, Mapping] | None = None) -> dict[str, Any]:
+    """The DESIGN.md snapshot object; `extra[jobId]` (e.g. analysis.job_fields) is merged into that job's object."""
+    jobs = []
+    for job in snap.jobs:
+        obj = job_json(job)
+        if extra and job.job_id in extra:
+            obj.update(extra[job.job_id])
+        jobs.append(obj)
+    out: dict[str, Any] = {"queue": snap.queue, "polledAt": iso(snap.polled_at), "apiCalls": snap.api_calls,
+                           "jobs": jobs}
+    if snap.error:
+        out["error"] = snap.error
+        out["staleSince"] = iso(snap.stale_since) if snap.stale_since else None
+    return out
+
+
+def error_json(queue: str, error: str) -> dict[str, Any]:
+    """A watch tick with no snapshot yet to fall back on."""
+    return {"queue": queue, "polledAt": iso(datetime.now(UTC)), "apiCalls": 0, "jobs": [], "error": error,
+            "staleSince": None}
+
+
+# --- text -------------------------------------------------------------------------------------------------------
+
+
+def header_line(snap: Snapshot) -> str:
+    when = snap.polled_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    calls = f"{humanize.intcomma(snap.api_calls)} API call{'s' if snap.api_calls != 1 else ''}"
+    total = f"{humanize.intcomma(snap.total_api_calls)} in all"
+    throttled = f", {humanize.intcomma(snap.throttled_calls)} throttled" if snap.throttled_calls else ""
+    n = len(snap.jobs)
+    return f"{snap.queue} · {when} · {n} job{'s' if n != 1 else ''} · {calls} ({total}{throttled})"
+
+
+def progress(job: Job) -> str:
+    """'9,412/10,000 done · 400 RUNNING · 150 RUNNABLE · 38 FAILED' from the per-index state."""
+    if job.array is None:
+        return ""
+    counts = job.array.counts()
+    done = counts.get("SUCCEEDED", 0) + counts.get("FAILED", 0)
+    parts = [f"{humanize.intcomma(done)}/{humanize.intcomma(job.array.size)} done"]
+    for s in PROGRESS_ORDER:
+        n = counts.get(s.name, 0)
+        if n:
+            parts.append(f"{humanize.intcomma(n)} {s.name}")
+    return " · ".join(parts)
+
+
+def _took(job: Job) -> str:
+    if job.array is None and job.started_at and job.stopped_at and job.stopped_at >= job.started_at:
+        return "took " + humanize.naturaldelta((job.stopped_at - job.started_at) / 1000)
+    return ""
+
+
+def job_line(job: Job, name_width: int) -> str:
+    parts = [job.job_name.ljust(name_width), job.status.name.ljust(9)]
+    detail = progress(job) or _took(job)
+    if job.array is None and job.status is Status.FAILED and (job.reason or job.status_reason):
+        detail = " · ".join(p for p in (detail, job.reason or job.status_reason) if p)
+    if job.gone:
+        detail = (detail + " · " if detail else "") + "gone (no longer returned by AWS; last known state)"
+    return "  ".join(parts + ([detail] if detail else [])).rstrip()
+
+
+def snapshot_text(snap: Snapshot) -> list[str]:
+    lines = [header_line(snap)]
+    if snap.error:
+        lines.append(stale_line(snap))
+    width = max((len(j.job_name) for j in snap.jobs), default=0)
+    by_id = {j.job_id: j for j in snap.jobs}
+    for n, p in enumerate(snap.pipelines):
+        if len(snap.pipelines) > 1:
+            lines.append(f"pipeline {n + 1} of {len(snap.pipelines)}")
+        lines.extend("  " + job_line(by_id[i], width) for i in p.job_ids if i in by_id)
+    if not snap.jobs:
+        lines.append("  (no jobs created in this queue within --since)")
+    return lines
+
+
+def stale_line(snap: Snapshot) -> str:
+    if snap.stale_since is None:
+        return f"! {snap.error}"
+    age = humanize.naturaldelta(datetime.now(UTC) - snap.stale_since)
+    return f"! stale for {age} (last good {iso(snap.stale_since)}): {snap.error}"
+
+
+# --- running ----------------------------------------------------------------------------------------------------
+
+
+class Printer:
+    """Writes and flushes line by line; knows whether the reader went away (a closed pipe)."""
+
+    def __init__(self, as_json: bool, out: IO[str] | None = None) -> None:
+        self.as_json = as_json
+        self.out = out or sys.stdout
+
+    def line(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def snapshot(self, snap: Snapshot, extra: Mapping[str, Mapping] | None = None, *, full: bool = True) -> None:
+        if self.as_json:
+            self.line(json.dumps(snapshot_json(snap, extra), separators=(",", ":")))
+        elif full or not snap.error:
+            for text in snapshot_text(snap):
+                self.line(text)
+        else:
+            self.line(f"{header_line(snap)}  {stale_line(snap)}")
+
+    def error(self, queue: str, error: str) -> None:
+        if self.as_json:
+            self.line(json.dumps(error_json(queue, error), separators=(",", ":")))
+        else:
+            self.line(f"! {error} (retrying)")
+
+
+ExtraFn = Callable[[Snapshot], Mapping[str, Mapping]]
+
+
+def _extra_fields() -> ExtraFn | None:
+    """The analysis helper's per-job fields (outlook, doomedIndices, eta, waitingOn), when that module is there."""
+    try:
+        from batchtui import analysis
+    except ImportError:  # pragma: no cover - analysis ships with the package
+        return None
+    return getattr(analysis, "job_fields", None)
+
+
+async def run(args: argparse.Namespace, printer: Printer, extra: ExtraFn | None = None) -> int:
+    from batchtui.poller import Poller
+
+    async with open_api(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url,
+                        max_tps=args.max_tps) as api:
+        poller = Poller(api, args.queue, since_s=args.since, region=api.region, endpoint=api.endpoint_url)
+        if args.once:
+            snap = await poller.refresh()  # errors leave as BatchtuiError: `batchtui: ...`, exit 1
+            printer.snapshot(snap, extra(snap) if extra else None)
+            return EXIT_OK
+        return await watch(poller, args, printer, extra)
+
+
+async def watch(poller: Any, args: argparse.Namespace, printer: Printer, extra: ExtraFn | None = None) -> int:
+    """One snapshot per --refresh seconds; the next refresh is scheduled when the last one ended (no overlap)."""
+    while True:
+        try:
+            snap = await poller.refresh()
+        except BatchtuiError as e:
+            if not is_transient(e):
+                raise  # unknown queue, credentials, access denied: waiting will not fix it
+            printer.error(args.queue, str(e))  # no snapshot yet: say so and try again
+        else:
+            printer.snapshot(snap, extra(snap) if extra and not snap.error else None, full=not snap.error)
+            if args.until_done and not snap.error and snap.done:
+                return EXIT_FAILED if snap.failed else EXIT_OK
+        await asyncio.sleep(args.refresh)
+
+
+def main(args: argparse.Namespace) -> int:
+    printer = Printer(args.json)
+    try:
+        return asyncio.run(run(args, printer, _extra_fields() if args.json else None))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED  # Ctrl-C: quietly
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.
+        try:
+            sys.stdout = open("/dev/null", "w")  # noqa: SIM115
+        except OSError:
+            pass
+        return EXIT_OK
