@@ -25,26 +25,12 @@ from .model import Attempt, DependencyType, IndexDetail, Job, Pipeline, Snapshot
 
 # --- outlook --------------------------------------------------------------------------------------------------------
 
+# The outlook of a job. OUTLOOK_DEFINITIONS below is the one source of their meaning (README: definitions_markdown()).
 SUCCEEDED = "succeeded"
-"""`succeeded`: the job has SUCCEEDED (for an array job: AWS reports the parent SUCCEEDED, i.e. every child did)."""
-
 FAILED = "failed"
-"""`failed`: the job has FAILED (for an array job: AWS reports the parent FAILED)."""
-
 WILL_FAIL = "will fail"
-"""`will fail`: the job has not finished but can no longer succeed. Either it is an array with a FAILED child, or with
-a child that is doomed (its N_TO_N partner failed or is doomed, or an earlier index of its SEQUENTIAL array failed or is
-doomed); or it depends, directly or through other jobs, on a job that failed or will fail. Batch fails such a job by
-itself once the job it waits for has finished; nothing needs to be done to stop it, but it must be resubmitted."""
-
 AT_RISK = "at risk"
-"""`at risk`: the job can still succeed, but something on its path has already gone wrong once. Either the job, or one
-of its children, is being retried after a failed attempt (it is not finished and has an earlier attempt on record);
-or one of its children has been RUNNING for more than 3 times the median run time of its siblings that succeeded
-(once at least 5 have); or a job it depends on, directly or through other jobs, is at risk."""
-
 ON_TRACK = "on track"
-"""`on track`: the job has not finished and nothing known is wrong: it is not `will fail` and not `at risk`."""
 
 OUTLOOK_DEFINITIONS: dict[str, str] = {
     SUCCEEDED: "The job has SUCCEEDED (for an array job: AWS reports the parent SUCCEEDED, i.e. every child did).",
@@ -63,6 +49,13 @@ OUTLOOK_DEFINITIONS: dict[str, str] = {
     ),
     ON_TRACK: "The job has not finished and nothing known is wrong: it is neither `will fail` nor `at risk`.",
 }
+
+
+
+def definitions_markdown() -> str:
+    """The outlook definitions as a Markdown list, for the README and `--help` texts."""
+    return "\n".join(f"- `{name}`: {text}" for name, text in OUTLOOK_DEFINITIONS.items())
+
 
 # A child running this many times longer than its succeeded siblings' median makes its job `at risk`.
 STRAGGLER_FACTOR = 3.0
@@ -387,7 +380,8 @@ def _stragglers(a: Analysis, job: Job) -> int:
     d = a.duration_s.get(job.job_id)
     if not d or job.array is None:
         return 0
-    samples = sum(1 for _ in _finished_details(job))
+    st = job.array.statuses
+    samples = sum(1 for i, x in _finished_details(job) if st[i] == Status.SUCCEEDED and x.started_at and x.stopped_at)
     if samples < STRAGGLER_MIN_SAMPLES:
         return 0
     st = job.array.statuses
@@ -414,12 +408,11 @@ Estimate = tuple[int, bool]  # (epoch ms, lower_bound)
 
 
 def _latest(*parts: Estimate | None) -> Estimate | None:
-    """The later of several estimates; a bound that is the latest makes the result a bound."""
+    """The later of several estimates. If any is only a lower bound, so is the result: that part may end later."""
     present = [p for p in parts if p is not None]
     if not present:
         return None
-    at = max(p[0] for p in present)
-    return at, any(p[1] for p in present if p[0] == at)
+    return max(p[0] for p in present), any(p[1] for p in present)
 
 
 def _estimate(a: Analysis, job: Job) -> None:
@@ -464,16 +457,15 @@ def _estimate(a: Analysis, job: Job) -> None:
     own = (start[0] + run[0], start[1] or run[1])
     # N_TO_N: child i follows its partner i, so the last child cannot finish before the upstream's last child has
     # finished and one of its own children has run after it.
-    follow: list[Estimate | None] = []
-    for e in ntn:
-        if e is None:
-            follow.append(None)
-        else:
-            follow.append((e[0] + int((d or 0) * 1000), e[1] or d is None) if remaining > 0 else e)
-    if None in follow and not started:
-        a.finish[jid] = None
+    # (Doomed children are not work left: they fail as soon as their failed partner is known.)
+    if remaining <= 0:
+        a.finish[jid] = own
         return
-    a.finish[jid] = _latest(own, *[f for f in follow if f is not None])
+    if None in ntn:
+        a.finish[jid] = None  # its partners' pace is unknown, and it cannot overtake them
+        return
+    follow = [(e[0] + int((d or 0) * 1000), e[1] or d is None) for e in ntn if e is not None]
+    a.finish[jid] = _latest(own, *follow)
 
 
 def _plain_finish(a: Analysis, job: Job, std_ready: Estimate | None, d: float | None) -> Estimate | None:
@@ -503,8 +495,13 @@ def doomed_indices(snap: Snapshot, job_id: str) -> list[int]:
 
 
 def outlook(snap: Snapshot) -> dict[str, str]:
-    """job_id -> one of `succeeded`, `failed`, `will fail`, `at risk`, `on track` (see OUTLOOK_DEFINITIONS)."""
+    """job_id -> one of `succeeded`, `failed`, `will fail`, `at risk`, `on track`:
+
+    """
     return dict(analyze(snap).outlook)
+
+
+outlook.__doc__ = (outlook.__doc__ or "").rstrip() + "\n\n" + definitions_markdown()  # one source of the words
 
 
 def throughput(snap: Snapshot, job_id: str) -> Throughput | None:
@@ -896,9 +893,14 @@ def explain_job(snap: Snapshot, job_id: str) -> Explanation:
     job = a.by_id.get(job_id)
     if job is None:
         return Explanation("not found", f"no job {job_id} in this snapshot", Status.UNKNOWN.name)
+    status = job.status.name
+    if job.status is Status.FAILED and (job.is_cancelled or job.is_terminated):
+        # By hand (on an array parent it cascades to every child): the reason someone gave says why.
+        word = "cancelled" if job.is_cancelled else "terminated"
+        return Explanation("failed", f"failed: {word}" + (f" – {job.status_reason}" if job.status_reason else ""),
+                           status, reason=job.status_reason)
     if job.array is not None:
         return _explain_array(a, job)
-    status = job.status.name
     if job.status is Status.SUCCEEDED:
         return Explanation("succeeded", f"succeeded{_took(job.started_at, job.stopped_at)}", status)
     if job.status is Status.FAILED:

@@ -75,6 +75,15 @@ def test_eta_is_none_when_it_cannot_be_known():
     assert an.job_eta(missing, "B") is None
 
 
+def test_n_to_n_dependent_eta_is_only_a_bound_while_its_upstreams_pace_is_unknown():
+    b = array("B", "S" * 10 + "R" * 30)  # no start, finish or run times known: B's pace is unknown
+    c = array("C", "S" * 10 + "p" * 30, (n2n("B"),), details=finishes(0, 10, 0.5, start_ago=0.2), started=30)
+    s = snapshot(b, c)
+    assert an.job_eta(s, "B") is None
+    eta = an.job_eta(s, "C")  # C's own pace: 30 left at 1 per minute, but B may take longer
+    assert eta.at == NOW + timedelta(minutes=30) and eta.lower_bound
+
+
 def test_finished_jobs_have_no_eta():
     s = snapshot(array("B", "SSSS", status=Status.SUCCEEDED, details=finishes(0, 4, 1.0), started=10))
     assert an.job_eta(s, "B") is None and an.pipeline_eta(s) is None

@@ -147,3 +147,10 @@ def test_waiting_array_and_succeeded_array():
     assert an.explain_job(s, "B").summary == "waiting for JobA (RUNNING)"
     done = snapshot(array("B", "SSSS", name="JobB"))
     assert an.explain_job(done, "B").summary == "succeeded: all 4 children"
+
+
+def test_cancelled_job_says_so_with_the_reason_given():
+    from dataclasses import replace
+
+    job = replace(plain("A", Status.FAILED, status_reason="wrong input bucket"), is_cancelled=True)
+    assert an.explain_job(snapshot(job), "A").summary == "failed: cancelled – wrong input bucket"
