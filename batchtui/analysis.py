@@ -247,14 +247,11 @@ def _topo_order(jobs: Iterable[Job], by_id: Mapping[str, Job]) -> list[str]:
 
 
 def _ups(a: Analysis, job: Job, kind: str) -> list[Job]:
-    """Upstream jobs present in the snapshot: kind "standard" or "n_to_n"."""
-    want = DependencyType.N_TO_N if kind == "n_to_n" else DependencyType.STANDARD
-    out = []
-    for d in job.depends_on:
-        if d.job_id and d.job_id in a.by_id and d.job_id != job.job_id:
-            if (d.type == DependencyType.N_TO_N) == (want == DependencyType.N_TO_N):
-                out.append(a.by_id[d.job_id])
-    return out
+    """Upstream jobs present in the snapshot, kind "n_to_n" or "standard" (any other type with a jobId counts as
+    standard: waiting for the whole job is the safe reading)."""
+    n_to_n = kind == "n_to_n"
+    return [a.by_id[d.job_id] for d in job.depends_on
+            if d.job_id in a.by_id and d.job_id != job.job_id and (d.type == DependencyType.N_TO_N) == n_to_n]
 
 
 def _doom(a: Analysis, job: Job) -> None:

@@ -171,3 +171,47 @@ def test_sequential_doom_is_every_unfinished_index_after_the_first_dead_one(text
     expected = [i for i in range(len(d)) if d[i] not in "SF" and (i > first or (i == first and b[i] == "F"))]
     assert an.doomed_indices(s, "D") == expected
     assert (an.outlook(s)["D"] == "will fail") == (True in dead)
+
+
+@st.composite
+def any_pipeline(draw):
+    """Up to 5 jobs, plain or arrays (sizes 2-6, bad bytes included), random edges of every type, random details."""
+    n = draw(st.integers(1, 5))
+    jobs = []
+    for k in range(n):
+        ups = draw(st.lists(st.integers(0, n - 1), max_size=3))  # may point forward: cycles are bad data, allowed
+        deps = [dep(str(u), draw(st.sampled_from([None, "N_TO_N", "WEIRD"]))) for u in ups]
+        if draw(st.booleans()):
+            deps.append(SEQ)
+        if draw(st.booleans()):
+            deps.append(dep("missing"))
+        status = Status(draw(st.integers(0, 7)))
+        if draw(st.booleans()):
+            jobs.append(plain(str(k), status, tuple(deps), created=draw(st.none() | st.floats(0, 300)),
+                              started=draw(st.none() | st.floats(0, 100))))
+        else:
+            size = draw(st.integers(2, 6))
+            raw = bytes(draw(st.lists(st.sampled_from([0, 1, 2, 3, 4, 5, 6, 7, 9, 255]), min_size=size,
+                                      max_size=size)))
+            details = [detail(i, started=draw(st.none() | st.floats(0, 60)), stopped=draw(st.none() | st.floats(0, 60)),
+                              exit_code=draw(st.none() | st.integers(0, 255)), attempts=draw(st.integers(0, 2)))
+                       for i in draw(st.lists(st.integers(-1, size + 1), max_size=4))]
+            jobs.append(array(str(k), raw, tuple(deps), status=status, details=details,
+                              started=draw(st.none() | st.floats(0, 100))))
+    return snapshot(*jobs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(any_pipeline())
+def test_any_pipeline_never_crashes_and_doomed_is_unfinished(s):
+    fields = an.job_fields(s)
+    an.pipeline_eta(s)
+    for job in s.jobs:
+        assert fields[job.job_id]["outlook"] in an.OUTLOOK_DEFINITIONS
+        assert an.explain_job(s, job.job_id).summary
+        an.describe_eta(an.job_eta(s, job.job_id), NOW)
+        if job.array is not None:
+            for i in fields[job.job_id]["doomedIndices"]:
+                assert job.array.statuses[i] not in (Status.SUCCEEDED, Status.FAILED)
+            for i in range(job.array.size):
+                assert an.explain_index(s, job.job_id, i).summary
