@@ -16,7 +16,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 import humanize
@@ -103,9 +103,15 @@ def progress(job: Job) -> str:
     return " · ".join(parts)
 
 
+def duration_text(seconds: float) -> str:
+    """'1 minute and 30 seconds'; seconds dropped from ten minutes on, where they are noise."""
+    unit = "seconds" if seconds < 600 else "minutes"
+    return humanize.precisedelta(timedelta(seconds=seconds), minimum_unit=unit, format="%0.0f")
+
+
 def _took(job: Job) -> str:
     if job.array is None and job.started_at and job.stopped_at and job.stopped_at >= job.started_at:
-        return "took " + humanize.naturaldelta((job.stopped_at - job.started_at) / 1000)
+        return "took " + duration_text((job.stopped_at - job.started_at) / 1000)
     return ""
 
 
@@ -137,7 +143,7 @@ def snapshot_text(snap: Snapshot) -> list[str]:
 def stale_line(snap: Snapshot) -> str:
     if snap.stale_since is None:
         return f"! {snap.error}"
-    age = humanize.naturaldelta(datetime.now(UTC) - snap.stale_since)
+    age = duration_text((datetime.now(UTC) - snap.stale_since).total_seconds())
     return f"! stale for {age} (last good {iso(snap.stale_since)}): {snap.error}"
 
 

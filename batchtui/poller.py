@@ -204,13 +204,14 @@ class ArrayTracker:
         complement = ranked[0]
         rest = ranked[1:]
         skipped: list[Status] = []
-        if speculate and summary_is_sane(summary, self.size):
-            # Trust a fresh summary for buckets it says are empty, and for the second costliest bucket when
-            # that saves at least two pages and every open index has a known last status (an index seen nowhere
-            # is then taken to be where it was); the result is checked against the summary's counts.
-            known = Status.UNKNOWN not in self.open_priors()
+        if speculate and summary_is_sane(summary, self.size) and Status.UNKNOWN not in self.open_priors():
+            # Once every index has a known last status (never on a cold sync: a one-shot `--once` must not rest
+            # on a summary that may lag), trust a freshly updated summary for buckets it says are empty, and for
+            # the second costliest bucket when that saves at least two pages: an index seen nowhere is taken to be
+            # where it was. The result must then match the summary's counts for every status, or what was
+            # skipped is listed after all.
             for s in rest:
-                if self.expected(s, summary) == 0 or (known and s is rest[0] and pages(s) >= 2):
+                if self.expected(s, summary) == 0 or (s is rest[0] and pages(s) >= 2):
                     skipped.append(s)
         listed = sorted(s for s in rest if s not in skipped)
         return Plan(listed, complement, skipped)
