@@ -1,0 +1,79 @@
+"""`batchtui --once/--watch` end to end in a subprocess: JSON on stdout, one line on stderr, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from fakebatch import FakeBatch
+from fakehttp import FakeHttp
+
+BATCHTUI = [sys.executable, "-m", "batchtui.cli"]
+ENV = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+       "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_PROFILE": ""}
+ENV.pop("AWS_PROFILE")
+
+
+def run(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([*BATCHTUI, *argv], capture_output=True, text=True, timeout=timeout, env=ENV)
+
+
+@pytest.fixture(scope="module")
+def served():
+    fb = FakeBatch()
+    fb.add("a", "JobA", "SUCCEEDED")
+    fb.add("b", "JobB", "PENDING", 20, [{"jobId": "a"}], child_status="RUNNABLE")
+    fb.set_child("b", 3, "FAILED")
+    with FakeHttp(fb) as http:
+        yield http
+
+
+def test_once_json_prints_the_snapshot_and_exits_0(served):
+    r = run("--endpoint-url", served.url, "--queue", "ProdQueue", "--once", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert [j["jobName"] for j in out["jobs"]] == ["JobA", "JobB"]
+    assert out["jobs"][1]["failedIndices"] == [3] and out["jobs"][1]["childCounts"]["RUNNABLE"] == 19
+    assert "outlook" in out["jobs"][1]  # the analysis fields ride along
+    assert r.stderr == ""
+
+
+def test_once_text_is_for_people(served):
+    r = run("--endpoint-url", served.url, "--queue", "ProdQueue", "--once")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("ProdQueue · ") and "1/20 done" in lines[2] and "19 RUNNABLE" in lines[2]
+
+
+def test_unknown_queue_is_one_line_and_exit_1(served):
+    r = run("--endpoint-url", served.url, "--queue", "NoSuchQueue", "--once")
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("batchtui: ") and "NoSuchQueue" in r.stderr
+
+
+def test_unreachable_endpoint_is_one_line_and_exit_1_in_bounded_time():
+    t0 = time.monotonic()
+    r = run("--endpoint-url", "http://127.0.0.1:9", "--queue", "ProdQueue", "--once", "--json", timeout=45)
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "cannot reach http://127.0.0.1:9" in r.stderr
+    assert time.monotonic() - t0 < 45  # bounded (the subprocess timeout would have raised otherwise)
+
+
+def test_watch_streams_flushed_lines_and_ctrl_c_exits_130_quietly(served):
+    p = subprocess.Popen([*BATCHTUI, "--endpoint-url", served.url, "--queue", "ProdQueue", "--watch", "--json",
+                          "--refresh", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        first = p.stdout.readline()  # arrives while the process is still running: flushed per line
+        second = p.stdout.readline()
+        assert json.loads(first)["queue"] == "ProdQueue" and json.loads(second)["apiCalls"] <= 2
+        p.send_signal(signal.SIGINT)
+        assert p.wait(20) == 130
+        assert "Traceback" not in p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
