@@ -611,7 +611,10 @@ class Poller:
         if tracker is None or job.gone:
             return
         summary = job.status_summary or None
-        key = (job.status, tuple(sorted((job.status_summary or {}).items())), job.summary_updated_at)
+        # Without retries every move is forward, so any move changes the summary's counts: the counts are the key.
+        # With retries moves can cancel out (RUNNING→RUNNABLE→…→RUNNING), so the summary's time joins the key.
+        key = (job.status, tuple(sorted((job.status_summary or {}).items())),
+               job.summary_updated_at if tracker.retries else None)
         if job.status is Status.SUCCEEDED:
             tracker.mark_all(Status.SUCCEEDED, key)  # a parent succeeds only when every child did
             return
