@@ -1,0 +1,186 @@
+"""Poller benchmark: API calls and time against the simulator's reference pipeline (prints figures, asserts nothing).
+
+    /work/venv/bin/python tests/benchmarks/bench_poller.py [--size 10000] [--step 30] [--quick]
+
+Prints:
+1. a cold snapshot (mid-run, frozen clock, 20 ms simulated latency): calls and seconds – target ≤ 30 calls;
+2. calls per refresh when nothing changes, at 1,000 and 10,000 per array – target ≤ 2;
+3. total calls over a whole simulated run (the clock advanced --step simulated seconds between refreshes until the
+   pipeline is done) beside a naive poller (every status of every array listed at every refresh, same schedule)
+   – target ≤ 1/4 of naive; and whether the final state equals a full listing;
+4. peak RSS of a separate headless poller process holding 20,012 jobs – target ≤ 100 MiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import sys
+import textwrap
+import time
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+from batchtui.sim.engine import SimConfig  # noqa: E402
+from batchtui.sim.server import SimServer  # noqa: E402
+
+from batchtui.aws import open_api  # noqa: E402
+from batchtui.model import AWS_STATUSES, Status  # noqa: E402
+from batchtui.poller import Poller  # noqa: E402
+
+QUEUE = "ProdQueue"
+MID_RUN_S = 40 * 60  # the reference pipeline's "mid-run" moment
+
+
+def config(size: int, advance_s: float, latency_ms: float = 0.0) -> SimConfig:
+    return SimConfig(speed=0.0, seed=11, pipeline="reference", array_size=size, advance_s=advance_s,
+                     latency_ms=latency_ms)
+
+
+async def full_listing(api, parent_id: str, size: int) -> bytearray:
+    """The truth: every child in every status, straight from ListJobs."""
+    out = bytearray([Status.UNKNOWN]) * size
+    for status in AWS_STATUSES:
+        kwargs = {"arrayJobId": parent_id, "jobStatus": status.name, "maxResults": 1000}
+        while True:
+            page = await api.list_jobs(**kwargs)
+            for s in page.get("jobSummaryList") or ():
+                index = (s.get("arrayProperties") or {}).get("index")
+                if index is None:
+                    index = int(s["jobId"].rsplit(":", 1)[1])
+                out[index] = status
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+    return out
+
+
+class NaivePoller:
+    """Lists the queue and every status of every array (all pages) at every refresh; describes each job once."""
+
+    def __init__(self, api) -> None:
+        self.api = api
+        self.arrays: dict[str, int] = {}
+        self.described: set[str] = set()
+
+    async def refresh(self) -> None:
+        kwargs = {"jobQueue": QUEUE, "maxResults": 100, "filters": [{"name": "AFTER_CREATED_AT", "values": ["0"]}]}
+        summaries = []
+        while True:
+            page = await self.api.list_jobs(**kwargs)
+            summaries += page.get("jobSummaryList") or []
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+        new = [s["jobId"] for s in summaries if s["jobId"] not in self.described]
+        if new:
+            await self.api.describe_jobs(new)
+            self.described |= set(new)
+        for s in summaries:
+            size = (s.get("arrayProperties") or {}).get("size")
+            if size:
+                await full_listing(self.api, s["jobId"], size)
+
+
+async def cold_snapshot(size: int) -> None:
+    async with SimServer(config(size, MID_RUN_S, latency_ms=20.0), host="127.0.0.1", port=0) as sim:
+        for tps in (10.0, 1000.0):
+            async with open_api(endpoint_url=sim.url, max_tps=tps) as api:
+                t0 = time.perf_counter()
+                snap = await Poller(api, QUEUE).refresh()
+                dt = time.perf_counter() - t0
+            label = "default --max-tps 10" if tps == 10 else "budget out of the way"
+            print(f"  cold snapshot, {size:,} per array, 20 ms latency, {label}: {snap.api_calls} calls, {dt:.2f} s")
+        print(f"    (per array: {', '.join(f'{j.job_name} {j.array.counts()}' for j in snap.jobs if j.array)})")
+
+
+async def unchanged(size: int) -> None:
+    async with SimServer(config(size, MID_RUN_S), host="127.0.0.1", port=0) as sim:
+        async with open_api(endpoint_url=sim.url, max_tps=1000.0) as api:
+            poller = Poller(api, QUEUE)
+            first = await poller.refresh()
+            second = await poller.refresh()
+            calls = [(await poller.refresh()).api_calls for _ in range(5)]
+    print(f"  nothing changes, {size:,} per array: cold {first.api_calls}, re-check {second.api_calls}, "
+          f"then {calls} calls per refresh")
+
+
+async def whole_run(size: int, step_s: float) -> None:
+    async with SimServer(config(size, 0.0), host="127.0.0.1", port=0) as sim:
+        async with open_api(endpoint_url=sim.url, max_tps=100000.0) as ours, \
+                open_api(endpoint_url=sim.url, max_tps=100000.0) as naive_api:
+            poller, naive = Poller(ours, QUEUE), NaivePoller(naive_api)
+            refreshes = 0
+            t0 = time.perf_counter()
+            while True:
+                snap = await poller.refresh()
+                await naive.refresh()
+                refreshes += 1
+                if snap.done or refreshes > 20000:
+                    break
+                sim.engine.advance(step_s)
+            dt = time.perf_counter() - t0
+            mismatched = []
+            for job in snap.jobs:
+                if job.array is not None and bytes(await full_listing(naive_api, job.job_id, job.array.size)) \
+                        != job.array.statuses:
+                    mismatched.append(job.job_name)
+    ratio = ours.calls / naive_api.calls if naive_api.calls else math.nan
+    print(f"  whole run, {size:,} per array, {step_s:g} simulated s between refreshes: {refreshes} refreshes; "
+          f"ours {ours.calls:,} calls ({ours.calls / refreshes:.1f}/refresh), naive {naive_api.calls:,} "
+          f"({naive_api.calls / refreshes:.1f}/refresh): ratio {ratio:.3f}; poller array syncs {poller.syncs}; "
+          f"final state equals a full listing: {'yes' if not mismatched else 'NO ' + ', '.join(mismatched)} "
+          f"({dt:.0f} s wall)")
+
+
+RSS_CHILD = textwrap.dedent("""
+    import asyncio, json, resource, sys
+    from batchtui.aws import open_api
+    from batchtui.headless import snapshot_json
+    from batchtui.poller import Poller
+
+    async def main(url):
+        async with open_api(endpoint_url=url, max_tps=1000.0) as api:
+            poller = Poller(api, "ProdQueue")
+            for _ in range(3):
+                snap = await poller.refresh()
+                json.dumps(snapshot_json(snap))
+        held = sum(j.array.size if j.array else 1 for j in snap.jobs)
+        print(held, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+    asyncio.run(main(sys.argv[1]))
+""")
+
+
+async def peak_rss(size: int) -> None:
+    async with SimServer(config(size, MID_RUN_S), host="127.0.0.1", port=0) as sim:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", RSS_CHILD, sim.url,
+                                                    stdout=asyncio.subprocess.PIPE, env=os.environ.copy())
+        out, _ = await proc.communicate()
+    held, kib = out.split()
+    print(f"  peak RSS of a headless poller process holding {int(held):,} jobs (3 refreshes + JSON): "
+          f"{int(kib) / 1024:.1f} MiB")
+
+
+async def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--size", type=int, default=10_000, help="children per big array (default 10,000)")
+    p.add_argument("--step", type=float, default=30.0, help="simulated seconds between refreshes in the whole run")
+    p.add_argument("--quick", action="store_true", help="whole run at 1,000 per array only")
+    a = p.parse_args()
+    print("batchtui poller benchmark (simulator, reference pipeline)")
+    await cold_snapshot(a.size)
+    for size in sorted({1_000, a.size}):
+        await unchanged(size)
+    await whole_run(1_000, a.step)
+    if not a.quick:
+        await whole_run(a.size, a.step)
+    await peak_rss(a.size)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
