@@ -1,0 +1,839 @@
+"""Pure planning of cancel and retry: a selection over a Snapshot → a Plan, the exact API calls and why.
+
+No I/O here: the dashboard and `batchtui cancel|retry` show `Plan.summary()` before anything happens, and
+`batchtui.execute.execute` makes exactly `Plan.calls`, in order. A SubmitJob that needs the id of a job submitted
+earlier in the same plan holds a `Ref(step)` placeholder; the executor substitutes the real id.
+
+    plan = plan_cancel(snapshot, [Selection("jobB", frozenset({3, 17}))], reason=default_reason())
+    plan = plan_retry(snapshot, [Selection("jobB")], downstream=True)   # every FAILED index of jobB, and after
+
+Rules (AWS Batch facts in shared/aws-batch-facts.md):
+- Cancel: SUBMITTED/PENDING/RUNNABLE → CancelJobs, STARTING/RUNNING (or not known) → TerminateJobs, ≤50 ids a call.
+  A whole array parent is one call on the parent id (it cascades): Terminate when any child may be running.
+  Finished jobs and indices are left alone and reported.
+- Retry: only FAILED work is resubmitted, as new jobs copying the original's queue, job definition revision,
+  parameters, container overrides (minus AWS_BATCH_* variables), retryStrategy, timeout and tags, plus the tag
+  `batchtui:retry-of=<original id>`. Failed indices of an array become one array over those indices carrying
+  BATCHTUI_ARRAY_INDICES (child i re-runs the i-th original index), one index a plain job with BATCHTUI_ARRAY_INDEX.
+  Succeeded upstreams are dropped from dependsOn; upstreams retried in the same plan are replaced by their new jobs.
+- Downstream (`downstream=True`): dependents of retried jobs are resubmitted too, transitively, but only those that
+  have FAILED already (a job still PENDING on a failed dependency is reported, not resubmitted: retry it once it has
+  failed). Every FAILED index of such a dependent is resubmitted – also ones that failed on their own – because the
+  jobs after it wait for all of it. N_TO_N dependents are chained N_TO_N to the retry over the same indices.
+- Work already resubmitted by batchtui (a job in the snapshot tagged `batchtui:retry-of=<id>` covering it) is not
+  resubmitted again – running `retry` twice submits once; downstream retries wait for those earlier retries.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from batchtui.errors import UnknownJob, UsageError
+from batchtui.model import DependencyType, Job, Snapshot, Status, split_child_id
+
+CANCEL, TERMINATE, SUBMIT = "CancelJobs", "TerminateJobs", "SubmitJob"
+KIND_CANCEL, KIND_RETRY = "cancel", "retry"
+BULK_CHUNK = 50  # CancelJobs / TerminateJobs take at most 50 ids
+REASON_MAX = 1024  # AWS limit on the reason of CancelJob/TerminateJob
+ARRAY_MIN, ARRAY_MAX = 2, 10_000
+MAX_DEPENDS_ON = 20
+RETRY_OF_TAG = "batchtui:retry-of"
+INDEX_ENV = "BATCHTUI_ARRAY_INDEX"
+INDICES_ENV = "BATCHTUI_ARRAY_INDICES"
+RESERVED_ENV_PREFIX = "AWS_BATCH"  # SubmitJob refuses environment names starting with this
+RESERVED_TAG_PREFIX = "aws:"  # tags users may not set
+NAME_MAX = 128
+SUMMARY_RUNS = 12  # index runs named in a summary line before "… and N more"
+
+
+# --- the plan --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """The jobId SubmitJob returns at plan step `step` (0-based), or that job's child `index`."""
+
+    step: int
+    index: int | None = None
+
+    def __str__(self) -> str:
+        child = f":{self.index}" if self.index is not None else ""
+        return f"${{step {self.step + 1}}}{child}"
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What a person picked: a whole job (for retry: its FAILED indices), or some indices of an array job."""
+
+    job_id: str
+    indices: frozenset[int] | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Selection:
+        """`JOB_ID` or `JOB_ID:INDEX` (the CLI's targets)."""
+        job_id, index = split_child_id(text.strip())
+        return cls(job_id, frozenset({index}) if index is not None else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A job, or some of its indices, that a call acts on (cancel) or re-runs (retry)."""
+
+    job_id: str
+    job_name: str
+    indices: tuple[int, ...] | None = None  # None: the whole job
+
+    def describe(self) -> str:
+        return describe_indices(self.job_name, self.indices)
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """Work that was selected (or reached downstream) and is deliberately left alone."""
+
+    job_id: str
+    job_name: str
+    indices: tuple[int, ...] | None
+    reason: str
+
+    def describe(self) -> str:
+        return f"{describe_indices(self.job_name, self.indices)}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API call: `operation` with `params` (botocore kwargs; may hold `Ref`s). Never mutate params."""
+
+    operation: str
+    params: Mapping[str, Any]
+    label: str  # for people: what this call does to what
+    covers: tuple[Target, ...] = ()
+
+    @property
+    def job_ids(self) -> tuple[str, ...]:
+        """The ids a CancelJobs/TerminateJobs call names."""
+        return tuple(self.params.get("jobs") or ()) if self.operation in (CANCEL, TERMINATE) else ()
+
+    def resolved(self, job_ids: Mapping[int, str]) -> dict[str, Any]:
+        """params with every Ref replaced by the job id step `ref.step` returned (KeyError if it has none)."""
+        return _substitute(self.params, job_ids)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"operation": self.operation, "params": _jsonable(self.params), "label": self.label}
+
+
+@dataclass(frozen=True)
+class Plan:
+    kind: str  # "cancel" or "retry"
+    calls: tuple[Call, ...]
+    targets: tuple[Target, ...]  # what the calls act on / re-run
+    skipped: tuple[Skip, ...] = ()
+    notes: tuple[str, ...] = ()
+    reason: str | None = None  # cancel
+    downstream: bool = False  # retry
+
+    # Equal plans hash equal, so a UI can key on a plan; `fingerprint` is stable across processes too.
+    def __hash__(self) -> int:
+        return hash(self.fingerprint)
+
+    @property
+    def empty(self) -> bool:
+        return not self.calls
+
+    @property
+    def fingerprint(self) -> str:
+        text = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "calls": [c.to_json() for c in self.calls],
+            "targets": [_target_json(t) for t in self.targets],
+            "skipped": [{**_target_json(s), "reason": s.reason} for s in self.skipped],
+            "notes": list(self.notes),
+            **({"reason": self.reason} if self.reason is not None else {}),
+            **({"downstream": True} if self.downstream else {}),
+        }
+
+    def summary(self) -> str:
+        """What will happen, naming jobs and indices, for a person to confirm."""
+        n = len(self.calls)
+        if self.kind == KIND_CANCEL:
+            head = f"Cancel: {n} API call{'s' if n != 1 else ''}"
+        else:
+            head = (f"Retry{' with downstream' if self.downstream else ''}: {n} new job{'s' if n != 1 else ''} "
+                    f"(SubmitJob)")
+        lines = [head]
+        for i, c in enumerate(self.calls, 1):
+            lines.append(f"  {i}. {c.operation} {c.label}")
+        if not self.calls:
+            lines.append("  nothing to do")
+        if self.skipped:
+            lines.append("Left alone:")
+            lines.extend(f"  - {s.describe()}" for s in self.skipped)
+        if self.notes:
+            lines.append("Notes:")
+            lines.extend(f"  - {note}" for note in self.notes)
+        if self.reason is not None:
+            lines.append(f"Reason: {self.reason!r}")
+        return "\n".join(lines)
+
+
+def _target_json(t: Target | Skip) -> dict[str, Any]:
+    out: dict[str, Any] = {"jobId": t.job_id, "jobName": t.job_name}
+    if t.indices is not None:
+        out["indices"] = list(t.indices)
+    return out
+
+
+def _substitute(value: Any, job_ids: Mapping[int, str]) -> Any:
+    if isinstance(value, Ref):
+        job_id = job_ids[value.step]
+        return f"{job_id}:{value.index}" if value.index is not None else job_id
+    if isinstance(value, Mapping):
+        return {k: _substitute(v, job_ids) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_substitute(v, job_ids) for v in value]
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Ref):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+# --- formatting indices ----------------------------------------------------------------------------------------
+
+
+def index_runs(indices: Iterable[int]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for i in sorted(set(indices)):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
+def format_indices(indices: Iterable[int], max_runs: int = SUMMARY_RUNS) -> str:
+    """'3, 17, 100–199' (ranges compressed; after max_runs runs, '… and N more indices')."""
+    runs = index_runs(indices)
+    parts = [str(a) if a == b else f"{a}, {b}" if b == a + 1 else f"{a}–{b}" for a, b in runs[:max_runs]]
+    text = ", ".join(parts)
+    if len(runs) > max_runs:
+        rest = sum(b - a + 1 for a, b in runs[max_runs:])
+        text += f", … and {rest:,} more"
+    return text
+
+
+def describe_indices(name: str, indices: Sequence[int] | None) -> str:
+    """'JobB', 'JobB[17]' or 'JobB indices 3, 17, 100–199 (102 indices)'."""
+    if indices is None:
+        return name
+    if len(indices) == 1:
+        return f"{name}[{indices[0]}]"
+    return f"{name} indices {format_indices(indices)} ({len(indices):,} indices)"
+
+
+# --- selections ------------------------------------------------------------------------------------------------
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no login name in some containers
+        return "unknown"
+
+
+def default_reason(user: str | None = None) -> str:
+    return check_reason(f"cancelled by batchtui (user {user or os_user()})")
+
+
+def check_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise UsageError("the cancel reason is empty (AWS requires one; leave out --reason for the default)")
+    if len(reason) > REASON_MAX:
+        raise UsageError(f"the cancel reason is {len(reason):,} characters; AWS takes at most {REASON_MAX:,}")
+    return reason
+
+
+def select_pipeline(snap: Snapshot, job_id: str) -> list[Selection]:
+    """Every job of the pipeline job_id belongs to, each whole."""
+    pipeline = snap.pipeline_of(job_id)
+    ids = pipeline.job_ids if pipeline else (job_id,)
+    return [Selection(j) for j in ids]
+
+
+def _merge(snap: Snapshot, selection: Selection | Iterable[Selection]) -> dict[str, frozenset[int] | None]:
+    """job id → indices (None: whole), in snapshot order; checks ids and index ranges."""
+    sels = [selection] if isinstance(selection, Selection) else list(selection)
+    merged: dict[str, frozenset[int] | None] = {}
+    for s in sels:
+        job = _job(snap, s.job_id)
+        if s.indices is not None:
+            if not job.is_array:
+                raise UsageError(f"{job.job_name} ({job.job_id}) is not an array job: it has no index "
+                                 f"{min(s.indices)}")
+            bad = sorted(i for i in s.indices if not 0 <= i < (job.array_size or 0))
+            if bad:
+                raise UsageError(f"{job.job_name} ({job.job_id}) has indices 0–{(job.array_size or 0) - 1}: "
+                                 f"no index {bad[0]}")
+        if s.job_id in merged:
+            old = merged[s.job_id]
+            merged[s.job_id] = None if old is None or s.indices is None else old | s.indices
+        else:
+            merged[s.job_id] = s.indices
+    order = {j.job_id: n for n, j in enumerate(snap.jobs)}
+    return dict(sorted(merged.items(), key=lambda kv: order[kv[0]]))
+
+
+def _job(snap: Snapshot, job_id: str) -> Job:
+    job = snap.job(job_id)
+    if job is None:
+        raise UnknownJob(f"no job {job_id!r} in what batchtui sees (check the id, the region and the profile)")
+    return job
+
+
+def _statuses(job: Job, indices: Iterable[int]) -> dict[int, Status]:
+    if job.array is None:  # per-index state not known
+        if job.status is Status.SUCCEEDED:  # a parent succeeds only when every child did
+            return dict.fromkeys(indices, Status.SUCCEEDED)
+        return dict.fromkeys(indices, Status.UNKNOWN)
+    return {i: job.array.status(i) for i in indices}
+
+
+def _by_status(statuses: Mapping[int, Status]) -> dict[Status, list[int]]:
+    out: dict[Status, list[int]] = {}
+    for i, s in sorted(statuses.items()):
+        out.setdefault(s, []).append(i)
+    return dict(sorted(out.items()))
+
+
+# --- cancel ----------------------------------------------------------------------------------------------------
+
+
+def plan_cancel(snap: Snapshot, selection: Selection | Iterable[Selection], reason: str) -> Plan:
+    """Cancel (or terminate, when running) every selected unfinished job or index; finished ones are skipped."""
+    reason = check_reason(reason)
+    terminate: list[tuple[str, Target]] = []  # (id to call on, what it covers)
+    cancel: list[tuple[str, Target]] = []
+    skipped: list[Skip] = []
+    notes: list[str] = []
+    for job_id, indices in _merge(snap, selection).items():
+        job = _job(snap, job_id)
+        if indices is None:
+            _cancel_whole(job, terminate, cancel, skipped, notes)
+        else:
+            _cancel_indices(job, sorted(indices), terminate, cancel, skipped)
+    calls = [*_bulk_calls(TERMINATE, terminate, reason), *_bulk_calls(CANCEL, cancel, reason)]
+    targets = _merge_targets([t for _, t in terminate + cancel])
+    return Plan(KIND_CANCEL, tuple(calls), targets, tuple(skipped), tuple(notes), reason=reason)
+
+
+def _cancel_whole(job: Job, terminate: list, cancel: list, skipped: list[Skip], notes: list[str]) -> None:
+    if job.status.terminal:
+        skipped.append(Skip(job.job_id, job.job_name, None, f"is {job.status.name}: already finished"))
+        return
+    target = Target(job.job_id, job.job_name, None)
+    if not job.is_array:
+        running = job.status.active or job.status is Status.UNKNOWN
+        (terminate if running else cancel).append((job.job_id, target))
+        if job.status is Status.UNKNOWN:
+            notes.append(f"{job.job_name}: status not known, so TerminateJobs (it also cancels a job not started)")
+        return
+    active = len(job.array.indices(Status.STARTING, Status.RUNNING)) if job.array is not None else 0
+    unknown = job.array.count(Status.UNKNOWN) if job.array is not None else job.array_size or 0
+    unfinished = (job.array.size - job.array.finished()) if job.array is not None else None
+    if active or unknown:
+        terminate.append((job.job_id, target))
+        why = f"{_children(active)} STARTING or RUNNING" if active else "children's states not known"
+        reach = (f"its {_children(unfinished, 'unfinished ')}" if unfinished is not None
+                 else "all its unfinished children")
+        notes.append(f"{job.job_name} (array of {job.array_size:,}): one TerminateJobs on the parent, which cascades "
+                     f"to {reach} ({why}; TerminateJobs stops running ones and cancels the rest)")
+    else:
+        cancel.append((job.job_id, target))
+        notes.append(f"{job.job_name} (array of {job.array_size:,}): one CancelJobs on the parent, which cascades "
+                     f"to its {_children(unfinished or 0, 'unfinished ')} (none is running)")
+
+
+def _children(n: int, adjective: str = "") -> str:
+    return f"{n:,} {adjective}child{'ren' if n != 1 else ''}"
+
+
+def _cancel_indices(job: Job, indices: list[int], terminate: list, cancel: list, skipped: list[Skip]) -> None:
+    for status, idx in _by_status(_statuses(job, indices)).items():
+        if status.terminal:
+            skipped.append(Skip(job.job_id, job.job_name, tuple(idx), f"{status.name}: already finished"))
+            continue
+        dest = terminate if status.active or status is Status.UNKNOWN else cancel
+        for i in idx:
+            dest.append((f"{job.job_id}:{i}", Target(job.job_id, job.job_name, (i,))))
+
+
+def _bulk_calls(op: str, items: list[tuple[str, Target]], reason: str) -> list[Call]:
+    verb = "terminate" if op == TERMINATE else "cancel"
+    calls = []
+    for start in range(0, len(items), BULK_CHUNK):
+        chunk = items[start:start + BULK_CHUNK]
+        covers = _merge_targets([t for _, t in chunk])
+        label = f"({len(chunk)} id{'s' if len(chunk) != 1 else ''}): {verb} " + "; ".join(
+            t.describe() for t in covers)
+        calls.append(Call(op, {"jobs": [job_id for job_id, _ in chunk], "reason": reason}, label, covers))
+    return calls
+
+
+def _merge_targets(targets: Iterable[Target]) -> tuple[Target, ...]:
+    """One Target per job: whole, or the union of its indices (ascending)."""
+    merged: dict[str, Target] = {}
+    for t in targets:
+        old = merged.get(t.job_id)
+        if old is None:
+            merged[t.job_id] = t
+        elif old.indices is not None and t.indices is not None:
+            merged[t.job_id] = Target(t.job_id, t.job_name, tuple(sorted({*old.indices, *t.indices})))
+        else:
+            merged[t.job_id] = Target(t.job_id, t.job_name, None)
+    return tuple(merged.values())
+
+
+# --- retry -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """A job (planned: ref is a Ref; submitted earlier: a job id) that re-runs `indices` of an original job."""
+
+    ref: Ref | str
+    name: str
+    indices: tuple[int, ...] | None  # the original's own indices it re-runs, in child order; None: a plain original
+    plain: bool  # the provider itself is a plain job
+
+    def covers(self, index: int | None) -> bool:
+        return self.indices is None or index in self.indices
+
+    def show(self) -> str:
+        return f"step {self.ref.step + 1} ({self.name})" if isinstance(self.ref, Ref) else f"{self.name} ({self.ref})"
+
+
+def plan_retry(snap: Snapshot, selection: Selection | Iterable[Selection], *, downstream: bool = False) -> Plan:
+    """Resubmit the FAILED work of the selection (and, with downstream, what failed after it) as new jobs."""
+    return _RetryPlanner(snap, downstream).plan(_merge(snap, selection))
+
+
+@dataclass
+class _Group:
+    indices: list[int]
+    deps: tuple  # dependency key: (("n2n", Provider) | ("std", Provider | str), ...)
+
+
+@dataclass
+class _RetryPlanner:
+    snap: Snapshot
+    downstream: bool
+    calls: list[Call] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    providers: dict[str, list[Provider]] = field(default_factory=dict)  # original id → jobs re-running it
+    existing: dict[str, list[Job]] = field(default_factory=dict)  # original id → earlier batchtui retries
+    # Caches for 10,000-index arrays (an upstream's providers are final before its dependents are planned).
+    _by_index: dict[str, dict[int, Provider]] = field(default_factory=dict)
+    _std: dict[str, list[tuple] | str] = field(default_factory=dict)
+
+    def plan(self, selected: dict[str, frozenset[int] | None]) -> Plan:
+        for job in self.snap.jobs:
+            orig = job.tags.get(RETRY_OF_TAG) if job.tags else None
+            if orig:
+                self.existing.setdefault(orig, []).append(job)
+        include = dict(selected)
+        if self.downstream:
+            self._walk_downstream(include)
+        for job_id in self._topological(include):
+            self._retry(self.snap.job(job_id), include[job_id])  # type: ignore[arg-type]
+        if any(INDEX_ENV in c.label or INDICES_ENV in c.label for c in self.calls):
+            self.notes.append(f"a retry of some indices tells its children which original index each re-runs in "
+                              f"{INDICES_ENV} (child i re-runs the i-th; a plain job: {INDEX_ENV}); the job's "
+                              "code must read it (see the README)")
+        order = {j.job_id: n for n, j in enumerate(self.snap.jobs)}
+        skipped = sorted(self.skipped, key=lambda s: (order.get(s.job_id, len(order)), (s.indices or (-1,))[0]))
+        return Plan(KIND_RETRY, tuple(self.calls), _merge_targets(self.targets), tuple(skipped),
+                    tuple(dict.fromkeys(self.notes)), downstream=self.downstream)
+
+    # -- which jobs -------------------------------------------------------------------------------------------
+
+    def _walk_downstream(self, include: dict[str, frozenset[int] | None]) -> None:
+        queue = list(include)
+        seen = set(include)
+        while queue:
+            up = queue.pop(0)
+            for dep in self.snap.downstream_of(up):
+                if dep.job_id in seen:
+                    continue
+                seen.add(dep.job_id)
+                if dep.status is Status.FAILED:
+                    include[dep.job_id] = None
+                    queue.append(dep.job_id)
+                elif dep.status.terminal:
+                    self._skip(dep, None, f"downstream of {self._name(up)} but {dep.status.name}: not resubmitted")
+                else:
+                    self._skip(dep, None, f"downstream of {self._name(up)} but still {dep.status.name}: only FAILED "
+                                          "jobs are resubmitted (if it fails, retry it then; its retry will wait "
+                                          "for these new jobs)")
+
+    def _topological(self, include: Mapping[str, Any]) -> list[str]:
+        order = {j.job_id: n for n, j in enumerate(self.snap.jobs)}
+        pending = sorted(include, key=order.__getitem__)
+        done: list[str] = []
+        while pending:
+            ready = [j for j in pending
+                     if not any(u in include and u not in done for u in self.snap.job(j).upstream_ids)]
+            ready = ready or pending[:1]  # a cycle cannot happen in Batch; never loop forever on bad data
+            done.append(ready[0])
+            pending.remove(ready[0])
+        return done
+
+    def _name(self, job_id: str) -> str:
+        job = self.snap.job(job_id)
+        return job.job_name if job else job_id
+
+    def _skip(self, job: Job, indices: Sequence[int] | None, reason: str) -> None:
+        self.skipped.append(Skip(job.job_id, job.job_name, tuple(indices) if indices is not None else None, reason))
+
+    # -- one job ----------------------------------------------------------------------------------------------
+
+    def _retry(self, job: Job, requested: frozenset[int] | None) -> None:
+        earlier = [p for r in self.existing.get(job.job_id, ()) if (p := _existing_provider(job, r))]
+        self.providers[job.job_id] = list(earlier)
+        if not job.queue or not job.job_definition:
+            self._skip(job, None, "its queue or job definition is not known (not described yet): cannot resubmit")
+            return
+        if not job.is_array:
+            self._retry_plain(job, earlier)
+            return
+        statuses = _statuses(job, sorted(requested) if requested is not None else range(job.array_size or 0))
+        failed = []
+        for status, idx in _by_status(statuses).items():
+            if status is Status.FAILED:
+                failed = idx
+            elif status is Status.UNKNOWN:
+                self._skip(job, idx, "state not known yet: not resubmitted")
+            else:
+                self._skip(job, idx, f"{status.name}: not resubmitted (only FAILED indices are)")
+        covered: dict[int, Provider] = {}
+        for p in earlier:
+            for i in p.indices or ():
+                covered.setdefault(i, p)
+        for p in dict.fromkeys(covered[i] for i in failed if i in covered):
+            idx = [i for i in failed if covered.get(i) == p]
+            self._skip(job, idx, f"already resubmitted as {p.show()}: retry that job instead")
+        remaining = [i for i in failed if i not in covered]
+        if remaining:
+            self._submit_groups(job, remaining)
+
+    def _retry_plain(self, job: Job, earlier: list[Provider]) -> None:
+        if job.status is not Status.FAILED:
+            self._skip(job, None, f"is {job.status.name}: not resubmitted (only FAILED jobs are)")
+            return
+        if earlier:
+            self._skip(job, None, f"already resubmitted as {earlier[0].show()}: retry that job instead")
+            return
+        deps = self._deps(job, None)
+        if isinstance(deps, str):
+            self._skip(job, None, deps)
+            return
+        self._submit_groups(job, [], plain_deps=deps)
+
+    def _submit_groups(self, job: Job, failed: list[int], plain_deps: tuple | None = None) -> None:
+        if plain_deps is not None:
+            groups = [_Group([], plain_deps)]
+        else:
+            groups = []
+            by_key: dict[tuple, _Group] = {}
+            for i in failed:
+                deps = self._deps(job, i)
+                if isinstance(deps, str):
+                    self._skip(job, [i], deps)
+                    continue
+                if deps not in by_key:
+                    by_key[deps] = _Group([], deps)
+                    groups.append(by_key[deps])
+                by_key[deps].indices.append(i)
+            # skips were added one index at a time: regroup them by reason for the summary
+            self._regroup_skips(job)
+        for n, group in enumerate(groups, 1):
+            self._submit(job, group, n, len(groups))
+
+    def _regroup_skips(self, job: Job) -> None:
+        mine = [s for s in self.skipped if s.job_id == job.job_id and s.indices is not None and len(s.indices) == 1]
+        if len(mine) < 2:
+            return
+        others = [s for s in self.skipped if s not in mine]
+        by_reason: dict[str, list[int]] = {}
+        for s in mine:
+            by_reason.setdefault(s.reason, []).extend(s.indices or ())
+        self.skipped = others + [Skip(job.job_id, job.job_name, tuple(sorted(ix)), r) for r, ix in by_reason.items()]
+
+    # -- dependencies -----------------------------------------------------------------------------------------
+
+    def _deps(self, job: Job, index: int | None) -> tuple | str:
+        """The dependency key of the new job re-running `index` of job (None: a plain job), or why it cannot."""
+        key: list[tuple] = []
+        for d in job.depends_on:
+            if not d.job_id:
+                continue  # SEQUENTIAL: added when the new job is an array
+            parent, child = split_child_id(d.job_id)
+            up = self.snap.job(parent)
+            if up is None:
+                self.notes.append(f"{job.job_name} depends on {d.job_id}, which batchtui does not see: the "
+                                  "dependency is kept as it was")
+                key.append(("std", d.job_id))
+            elif child is not None:
+                entry = self._child_dep(up, child, d.job_id)
+                if isinstance(entry, str):
+                    return entry
+                if entry:
+                    key.append(entry)
+            elif d.type == DependencyType.N_TO_N and index is not None and up.is_array:
+                entry = self._n2n_dep(up, index)
+                if isinstance(entry, str):
+                    return entry
+                if entry:
+                    key.append(entry)
+            else:
+                entries = self._std_dep(up)
+                if isinstance(entries, str):
+                    return entries
+                key.extend(entries)
+        return tuple(dict.fromkeys(key))
+
+    def _provider_of(self, up: Job, index: int) -> Provider | None:
+        if up.job_id not in self._by_index:
+            cover: dict[int, Provider] = {}
+            for p in self.providers.get(up.job_id, ()):
+                for i in p.indices or ():
+                    cover.setdefault(i, p)
+            self._by_index[up.job_id] = cover
+        return self._by_index[up.job_id].get(index)
+
+    def _n2n_dep(self, up: Job, index: int) -> tuple | None | str:
+        p = self._provider_of(up, index)
+        if p is not None:
+            return ("n2n", p)
+        status = _statuses(up, [index])[index]
+        if status is Status.SUCCEEDED:
+            return None  # done: nothing to wait for
+        if status is Status.FAILED:
+            return f"{up.job_name}[{index}] FAILED and is not being retried (retry {up.job_name} with --downstream)"
+        return f"{up.job_name}[{index}] is {status.name}: its N_TO_N dependent cannot be resubmitted alone yet"
+
+    def _std_dep(self, up: Job) -> list[tuple] | str:
+        if up.job_id not in self._std:
+            self._std[up.job_id] = self._std_dep_uncached(up)
+        return self._std[up.job_id]
+
+    def _std_dep_uncached(self, up: Job) -> list[tuple] | str:
+        providers = self.providers.get(up.job_id) or []
+        if providers:
+            if up.is_array:
+                statuses = _statuses(up, range(up.array_size or 0))
+                missing = [i for i, s in statuses.items() if s is not Status.SUCCEEDED
+                           and self._provider_of(up, i) is None]
+                if missing:
+                    return (f"waits for all of {up.job_name}, but {describe_indices(up.job_name, missing)} "
+                            "are not SUCCEEDED nor being retried")
+            return [("std", p) for p in providers]
+        if up.status is Status.SUCCEEDED:
+            return []
+        if up.status is Status.FAILED:
+            return f"waits for {up.job_name}, which FAILED and is not being retried (retry it with --downstream)"
+        return [("std", up.job_id)]  # not finished yet: keep waiting for it
+
+    def _child_dep(self, up: Job, child: int, raw: str) -> tuple | None | str:
+        p = self._provider_of(up, child)
+        if p is not None and p.indices is not None:
+            return ("std", p.ref if p.plain else _child_of(p.ref, p.indices.index(child)))
+        status = _statuses(up, [child])[child]
+        if status is Status.SUCCEEDED:
+            return None
+        if status is Status.FAILED:
+            return f"waits for {up.job_name}[{child}], which FAILED and is not being retried"
+        return ("std", raw)
+
+    # -- the SubmitJob ----------------------------------------------------------------------------------------
+
+    def _submit(self, job: Job, group: _Group, n: int, total: int) -> None:
+        step = len(self.calls)
+        is_array = job.is_array and len(group.indices) >= ARRAY_MIN
+        whole = job.is_array and group.indices == list(range(job.array_size or 0))
+        depends_on, dep_text = self._depends_on(job, group, is_array)
+        if len(depends_on) > MAX_DEPENDS_ON:
+            self._skip(job, group.indices or None, f"would need {len(depends_on)} dependencies (AWS allows "
+                                                   f"{MAX_DEPENDS_ON}): not resubmitted")
+            return
+        name = _retry_name(job.job_name, n)
+        params: dict[str, Any] = {"jobName": name, "jobQueue": job.queue, "jobDefinition": job.job_definition}
+        if is_array:
+            params["arrayProperties"] = {"size": len(group.indices)}
+        if depends_on:
+            params["dependsOn"] = depends_on
+        if job.parameters:
+            params["parameters"] = dict(job.parameters)
+        overrides = _overrides(job, group.indices if job.is_array else None, whole)
+        if overrides:
+            params["containerOverrides"] = overrides
+        if job.retry_strategy:
+            params["retryStrategy"] = _plain_data(job.retry_strategy)
+        if job.timeout:
+            params["timeout"] = _plain_data(job.timeout)
+        params["tags"] = {**{k: v for k, v in (job.tags or {}).items() if not k.startswith(RESERVED_TAG_PREFIX)},
+                          RETRY_OF_TAG: job.job_id}
+        covers = Target(job.job_id, job.job_name, tuple(group.indices) if job.is_array else None)
+        if whole:
+            shape = f"whole {job.job_name} again (array of {job.array_size:,})"
+        elif is_array:
+            shape = f"array of {len(group.indices):,} re-running {covers.describe()} via {INDICES_ENV}"
+        elif job.is_array:
+            shape = f"plain job re-running {covers.describe()} via {INDEX_ENV}"
+        else:
+            shape = f"{job.job_name} again"
+        own = "" if total == 1 else f" [part {n} of {total}]"
+        if job.is_array and any(d.type == DependencyType.N_TO_N for d in job.depends_on) \
+                and not any(kind == "n2n" for kind, _ in group.deps):
+            self.notes.append(f"{covers.describe()} failed on {'their' if len(group.indices) > 1 else 'its'} own "
+                              f"(the N_TO_N upstream's indices SUCCEEDED): resubmitted too, without waiting, since "
+                              f"what runs after {job.job_name} needs all of it")
+        self.calls.append(Call(SUBMIT, params, f"{name}: {shape}{own}; {dep_text}", (covers,)))
+        self.targets.append(covers)
+        indices = tuple(group.indices) if job.is_array else None
+        self.providers[job.job_id].append(Provider(Ref(step), name, indices, plain=not is_array))
+
+    def _depends_on(self, job: Job, group: _Group, is_array: bool) -> tuple[list[dict], str]:
+        out: list[dict] = []
+        said: list[str] = []
+        for kind, what in group.deps:
+            ref = what.ref if isinstance(what, Provider) else what
+            shown = what.show() if isinstance(what, Provider) else self._name(split_child_id(what)[0])
+            if kind == "n2n":
+                if is_array and not what.plain and list(what.indices or ()) == group.indices:
+                    out.append({"jobId": ref, "type": DependencyType.N_TO_N})
+                    said.append(f"N_TO_N on {shown}")
+                    continue
+                if not is_array and what.plain:
+                    said.append(f"after {shown}")
+                else:
+                    said.append(f"after all of {shown}")
+                    self.notes.append(f"{job.job_name}'s retry waits for all of {shown}, not index by index: "
+                                      "N_TO_N needs two arrays over the same indices")
+            else:
+                said.append(f"after {shown}")
+            out.append({"jobId": ref})
+        if is_array and job.sequential:
+            out.append({"type": DependencyType.SEQUENTIAL})
+            said.append("SEQUENTIAL")
+        out = list({_dep_key(d): d for d in out}.values())
+        dropped = [self._name(u) for u in job.upstream_ids
+                   if (up := self.snap.job(split_child_id(u)[0])) is not None and up.status is Status.SUCCEEDED
+                   and not self.providers.get(up.job_id)]
+        text = ", ".join(said) if said else "no dependencies"
+        if dropped:
+            text += f" ({', '.join(dict.fromkeys(dropped))} SUCCEEDED: not waited for)"
+        return out, text
+
+
+def _dep_key(d: Mapping) -> tuple:
+    ref = d.get("jobId")
+    return (str(ref) if ref is not None else None, d.get("type"))
+
+
+def _child_of(ref: Ref | str, k: int) -> Ref | str:
+    return Ref(ref.step, k) if isinstance(ref, Ref) else f"{ref}:{k}"
+
+
+def _retry_name(name: str, n: int) -> str:
+    base = re.sub(r"-retry\d*$", "", name)
+    suffix = "-retry" if n == 1 else f"-retry{n}"
+    return base[:NAME_MAX - len(suffix)] + suffix
+
+
+def _plain_data(value: Any) -> Any:
+    """A deep copy as plain dicts/lists (MappingProxyType and tuples are not what botocore wants)."""
+    if isinstance(value, Mapping):
+        return {k: _plain_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_data(v) for v in value]
+    return value
+
+
+def _env(job: Job) -> list[dict]:
+    return [dict(e) for e in ((job.container_overrides or {}).get("environment") or ()) if isinstance(e, Mapping)]
+
+
+def _env_value(job: Job, name: str) -> str | None:
+    return next((e.get("value") for e in _env(job) if e.get("name") == name), None)
+
+
+def index_map(job: Job) -> list[int] | None:
+    """For an array that is itself a batchtui retry: the original index each child re-runs (else None)."""
+    text = _env_value(job, INDICES_ENV)
+    if not text or not job.is_array:
+        return None
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        return None
+    return values if len(values) == job.array_size else None
+
+
+def _overrides(job: Job, indices: list[int] | None, whole: bool) -> dict[str, Any]:
+    """containerOverrides for the new job: the original's, minus AWS_BATCH_*, with the batchtui index variable."""
+    src = job.container_overrides or {}
+    out: dict[str, Any] = {k: _plain_data(src[k]) for k in ("command", "resourceRequirements") if src.get(k)}
+    env = [e for e in _env(job) if not str(e.get("name", "")).startswith(RESERVED_ENV_PREFIX)]
+    if indices is not None and not whole:
+        mapping = index_map(job)
+        original = [mapping[i] if mapping else i for i in indices]
+        env = [e for e in env if e.get("name") not in (INDEX_ENV, INDICES_ENV)]
+        if len(original) == 1:
+            env.append({"name": INDEX_ENV, "value": str(original[0])})
+        else:
+            env.append({"name": INDICES_ENV, "value": ",".join(map(str, original))})
+    if env:
+        out["environment"] = env
+    return out
+
+
+def _existing_provider(orig: Job, retry: Job) -> Provider | None:
+    """What an earlier batchtui retry of `orig` re-runs, in orig's own indices."""
+    if not orig.is_array:
+        return Provider(retry.job_id, retry.job_name, None, plain=not retry.is_array)
+    own = index_map(orig)
+    if retry.is_array:
+        theirs = index_map(retry)
+        if theirs is None:  # a whole resubmission
+            indices = list(range(retry.array_size or 0))
+        else:
+            indices = [own.index(v) if own else v for v in theirs if own is None or v in own]
+    else:
+        text = _env_value(retry, INDEX_ENV)
+        if text is None or not text.isdigit():
+            return None
+        v = int(text)
+        indices = [own.index(v)] if own and v in own else [] if own else [v]
+    indices = [i for i in indices if 0 <= i < (orig.array_size or 0)]
+    if not indices:
+        return None
+    return Provider(retry.job_id, retry.job_name, tuple(indices), plain=not retry.is_array)

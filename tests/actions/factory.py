@@ -1,0 +1,84 @@
+"""Hand-built snapshots for the action tests: per-index states as one letter per index.
+
+Letters: u SUBMITTED, p PENDING, r RUNNABLE, t STARTING, R RUNNING, S SUCCEEDED, F FAILED, ? UNKNOWN.
+Jobs carry the describe-only fields a faithful resubmit needs (queue, job definition ARN, overrides, tags...).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+from batchtui.model import ArrayState, Dependency, Job, Snapshot, Status, build_pipelines, ordered_jobs
+
+NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
+LETTERS = {"u": Status.SUBMITTED, "p": Status.PENDING, "r": Status.RUNNABLE, "t": Status.STARTING,
+           "R": Status.RUNNING, "S": Status.SUCCEEDED, "F": Status.FAILED, "?": Status.UNKNOWN}
+SEQ = Dependency(None, "SEQUENTIAL")
+QUEUE = "arn:aws:batch:us-east-1:123456789012:job-queue/ProdQueue"
+
+
+def jd(name: str) -> str:
+    return f"arn:aws:batch:us-east-1:123456789012:job-definition/{name}:3"
+
+
+def states(text: str) -> bytes:
+    return bytes(LETTERS[c] for c in text)
+
+
+def dep(job_id: str, type: str | None = None) -> Dependency:
+    return Dependency(job_id, type)
+
+
+def n2n(job_id: str) -> Dependency:
+    return Dependency(job_id, "N_TO_N")
+
+
+def parent_status(st: bytes) -> Status:
+    if st and st.count(Status.SUCCEEDED) == len(st):
+        return Status.SUCCEEDED
+    if all(Status(b).terminal for b in st):
+        return Status.FAILED
+    return Status.PENDING
+
+
+def overrides(env: dict[str, str] | None = None, **extra) -> MappingProxyType:
+    out = dict(extra)
+    if env is not None:
+        out["environment"] = [{"name": k, "value": v} for k, v in env.items()]
+    return MappingProxyType(out)
+
+
+def array(job_id: str, text: str | bytes, deps: tuple[Dependency, ...] = (), status: Status | None = None,
+          name: str | None = None, created: int = 1000, **fields) -> Job:
+    st = states(text) if isinstance(text, str) else bytes(text)
+    fields.setdefault("queue", QUEUE)
+    fields.setdefault("job_definition", jd(name or job_id))
+    return Job(job_id, name or job_id, status if status is not None else parent_status(st), created_at=created,
+               array_size=len(st), depends_on=tuple(deps), array=ArrayState.of(st), **fields)
+
+
+def plain(job_id: str, status: Status, deps: tuple[Dependency, ...] = (), name: str | None = None,
+          created: int = 1000, **fields) -> Job:
+    fields.setdefault("queue", QUEUE)
+    fields.setdefault("job_definition", jd(name or job_id))
+    return Job(job_id, name or job_id, status, created_at=created, depends_on=tuple(deps), **fields)
+
+
+def snapshot(*jobs: Job) -> Snapshot:
+    pipelines = build_pipelines(jobs)
+    return Snapshot("ProdQueue", NOW, 0, ordered_jobs(pipelines, jobs), pipelines)
+
+
+def reference(b: str, c: str, d: str = "", a: Status = Status.SUCCEEDED, e: Status = Status.FAILED,
+              **b_fields) -> Snapshot:
+    """The reference pipeline's shape (A → B ⇉ C → D(seq) → E) with the given per-index states."""
+    d = d or "F" * 10
+    return snapshot(
+        plain("A", a, name="JobA", created=1),
+        array("B", b, (dep("A"),), name="JobB", created=2, **b_fields),
+        array("C", c, (n2n("B"),), name="JobC", created=3),
+        array("D", d, (dep("C"), SEQ), name="JobD", created=4),
+        plain("E", e, (dep("D"),), name="JobE", created=5,
+              parameters=MappingProxyType({"Recipient": "ops@example.com"})),
+    )
