@@ -25,6 +25,7 @@ import asyncio
 import dataclasses
 import math
 import time
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +51,7 @@ CHILD_PAGE = 1000  # ListJobs maxResults with jobStatus
 QUEUE_PAGE = 100  # ListJobs maxResults with filters
 FOLLOW_ROUNDS = 5  # how deep dependsOn is followed into other queues
 RECHECK_EVERY = 20  # refreshes between checks that a finished job that left the listing still exists
+HISTORY = 8  # committed states an array remembers the counts of (to recognise a summary that is merely late)
 
 NOT_PROVISIONAL = 255  # ArrayTracker.floor value of an index whose status was observed, not inferred
 NON_TERMINAL = (Status.SUBMITTED, Status.PENDING, Status.RUNNABLE, Status.STARTING, Status.RUNNING)
@@ -70,15 +72,14 @@ class Api(Protocol):
 
 
 def possible_after(prior: int, retries: bool) -> frozenset[Status]:
-    """Where an index that was `prior` can be now: later in the lifecycle, or back to RUNNABLE on a retry."""
+    """Where an index that was `prior` can be now: later in the lifecycle, or (retries) anywhere from RUNNABLE on."""
     if prior >= Status.UNKNOWN:
         return frozenset(AWS_STATUSES)
     if prior in (Status.SUCCEEDED, Status.FAILED):  # only reached for a provisional (inferred) index
         return frozenset({Status(prior)})
-    after = {s for s in AWS_STATUSES if s >= prior}
     if retries and prior in (Status.STARTING, Status.RUNNING):
-        after.add(Status.RUNNABLE)
-    return frozenset(after)
+        prior = Status.RUNNABLE  # a failed attempt goes back to RUNNABLE, and on from there again
+    return frozenset(s for s in AWS_STATUSES if s >= prior)
 
 
 @dataclass
@@ -88,6 +89,7 @@ class Plan:
     listed: list[Status]
     complement: Status | None  # the one status not listed whose members are "open and seen nowhere"
     skipped: list[Status] = field(default_factory=list)  # not listed on trust in a fresh statusSummary
+    big: Status | None = None  # the skipped one that is not empty but costly (members stay where they were)
 
     @property
     def exact(self) -> bool:
@@ -154,6 +156,7 @@ class ArrayTracker:
         self.syncs = 0
         self.version = 0  # bumped when statuses or details change (snapshots reuse the frozen copy otherwise)
         self._frozen: tuple[int, ArrayState] | None = None
+        self.history: deque[tuple[int, ...]] = deque(maxlen=HISTORY)  # counts of the last committed states
 
     # -- reading ---------------------------------------------------------------------------------------------
 
@@ -210,11 +213,15 @@ class ArrayTracker:
             # the second costliest bucket when that saves at least two pages: an index seen nowhere is taken to be
             # where it was. The result must then match the summary's counts for every status, or what was
             # skipped is listed after all.
+            big = None
             for s in rest:
-                if self.expected(s, summary) == 0 or (s is rest[0] and pages(s) >= 2):
+                if self.expected(s, summary) == 0:
                     skipped.append(s)
-        listed = sorted(s for s in rest if s not in skipped)
-        return Plan(listed, complement, skipped)
+                elif s is rest[0] and pages(s) >= 2:
+                    skipped.append(s)
+                    big = s
+            return Plan(sorted(s for s in rest if s not in skipped), complement, skipped, big)
+        return Plan(sorted(rest), complement)
 
     # -- merging ---------------------------------------------------------------------------------------------
 
@@ -281,10 +288,19 @@ class ArrayTracker:
             self.version += 1
         self.synced_key = key
         self.syncs += 1
+        self.history.append(tuple(self.statuses.count(s) for s in AWS_STATUSES))
         # Doubt → look again next refresh even if AWS's summary did not change: something moved (so may still
         # be moving), a listing raced, something was inferred on trust, or an index was seen nowhere.
         self.dirty = bool(result.changed or obs.seen_twice or result.anomalies or obs.out_of_range
                           or not plan.exact or self.provisional())
+
+    def seen_before(self, summary: Mapping[str, int] | None) -> bool:
+        """The summary's counts are those of a state we committed lately: AWS's summary is just behind us.
+
+        A wrong inference persists in every later state until fixed, so the first summary taken after it was made
+        matches none of our states, and the skipped listings are made after all.
+        """
+        return summary_is_sane(summary, self.size) and _counts_key(summary) in self.history
 
     def mark_all(self, status: Status, key: tuple | None) -> None:
         """A SUCCEEDED parent means every child succeeded: no listing needed."""
@@ -303,6 +319,10 @@ class ArrayTracker:
                 self.details[i] = d
                 changed = True
         return changed
+
+
+def _counts_key(summary: Mapping[str, int]) -> tuple[int, ...]:
+    return tuple(int(summary.get(s.name) or 0) for s in AWS_STATUSES)
 
 
 def summary_is_sane(summary: Mapping[str, int] | None, size: int) -> bool:
@@ -628,10 +648,15 @@ class Poller:
             await self._list_children(job_id, status, obs)
         result = tracker.resolve(obs, plan, summary)
         if not plan.exact and not result.counts_agree:
-            # The summary does not back what we inferred on trust: list what we skipped.
-            for status in sorted(plan.skipped):
+            # The summary does not back what we inferred on trust. If it is merely late (it matches a state we
+            # held before), keep only the costly bucket's members where they were – the next summary checks
+            # that – but list the buckets it said were empty: a first failure must not wait for AWS's summary.
+            late = plan.big is not None and tracker.seen_before(summary)
+            more = [s for s in plan.skipped if not (late and s is plan.big)]
+            for status in sorted(more):
                 await self._list_children(job_id, status, obs)
-            plan = Plan(sorted([*plan.listed, *plan.skipped]), plan.complement)
+            still = [plan.big] if late else []
+            plan = Plan(sorted([*plan.listed, *more]), plan.complement, still, plan.big if late else None)
             result = tracker.resolve(obs, plan, summary)
         tracker.commit(result, obs, key, plan)
         self.syncs += 1

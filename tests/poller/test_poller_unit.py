@@ -296,3 +296,25 @@ def test_possible_statuses_follow_the_lifecycle_and_retries():
 
 def test_order_constant_matches_model():
     assert ORDER[0] == "SUBMITTED" and ORDER[-1] == "FAILED"
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), moves=st.integers(1, 80), refreshes=st.integers(2, 8))
+async def test_a_summary_one_refresh_late_still_converges_and_never_hides_a_failure_for_long(seed, moves, refreshes):
+    fb = reference(size=40)
+    rng = random.Random(seed)
+    poller = Poller(fb, "ProdQueue")
+    late = {p: fb.summary(p) for p in fb.children}
+    for _ in range(refreshes):
+        fb.summary_override.update(late)  # AWS shows the state as it was at our previous refresh
+        snap = await poller.refresh()
+        late = {p: {s: fb.children[p].count(s) for s in ORDER} for p in fb.children}
+        advance(fb, rng, moves)
+        fb.summary_time += 1
+    fb.summary_override.update(late)
+    await poller.refresh()
+    fb.summary_override.clear()  # AWS catches up; nothing moves any more
+    fb.summary_time += 1
+    snap = await poller.refresh()
+    snap = await poller.refresh()
+    assert_matches(fb, snap)
