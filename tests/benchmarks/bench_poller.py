@@ -25,12 +25,13 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-from batchtui.sim.engine import SimConfig  # noqa: E402
-from batchtui.sim.server import SimServer  # noqa: E402
-
 from batchtui.aws import open_api  # noqa: E402
 from batchtui.model import AWS_STATUSES, Status  # noqa: E402
 from batchtui.poller import Poller  # noqa: E402
+from batchtui.sim import engine as sim_engine  # noqa: E402
+from batchtui.sim import server as sim_server  # noqa: E402
+
+SimConfig, SimServer = sim_engine.SimConfig, sim_server.SimServer
 
 QUEUE = "ProdQueue"
 MID_RUN_S = 40 * 60  # the reference pipeline's "mid-run" moment
