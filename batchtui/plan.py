@@ -572,6 +572,8 @@ class _RetryPlanner:
                     by_key[deps] = _Group([], deps)
                     groups.append(by_key[deps])
                 by_key[deps].indices.append(i)
+            # the group chained to the upstream retry comes first (and gets the plain "-retry" name)
+            groups.sort(key=lambda g: not any(kind == "n2n" for kind, _ in g.deps))
             # skips were added one index at a time: regroup them by reason for the summary
             self._regroup_skips(job)
         for n, group in enumerate(groups, 1):

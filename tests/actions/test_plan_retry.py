@@ -1,0 +1,230 @@
+"""The retry planner: what is resubmitted, how it is wired, and what is never touched."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from actions_factory import QUEUE, SEQ, array, dep, jd, n2n, overrides, plain, reference, snapshot
+
+from batchtui.model import Status
+from batchtui.plan import (
+    INDEX_ENV,
+    INDICES_ENV,
+    RETRY_OF_TAG,
+    SUBMIT,
+    Ref,
+    Selection,
+    plan_retry,
+)
+
+
+def env(call) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in (call.params.get("containerOverrides") or {}).get("environment", [])}
+
+
+def by_name(plan):
+    return {c.params["jobName"]: c for c in plan.calls}
+
+
+def test_failed_indices_of_an_array_become_one_array_over_them_with_the_indices_variable():
+    snap = snapshot(array("B", "SFSSFRF", name="JobB"))
+    plan = plan_retry(snap, Selection("B"))
+    (call,) = plan.calls
+    assert call.operation == SUBMIT
+    assert call.params["jobName"] == "JobB-retry"
+    assert call.params["arrayProperties"] == {"size": 3}
+    assert env(call) == {INDICES_ENV: "1,4,6"}
+    assert call.params["tags"] == {RETRY_OF_TAG: "B"}
+    assert "JobB indices 1, 4, 6 (3 indices)" in plan.summary()
+
+
+def test_one_failed_index_becomes_a_plain_job_with_the_index_variable():
+    plan = plan_retry(snapshot(array("B", "SSFS", name="JobB")), Selection("B"))
+    (call,) = plan.calls
+    assert "arrayProperties" not in call.params
+    assert env(call) == {INDEX_ENV: "2"}
+    assert "plain job re-running JobB[2]" in plan.summary()
+
+
+def test_running_waiting_and_succeeded_indices_are_never_resubmitted_and_are_reported():
+    snap = snapshot(array("B", "upprtRSF", name="JobB"))
+    plan = plan_retry(snap, Selection("B", frozenset(range(8))))
+    (call,) = plan.calls
+    assert env(call) == {INDEX_ENV: "7"}
+    reasons = {s.indices: s.reason for s in plan.skipped}
+    assert reasons[(6,)].startswith("SUCCEEDED: not resubmitted")
+    assert reasons[(5,)].startswith("RUNNING: not resubmitted")
+    assert reasons[(1, 2)].startswith("PENDING")
+
+
+def test_copies_queue_definition_revision_parameters_overrides_retry_strategy_timeout_and_tags():
+    job = array("B", "FF", name="JobB", parameters=MappingProxyType({"Bucket": "s3://x"}),
+                container_overrides=overrides({"AWS_BATCH_JOB_ID": "B", "AWS_BATCH_JQ_NAME": "q", "MODE": "fast"},
+                                              command=["run.sh", "Ref::Bucket"],
+                                              resourceRequirements=[{"type": "VCPU", "value": "32"}]),
+                retry_strategy=MappingProxyType({"attempts": 3}),
+                timeout=MappingProxyType({"attemptDurationSeconds": 600}),
+                tags=MappingProxyType({"team": "genomics", "aws:batch:x": "y"}))
+    (call,) = plan_retry(snapshot(job), Selection("B")).calls
+    p = call.params
+    assert p["jobQueue"] == QUEUE and p["jobDefinition"] == jd("JobB")
+    assert p["parameters"] == {"Bucket": "s3://x"}
+    assert p["containerOverrides"]["command"] == ["run.sh", "Ref::Bucket"]
+    assert p["containerOverrides"]["resourceRequirements"] == [{"type": "VCPU", "value": "32"}]
+    assert p["retryStrategy"] == {"attempts": 3} and p["timeout"] == {"attemptDurationSeconds": 600}
+    assert p["tags"] == {"team": "genomics", RETRY_OF_TAG: "B"}  # aws: tags cannot be set
+    assert env(call) == {"MODE": "fast"}  # whole array again: no index variable, AWS_BATCH_* stripped
+    assert p["arrayProperties"] == {"size": 2}
+
+
+def test_aws_batch_variables_are_stripped_from_an_index_retry():
+    job = array("B", "FSF", container_overrides=overrides({"AWS_BATCH_JOB_ARRAY_INDEX": "0", "X": "1"}))
+    (call,) = plan_retry(snapshot(job), Selection("B")).calls
+    assert env(call) == {"X": "1", INDICES_ENV: "0,2"}
+    assert not any(k.startswith("AWS_BATCH") for k in env(call))
+
+
+def test_succeeded_upstream_is_dropped_and_a_running_one_kept():
+    snap = snapshot(plain("A", Status.SUCCEEDED, name="JobA"), plain("R", Status.RUNNING, name="JobR"),
+                    array("B", "FF", (dep("A"), dep("R")), name="JobB"))
+    (call,) = plan_retry(snap, Selection("B")).calls
+    assert call.params["dependsOn"] == [{"jobId": "R"}]
+
+
+def test_a_job_waiting_on_a_failed_upstream_that_is_not_retried_is_not_resubmitted():
+    snap = snapshot(plain("A", Status.FAILED, name="JobA"), plain("E", Status.FAILED, (dep("A"),), name="JobE"))
+    plan = plan_retry(snap, Selection("E"))
+    assert plan.empty
+    assert "JobA, which FAILED and is not being retried" in plan.summary()
+
+
+def test_upstream_retried_in_the_same_plan_is_replaced_by_its_new_job():
+    snap = snapshot(plain("A", Status.FAILED, name="JobA"), plain("E", Status.FAILED, (dep("A"),), name="JobE"))
+    plan = plan_retry(snap, [Selection("E"), Selection("A")])
+    assert [c.params["jobName"] for c in plan.calls] == ["JobA-retry", "JobE-retry"]  # upstream first
+    assert plan.calls[1].params["dependsOn"] == [{"jobId": Ref(0)}]
+
+
+def test_downstream_chain_n_to_n_then_sequential_whole_then_standard():
+    snap = reference("SSSFSFFSSS", "SSSFSFFSSS")  # C failed exactly where B did; D, E failed after
+    plan = plan_retry(snap, Selection("B"), downstream=True)
+    calls = by_name(plan)
+    assert list(calls) == ["JobB-retry", "JobC-retry", "JobD-retry", "JobE-retry"]
+    b, c, d, e = plan.calls
+    assert env(b) == env(c) == {INDICES_ENV: "3,5,6"}
+    assert b.params["arrayProperties"] == c.params["arrayProperties"] == {"size": 3}
+    assert "dependsOn" not in b.params  # JobA succeeded
+    assert c.params["dependsOn"] == [{"jobId": Ref(0), "type": "N_TO_N"}]
+    assert d.params["arrayProperties"] == {"size": 10} and env(d) == {}
+    assert d.params["dependsOn"] == [{"jobId": Ref(1)}, {"type": "SEQUENTIAL"}]
+    assert e.params["dependsOn"] == [{"jobId": Ref(2)}]
+    assert e.params["parameters"] == {"Recipient": "ops@example.com"}
+    text = plan.summary()
+    assert "N_TO_N on step 1 (JobB-retry)" in text and "whole JobD again (array of 10)" in text
+
+
+def test_downstream_with_one_failed_index_chains_two_plain_jobs_with_a_standard_dependency():
+    snap = reference("SSSFSSSSSS", "SSSFSSSSSS")
+    b, c, d, e = plan_retry(snap, Selection("B"), downstream=True).calls
+    assert env(b) == env(c) == {INDEX_ENV: "3"}
+    assert "arrayProperties" not in b.params and "arrayProperties" not in c.params
+    assert c.params["dependsOn"] == [{"jobId": Ref(0)}]
+    assert d.params["dependsOn"] == [{"jobId": Ref(1)}, {"type": "SEQUENTIAL"}]
+
+
+def test_downstream_includes_indices_that_failed_on_their_own_as_a_separate_job():
+    snap = reference("SSSFSFSSSS", "SFSFSFSSSS")  # C[1] failed though B[1] succeeded
+    plan = plan_retry(snap, Selection("B"), downstream=True)
+    calls = by_name(plan)
+    assert env(calls["JobC-retry"]) == {INDICES_ENV: "3,5"}
+    assert calls["JobC-retry"].params["dependsOn"] == [{"jobId": Ref(0), "type": "N_TO_N"}]
+    assert env(calls["JobC-retry2"]) == {INDEX_ENV: "1"} and "dependsOn" not in calls["JobC-retry2"].params
+    assert calls["JobD-retry"].params["dependsOn"] == [{"jobId": Ref(1)}, {"jobId": Ref(2)}, {"type": "SEQUENTIAL"}]
+    assert "JobC[1] failed on its own" in plan.summary()
+
+
+def test_downstream_job_still_pending_is_reported_not_resubmitted():
+    snap = reference("SSSFSFSSSS", "SSSFSFSSSS", "p" * 10, e=Status.PENDING)
+    plan = plan_retry(snap, Selection("B"), downstream=True)
+    assert [c.params["jobName"] for c in plan.calls] == ["JobB-retry", "JobC-retry"]
+    (d_skip,) = [s for s in plan.skipped if s.job_id == "D"]
+    assert "still PENDING" in d_skip.reason and "only FAILED jobs are resubmitted" in d_skip.reason
+
+
+def test_without_downstream_only_the_selection_is_resubmitted():
+    plan = plan_retry(reference("SSSFSFSSSS", "SSSFSFSSSS"), Selection("B"))
+    assert [c.params["jobName"] for c in plan.calls] == ["JobB-retry"]
+
+
+def test_n_to_n_dependent_not_failed_everywhere_waits_for_the_whole_retry():
+    # C[5] is still PENDING (it will fail); C's retry over [3] cannot pair index by index with B's retry of [3, 5]
+    snap = snapshot(array("B", "SSSFSF", name="JobB"),
+                    array("C", "SSSFSp", (n2n("B"),), name="JobC", status=Status.FAILED))
+    plan = plan_retry(snap, Selection("B"), downstream=True)
+    b, c = plan.calls
+    assert c.params["dependsOn"] == [{"jobId": Ref(0)}]
+    assert "not index by index" in plan.summary()
+
+
+def test_selected_plain_job_that_did_not_fail_is_skipped():
+    plan = plan_retry(snapshot(plain("A", Status.SUCCEEDED, name="JobA")), Selection("A"))
+    assert plan.empty and "JobA: is SUCCEEDED: not resubmitted" in plan.summary()
+
+
+def test_work_already_resubmitted_by_batchtui_is_not_resubmitted_again():
+    original = array("B", "SFSFF", name="JobB")
+    earlier = array("R1", "SS", name="JobB-retry", created=2000, tags=MappingProxyType({RETRY_OF_TAG: "B"}),
+                    container_overrides=overrides({INDICES_ENV: "1,3"}))
+    plan = plan_retry(snapshot(original, earlier), Selection("B"))
+    (call,) = plan.calls
+    assert env(call) == {INDEX_ENV: "4"}
+    assert "JobB indices 1, 3 (2 indices): already resubmitted as JobB-retry (R1)" in plan.summary()
+
+
+def test_a_second_retry_with_downstream_points_at_the_first_retries_and_submits_nothing_new():
+    snap = reference("SSSFSFFSSS", "SSSFSFFSSS")
+    first = plan_retry(snap, Selection("B"), downstream=True)
+    made = []  # turn the first plan's calls into jobs, as if they had been submitted
+    for n, c in enumerate(first.calls):
+        p = c.params
+        size = (p.get("arrayProperties") or {}).get("size")
+        deps = tuple(dep(made[d["jobId"].step].job_id, d.get("type")) if "jobId" in d else SEQ
+                     for d in p.get("dependsOn", []))
+        kw = dict(name=p["jobName"], created=100 + n, tags=MappingProxyType(p["tags"]),
+                  container_overrides=MappingProxyType(p.get("containerOverrides", {})))
+        made.append(array(f"N{n}", "R" * size, deps, **kw) if size else plain(f"N{n}", Status.RUNNING, deps, **kw))
+    second = plan_retry(snapshot(*snap.jobs, *made), Selection("B"), downstream=True)
+    assert second.empty
+    assert "JobB indices 3, 5, 6 (3 indices): already resubmitted as JobB-retry (N0)" in second.summary()
+
+
+def test_retry_of_a_retry_maps_indices_back_to_the_original():
+    retry = array("R", "SFF", name="JobB-retry", tags=MappingProxyType({RETRY_OF_TAG: "B"}),
+                  container_overrides=overrides({INDICES_ENV: "10,17,42"}))
+    (call,) = plan_retry(snapshot(retry), Selection("R")).calls
+    assert call.params["jobName"] == "JobB-retry"
+    assert env(call) == {INDICES_ENV: "17,42"}
+    assert call.params["tags"] == {RETRY_OF_TAG: "R"}
+
+
+def test_sequential_array_retry_keeps_the_sequence_over_the_failed_indices():
+    snap = snapshot(array("D", "SSSSFFFFFF", (SEQ,), name="JobD"))
+    (call,) = plan_retry(snap, Selection("D")).calls
+    assert call.params["dependsOn"] == [{"type": "SEQUENTIAL"}]
+    assert env(call) == {INDICES_ENV: "4,5,6,7,8,9"}
+
+
+def test_a_job_not_described_yet_cannot_be_resubmitted_and_says_why():
+    plan = plan_retry(snapshot(array("B", "FF", queue=None)), Selection("B"))
+    assert plan.empty and "not described yet" in plan.summary()
+
+
+def test_plan_is_deterministic_for_the_same_snapshot():
+    snap = reference("SSSFSFFSSF", "SSSFSFFSSF")
+    assert plan_retry(snap, Selection("B"), downstream=True) == plan_retry(snap, Selection("B"), downstream=True)
+
+
+def test_resolved_params_substitute_new_job_ids():
+    b, c, *_ = plan_retry(reference("SSSFSFFSSS", "SSSFSFFSSS"), Selection("B"), downstream=True).calls
+    assert c.resolved({0: "new-b"})["dependsOn"] == [{"jobId": "new-b", "type": "N_TO_N"}]
+    assert c.to_json()["params"]["dependsOn"] == [{"jobId": "${step 1}", "type": "N_TO_N"}]
