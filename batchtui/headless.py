@@ -215,7 +215,10 @@ async def watch(poller: Any, args: argparse.Namespace, printer: Printer, extra: 
             printer.snapshot(snap, extra(snap) if extra and not snap.error else None, full=not snap.error)
             if args.until_done and not snap.error and snap.done:
                 return EXIT_FAILED if snap.failed else EXIT_OK
-        await asyncio.sleep(args.refresh)
+        delay = poller.next_delay(args.refresh) if hasattr(poller, "next_delay") else args.refresh
+        if delay > args.refresh * 1.5 and not printer.as_json:
+            printer.line(f"! AWS is throttling: next refresh in {duration_text(delay)}")
+        await asyncio.sleep(delay)
 
 
 def main(args: argparse.Namespace) -> int:

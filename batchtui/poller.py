@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import random
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -51,6 +52,7 @@ CHILD_PAGE = 1000  # ListJobs maxResults with jobStatus
 QUEUE_PAGE = 100  # ListJobs maxResults with filters
 FOLLOW_ROUNDS = 5  # how deep dependsOn is followed into other queues
 RECHECK_EVERY = 20  # refreshes between checks that a finished job that left the listing still exists
+MAX_SLOWDOWN = 8.0  # the most the refresh interval is stretched while throttled
 HISTORY = 8  # committed states an array remembers the counts of (to recognise a summary that is merely late)
 
 NOT_PROVISIONAL = 255  # ArrayTracker.floor value of an index whose status was observed, not inferred
@@ -486,6 +488,7 @@ class Poller:
         self._busy = False
         self.refreshes = 0
         self.syncs = 0  # array syncs done in total (the rest were skipped)
+        self.slowdown = 1.0  # >1 while AWS throttles us: the factor to stretch the refresh interval by
 
     @property
     def last_good(self) -> Snapshot | None:
@@ -495,7 +498,7 @@ class Poller:
         if self._busy:
             raise RuntimeError("Poller.refresh called while a refresh is running (polls must not overlap)")
         self._busy = True
-        calls0 = self.api.calls
+        calls0, throttled0 = self.api.calls, self.api.throttled
         try:
             try:
                 await self._refresh()
@@ -515,6 +518,19 @@ class Poller:
         finally:
             self.refreshes += 1
             self._busy = False
+            # Throttled answers (even ones our retries rode out) mean the account's quota is short: poll less often
+            # until they stop, then come back gradually.
+            if self.api.throttled > throttled0:
+                self.slowdown = min(MAX_SLOWDOWN, self.slowdown * 2)
+            else:
+                self.slowdown = max(1.0, self.slowdown / 2)
+
+    def next_delay(self, refresh_s: float) -> float:
+        """Seconds to wait before the next refresh: the configured interval, stretched (with jitter) while
+        throttled, so several batchtui instances that were throttled together do not come back in step."""
+        if self.slowdown <= 1.0:
+            return refresh_s
+        return refresh_s * self.slowdown * random.uniform(0.8, 1.2)
 
     def _stale(self, error: str, calls0: int) -> Snapshot:
         last = self._last_good

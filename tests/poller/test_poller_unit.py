@@ -318,3 +318,22 @@ async def test_a_summary_one_refresh_late_still_converges_and_never_hides_a_fail
     snap = await poller.refresh()
     snap = await poller.refresh()
     assert_matches(fb, snap)
+
+
+async def test_throttling_stretches_the_refresh_interval_and_it_comes_back():
+    fb = reference(size=10)
+    poller = Poller(fb, "ProdQueue")
+    await poller.refresh()
+    assert poller.next_delay(5.0) == 5.0
+
+    def throttle(fb, op, kw):
+        fb.throttled += 1  # an answer our retries rode out, still counted
+
+    fb.before_call = throttle
+    await poller.refresh()
+    await poller.refresh()
+    assert 4 * 5.0 * 0.8 <= poller.next_delay(5.0) <= 4 * 5.0 * 1.2
+    fb.before_call = None
+    for _ in range(3):
+        await poller.refresh()
+    assert poller.next_delay(5.0) == 5.0
