@@ -1,0 +1,369 @@
+"""The dashboard app: `batchtui --queue ProdQueue` and `batchtui --demo`.
+
+The app holds the current Snapshot and renders it; it never talks to AWS except through its `Source` (the poller
+and the client facade). Refreshing works like Dolphie's monitor loop: one refresh at a time in a worker, the next
+one scheduled `--refresh` seconds after the last one ended (`r` refreshes now). A failed refresh keeps the last good
+state on screen, marked stale with the error in the status bar; it never crashes the app.
+
+A crash inside the TUI (a bug) restores the terminal (Textual does) and writes the traceback to a log file whose path
+is printed on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import replace
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.timer import Timer
+
+from batchtui.errors import BatchtuiError, UsageError
+from batchtui.model import Snapshot, split_child_id
+from batchtui.ui.events import Event, diff
+from batchtui.ui.insight import JobInsight, job_insights
+from batchtui.ui.screens.array import ArrayScreen
+from batchtui.ui.screens.base import DashboardScreen
+from batchtui.ui.screens.detail import DetailScreen
+from batchtui.ui.screens.modals import COMMAND_HELP, FILTER_HELP, CommandScreen, HelpScreen
+from batchtui.ui.screens.pipeline import PipelineScreen
+from batchtui.ui.source import DEMO_QUEUE, Source, demo_simulator, open_source
+from batchtui.ui.widgets.index_grid import IndexGrid
+from batchtui.ui.widgets.jobs_table import JobsTable
+
+log = logging.getLogger(__name__)
+
+MAX_EVENTS = 1000
+MAX_TOASTS = 3  # per refresh; the rest are in the feed
+
+
+def crash_log_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir("batchtui", appauthor=False)) / "batchtui-crash.log"
+
+
+class JobCommands(Provider):
+    """Command palette (ctrl+p): open any job of the snapshot, refresh, switch queue."""
+
+    async def discover(self) -> Hits:
+        app = self.app
+        if not isinstance(app, BatchtuiApp) or app.snap is None:
+            return
+        yield DiscoveryHit("Refresh now", app.start_refresh, help="same as r")
+        for job in app.snap.jobs:
+            yield DiscoveryHit(f"Open {job.job_name}", partial(app.open_job, job.job_id),
+                               help=f"{job.status.name} · {job.job_id}")
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        if not isinstance(app, BatchtuiApp) or app.snap is None:
+            return
+        matcher = self.matcher(query)
+        for job in app.snap.jobs:
+            text = f"Open {job.job_name}"
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), partial(app.open_job, job.job_id),
+                          help=f"{job.status.name} · {job.job_id}")
+        score = matcher.match("Refresh now")
+        if score > 0:
+            yield Hit(score, matcher.highlight("Refresh now"), app.start_refresh, help="same as r")
+
+
+class BatchtuiApp(App[int]):
+    CSS_PATH = "batchtui.tcss"
+    TITLE = "batchtui"
+    COMMANDS = App.COMMANDS | {JobCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("r", "refresh", "Refresh", id="app.refresh"),
+        Binding("colon", "command", "Command", key_display=":", id="app.command"),
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+    ]
+
+    def __init__(self, source: Source, *, refresh_s: float = 5.0, readonly: bool = False, bell: bool = True,
+                 theme: str | None = None, clock: Callable[[], datetime] | None = None,
+                 crash_log: Path | None = None) -> None:
+        super().__init__()
+        self.source = source
+        self.refresh_s = refresh_s
+        self.readonly = readonly
+        self.ring_bell = bell
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self.crash_log = crash_log
+        self.crashed_to: Path | None = None
+        self.snap: Snapshot | None = None
+        self.insights: dict[str, JobInsight] = {}
+        self.events: list[Event] = []
+        self.refreshing = False
+        self._again = False
+        self._timer: Timer | None = None
+        self._generation = 0  # bumped on a queue switch: results of an older refresh are dropped
+        if theme:
+            self.theme = theme
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.push_screen(PipelineScreen())
+        self.start_refresh()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        if isinstance(self.screen, DashboardScreen):
+            self.screen.tick()
+
+    # --- refreshing --------------------------------------------------------------------------------------------
+
+    def start_refresh(self) -> None:
+        """Refresh now, unless one is running: then once more right after it (refreshes never overlap)."""
+        if self.refreshing:
+            self._again = True
+            return
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.refreshing = True
+        self._tick()
+        self._refresh_worker(self._generation)
+
+    @work(group="refresh", exit_on_error=False)
+    async def _refresh_worker(self, generation: int) -> None:
+        try:
+            snap = await self.source.refresh()
+        except BatchtuiError as e:
+            snap = self._failed(str(e))
+        except Exception as e:  # noqa: BLE001 - a bug in the data path must not kill the dashboard
+            log.exception("refresh failed")
+            snap = self._failed(f"unexpected error: {type(e).__name__}: {e}")
+        finally:
+            self.refreshing = False
+        if generation == self._generation:
+            self.apply_snapshot(snap)
+        if self._again:
+            self._again = False
+            self.start_refresh()
+        else:
+            self._timer = self.set_timer(self.refresh_s, self.start_refresh)
+        self._tick()
+
+    def _failed(self, message: str) -> Snapshot:
+        """The last good state, marked with the error; an empty one if there never was a good one."""
+        if self.snap is not None:
+            return replace(self.snap, error=message, stale_since=self.snap.stale_since or self.snap.polled_at)
+        return Snapshot(queue=self.source.queue, polled_at=self.now(), api_calls=0, jobs=(), error=message)
+
+    def apply_snapshot(self, snap: Snapshot) -> None:
+        events = diff(self.snap, snap)
+        if not snap.error or not self.insights:
+            self.insights = job_insights(snap)
+        self.snap = snap
+        self.events.extend(events)
+        del self.events[:-MAX_EVENTS]
+        self._alert([e for e in events if e.alert])
+        if isinstance(self.screen, DashboardScreen):
+            self.screen.snapshot_changed()
+
+    def _alert(self, alerts: list[Event]) -> None:
+        if not alerts:
+            return
+        for e in alerts[:MAX_TOASTS]:
+            severity = "error" if e.level == "bad" else "information"
+            self.notify(e.text, title="batchtui", severity=severity, timeout=8)
+        if len(alerts) > MAX_TOASTS:
+            self.notify(f"and {len(alerts) - MAX_TOASTS} more (see Events)", severity="warning", timeout=8)
+        if self.ring_bell:
+            self.bell()
+
+    # --- navigation --------------------------------------------------------------------------------------------
+
+    def open_job(self, job_id: str) -> None:
+        job = self.snap.job(job_id) if self.snap else None
+        if job is None:
+            self.notify(f"no job {job_id} in this queue's snapshot", severity="warning")
+        elif job.array is not None:
+            self.push_screen(ArrayScreen(job_id))
+        else:
+            self.push_screen(DetailScreen(job_id))
+
+    def open_index(self, job_id: str, index: int) -> None:
+        self.push_screen(DetailScreen(job_id, index))
+
+    def home(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    # --- actions -----------------------------------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        self.start_refresh()
+        if isinstance(self.screen, DetailScreen):
+            self.screen.load_details()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        groups = [("Everywhere", self.BINDINGS),
+                  ("Pipeline screen", [*PipelineScreen.BINDINGS, *JobsTable.BINDINGS,
+                                       Binding("up,down", "", "move the cursor over jobs")]),
+                  ("Array screen", [*ArrayScreen.BINDINGS, *IndexGrid.BINDINGS,
+                                    Binding("left,right,up,down", "", "move over indices", key_display="arrows"),
+                                    Binding("pageup,pagedown", "", "a screen of indices up or down"),
+                                    Binding("home,end", "", "first / last index")]),
+                  ("Detail screen", DetailScreen.BINDINGS),
+                  ("Also", [Binding("ctrl+p", "", "command palette: open a job, switch theme…"),
+                            Binding("ctrl+q", "", "quit (even from inside a text box)")])]
+        self.push_screen(HelpScreen.from_bindings(self, groups, [("Commands (:)", list(COMMAND_HELP)),
+                                                                 ("Array filters (/)", list(FILTER_HELP))]))
+
+    def action_command(self) -> None:
+        self.push_screen(CommandScreen(), self.run_command)
+
+    def run_command(self, text: str | None) -> None:
+        """A `:` command: queue NAME, job NAME[:INDEX], filter TEXT, theme NAME, refresh, help, q."""
+        if not text or not text.strip():
+            return
+        verb, _, rest = text.strip().lstrip(":").partition(" ")
+        verb, rest = verb.lower(), rest.strip()
+        if verb in ("q", "q!", "quit", "exit"):
+            self.exit(0)
+        elif verb in ("queue", "qu"):
+            if rest:
+                self.switch_queue(rest)
+            else:
+                self.notify(f"watching {self.source.queue}; :queue NAME switches", severity="information")
+        elif verb in ("job", "open", "j"):
+            self._open_by_name(rest)
+        elif verb in ("filter", "f"):
+            screen = self.screen
+            if isinstance(screen, PipelineScreen | ArrayScreen):
+                screen.set_filter(rest)
+            else:
+                self.notify("this screen has no filter", severity="warning")
+        elif verb == "theme":
+            if rest in self.available_themes:
+                self.theme = rest
+            else:
+                self.notify(f"unknown theme {rest!r}: {', '.join(sorted(self.available_themes))}",
+                            severity="error")
+        elif verb in ("refresh", "r"):
+            self.action_refresh()
+        elif verb in ("help", "h", "?"):
+            self.action_help()
+        else:
+            self.notify(f"unknown command {verb!r} (:queue, :job, :filter, :theme, :refresh, :help, :q)",
+                        severity="error")
+
+    def _open_by_name(self, ref: str) -> None:
+        if self.snap is None or not ref:
+            self.notify(":job NAME[:INDEX] opens a job", severity="warning")
+            return
+        head, index = split_child_id(ref)
+        job = self.snap.by_name(head) or self.snap.job(head)
+        if job is None:
+            self.notify(f"no job named {head!r} in {self.snap.queue}", severity="error")
+        elif index is not None and job.array is not None and 0 <= index < job.array.size:
+            self.open_index(job.job_id, index)
+        elif index is not None:
+            self.notify(f"{job.job_name} has no index {index}", severity="error")
+        else:
+            self.open_job(job.job_id)
+
+    @work(exclusive=True, group="queue", exit_on_error=False)
+    async def switch_queue(self, queue: str) -> None:
+        self.notify(f"switching to {queue}…", timeout=3)
+        try:
+            await self.source.switch_queue(queue)
+        except BatchtuiError as e:
+            self.notify(str(e), title=f"queue {queue}", severity="error")
+            return
+        self._generation += 1
+        self.home()
+        self.snap, self.insights, self.events = None, {}, []
+        self._again = False
+        if self.refreshing:
+            self._again = True  # the refresh in flight is for the old queue: its result is dropped
+        else:
+            self.start_refresh()
+
+    # --- crashes -----------------------------------------------------------------------------------------------
+
+    def _handle_exception(self, error: Exception) -> None:
+        # A bug: keep the traceback (without locals, which could hold secrets) in a file the user can send us.
+        self.crashed_to = write_crash_log(error, self.crash_log or crash_log_path())
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        # Textual would print a traceback with local variables; ours is in the crash log instead.
+        from rich.text import Text
+
+        self._exit_renderables.append(Text(f"batchtui crashed: {self._exception!r}"))
+        self._close_messages_no_wait()
+
+
+def write_crash_log(error: BaseException, path: Path) -> Path | None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:
+            f.write(f"--- batchtui crash at {datetime.now(UTC).isoformat()} ---\n")
+            f.write("".join(traceback.format_exception(error)))
+        return path
+    except OSError:
+        return None
+
+
+# --- entry point -----------------------------------------------------------------------------------------------
+
+
+def main(args: argparse.Namespace) -> int:
+    """`batchtui [--queue Q | --demo] ...`: runs the dashboard; returns the exit code."""
+    try:
+        return asyncio.run(_run(args))
+    except BatchtuiError:
+        raise
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # noqa: BLE001 - outside the app (opening, closing): still one line and a log file
+        path = write_crash_log(e, crash_log_path())
+        print(f"batchtui: crashed: {type(e).__name__}: {e}" +
+              (f" (traceback in {path})" if path else ""), file=sys.stderr)
+        return 1
+
+
+async def _run(args: argparse.Namespace) -> int:
+    with ExitStack() as stack:
+        queue, endpoint, where = args.queue, args.endpoint_url, None
+        if args.demo:
+            sim = stack.enter_context(demo_simulator(args))
+            queue, endpoint = queue or DEMO_QUEUE, sim.url
+            where = f"demo simulator {sim.url} · {args.speed:g}× speed"
+        async with open_source(queue, region=args.region, profile=None if args.demo else args.profile,
+                               endpoint_url=endpoint, max_tps=args.max_tps, since_s=args.since,
+                               where=where) as source:
+            app = BatchtuiApp(source, refresh_s=args.refresh, readonly=args.readonly, bell=not args.no_bell)
+            if args.theme:
+                if args.theme not in app.available_themes:
+                    names = ", ".join(sorted(app.available_themes))
+                    raise UsageError(f"unknown theme {args.theme!r} (one of: {names})")
+                app.theme = args.theme
+            await app.run_async()
+    if app.crashed_to is not None or app._exception is not None:
+        where_log = f"; traceback written to {app.crashed_to}" if app.crashed_to else ""
+        print(f"batchtui: the dashboard crashed{where_log}", file=sys.stderr)
+        return 1
+    return app.return_code or 0

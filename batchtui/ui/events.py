@@ -1,0 +1,156 @@
+"""What changed between two snapshots, as feed entries: an index failed, a job finished, the pipeline is done.
+
+Pure (no Textual): the pipeline screen's feed shows these, and the app turns the ones marked `alert` into a toast and
+the terminal bell. Many failures in one refresh become one entry grouped by exit code, so a cancelled 10,000-child
+array is one line, not 10,000.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from batchtui.model import Job, Snapshot, Status
+from batchtui.ui import format as fmt
+
+LIST_UP_TO = 3  # failures listed one by one up to this many per job and refresh; more are grouped
+
+INFO, GOOD, WARN, BAD = "info", "good", "warn", "bad"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    at: datetime
+    level: str  # info / good / warn / bad
+    text: str
+    alert: bool = False  # worth a toast and the bell
+    job_id: str | None = None
+    index: int | None = None
+
+
+def diff(prev: Snapshot | None, cur: Snapshot) -> list[Event]:
+    """Entries for what `cur` shows that `prev` did not (a first snapshot gets one summary line)."""
+    at = cur.polled_at
+    if prev is None:
+        return [_summary(cur)]
+    events: list[Event] = []
+    if cur.error and cur.error != prev.error:
+        events.append(Event(at, WARN, f"refresh failed: {cur.error} (showing the last good state)"))
+    elif prev.error and not cur.error:
+        events.append(Event(at, GOOD, "refresh works again: data is current"))
+    if cur.error:  # a failed refresh carries the last good jobs: nothing else can have changed
+        return events
+    if prev.queue != cur.queue:
+        return [Event(at, INFO, f"now watching {cur.queue}"), _summary(cur)]
+    before = {j.job_id: j for j in prev.jobs}
+    for job in cur.jobs:
+        old = before.get(job.job_id)
+        if old is None:
+            events.append(Event(at, INFO, f"new job {job.job_name} ({job.status.name})", job_id=job.job_id))
+            continue
+        events.extend(_index_failures(old, job, at))
+        events.extend(_job_change(old, job, at))
+    events.extend(_pipelines_done(prev, cur, at))
+    return events
+
+
+def _summary(snap: Snapshot) -> Event:
+    n, p = len(snap.jobs), len(snap.pipelines)
+    failed = sum(j.array.count(Status.FAILED) for j in snap.jobs if j.array is not None)
+    failed_jobs = sum(1 for j in snap.jobs if j.status is Status.FAILED)
+    text = f"watching {snap.queue}: {n} job{'s' * (n != 1)} in {p} pipeline{'s' * (p != 1)}"
+    if failed or failed_jobs:
+        text += f"; so far {failed:,} failed ind{'ex' if failed == 1 else 'ices'}, {failed_jobs} failed job" + \
+            ("s" * (failed_jobs != 1))
+    level = BAD if failed or failed_jobs else INFO
+    return Event(snap.polled_at, level, text)
+
+
+def failure_text(exit_code: int | None, reason: str | None, status_reason: str | None) -> str:
+    parts = []
+    if exit_code is not None:
+        parts.append(f"exit {exit_code}")
+    if reason or status_reason:
+        parts.append(reason or status_reason or "")
+    return " · ".join(parts) if parts else "no reason given"
+
+
+def _newly_failed(old: Job, job: Job) -> list[int]:
+    if job.array is None:
+        return []
+    cur = job.array.statuses
+    prev = old.array.statuses if old.array is not None else b""
+    if cur == prev:
+        return []
+    out, i = [], cur.find(Status.FAILED)
+    while i >= 0:
+        if i >= len(prev) or prev[i] != Status.FAILED:
+            out.append(i)
+        i = cur.find(Status.FAILED, i + 1)
+    return out
+
+
+def _index_failures(old: Job, job: Job, at: datetime) -> list[Event]:
+    new = _newly_failed(old, job)
+    if not new or job.array is None:
+        return []
+    details = job.array.details
+    if len(new) <= LIST_UP_TO:
+        out = []
+        for i in new:
+            d = details.get(i)
+            why = failure_text(d.exit_code, d.reason, d.status_reason) if d else "no reason known yet"
+            out.append(Event(at, BAD, f"{job.job_name}[{i}] failed: {why}", alert=True, job_id=job.job_id, index=i))
+        return out
+    codes = Counter(details[i].exit_code if i in details else None for i in new)
+    grouped = ", ".join(f"{'exit ' + str(c) if c is not None else 'no exit code'} ×{n:,}"
+                        for c, n in codes.most_common(3))
+    sample = ", ".join(str(i) for i in new[:5]) + ("…" if len(new) > 5 else "")
+    return [Event(at, BAD, f"{job.job_name}: {len(new):,} indices failed ({grouped}), e.g. [{sample}]", alert=True,
+                  job_id=job.job_id, index=new[0])]
+
+
+def _job_change(old: Job, job: Job, at: datetime) -> list[Event]:
+    out: list[Event] = []
+    if job.gone and not old.gone:
+        out.append(Event(at, WARN, f"{job.job_name} is no longer returned by AWS (retention): last state kept",
+                         job_id=job.job_id))
+    if old.status is job.status:
+        return out
+    name = job.job_name
+    took = ""
+    if job.started_at and job.stopped_at:
+        took = f" in {fmt.duration((job.stopped_at - job.started_at) / 1000)}"
+    if job.status is Status.FAILED:
+        if job.array is not None:
+            n = job.array.count(Status.FAILED)
+            why = f"{n:,} of {job.array.size:,} indices failed"
+        else:
+            why = failure_text(job.exit_code, job.reason, job.status_reason)
+        out.append(Event(at, BAD, f"{name} FAILED{took}: {why}", alert=True, job_id=job.job_id))
+    elif job.status is Status.SUCCEEDED:
+        out.append(Event(at, GOOD, f"{name} SUCCEEDED{took}", job_id=job.job_id))
+    elif job.status is Status.RUNNING or (job.array is not None and job.status is Status.PENDING
+                                          and old.status is Status.SUBMITTED):
+        out.append(Event(at, INFO, f"{name} started ({job.status.name})", job_id=job.job_id))
+    return out
+
+
+def _pipelines_done(prev: Snapshot, cur: Snapshot, at: datetime) -> list[Event]:
+    out = []
+    before = {j.job_id: j for j in prev.jobs}
+    by_id = {j.job_id: j for j in cur.jobs}
+    for p in cur.pipelines:
+        jobs = [by_id[i] for i in p.job_ids if i in by_id]
+        if len(jobs) < 2 or not all(j.status.terminal for j in jobs):
+            continue  # one-job "pipelines" already got their job event
+        if all(before.get(j.job_id) and before[j.job_id].status.terminal for j in jobs):
+            continue
+        names = " → ".join(j.job_name for j in jobs)
+        failed = [j.job_name for j in jobs if j.status is Status.FAILED]
+        if failed:
+            out.append(Event(at, BAD, f"pipeline {names} finished with failures ({', '.join(failed)})", alert=True))
+        else:
+            out.append(Event(at, GOOD, f"pipeline {names} finished: every job SUCCEEDED", alert=True))
+    return out

@@ -1,0 +1,101 @@
+"""What the dashboard shows from `batchtui.analysis`: rate, ETA, outlook and the "why" of a job or index.
+
+A thin guard around the analysis module: a bug or an odd snapshot there must never take the dashboard down, so every
+call here returns None (and logs) rather than raising. The UI computes no rate or ETA of its own: an empty slot is
+better than a made-up number.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from batchtui.model import Snapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class JobInsight:
+    outlook: str | None = None  # succeeded / failed / will fail / at risk / on track
+    rate_per_min: float | None = None  # children finishing per minute
+    eta: datetime | None = None
+    eta_lower_bound: bool = False
+    waiting_on: tuple[str, ...] = ()
+    doomed: int = 0  # unfinished indices that can no longer succeed
+
+
+@dataclass(frozen=True, slots=True)
+class Why:
+    kind: str
+    summary: str
+
+
+def _analysis():  # imported lazily: the dashboard starts even if analysis is broken
+    from batchtui import analysis
+
+    return analysis
+
+
+def job_insights(snap: Snapshot) -> dict[str, JobInsight]:
+    try:
+        an = _analysis()
+        fields = an.job_fields(snap)
+        out: dict[str, JobInsight] = {}
+        for job in snap.jobs:
+            f = fields.get(job.job_id) or {}
+            tp = an.throughput(snap, job.job_id) if job.array is not None else None
+            eta = an.job_eta(snap, job.job_id)
+            out[job.job_id] = JobInsight(
+                outlook=f.get("outlook"),
+                rate_per_min=getattr(tp, "per_minute", None),
+                eta=eta.at if eta else None,
+                eta_lower_bound=bool(eta and eta.lower_bound),
+                waiting_on=tuple(f.get("waitingOn") or ()),
+                doomed=len(f.get("doomedIndices") or ()),
+            )
+        return out
+    except Exception:  # noqa: BLE001 - see the module docstring
+        log.exception("analysis failed on this snapshot")
+        return {}
+
+
+def pipeline_eta(snap: Snapshot, index: int) -> tuple[datetime, bool, tuple[str, ...]] | None:
+    """(when, only a lower bound?, critical path of job ids) for the index-th pipeline, or None."""
+    try:
+        pipelines = snap.pipelines
+        eta = _analysis().pipeline_eta(snap, pipelines[index]) if index < len(pipelines) else None
+        return (eta.at, eta.lower_bound, tuple(eta.critical_path)) if eta else None
+    except Exception:  # noqa: BLE001
+        log.exception("pipeline ETA failed")
+        return None
+
+
+def describe_eta(at: datetime | None, now: datetime, lower_bound: bool) -> str:
+    if at is None:
+        return "–"
+    seconds = (at - now).total_seconds()
+    if seconds <= 30:
+        return "unknown" if lower_bound else "any moment"
+    from batchtui.ui.format import duration
+
+    return (">" if lower_bound else "") + duration(seconds)
+
+
+def explain_job(snap: Snapshot, job_id: str) -> Why | None:
+    try:
+        e = _analysis().explain_job(snap, job_id)
+        return Why(e.kind, e.summary)
+    except Exception:  # noqa: BLE001
+        log.exception("explain_job failed")
+        return None
+
+
+def explain_index(snap: Snapshot, job_id: str, index: int) -> Why | None:
+    try:
+        e = _analysis().explain_index(snap, job_id, index)
+        return Why(e.kind, e.summary)
+    except Exception:  # noqa: BLE001
+        log.exception("explain_index failed")
+        return None

@@ -1,0 +1,266 @@
+"""One array job: every index as a cell, a legend with counts by status, a filter, and the selected index's story."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Input, Static
+
+from batchtui.model import IndexDetail, Job, Status
+from batchtui.ui import filters
+from batchtui.ui import format as fmt
+from batchtui.ui.events import failure_text
+from batchtui.ui.insight import explain_index
+from batchtui.ui.partners import Partner, downstream, upstream
+from batchtui.ui.screens.base import DashboardScreen
+from batchtui.ui.widgets.index_grid import IndexGrid
+from batchtui.ui.widgets.status_bar import StatusBar
+
+MUTED = Style(color="#8b949e")
+HEAD = Style(color="#ffffff", bold=True)
+
+
+class ArrayScreen(DashboardScreen):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="array.back"),
+        Binding("slash", "filter", "Filter", id="array.filter"),
+        Binding("n", "next_match(1)", "Next match", id="array.next"),
+        Binding("N", "next_match(-1)", "Prev match", id="array.prev", key_display="N"),
+    ]
+
+    def __init__(self, job_id: str, index: int = 0) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self._start_index = index
+        self._filter: filters.Filter | None = None
+        self._mask: bytes | None = None
+        self._matches: list[int] = []
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield Static(id="array-title")
+        yield Input(id="array-filter", classes="filter-input",
+                    placeholder="/ filter: status:FAILED  exit:137  100-199  reason:memory  !status:SUCCEEDED  "
+                                "(same kind = or, different kinds = and)")
+        with Horizontal(id="array-body"):
+            with Vertical(id="grid-panel", classes="panel"):
+                yield IndexGrid(id="grid")
+            with VerticalScroll(id="side", classes="panel"):
+                yield Static(id="legend")
+                yield Static(id="index-info")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#side").border_title = "Legend"
+        grid = self.query_one(IndexGrid)
+        grid.focus()
+        job = self.job
+        if job is not None and job.array is not None:
+            grid.set_data(job.array.statuses)
+            grid.move_to(self._start_index)
+
+    @property
+    def job(self) -> Job | None:
+        snap = self.dash.snap
+        return snap.job(self.job_id) if snap else None
+
+    @property
+    def grid(self) -> IndexGrid:
+        return self.query_one(IndexGrid)
+
+    def snapshot_changed(self) -> None:
+        job = self.job
+        if job is None or job.array is None:
+            self.query_one("#array-title", Static).update(Text("this job is no longer in the snapshot", MUTED))
+            super().snapshot_changed()
+            return
+        if self._filter is not None:
+            self._apply(self._filter, job)
+        self.grid.set_data(job.array.statuses, self._mask)
+        self._render_title(job)
+        self._render_legend(job)
+        self._render_index(job, self.grid.cursor)
+        super().snapshot_changed()
+
+    # --- rendering ------------------------------------------------------------------------------------------
+
+    def _render_title(self, job: Job) -> None:
+        snap = self.dash.snap
+        t = Text()
+        t.append(f" {job.job_name} ", Style(color="#ffffff", bold=True, reverse=True))
+        t.append(f"  ▦ array of {job.array.size:,}" if job.array else "", HEAD)
+        if job.sequential:
+            t.append("  ↻ sequential", Style(color="#79c0ff"))
+        t.append("  ")
+        t.append_text(fmt.status_text(job.status))
+        elapsed = fmt.elapsed_s(job, self.dash.now())
+        if elapsed is not None:
+            t.append(f"  {fmt.duration(elapsed)}", MUTED)
+        if snap is not None:
+            ups = [p.name + (" N:N" if p.relation == "N:N" else "") for p in upstream(snap, job, None)]
+            downs = [d.job_name for d in snap.downstream_of(job.job_id)]
+            if ups:
+                t.append(f"   after {', '.join(ups)}", MUTED)
+            if downs:
+                t.append(f"   → {', '.join(downs)}", MUTED)
+        t.append(f"   {job.job_id}", Style(color="#6e7681"))
+        self.query_one("#array-title", Static).update(t)
+        panel = self.query_one("#grid-panel")
+        panel.border_title = f"{job.job_name} · {job.array.size:,} indices" if job.array else job.job_name
+        if self._filter is not None and self._filter.terms:
+            n = len(self._matches)
+            panel.border_subtitle = f"filter {self._filter.text!r}: {n:,} match{'es' * (n != 1)} · n/N to jump"
+        else:
+            panel.border_subtitle = "arrows/PgUp/PgDn/Home/End move · click picks · Enter opens"
+
+    def _render_legend(self, job: Job) -> None:
+        assert job.array is not None
+        raw = job.array.statuses
+        size = len(raw)
+        t = Text()
+        for st in fmt.LEGEND_ORDER:
+            n = raw.count(st)
+            if st is Status.UNKNOWN and not n:
+                continue
+            t.append("██ ", Style(color=fmt.STATUS_COLOR[st]))
+            t.append(f"{st.name:<10}", Style(color="#e6edf3" if n else "#6e7681", bold=bool(n)))
+            t.append(f"{n:>7,}", Style(color="#e6edf3" if n else "#6e7681"))
+            pct = f"{100 * n / size:5.1f}%" if size else ""
+            t.append(f" {pct}\n", MUTED)
+        done = job.array.finished()
+        t.append(f"\n{done:,} of {size:,} finished", HEAD)
+        t.append(f" ({100 * done // size if size else 0}%)", MUTED)
+        insight = self.dash.insights.get(job.job_id)
+        if insight is not None:
+            if insight.doomed:
+                t.append(f"\n{insight.doomed:,} more can no longer succeed",
+                         Style(color=fmt.STATUS_COLOR[Status.FAILED]))
+            if insight.outlook:
+                t.append("\noutlook ", MUTED)
+                t.append(insight.outlook, Style(color=fmt.OUTLOOK_COLOR.get(insight.outlook), bold=True))
+        self.query_one("#legend", Static).update(t)
+
+    def _render_index(self, job: Job, index: int) -> None:
+        snap = self.dash.snap
+        if job.array is None or snap is None or not 0 <= index < job.array.size:
+            return
+        status = job.array.status(index)
+        d = job.array.details.get(index) or IndexDetail(index)
+        t = Text()
+        t.append("\n")
+        t.append(f"Index {index:,}", HEAD)
+        t.append(f"   {job.job_name}[{index}]\n", MUTED)
+        t.append_text(fmt.status_text(status))
+        if d.exit_code is not None:
+            t.append(f"   exit {d.exit_code}", Style(color="#ffffff" if d.exit_code == 0 else fmt.STATUS_COLOR[
+                Status.FAILED], bold=True))
+        t.append("\n")
+        if status is Status.FAILED or d.reason:
+            t.append(failure_text(None, d.reason, d.status_reason) + "\n", Style(color="#e6edf3"))
+        if d.started_at:
+            t.append(f"started {fmt.clock_time(d.started_at)}", MUTED)
+            if d.stopped_at:
+                t.append(f" · ran {fmt.duration((d.stopped_at - d.started_at) / 1000)}", MUTED)
+            t.append("\n")
+        if len(d.attempts) > 1:
+            t.append(f"{len(d.attempts)} attempts\n", MUTED)
+        why = explain_index(snap, job.job_id, index)
+        if why is not None:
+            t.append("\nwhy: ", Style(color="#79c0ff", bold=True))
+            t.append(why.summary + "\n", Style(color="#e6edf3"))
+        ups, downs = upstream(snap, job, index), downstream(snap, job, index)
+        if ups:
+            t.append("\nwaits for\n", HEAD)
+            for p in ups:
+                t.append_text(_partner_line(p))
+        if downs:
+            t.append("\nfeeds\n", HEAD)
+            for p in downs:
+                t.append_text(_partner_line(p))
+        t.append("\nN:N index by index · seq previous/next index · all the whole job", MUTED)
+        t.append("\nEnter: details and log", MUTED)
+        self.query_one("#index-info", Static).update(t)
+
+    # --- interaction ----------------------------------------------------------------------------------------
+
+    @on(IndexGrid.Moved)
+    def _moved(self, event: IndexGrid.Moved) -> None:
+        job = self.job
+        if job is not None:
+            self._render_index(job, event.index)
+
+    @on(IndexGrid.Opened)
+    def _opened(self, event: IndexGrid.Opened) -> None:
+        self.dash.open_index(self.job_id, event.index)
+
+    def action_back(self) -> None:
+        box = self.query_one("#array-filter", Input)
+        if box.has_focus:
+            self.grid.focus()
+            return
+        self.dismiss()
+
+    def action_filter(self) -> None:
+        self.query_one("#array-filter", Input).focus()
+
+    def set_filter(self, text: str) -> None:
+        box = self.query_one("#array-filter", Input)
+        box.value = text
+        self._submit(text)
+
+    @on(Input.Submitted, "#array-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self._submit(event.value)
+
+    def _submit(self, text: str) -> None:
+        job = self.job
+        try:
+            flt = filters.parse(text)
+        except filters.FilterError as e:
+            self.notify(str(e), title="filter", severity="error")
+            return
+        self._filter = flt if flt.terms else None
+        if job is None or job.array is None:
+            return
+        if self._filter is None:
+            self._mask, self._matches = None, []
+        else:
+            self._apply(self._filter, job)
+        self.grid.set_data(job.array.statuses, self._mask)
+        self._render_title(job)
+        self.grid.focus()
+        if self._matches and self.grid.cursor not in self._matches:
+            self.action_next_match(1)
+        elif self._filter is not None and not self._matches:
+            self.notify(f"no index matches {flt.text!r}", title="filter", severity="warning")
+
+    def _apply(self, flt: filters.Filter, job: Job) -> None:
+        assert job.array is not None
+        self._mask = flt.mask(job.array)
+        self._matches = filters.matches(self._mask)
+
+    def action_next_match(self, step: int) -> None:
+        if not self._matches:
+            self.notify("no filter matches to jump between (/ to filter)", severity="information")
+            return
+        cur = self.grid.cursor
+        if step > 0:
+            nxt = next((i for i in self._matches if i > cur), self._matches[0])
+        else:
+            nxt = next((i for i in reversed(self._matches) if i < cur), self._matches[-1])
+        self.grid.move_to(nxt)
+
+
+RELATION = {"N:N": "N:N", "sequential": "seq", "whole job": "all"}
+
+
+def _partner_line(p: Partner) -> Text:
+    t = Text("  ")
+    t.append(f"{fmt.truncate(p.name, 13):<14}", Style(color="#e6edf3"))
+    t.append_text(fmt.status_text(p.status, bold=False))
+    t.append(" " * max(1, 12 - len(p.status.name)) + RELATION.get(p.relation, p.relation) + "\n", MUTED)
+    return t

@@ -1,0 +1,40 @@
+"""What every dashboard screen shares: the status bar, and being told when a new snapshot or a clock tick arrives."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.screen import Screen
+
+from batchtui.ui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from batchtui.ui.app import BatchtuiApp
+
+
+class DashboardScreen(Screen):
+    """A screen that renders the app's current snapshot. Only the active screen renders; one coming back to the top
+    catches up with the snapshots it missed."""
+
+    _seen: object = None
+
+    @property
+    def dash(self) -> BatchtuiApp:
+        return self.app  # type: ignore[return-value]
+
+    def on_screen_resume(self) -> None:
+        self.tick()
+        if self.dash.snap is not None and self.dash.snap is not self._seen:
+            self.snapshot_changed()
+
+    def snapshot_changed(self) -> None:
+        """Called with `self.dash.snap` new; subclasses render it, then call super()."""
+        self._seen = self.dash.snap
+        self.tick()
+
+    def tick(self) -> None:
+        """The clock moved (every second) or the refresh state changed: redraw the ages."""
+        d = self.dash
+        for bar in self.query(StatusBar):
+            bar.show(d.snap, queue=d.source.queue, where=d.source.where, now=d.now(), refresh_s=d.refresh_s,
+                     refreshing=d.refreshing, max_tps=d.source.max_tps, readonly=d.readonly)

@@ -1,0 +1,400 @@
+"""One job or one array index: timeline, attempts, definition, parameters, overrides, dependencies, and its log.
+
+What the snapshot knows is shown at once; DescribeJobs (attempts, overrides, the log stream and log group) and
+GetLogEvents are loaded in workers. An error from either is shown in place, never raised. `f` follows the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Group
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Footer, Log, Static
+
+from batchtui.errors import BatchtuiError
+from batchtui.model import Attempt, IndexDetail, Job, Status
+from batchtui.ui import format as fmt
+from batchtui.ui.events import failure_text
+from batchtui.ui.insight import explain_index, explain_job
+from batchtui.ui.partners import downstream, upstream
+from batchtui.ui.screens.base import DashboardScreen
+from batchtui.ui.widgets.status_bar import StatusBar
+
+DEFAULT_LOG_GROUP = "/aws/batch/job"
+MAX_LOG_PAGES = 50  # one load reads at most this many GetLogEvents pages (10,000 events each at most)
+MUTED = Style(color="#8b949e")
+KEY = Style(color="#79c0ff", bold=True)
+TEXT = Style(color="#e6edf3")
+
+
+class DetailScreen(DashboardScreen):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="detail.back"),
+        Binding("f", "follow", "Follow log", id="detail.follow"),
+        Binding("home", "log_top", "Log top", show=False, id="detail.log_top"),
+        Binding("end", "log_end", "Log end", show=False, id="detail.log_end"),
+    ]
+
+    def __init__(self, job_id: str, index: int | None = None) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.index = index
+        self.raw: dict[str, Any] | None = None  # the DescribeJobs entry, once loaded
+        self.describe_error: str | None = None
+        self.follow = False
+        self._token: str | None = None
+        self._log_lines = 0
+        self._log_target: tuple[str, str] | None = None
+
+    @property
+    def child_id(self) -> str:
+        return f"{self.job_id}:{self.index}" if self.index is not None else self.job_id
+
+    @property
+    def job(self) -> Job | None:
+        snap = self.dash.snap
+        return snap.job(self.job_id) if snap else None
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield Static(id="detail-title")
+        with VerticalScroll(id="info-panel", classes="panel"):
+            yield Static(id="info")
+        with Vertical(id="log-panel", classes="panel"):
+            yield Log(id="log", highlight=False, auto_scroll=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#info-panel").border_title = "Details"
+        job = self.job
+        status = self._status(job)
+        self.follow = status in (Status.RUNNING, Status.STARTING)
+        self._log_titles()
+        self.load_details()
+        self.set_interval(self.dash.refresh_s, self._poll_log)
+
+    def snapshot_changed(self) -> None:
+        self._render_info()
+        super().snapshot_changed()
+
+    # --- what we know ----------------------------------------------------------------------------------------
+
+    def _detail(self, job: Job | None) -> IndexDetail | None:
+        if job is None or job.array is None or self.index is None:
+            return None
+        return job.array.details.get(self.index) or IndexDetail(self.index)
+
+    def _status(self, job: Job | None) -> Status:
+        if job is None:
+            return Status.parse((self.raw or {}).get("status"))
+        if self.index is not None and job.array is not None and 0 <= self.index < job.array.size:
+            return job.array.status(self.index)
+        return job.status
+
+    def _render_info(self) -> None:
+        job = self.job
+        snap = self.dash.snap
+        status = self._status(job)
+        raw = self.raw or {}
+        name = (job.job_name if job else raw.get("jobName", self.job_id)) + (
+            f"[{self.index}]" if self.index is not None else "")
+        title = Text()
+        title.append(f" {name} ", Style(color="#ffffff", bold=True, reverse=True))
+        title.append("  ")
+        title.append_text(fmt.status_text(status))
+        exit_code = self._exit_code(job)
+        if exit_code is not None:
+            title.append(f"   exit {exit_code}", Style(color=fmt.STATUS_COLOR[Status.FAILED] if exit_code else
+                                                    "#ffffff", bold=True))
+        title.append(f"   {self.child_id}", Style(color="#6e7681"))
+        self.query_one("#detail-title", Static).update(title)
+
+        rows = Table.grid(padding=(0, 2))
+        rows.add_column(style=KEY, no_wrap=True)
+        rows.add_column(ratio=1)
+        why = None
+        if snap is not None:
+            why = explain_index(snap, self.job_id, self.index) if self.index is not None else \
+                explain_job(snap, self.job_id)
+        if why is not None:
+            rows.add_row("Why", Text(why.summary, TEXT))
+        failure = self._failure(job)
+        if failure:
+            rows.add_row("Reason", Text(failure, Style(color=fmt.STATUS_COLOR[Status.FAILED])))
+        rows.add_row("Timeline", self._timeline(job))
+        attempts = self._attempts(job)
+        rows.add_row("Attempts", _attempts_table(attempts) if attempts else Text("none yet", MUTED))
+        definition = raw.get("jobDefinition") or (job.job_definition if job else None)
+        rows.add_row("Definition", Text(_short_arn(definition) or "–", TEXT))
+        queue = raw.get("jobQueue") or (job.queue if job else None)
+        if queue:
+            rows.add_row("Queue", Text(_short_arn(queue) or "", TEXT))
+        params = raw.get("parameters") or (dict(job.parameters) if job else {})
+        rows.add_row("Parameters", _mapping(params))
+        overrides = (raw.get("container") and _container_summary(raw["container"])) or \
+            (job.container_overrides if job else None)
+        rows.add_row("Overrides", _overrides(overrides))
+        retry = raw.get("retryStrategy") or (job.retry_strategy if job else None)
+        timeout = raw.get("timeout") or (job.timeout if job else None)
+        if retry or timeout:
+            rows.add_row("Retry/timeout", Text(", ".join(filter(None, [
+                f"attempts {retry.get('attempts')}" if retry else "",
+                f"timeout {timeout.get('attemptDurationSeconds')}s" if timeout else ""])), TEXT))
+        if job is not None and snap is not None:
+            ups, downs = upstream(snap, job, self.index), downstream(snap, job, self.index)
+            rows.add_row("Depends on", _partners(ups) if ups else Text("nothing", MUTED))
+            rows.add_row("Feeds", _partners(downs) if downs else Text("nothing", MUTED))
+        if self.describe_error:
+            rows.add_row("DescribeJobs", Text(self.describe_error, Style(color="#e3b341")))
+        elif self.raw is None:
+            rows.add_row("", Text("loading DescribeJobs…", MUTED))
+        self.query_one("#info", Static).update(Group(rows))
+
+    def _exit_code(self, job: Job | None) -> int | None:
+        raw_code = ((self.raw or {}).get("container") or {}).get("exitCode")
+        if raw_code is not None:
+            return raw_code
+        d = self._detail(job)
+        if d is not None:
+            return d.exit_code
+        return job.exit_code if job else None
+
+    def _failure(self, job: Job | None) -> str | None:
+        container = (self.raw or {}).get("container") or {}
+        if self.raw and self.raw.get("status") == "FAILED":
+            return failure_text(None, container.get("reason"), self.raw.get("statusReason"))
+        d = self._detail(job)
+        if d is not None:
+            if d.reason or d.status_reason:
+                return failure_text(None, d.reason, d.status_reason)
+            return None
+        if job is not None and job.status is Status.FAILED:
+            return failure_text(None, job.reason, job.status_reason)
+        return None
+
+    def _timeline(self, job: Job | None) -> Text:
+        raw = self.raw or {}
+        d = self._detail(job)
+        created = raw.get("createdAt") or (job.created_at if job else None)
+        started = raw.get("startedAt") or (d.started_at if d else (job.started_at if job else None))
+        stopped = raw.get("stoppedAt") or (d.stopped_at if d else (job.stopped_at if job else None))
+        t = Text()
+        for label, value in (("created", created), ("started", started), ("stopped", stopped)):
+            t.append(f"{label} ", MUTED)
+            t.append(fmt.clock_time(value) if value else "–", TEXT)
+            t.append("   ")
+        if started:
+            end = stopped or int(self.dash.now().timestamp() * 1000)
+            t.append("ran " if stopped else "running for ", MUTED)
+            t.append(fmt.duration((end - started) / 1000), TEXT)
+        if created and started:
+            t.append("   waited ", MUTED)
+            t.append(fmt.duration((started - created) / 1000), TEXT)
+        return t
+
+    def _attempts(self, job: Job | None) -> list[Attempt]:
+        if self.raw is not None and self.raw.get("attempts") is not None:
+            return [_attempt(a) for a in self.raw.get("attempts") or []]
+        d = self._detail(job)
+        if d is not None:
+            return list(d.attempts)
+        return list(job.attempts) if job else []
+
+    # --- loading ---------------------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="describe")
+    async def load_details(self) -> None:
+        self._render_info()
+        try:
+            found = await self.dash.source.describe_jobs([self.child_id])
+            self.raw = found[0] if found else None
+            self.describe_error = None if found else "AWS does not know this job any more (retention)"
+        except BatchtuiError as e:
+            self.describe_error = str(e)
+        except Exception as e:  # noqa: BLE001 - a detail view must never take the app down
+            self.describe_error = f"unexpected error: {type(e).__name__}: {e}"
+        self._render_info()
+        self._log_target = self._find_log()
+        self._log_titles()
+        if self._log_target is None:
+            self.query_one(Log).write_line("no log stream yet: the job has not started a container")
+            return
+        self.load_log()
+
+    def _find_log(self) -> tuple[str, str] | None:
+        raw = self.raw or {}
+        container = raw.get("container") or {}
+        stream = container.get("logStreamName")
+        if not stream:
+            attempts = raw.get("attempts") or []
+            stream = next((a.get("container", {}).get("logStreamName") for a in reversed(attempts)
+                           if a.get("container", {}).get("logStreamName")), None)
+        if not stream:
+            job = self.job
+            d = self._detail(job)
+            stream = (d.log_stream if d else None) or (job.log_stream if job and self.index is None else None)
+        if not stream:
+            return None
+        return _log_group(container), stream
+
+    @work(exclusive=True, group="log")
+    async def load_log(self) -> None:
+        if self._log_target is None:
+            return
+        group, stream = self._log_target
+        log = self.query_one(Log)
+        try:
+            for _ in range(MAX_LOG_PAGES):
+                resp = await self.dash.source.get_log_events(group, stream, next_token=self._token,
+                                                             start_from_head=True)
+                events = resp.get("events") or []
+                if events:
+                    log.write_lines([_log_line(e) for e in events])
+                    self._log_lines += len(events)
+                token = resp.get("nextForwardToken")
+                done = not events or token == self._token
+                self._token = token or self._token
+                if done:
+                    break
+            if self._log_lines == 0 and self._token is None:
+                log.write_line("(the log stream is empty)")
+        except BatchtuiError as e:
+            log.write_line(f"⚠ {e}")
+        except Exception as e:  # noqa: BLE001
+            log.write_line(f"⚠ could not read the log: {type(e).__name__}: {e}")
+        self._log_titles()
+        if self.follow:
+            log.scroll_end(animate=False)
+
+    def _poll_log(self) -> None:
+        if self.follow and self._log_target is not None:
+            self.load_log()
+
+    def _log_titles(self) -> None:
+        panel = self.query_one("#log-panel")
+        if self._log_target is None:
+            panel.border_title = "Log"
+        else:
+            group, stream = self._log_target
+            panel.border_title = f"Log · {group} · {stream} · {self._log_lines:,} lines"
+        panel.border_subtitle = ("following (f to stop)" if self.follow else "f to follow") + " · Home/End"
+
+    # --- keys ------------------------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_follow(self) -> None:
+        self.follow = not self.follow
+        log = self.query_one(Log)
+        log.auto_scroll = self.follow
+        if self.follow:
+            log.scroll_end(animate=False)
+            self._poll_log()
+        self._log_titles()
+
+    def action_log_top(self) -> None:
+        self.query_one(Log).scroll_home(animate=False)
+
+    def action_log_end(self) -> None:
+        self.query_one(Log).scroll_end(animate=False)
+
+
+def _log_group(container: Mapping[str, Any]) -> str:
+    conf = container.get("logConfiguration") or {}
+    if conf.get("logDriver", "awslogs") == "awslogs":
+        group = (conf.get("options") or {}).get("awslogs-group")
+        if group:
+            return group
+    return DEFAULT_LOG_GROUP
+
+
+def _log_line(event: Mapping[str, Any]) -> str:
+    ts = event.get("timestamp")
+    stamp = fmt.clock_time(int(ts)) if isinstance(ts, int | float) else "        "
+    return f"{stamp}  {str(event.get('message', '')).rstrip()}"
+
+
+def _attempt(a: Mapping[str, Any]) -> Attempt:
+    c = a.get("container") or {}
+    return Attempt(exit_code=c.get("exitCode"), reason=c.get("reason"), status_reason=a.get("statusReason"),
+                   started_at=a.get("startedAt"), stopped_at=a.get("stoppedAt"), log_stream=c.get("logStreamName"))
+
+
+def _attempts_table(attempts: list[Attempt]) -> Table:
+    t = Table(box=None, padding=(0, 2, 0, 0), show_edge=False, header_style=MUTED)
+    for col in ("#", "exit", "reason", "started", "stopped", "took", "log stream"):
+        t.add_column(col, no_wrap=col != "reason")
+    for n, a in enumerate(attempts, 1):
+        took = fmt.duration((a.stopped_at - a.started_at) / 1000) if a.started_at and a.stopped_at else "–"
+        code = Text("–" if a.exit_code is None else str(a.exit_code),
+                    Style(color=fmt.STATUS_COLOR[Status.FAILED] if a.exit_code else "#e6edf3", bold=True))
+        t.add_row(str(n), code, a.reason or a.status_reason or "", fmt.clock_time(a.started_at),
+                  fmt.clock_time(a.stopped_at), took, a.log_stream or "–")
+    return t
+
+
+def _mapping(values: Mapping[str, Any] | None) -> Text:
+    if not values:
+        return Text("none", MUTED)
+    t = Text()
+    for i, (k, v) in enumerate(values.items()):
+        if i:
+            t.append("\n")
+        t.append(f"{k}", TEXT)
+        t.append(" = ", MUTED)
+        t.append(str(v), TEXT)
+    return t
+
+
+def _container_summary(container: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What a DescribeJobs container shows that a person wants: resources, command, environment."""
+    out: dict[str, Any] = {}
+    for key in ("resourceRequirements", "command", "environment", "vcpus", "memory", "instanceType"):
+        if container.get(key):
+            out[key] = container[key]
+    return out or None
+
+
+def _overrides(values: Mapping[str, Any] | None) -> Text:
+    if not values:
+        return Text("none", MUTED)
+    t = Text()
+    for i, (k, v) in enumerate(values.items()):
+        if i:
+            t.append("\n")
+        t.append(f"{k}: ", MUTED)
+        if k == "resourceRequirements" and isinstance(v, list):
+            t.append(" · ".join(f"{r.get('type')} {r.get('value')}" for r in v if isinstance(r, Mapping)), TEXT)
+        elif k == "environment" and isinstance(v, list):
+            t.append(", ".join(f"{e.get('name')}={e.get('value')}" for e in v if isinstance(e, Mapping)), TEXT)
+        elif k == "command" and isinstance(v, list):
+            t.append(" ".join(str(x) for x in v), TEXT)
+        else:
+            t.append(str(v), TEXT)
+    return t
+
+
+def _partners(partners: list) -> Text:
+    t = Text()
+    for i, p in enumerate(partners):
+        if i:
+            t.append("   ")
+        t.append(f"{p.name} ", TEXT)
+        t.append_text(fmt.status_text(p.status, bold=False))
+        t.append(f" ({p.relation})", MUTED)
+    return t
+
+
+def _short_arn(arn: str | None) -> str | None:
+    if not arn:
+        return arn
+    return arn.rsplit("/", 1)[-1] if arn.startswith("arn:") else arn

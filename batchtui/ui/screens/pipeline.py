@@ -1,0 +1,198 @@
+"""Home: the pipeline graph, the queue's jobs in dependency order, and the feed of recent events."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Footer, Input, Static
+
+from batchtui.model import Snapshot, Status
+from batchtui.ui import format as fmt
+from batchtui.ui.insight import describe_eta, pipeline_eta
+from batchtui.ui.screens.base import DashboardScreen
+from batchtui.ui.widgets.event_feed import EventFeed
+from batchtui.ui.widgets.jobs_table import JobsTable
+from batchtui.ui.widgets.pipeline_graph import PipelineGraph
+from batchtui.ui.widgets.status_bar import StatusBar
+
+
+class PipelineScreen(DashboardScreen):
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="pipeline.filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="pipeline.clear_filter"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="pipeline")
+        self._shown_events = 0
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Vertical(id="graph-panel", classes="panel"):
+            yield PipelineGraph(id="graph")
+            yield Static(id="pipeline-summary")
+        yield Input(id="jobs-filter", placeholder="filter jobs by name, status or id – Enter to keep, Esc to clear",
+                    classes="filter-input")
+        with Vertical(id="jobs-panel", classes="panel"):
+            yield JobsTable(id="jobs")
+        with Vertical(id="feed-panel", classes="panel"):
+            yield EventFeed(id="feed")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#graph-panel").border_title = "Pipeline"
+        self.query_one("#jobs-panel").border_title = "Jobs"
+        self.query_one("#feed-panel").border_title = "Events"
+        self.query_one("#jobs-filter").display = False
+        self.query_one(JobsTable).focus()
+
+    @property
+    def table(self) -> JobsTable:
+        return self.query_one(JobsTable)
+
+    def snapshot_changed(self) -> None:
+        d = self.dash
+        snap = d.snap
+        if snap is None:
+            return
+        now = d.now()
+        self.table.show(snap, d.insights, now)
+        self._draw_graph()
+        self._titles()
+        self.query_one("#pipeline-summary", Static).update(pipeline_summary(snap, now))
+        feed = self.query_one(EventFeed)
+        if self._shown_events > len(d.events):  # the app started over (another queue)
+            feed.clear()
+            self._shown_events = 0
+        feed.add(d.events[self._shown_events:])
+        self._shown_events = len(d.events)
+        super().snapshot_changed()
+
+    def _titles(self) -> None:
+        snap = self.dash.snap
+        if snap is None:
+            return
+        n, p = len(snap.jobs), len(snap.pipelines)
+        state = "done" if snap.done else ("empty queue" if not snap.jobs else "running")
+        if snap.done and snap.failed:
+            state = "finished with failures"
+        title = f"Pipeline{'s' if p > 1 else ''} · {n} job{'s' * (n != 1)}"
+        if p > 1:
+            title += f" in {p} pipelines"
+        self.query_one("#graph-panel").border_title = f"{title} · {state}"
+        self.query_one("#graph-panel").border_subtitle = "→ after  ═▶ N:N (index by index)  ↻ sequential"
+        shown = len(self.table.job_ids)
+        self.query_one("#jobs-panel").border_title = f"Jobs · {shown} of {n}" if shown != n else f"Jobs · {n}"
+        self.query_one("#jobs-panel").border_subtitle = "Enter opens · / filters"
+
+    def _draw_graph(self) -> None:
+        d = self.dash
+        if d.snap is not None:
+            self.query_one(PipelineGraph).show(d.snap, selected=self.table.selected_job_id(), now=d.now(),
+                                               insights=d.insights)
+
+    def tick(self) -> None:
+        super().tick()
+
+    # --- interaction ---------------------------------------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#jobs")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._draw_graph()
+
+    @on(DataTable.RowSelected, "#jobs")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.dash.open_job(event.row_key.value)
+
+    @on(PipelineGraph.NodeClicked)
+    def _node_clicked(self, event: PipelineGraph.NodeClicked) -> None:
+        self.table.select_job(event.job_id)
+        self.table.focus()
+        if event.double:
+            self.dash.open_job(event.job_id)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#jobs-filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#jobs-filter", Input)
+        if box.display or box.value:
+            box.value = ""
+            box.display = False
+            self._apply_filter("")
+            self.table.focus()
+
+    @on(Input.Changed, "#jobs-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._apply_filter(event.value)
+
+    @on(Input.Submitted, "#jobs-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            event.input.display = False
+        self.table.focus()
+
+    def _apply_filter(self, text: str) -> None:
+        self.table.set_filter(text)
+        if self.dash.snap is not None:
+            self.table.show(self.dash.snap, self.dash.insights, self.dash.now())
+            self._titles()
+            self._draw_graph()
+
+    def set_filter(self, text: str) -> None:
+        box = self.query_one("#jobs-filter", Input)
+        box.value = text
+        box.display = bool(text)
+        self._apply_filter(text)
+
+
+MAX_SUMMARY_LINES = 3
+
+
+def pipeline_summary(snap: Snapshot, now) -> Text:
+    """One line per pipeline of several jobs: its chain, how much is done, failures, ETA and critical path."""
+    out = Text()
+    by_id = {j.job_id: j for j in snap.jobs}
+    shown = 0
+    for n, p in enumerate(snap.pipelines):
+        jobs = [by_id[i] for i in p.job_ids if i in by_id]
+        if len(jobs) < 2:
+            continue
+        if shown == MAX_SUMMARY_LINES:
+            out.append("\n…", Style(color="#8b949e"))
+            break
+        if shown:
+            out.append("\n")
+        shown += 1
+        done = total = failed = 0
+        for j in jobs:
+            d, t = fmt.done_fraction(j)
+            done, total = done + d, total + t
+            failed += j.array.count(Status.FAILED) if j.array is not None else int(j.status is Status.FAILED)
+        out.append("▸ ", Style(color="#58a6ff"))
+        out.append(f"{jobs[0].job_name} … {jobs[-1].job_name}" if len(jobs) > 4 else
+                   " → ".join(j.job_name for j in jobs), Style(color="#e6edf3", bold=True))
+        out.append(f"   {done:,} / {total:,} finished ({100 * done // max(total, 1)}%)", Style(color="#c9d1d9"))
+        if failed:
+            out.append(f"   ✘ {failed:,} failed", Style(color=fmt.STATUS_COLOR[Status.FAILED], bold=True))
+        if all(j.status.terminal for j in jobs):
+            ok = not any(j.status is Status.FAILED for j in jobs)
+            out.append("   finished" if ok else "   finished with failures",
+                       Style(color=fmt.STATUS_COLOR[Status.SUCCEEDED if ok else Status.FAILED], bold=True))
+            continue
+        eta = pipeline_eta(snap, n)
+        if eta is not None:
+            at, lower, path = eta
+            out.append("   ETA ", Style(color="#8b949e"))
+            out.append(describe_eta(at, now, lower), Style(color="#e6edf3", bold=True))
+            if len(path) > 1:
+                names = " → ".join(by_id[i].job_name for i in path if i in by_id)
+                out.append(f"  (critical path {names})", Style(color="#8b949e"))
+    return out

@@ -1,0 +1,111 @@
+"""Where the dashboard's snapshots come from: a small protocol, and its real implementation over the poller.
+
+The app only knows `Source`: tests feed it prepared snapshots (tests/ui/factory.py), `--queue` gives it the poller
+on an aiobotocore client, `--demo` the same on the embedded simulator. Opening (credentials, region, queue check)
+happens before the app starts, so a bad profile or an unknown queue is one line on stderr, not a broken screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, Protocol
+
+from batchtui.model import Snapshot
+
+DEMO_QUEUE = "ProdQueue"
+DEMO_SEED = 11
+
+
+class Source(Protocol):
+    queue: str
+    where: str  # "us-east-1 · profile prod", or the endpoint: shown in the status bar
+    max_tps: float | None
+
+    async def refresh(self) -> Snapshot: ...
+
+    async def switch_queue(self, queue: str) -> None: ...
+
+    async def describe_jobs(self, ids: Sequence[str]) -> list[dict]: ...
+
+    async def get_log_events(self, group: str, stream: str, next_token: str | None = None,
+                             start_from_head: bool = True) -> dict: ...
+
+
+class PollerSource:
+    """The poller over one client; `switch_queue` checks the queue exists, then starts a new poller on it."""
+
+    def __init__(self, api: Any, queue: str, *, since_s: float, where: str, region: str | None,
+                 endpoint: str | None, max_tps: float | None) -> None:
+        self.api = api
+        self.queue = queue
+        self.where = where
+        self.max_tps = max_tps
+        self._since_s = since_s
+        self._region, self._endpoint = region, endpoint
+        self._poller = self._new_poller(queue)
+
+    def _new_poller(self, queue: str) -> Any:
+        from batchtui.poller import Poller
+
+        return Poller(self.api, queue=queue, since_s=self._since_s, region=self._region, endpoint=self._endpoint)
+
+    async def refresh(self) -> Snapshot:
+        return await self._poller.refresh()
+
+    async def switch_queue(self, queue: str) -> None:
+        await self.api.check_queue(queue)
+        self._poller = self._new_poller(queue)
+        self.queue = queue
+
+    async def describe_jobs(self, ids: Sequence[str]) -> list[dict]:
+        return await self.api.describe_jobs(ids)
+
+    async def get_log_events(self, group: str, stream: str, next_token: str | None = None,
+                             start_from_head: bool = True) -> dict:
+        return await self.api.get_log_events(group, stream, next_token=next_token, start_from_head=start_from_head)
+
+
+def where_label(region: str | None, profile: str | None, endpoint: str | None) -> str:
+    if endpoint:
+        from batchtui.aws import safe_url
+
+        return f"endpoint {safe_url(endpoint)}"
+    parts = [region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "default region"]
+    profile = profile or os.environ.get("AWS_PROFILE")
+    if profile:
+        parts.append(f"profile {profile}")
+    return " · ".join(parts)
+
+
+@asynccontextmanager
+async def open_source(queue: str, *, region: str | None, profile: str | None, endpoint_url: str | None,
+                      max_tps: float, since_s: float, where: str | None = None) -> AsyncIterator[PollerSource]:
+    """One client for the app's lifetime, closed on exit; raises batchtui errors (unknown queue, credentials)."""
+    from batchtui.aws import open_api
+
+    async with open_api(region=region, profile=profile, endpoint_url=endpoint_url, max_tps=max_tps) as api:
+        await api.check_queue(queue)
+        yield PollerSource(api, queue, since_s=since_s, where=where or where_label(api.region or region, profile,
+                                                                                     endpoint_url),
+                           region=api.region or region, endpoint=endpoint_url, max_tps=max_tps)
+
+
+@contextmanager
+def demo_simulator(args: argparse.Namespace) -> Iterator[Any]:
+    """The simulator on its own thread with the reference pipeline, and dummy credentials for this process only."""
+    from batchtui.sim.engine import SimConfig
+    from batchtui.sim.server import run_in_thread
+
+    # The demo talks to 127.0.0.1 only: it must not pick up (or need) the user's real AWS profile.
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.update(AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo", AWS_DEFAULT_REGION="us-east-1",
+                      AWS_REGION="us-east-1")
+    config = SimConfig(speed=args.speed, array_size=args.array_size, pipeline="reference", seed=DEMO_SEED)
+    handle = run_in_thread(config, host="127.0.0.1", port=0)
+    try:
+        yield handle
+    finally:
+        handle.stop()

@@ -1,0 +1,46 @@
+"""Recent events (from `ui.events`), newest at the bottom, UTC times, coloured by severity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import RichLog
+
+from batchtui.ui import format as fmt
+from batchtui.ui.events import BAD, GOOD, INFO, WARN, Event
+
+LEVEL = {INFO: ("•", Style(color="#8b949e")), GOOD: ("✔", Style(color="#3fb950")),
+         WARN: ("⚠", Style(color="#e3b341")), BAD: ("✘", Style(color="#f85149"))}
+
+
+def event_text(e: Event) -> Text:
+    glyph, style = LEVEL.get(e.level, LEVEL[INFO])
+    text = Text(fmt.clock_time(e.at), Style(color="#6e7681"))
+    text.append(f" {glyph} ", style)
+    text.append(e.text, Style(color="#e6edf3") if e.level in (BAD, WARN) else Style(color="#c9d1d9"))
+    return text
+
+
+class EventFeed(RichLog):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, max_lines=1000, wrap=True, markup=False, auto_scroll=True, min_width=20)
+        self._pending: list[Event] = []
+
+    def add(self, events: Iterable[Event]) -> None:
+        self._pending.extend(events)
+        self._flush()
+
+    def _flush(self) -> None:
+        # RichLog measures unsized text against the console (80 columns in tests): wrap to our own width instead,
+        # once we know it.
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return
+        pending, self._pending = self._pending, []
+        for e in pending:
+            self.write(event_text(e), width=width)
+
+    def on_resize(self) -> None:
+        self._flush()

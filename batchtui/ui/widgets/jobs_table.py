@@ -1,0 +1,133 @@
+"""The queue's top-level jobs, one row each in dependency order; the cursor survives refreshes (rows keyed by id)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from batchtui.model import DependencyType, Job, Snapshot, Status
+from batchtui.ui import format as fmt
+from batchtui.ui.insight import JobInsight, describe_eta
+
+BAR_W = 16
+MUTED = Style(color="#8b949e")
+
+COLUMNS = (("job", "Job"), ("kind", "Kind"), ("status", "Status"), ("progress", "Progress"), ("done", "Done"),
+           ("children", "Children ✘ ▶ ◷"), ("elapsed", "Elapsed"), ("rate", "Rate"), ("eta", "ETA"),
+           ("outlook", "Outlook"), ("after", "After"))
+
+
+class JobsTable(DataTable):
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Open", id="jobs.open"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, cursor_foreground_priority="renderable")
+        self._ids: tuple[str, ...] = ()
+        self._filter = ""
+
+    def on_mount(self) -> None:
+        for key, label in COLUMNS:
+            self.add_column(label, key=key)
+
+    @property
+    def job_ids(self) -> tuple[str, ...]:
+        return self._ids
+
+    def selected_job_id(self) -> str | None:
+        if not self._ids or self.cursor_row < 0 or self.cursor_row >= len(self._ids):
+            return None
+        return self._ids[self.cursor_row]
+
+    def select_job(self, job_id: str) -> None:
+        if job_id in self._ids:
+            self.move_cursor(row=self._ids.index(job_id))
+
+    def set_filter(self, text: str) -> None:
+        self._filter = text.strip().lower()
+
+    def matches(self, job: Job) -> bool:
+        if not self._filter:
+            return True
+        hay = f"{job.job_name} {job.status.name} {job.job_id} {fmt.kind_label(job)}".lower()
+        return all(word in hay for word in self._filter.split())
+
+    def show(self, snap: Snapshot, insights: Mapping[str, JobInsight], now: datetime) -> None:
+        jobs = [j for j in snap.jobs if self.matches(j)]
+        ids = tuple(j.job_id for j in jobs)
+        names = {j.job_id: j.job_name for j in snap.jobs}
+        rows = {j.job_id: row(j, insights.get(j.job_id), now, names) for j in jobs}
+        if ids != self._ids:
+            keep = self.selected_job_id()
+            self.clear()
+            for job_id in ids:
+                self.add_row(*rows[job_id], key=job_id)
+            self._ids = ids
+            if keep in ids:
+                self.move_cursor(row=ids.index(keep), animate=False)
+            return
+        for job_id, cells in rows.items():
+            for (key, _), value in zip(COLUMNS, cells, strict=True):
+                self.update_cell(job_id, key, value)
+
+
+def row(job: Job, insight: JobInsight | None, now: datetime, names: Mapping[str, str]) -> list[Text | str]:
+    counts = fmt.job_counts(job)
+    done, total = fmt.done_fraction(job)
+    name = Text(job.job_name, Style(bold=True))
+    if job.gone:
+        name.append(" (gone)", MUTED)
+    bar = fmt.progress_bar(counts, BAR_W)
+    if job.array is not None:
+        bar.append(f" {100 * done // total:>3}%" if total else "", MUTED)
+        done_text = Text(f"{done:,} / {total:,}", justify="right")
+    else:
+        done_text = Text("–", MUTED, justify="right")
+    elapsed = fmt.elapsed_s(job, now)
+    rate = ""
+    eta = Text("–", MUTED)
+    outlook = Text("")
+    if insight is not None:
+        if insight.rate_per_min is not None and job.array is not None and not job.status.terminal:
+            r = insight.rate_per_min
+            rate = f"{r:,.0f}/min" if r >= 10 else f"{r:.1f}/min"
+        if insight.eta is not None and not job.status.terminal:
+            eta = Text(describe_eta(insight.eta, now, insight.eta_lower_bound))
+        if insight.outlook:
+            outlook = Text(insight.outlook, Style(color=fmt.OUTLOOK_COLOR.get(insight.outlook), bold=True))
+    return [name, Text(fmt.kind_label(job), MUTED), fmt.status_text(job.status), bar, done_text,
+            children_text(counts, job), Text(fmt.duration(elapsed), justify="right") if elapsed is not None else
+            Text("–", MUTED, justify="right"), Text(rate, justify="right"), eta, outlook, after_text(job, names)]
+
+
+def children_text(counts: Mapping[Status, int], job: Job) -> Text:
+    if job.array is None:
+        return Text("")
+    out = Text()
+    for st in (Status.FAILED, Status.RUNNING, Status.RUNNABLE):
+        n = counts.get(st, 0)
+        if n:
+            if out:
+                out.append(" ")
+            out.append(f"{fmt.STATUS_GLYPH[st]}{n:,}", Style(color=fmt.STATUS_COLOR[st]))
+    return out
+
+
+def after_text(job: Job, names: Mapping[str, str]) -> Text:
+    out = Text(style=MUTED)
+    for dep in job.depends_on:
+        if out:
+            out.append(", ")
+        if dep.type == DependencyType.SEQUENTIAL and not dep.job_id:
+            out.append("↻ seq")
+            continue
+        out.append(names.get(dep.job_id or "", (dep.job_id or "?")[:8]))
+        if dep.type == DependencyType.N_TO_N:
+            out.append(" N:N", Style(color="#79c0ff"))
+    return out

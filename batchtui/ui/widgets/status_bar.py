@@ -1,0 +1,92 @@
+"""The bar at the top of every screen: queue, where, how fresh the data is, the API budget in use.
+
+When the last refresh failed it grows a second line with the error, and the age turns into a STALE warning, while
+the screen below keeps showing the last good state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import Static
+
+from batchtui.model import Snapshot
+from batchtui.ui import format as fmt
+
+STALE_AFTER_REFRESHES = 3  # data older than this many refresh periods is called stale even without an error
+
+ACCENT = Style(color="#58a6ff", bold=True)
+MUTED = Style(color="#8b949e")
+TEXT = Style(color="#e6edf3")
+WARN = Style(color="#e3b341", bold=True)
+BAD = Style(color="#f85149", bold=True)
+SEP = (" │ ", Style(color="#484f58"))
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    age_s: float | None  # since the data shown was fetched; None before the first refresh
+    stale: bool
+    error: str | None
+
+
+def freshness(snap: Snapshot | None, now: datetime, refresh_s: float) -> Freshness:
+    if snap is None:
+        return Freshness(None, False, None)
+    fresh_at = snap.stale_since if (snap.error and snap.stale_since) else snap.polled_at
+    age = max(0.0, (now - fresh_at).total_seconds())
+    stale = bool(snap.error) or age > STALE_AFTER_REFRESHES * refresh_s + 5
+    return Freshness(age, stale, snap.error)
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar { height: auto; background: $panel; padding: 0 1; }
+    """
+
+    def show(self, snap: Snapshot | None, *, queue: str, where: str, now: datetime, refresh_s: float,
+             refreshing: bool, max_tps: float | None, readonly: bool) -> None:
+        self.update(render(snap, queue=queue, where=where, now=now, refresh_s=refresh_s, refreshing=refreshing,
+                           max_tps=max_tps, readonly=readonly))
+
+
+def render(snap: Snapshot | None, *, queue: str, where: str, now: datetime, refresh_s: float, refreshing: bool,
+           max_tps: float | None, readonly: bool) -> Text:
+    line = Text()
+    line.append("◆ batchtui", ACCENT)
+    line.append(*SEP)
+    line.append(queue, Style(color="#ffffff", bold=True))
+    line.append(*SEP)
+    line.append(where, MUTED)
+    if readonly:
+        line.append(*SEP)
+        line.append("read-only", WARN)
+    f = freshness(snap, now, refresh_s)
+    line.append(*SEP)
+    if f.age_s is None:
+        line.append("⟳ first refresh…" if refreshing else "no data yet", MUTED)
+    elif f.error:
+        line.append(f"⚠ STALE {fmt.duration(f.age_s)}", BAD)
+    elif f.stale:
+        line.append(f"⚠ updated {fmt.age(f.age_s)}", WARN)
+    else:
+        line.append(f"● updated {fmt.age(f.age_s)}", Style(color="#3fb950"))
+    if refreshing and f.age_s is not None:
+        line.append("  ⟳", ACCENT)
+    if snap is not None:
+        line.append(*SEP)
+        line.append(f"API {snap.api_calls:,} calls", TEXT)
+        line.append(f" · {snap.total_api_calls:,} total", MUTED)
+        line.append(f" · {snap.throttled_calls:,} throttled", WARN if snap.throttled_calls else MUTED)
+    if max_tps:
+        line.append(f" · budget {max_tps:g}/s", MUTED)
+    line.append(f" · every {fmt.duration(refresh_s)}", MUTED)
+    if f.error:
+        line.append("\n")
+        line.append("⚠ last refresh failed: ", BAD)
+        line.append(f.error, TEXT)
+        line.append(f" – showing the state of {fmt.clock_time(snap.stale_since or snap.polled_at)} UTC", MUTED)
+    return line

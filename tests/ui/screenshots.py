@@ -1,0 +1,102 @@
+"""Make the README's screenshots: SVG (Textual's own export) and PNG (rsvg-convert) of every screen.
+
+    python tests/ui/screenshots.py [--out screenshots] [--size 160x50] [--demo]
+
+Without --demo the screens show the deterministic hand-built reference snapshot (tests/ui/factory.py); with --demo
+they show the embedded simulator 40 simulated minutes into the reference run (fixed seed). PNGs need
+`rsvg-convert` (librsvg2-bin) and look best with the Fira Code font installed (fonts-firacode); without
+rsvg-convert only the SVGs are written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from textual.pilot import Pilot  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def svg_for_rsvg(svg: str) -> str:
+    """rsvg ignores textLength and draws the no-break spaces Textual writes with a fallback font: plain spaces,
+    xml:space=preserve and a monospace fallback keep the columns straight."""
+    svg = svg.replace("&#160;", " ").replace('<svg class="rich-terminal"', '<svg xml:space="preserve" '
+                                                                      'class="rich-terminal"', 1)
+    return svg.replace("font-family: Fira Code, monospace;", 'font-family: "Fira Code", "DejaVu Sans Mono", monospace;')
+
+
+def to_png(svg_path: Path) -> Path | None:
+    exe = shutil.which("rsvg-convert")
+    if exe is None:
+        return None
+    fixed = svg_path.with_suffix(".rsvg.svg")
+    fixed.write_text(svg_for_rsvg(svg_path.read_text()))
+    png = svg_path.with_suffix(".png")
+    subprocess.run([exe, "-w", "1600", str(fixed), "-o", str(png)], check=True)
+    fixed.unlink()
+    return png
+
+
+async def shoot(app, out: Path, size: tuple[int, int], prefix: str = "") -> list[Path]:
+    shots: list[Path] = []
+
+    async def save(pilot: Pilot, name: str) -> None:
+        await pilot.pause(0.5)
+        path = out / f"{prefix}{name}.svg"
+        path.write_text(app.export_screenshot(title=f"batchtui – {name}"))
+        shots.append(path)
+
+    async with app.run_test(size=size) as pilot:
+        for _ in range(100):  # the first refresh (a demo's takes a moment)
+            if app.snap is not None and app.snap.jobs:
+                break
+            await pilot.pause(0.1)
+        await save(pilot, "pipeline")
+        await pilot.press("down", "enter")
+        await save(pilot, "array")
+        await pilot.press("slash")
+        await pilot.pause()
+        await pilot.press(*"status:FAILED", "enter")
+        await save(pilot, "array-filtered")
+        await pilot.press("enter")
+        await save(pilot, "detail")
+        await pilot.press("question_mark")
+        await save(pilot, "help")
+    return shots
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "screenshots")
+    ap.add_argument("--size", default="160x50")
+    ap.add_argument("--demo", action="store_true")
+    args = ap.parse_args()
+    w, h = (int(x) for x in args.size.split("x"))
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.demo:
+        from demo_app import demo_app_context
+
+        async def run() -> list[Path]:
+            async with demo_app_context() as app:
+                return await shoot(app, args.out, (w, h))
+
+        shots = asyncio.run(run())
+    else:
+        from dev_app import make_app
+
+        shots = asyncio.run(shoot(make_app(), args.out, (w, h)))
+    for svg in shots:
+        png = to_png(svg)
+        print(svg, png or "(no rsvg-convert: SVG only)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,277 @@
+"""Hand-built, deterministic Snapshots for the UI tests (no simulator, no I/O), and a scripted data source.
+
+`reference()` is the reference pipeline half-way through a run: JobA SUCCEEDED, JobB (an array) with a mix of
+SUCCEEDED/RUNNING/RUNNABLE/FAILED children, JobC following it N_TO_N, JobD SEQUENTIAL of 10, JobE plain. The same
+arguments always give the same snapshot, so snapshot tests (SVG) are stable.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from batchtui.model import (
+    ArrayState,
+    Attempt,
+    Dependency,
+    IndexDetail,
+    Job,
+    Snapshot,
+    Status,
+    build_pipelines,
+    ordered_jobs,
+)
+
+T0 = datetime(2026, 11, 25, 3, 0, 0, tzinfo=UTC)
+POLLED_AT = T0 + timedelta(minutes=52)
+NOW = POLLED_AT + timedelta(seconds=3)  # the frozen clock of every test: "updated 3s ago"
+QUEUE = "ProdQueue"
+REGION = "us-east-1"
+
+OOM = "OutOfMemoryError: Container killed due to memory usage"
+ESSENTIAL = "Essential container in task exited"
+DEP_FAILED = "Dependent Job failed"
+
+
+def ms(t: datetime) -> int:
+    return int(t.timestamp() * 1000)
+
+
+def at(minutes: float) -> int:
+    """Epoch ms `minutes` after T0."""
+    return ms(T0 + timedelta(minutes=minutes))
+
+
+def job_id(name: str) -> str:
+    # Stable, realistic-looking ids: tests and SVGs must not change from run to run.
+    return {"JobA": "5f1c0e2a-0a0a-4a6e-9d1e-aaaaaaaa0001", "JobB": "7b2d1f3b-1b1b-4b7f-8e2f-bbbbbbbb0002",
+            "JobC": "9c3e2a4c-2c2c-4c80-9f30-cccccccc0003", "JobD": "ad4f3b5d-3d3d-4d91-a041-dddddddd0004",
+            "JobE": "be504c6e-4e4e-4ea2-b152-eeeeeeee0005"}.get(name, f"00000000-0000-4000-8000-{name:0>12}"[-36:])
+
+
+def definition(name: str, title: str) -> str:
+    return f"arn:aws:batch:us-east-1:123456789012:job-definition/{name}-{title}:1"
+
+
+def plain(name: str, status: Status, *, depends: Sequence[Dependency] = (), created: float = 0.0,
+          started: float | None = None, stopped: float | None = None, exit_code: int | None = None,
+          reason: str | None = None, status_reason: str | None = None, **extra) -> Job:
+    return Job(job_id=job_id(name), job_name=name, status=status, queue=QUEUE,
+               job_definition=definition(name, "task"), created_at=at(created),
+               started_at=at(started) if started is not None else None,
+               stopped_at=at(stopped) if stopped is not None else None, exit_code=exit_code, reason=reason,
+               status_reason=status_reason, depends_on=tuple(depends),
+               log_stream=f"{name}-task/default/{job_id(name)[:8]}" if started is not None else None, **extra)
+
+
+def _b_statuses(size: int, rng: random.Random) -> tuple[bytearray, dict[int, IndexDetail]]:
+    """JobB: lower indices done, a running band, a RUNNABLE tail; a few failures, mostly OOM (exit 137)."""
+    statuses = bytearray([Status.RUNNABLE]) * size
+    details: dict[int, IndexDetail] = {}
+    done_until = int(size * 0.78)
+    running_until = int(size * 0.85)
+    for i in range(size):
+        r = rng.random()
+        if i < done_until:
+            st = Status.RUNNING if r < 0.01 else Status.SUCCEEDED
+        elif i < running_until:
+            st = Status.SUCCEEDED if r < 0.25 else (Status.STARTING if r < 0.28 else Status.RUNNING)
+        else:
+            st = Status.RUNNING if r < 0.02 else Status.RUNNABLE
+        statuses[i] = st
+        start = 7 + 40 * i / size + rng.random() * 2
+        if st is Status.SUCCEEDED and i % 7 == 0:  # the poller only holds details it described
+            details[i] = IndexDetail(i, exit_code=0, started_at=at(start), stopped_at=at(start + 3 + rng.random()),
+                                     log_stream=f"JobB/default/{i:05d}")
+        elif st is Status.RUNNING:
+            details[i] = IndexDetail(i, started_at=at(start), log_stream=f"JobB/default/{i:05d}")
+    failures = rng.sample(range(running_until), max(2, size // 270))
+    for n, i in enumerate(sorted(failures)):
+        statuses[i] = Status.FAILED
+        start = 7 + 40 * i / size
+        exit_code, reason = (137, OOM) if n % 4 else (1, ESSENTIAL)
+        details[i] = IndexDetail(i, exit_code=exit_code, reason=reason, status_reason=ESSENTIAL,
+                                 started_at=at(start), stopped_at=at(start + 2.5), log_stream=f"JobB/default/{i:05d}",
+                                 attempts=(Attempt(exit_code, reason, ESSENTIAL, at(start), at(start + 2.5),
+                                                   f"JobB/default/{i:05d}"),))
+    return statuses, details
+
+
+def _c_statuses(b: bytearray, rng: random.Random) -> tuple[bytearray, dict[int, IndexDetail]]:
+    """JobC follows JobB N_TO_N: child i runs once B:i succeeded; fails at once when B:i failed."""
+    size = len(b)
+    statuses = bytearray([Status.PENDING]) * size
+    details: dict[int, IndexDetail] = {}
+    for i, sb in enumerate(b):
+        if sb == Status.FAILED:
+            statuses[i] = Status.FAILED
+            details[i] = IndexDetail(i, status_reason=DEP_FAILED)
+        elif sb == Status.SUCCEEDED:
+            r = rng.random()
+            statuses[i] = Status.SUCCEEDED if (i < size * 0.5 and r < 0.9) else (
+                Status.RUNNING if r < 0.95 else Status.RUNNABLE)
+            if statuses[i] == Status.RUNNING:
+                details[i] = IndexDetail(i, started_at=at(30 + 20 * i / size), log_stream=f"JobC/default/{i:05d}")
+    return statuses, details
+
+
+def reference(size: int = 10_000, *, seed: int = 7, polled_at: datetime = POLLED_AT, api_calls: int = 14,
+              total_api_calls: int = 1_203, throttled: int = 0, error: str | None = None,
+              endpoint: str | None = None) -> Snapshot:
+    """The reference pipeline 52 minutes into its run."""
+    rng = random.Random(seed)
+    a = plain("JobA", Status.SUCCEEDED, created=0, started=1, stopped=6, exit_code=0)
+    b_st, b_det = _b_statuses(size, rng)
+    c_st, c_det = _c_statuses(b_st, rng)
+    b = Job(job_id=job_id("JobB"), job_name="JobB", status=Status.PENDING, queue=QUEUE,
+            job_definition=definition("JobB", "CPU-Intensive-Processing"), created_at=at(0.1), started_at=at(7),
+            array_size=size, depends_on=(Dependency(job_id("JobA")),), array=ArrayState.of(b_st, b_det),
+            container_overrides={"resourceRequirements": [{"type": "MEMORY", "value": "4096"},
+                                                          {"type": "VCPU", "value": "32"}]},
+            retry_strategy={"attempts": 1})
+    c = Job(job_id=job_id("JobC"), job_name="JobC", status=Status.PENDING, queue=QUEUE,
+            job_definition=definition("JobC", "Memory-Intensive-Processing"), created_at=at(0.2), started_at=at(31),
+            array_size=size, depends_on=(Dependency(job_id("JobB"), "N_TO_N"),), array=ArrayState.of(c_st, c_det),
+            container_overrides={"resourceRequirements": [{"type": "MEMORY", "value": "32768"},
+                                                          {"type": "VCPU", "value": "1"}]})
+    d = Job(job_id=job_id("JobD"), job_name="JobD", status=Status.PENDING, queue=QUEUE,
+            job_definition=definition("JobD", "Sequential-Validation"), created_at=at(0.3), array_size=10,
+            depends_on=(Dependency(job_id("JobC")), Dependency(None, "SEQUENTIAL")),
+            array=ArrayState.of(bytearray([Status.PENDING]) * 10, {}))
+    e = plain("JobE", Status.PENDING, created=0.4, depends=(Dependency(job_id("JobD")),),
+              parameters={"SourceBucket": "s3://JobD-Output-Bucket",
+                          "Recipient": "pipeline-notifications@mycompany.com"})
+    return snapshot([a, b, c, d, e], polled_at=polled_at, api_calls=api_calls, total_api_calls=total_api_calls,
+                    throttled=throttled, error=error, endpoint=endpoint)
+
+
+def snapshot(jobs: Iterable[Job], *, polled_at: datetime = POLLED_AT, api_calls: int = 3, total_api_calls: int = 40,
+             throttled: int = 0, error: str | None = None, endpoint: str | None = None,
+             stale_since: datetime | None = None) -> Snapshot:
+    jobs = list(jobs)
+    pipelines = build_pipelines(jobs)
+    return Snapshot(queue=QUEUE, polled_at=polled_at, api_calls=api_calls, jobs=ordered_jobs(pipelines, jobs),
+                    pipelines=pipelines, region=REGION, endpoint=endpoint, total_api_calls=total_api_calls,
+                    throttled_calls=throttled, error=error, stale_since=stale_since)
+
+
+def with_job(snap: Snapshot, job: Job, **changes) -> Snapshot:
+    """snap with one job changed (a later refresh)."""
+    jobs = [replace(j, **changes) if j.job_id == job.job_id else j for j in snap.jobs]
+    return replace(snap, jobs=tuple(jobs), pipelines=build_pipelines(jobs))
+
+
+def with_index(snap: Snapshot, name: str, index: int, status: Status, detail: IndexDetail | None = None,
+               **changes) -> Snapshot:
+    job = snap.by_name(name)
+    assert job is not None and job.array is not None
+    statuses = bytearray(job.array.statuses)
+    statuses[index] = status
+    details = dict(job.array.details)
+    if detail is not None:
+        details[index] = detail
+    return with_job(snap, job, array=ArrayState.of(statuses, details), **changes)
+
+
+def finished(snap: Snapshot, *, failed: bool) -> Snapshot:
+    """Every job terminal: the pipeline is done."""
+    jobs = []
+    for j in snap.jobs:
+        status = Status.FAILED if failed and j.job_name != "JobA" else Status.SUCCEEDED
+        array = None
+        if j.array is not None:
+            array = ArrayState.of(bytearray([status]) * j.array.size, j.array.details)
+        jobs.append(replace(j, status=status, array=array, stopped_at=at(90)))
+    return replace(snap, jobs=tuple(jobs), polled_at=snap.polled_at + timedelta(minutes=40))
+
+
+# --- other shapes: any pipeline a queue holds must render ----------------------------------------------------------
+
+
+def fan_in() -> Snapshot:
+    """Two roots feeding one job, and a second, separate two-job pipeline below."""
+    jobs = [
+        plain("Extract1", Status.SUCCEEDED, started=1, stopped=4, exit_code=0),
+        plain("Extract2", Status.RUNNING, created=0.1, started=2),
+        plain("Merge", Status.PENDING, created=0.2,
+              depends=(Dependency(job_id("Extract1")), Dependency(job_id("Extract2")))),
+        plain("Report", Status.PENDING, created=0.3, depends=(Dependency(job_id("Merge")),)),
+        plain("Nightly", Status.FAILED, created=5, started=6, stopped=9, exit_code=2, reason="bad input"),
+        plain("NightlyPost", Status.FAILED, created=5.1, depends=(Dependency(job_id("Nightly")),),
+              status_reason=DEP_FAILED),
+    ]
+    return snapshot(jobs)
+
+
+def plain_only(n: int = 4) -> Snapshot:
+    """Independent plain jobs (no dependencies): n one-job pipelines."""
+    states = [Status.SUCCEEDED, Status.RUNNING, Status.RUNNABLE, Status.FAILED, Status.SUBMITTED]
+    jobs = [plain(f"Task{i}", states[i % len(states)], created=i, started=i + 1 if i % 5 in (0, 1, 3) else None,
+                  stopped=i + 2 if i % 5 in (0, 3) else None, exit_code=0 if i % 5 == 0 else None) for i in range(n)]
+    return snapshot(jobs)
+
+
+def wide_chain(n: int = 12) -> Snapshot:
+    """A chain longer than any terminal is wide: the graph must scroll or compress, never crash."""
+    jobs = []
+    for i in range(n):
+        deps = (Dependency(job_id(f"Step{i - 1:02d}")),) if i else ()
+        status = Status.SUCCEEDED if i < 3 else (Status.RUNNING if i == 3 else Status.PENDING)
+        jobs.append(plain(f"Step{i:02d}", status, created=i * 0.1, depends=deps,
+                          started=i + 1 if i <= 3 else None, stopped=i + 2 if i < 3 else None))
+    return snapshot(jobs)
+
+
+def empty() -> Snapshot:
+    return snapshot([])
+
+
+class ScriptedSource:
+    """A data source that hands out prepared snapshots in order (the last one again once they run out).
+
+    Implements the app's `Source` protocol without I/O; logs and descriptions come from dicts given to it.
+    """
+
+    def __init__(self, snapshots: Sequence[Snapshot | Exception], *, logs: dict[str, list[str]] | None = None,
+                 described: dict[str, dict] | None = None) -> None:
+        self.snapshots = list(snapshots)
+        self.logs = logs or {}
+        self.described = described or {}
+        self.queue = QUEUE
+        self.where = f"{REGION}"
+        self.max_tps: float | None = 10.0
+        self.refreshes = 0
+        self.log_calls: list[tuple[str, str, str | None]] = []
+        self.queues_asked: list[str] = []
+
+    async def refresh(self) -> Snapshot:
+        item = self.snapshots[min(self.refreshes, len(self.snapshots) - 1)]
+        self.refreshes += 1
+        if isinstance(item, Exception):
+            raise item
+        return replace(item, queue=self.queue)
+
+    async def switch_queue(self, queue: str) -> None:
+        self.queues_asked.append(queue)
+        if queue == "NoSuchQueue":
+            from batchtui.errors import UnknownQueue
+
+            raise UnknownQueue(f"no job queue named {queue!r} in us-east-1")
+        self.queue = queue
+
+    async def describe_jobs(self, ids: Sequence[str]) -> list[dict]:
+        return [self.described[i] for i in ids if i in self.described]
+
+    async def get_log_events(self, group: str, stream: str, next_token: str | None = None,
+                             start_from_head: bool = True) -> dict:
+        self.log_calls.append((group, stream, next_token))
+        lines = self.logs.get(stream)
+        if lines is None:
+            from batchtui.aws import LogStreamNotFound
+
+            raise LogStreamNotFound(f"no log stream {stream!r} in {group!r} (not written yet, or expired)")
+        start = int(next_token or 0)
+        events = [{"timestamp": at(10) + n * 1000, "message": line} for n, line in enumerate(lines[start:], start)]
+        return {"events": events, "nextForwardToken": str(len(lines))}
