@@ -283,14 +283,14 @@ def _merge(snap: Snapshot, selection: Selection | Iterable[Selection]) -> dict[s
     merged: dict[str, frozenset[int] | None] = {}
     for s in sels:
         job = _job(snap, s.job_id)
-        if s.indices is not None:
+        if s.indices is not None:  # JOB:INDEX names a child job: one that does not exist is an unknown id
             if not job.is_array:
-                raise UsageError(f"{job.job_name} ({job.job_id}) is not an array job: it has no index "
-                                 f"{min(s.indices)}")
+                raise UnknownJob(f"no job {job.job_id}:{min(s.indices)}: {job.job_name} ({job.job_id}) is not an "
+                                 "array job")
             bad = sorted(i for i in s.indices if not 0 <= i < (job.array_size or 0))
             if bad:
-                raise UsageError(f"{job.job_name} ({job.job_id}) has indices 0–{(job.array_size or 0) - 1}: "
-                                 f"no index {bad[0]}")
+                raise UnknownJob(f"no job {job.job_id}:{bad[0]}: {job.job_name} ({job.job_id}) has indices "
+                                 f"0–{(job.array_size or 0) - 1}")
         if s.job_id in merged:
             old = merged[s.job_id]
             merged[s.job_id] = None if old is None or s.indices is None else old | s.indices

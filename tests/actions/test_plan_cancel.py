@@ -104,11 +104,11 @@ def test_unknown_job_is_an_error_naming_it():
         plan_cancel(snapshot(array("B", "RR")), Selection("nope"), REASON)
 
 
-def test_index_out_of_range_or_on_a_plain_job_is_a_usage_error():
+def test_index_out_of_range_or_on_a_plain_job_is_an_unknown_job():
     snap = snapshot(array("B", "RR"), plain("A", Status.RUNNING))
-    with pytest.raises(UsageError, match="no index 5"):
+    with pytest.raises(UnknownJob, match="no job B:5: B .B. has indices 0–1"):
         plan_cancel(snap, Selection("B", frozenset({5})), REASON)
-    with pytest.raises(UsageError, match="not an array job"):
+    with pytest.raises(UnknownJob, match="not an array job"):
         plan_cancel(snap, Selection("A", frozenset({0})), REASON)
 
 

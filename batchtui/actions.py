@@ -1,0 +1,127 @@
+"""`batchtui cancel` and `batchtui retry`: fetch what the targets need, plan, show, confirm, execute, record.
+
+    batchtui cancel JOB_ID[:INDEX]... [--reason TEXT] [--dry-run] [--yes]
+    batchtui retry JOB_ID[:INDEX]... [--downstream] [--dry-run] [--yes]
+
+The plan goes to stdout before anything happens; `--dry-run` stops there. Without `--yes` the command asks
+"Proceed? [y/N]" on the terminal. Exit codes (DESIGN.md): 0 done (or nothing to do, or a dry run); 1 a runtime
+error – AWS, an unknown job id, a failed call, the audit log not written – or the question answered no;
+2 a usage error, including asking for confirmation with no terminal to ask on (pass --yes in scripts).
+
+The dashboard uses the same pieces: `plan.plan_cancel/plan_retry` on its snapshot, then `perform` below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from batchtui import audit
+from batchtui.errors import UsageError
+from batchtui.execute import Outcome, Progress, ProgressFn, Registry, execute
+from batchtui.plan import (
+    KIND_CANCEL,
+    KIND_RETRY,
+    Plan,
+    Selection,
+    check_reason,
+    default_reason,
+    plan_cancel,
+    plan_retry,
+)
+
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
+
+
+async def perform(api: Any, plan: Plan, progress: ProgressFn | None = None, *, profile: str | None = None,
+                  audit_path: Path | None = None, registry: Registry | None = None
+                  ) -> tuple[Outcome, audit.AuditError | None]:
+    """execute() then append the audit line. Raises AlreadyExecuted for a plan run before; an audit line that
+    could not be written comes back as the error to show (the action itself has happened by then)."""
+    outcome = await execute(api, plan, progress, registry=registry)
+    if plan.empty:
+        return outcome, None
+    try:
+        audit.append_action(plan, outcome, audit_path, profile=profile, region=getattr(api, "region", None),
+                            endpoint=getattr(api, "endpoint_url", None))
+    except audit.AuditError as e:
+        return outcome, e
+    return outcome, None
+
+
+def main(args: argparse.Namespace) -> int:
+    kind = args.command
+    selections = [Selection.parse(t) for t in args.targets]
+    reason = None
+    if kind == KIND_CANCEL:
+        reason = check_reason(args.reason) if args.reason is not None else default_reason()
+    return asyncio.run(_run(args, kind, selections, reason))
+
+
+async def _run(args: argparse.Namespace, kind: str, selections: list[Selection], reason: str | None,
+               stdin: TextIO | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    from batchtui.aws import open_api
+    from batchtui.scope import snapshot_for
+
+    stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
+    async with open_api(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url,
+                        max_tps=args.max_tps) as api:
+        snap = await snapshot_for(api, selections, kind, region=api.region, endpoint=args.endpoint_url)
+        if kind == KIND_CANCEL:
+            plan = plan_cancel(snap, selections, reason or default_reason())
+        else:
+            plan = plan_retry(snap, selections, downstream=bool(getattr(args, "downstream", False)))
+        print(plan.summary(), file=out, flush=True)
+        if plan.empty:
+            return EXIT_OK
+        if args.dry_run:
+            print("Dry run: nothing was changed.", file=out, flush=True)
+            return EXIT_OK
+        if not args.yes:
+            answer = ask("Proceed? [y/N] ", stdin, err)
+            if answer is None:
+                raise UsageError(f"no terminal to ask for confirmation: nothing was {_done(kind)}; pass --yes to "
+                                 "act without asking (or --dry-run to only see the plan)")
+            if not answer:
+                print(f"batchtui: not confirmed: nothing was {_done(kind)}", file=err)
+                return EXIT_RUNTIME
+        outcome, audit_error = await perform(api, plan, _printer(err), profile=args.profile)
+    print(outcome.summary(), file=out, flush=True)
+    code = EXIT_OK
+    if not outcome.ok:
+        print(f"batchtui: {outcome.error}", file=err)
+        code = EXIT_RUNTIME
+    if audit_error is not None:
+        print(f"batchtui: {audit_error}", file=err)
+        code = EXIT_RUNTIME
+    return code
+
+
+def _done(kind: str) -> str:
+    return "cancelled" if kind == KIND_CANCEL else "submitted" if kind == KIND_RETRY else "changed"
+
+
+def ask(prompt: str, stdin: TextIO, err: TextIO) -> bool | None:
+    """True/False for the answer; None when there is no terminal to ask on (never guess a yes)."""
+    try:
+        interactive = stdin.isatty()
+    except (AttributeError, ValueError):  # closed or replaced stdin
+        interactive = False
+    if not interactive:
+        return None
+    err.write(prompt)
+    err.flush()
+    line = stdin.readline()
+    return line.strip().lower() in ("y", "yes")
+
+
+def _printer(err: TextIO) -> ProgressFn:
+    def show(p: Progress) -> None:
+        if p.result is None and p.step is not None:
+            return  # the line after the step says it all
+        print(f"  [{p.done}/{p.total}] {p.message}", file=err, flush=True)
+
+    return show
