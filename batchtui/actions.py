@@ -88,7 +88,9 @@ async def _run(args: argparse.Namespace, kind: str, selections: list[Selection],
             if not answer:
                 print(f"batchtui: not confirmed: nothing was {_done(kind)}", file=err)
                 return EXIT_RUNTIME
-        outcome, audit_error = await perform(api, plan, _printer(err), profile=args.profile)
+        # Progress lines only on a terminal: in scripts stderr stays the one line that says what went wrong.
+        progress = _printer(err) if _isatty(err) else None
+        outcome, audit_error = await perform(api, plan, progress, profile=args.profile)
     print(outcome.summary(), file=out, flush=True)
     code = EXIT_OK
     if not outcome.ok:
@@ -104,13 +106,16 @@ def _done(kind: str) -> str:
     return "cancelled" if kind == KIND_CANCEL else "submitted" if kind == KIND_RETRY else "changed"
 
 
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # closed or replaced stream
+        return False
+
+
 def ask(prompt: str, stdin: TextIO, err: TextIO) -> bool | None:
     """True/False for the answer; None when there is no terminal to ask on (never guess a yes)."""
-    try:
-        interactive = stdin.isatty()
-    except (AttributeError, ValueError):  # closed or replaced stdin
-        interactive = False
-    if not interactive:
+    if not _isatty(stdin):
         return None
     err.write(prompt)
     err.flush()

@@ -1,0 +1,214 @@
+"""`batchtui cancel|retry` end to end on an in-memory Batch: plan, dry run, confirmation, exit codes, audit."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from minibatch import MiniBatch, patch_open_api, reference
+
+from batchtui import cli, execute
+from batchtui.model import Status
+from batchtui.plan import KIND_CANCEL, KIND_RETRY, Selection, plan_retry
+from batchtui.scope import snapshot_for
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setattr(execute, "REGISTRY", execute.Registry())  # each test its own process, as it were
+
+
+def audit_lines(tmp_path) -> list[dict]:
+    path = tmp_path / "state" / "batchtui" / "actions.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def run(argv, capsys):
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# --- scope: the snapshot of just the jobs concerned ----------------------------------------------------------
+
+
+async def test_scope_for_retry_finds_upstream_dependents_and_failed_indices():
+    mb = reference("SSFSF", "SSFSF")
+    snap = await snapshot_for(mb, [Selection("B")], KIND_RETRY)
+    assert [j.job_name for j in snap.jobs] == ["JobA", "JobB", "JobC", "JobD", "JobE"]
+    assert snap.job("B").array.indices(Status.FAILED) == [2, 4]
+    assert snap.job("B").array.indices(Status.SUCCEEDED) == [0, 1, 3]
+    # a FAILED parent: only its FAILED children are listed (the rest must have SUCCEEDED)
+    listed = [kw["jobStatus"] for op, kw in mb.log if op == "ListJobs" and kw.get("arrayJobId") == "B"]
+    assert listed == ["FAILED"]
+
+
+async def test_scope_lists_every_status_of_an_unfinished_array():
+    mb = MiniBatch()
+    mb.add("B", "JobB", "PENDING", size=4, children="RpSF")
+    snap = await snapshot_for(mb, [Selection("B")], KIND_CANCEL)
+    assert snap.job("B").array.statuses == bytes([Status.RUNNING, Status.PENDING, Status.SUCCEEDED, Status.FAILED])
+
+
+async def test_scope_describes_a_few_selected_children_instead_of_listing():
+    mb = MiniBatch()
+    mb.add("B", "JobB", "PENDING", size=4, children="RpSF")
+    snap = await snapshot_for(mb, [Selection("B", frozenset({0, 1}))], KIND_CANCEL)
+    assert snap.job("B").array.status(0) is Status.RUNNING and snap.job("B").array.status(1) is Status.PENDING
+    assert "ListJobs" not in mb.ops()
+
+
+# --- the CLI -------------------------------------------------------------------------------------------------
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(monkeypatch, capsys, tmp_path):
+    mb = reference("SSFSF", "SSFSF")
+    patch_open_api(monkeypatch, mb)
+    code, out, err = run(["retry", "B", "--downstream", "--dry-run"], capsys)
+    assert code == 0
+    assert "JobB-retry: array of 2 re-running JobB indices 2, 4 (2 indices)" in out
+    assert "Dry run: nothing was changed." in out
+    assert not {"SubmitJob", "CancelJobs", "TerminateJobs"} & set(mb.ops())
+    assert audit_lines(tmp_path) == []
+
+
+def test_retry_with_yes_submits_the_chain_and_audits_it(monkeypatch, capsys, tmp_path):
+    mb = reference("SSFSF", "SSFSF")
+    patch_open_api(monkeypatch, mb)
+    code, out, err = run(["retry", "B", "--downstream", "--yes"], capsys)
+    assert code == 0, err
+    assert [kw["jobName"] for op, kw in mb.log if op == "SubmitJob"] == ["JobB-retry", "JobC-retry", "JobD-retry",
+                                                                          "JobE-retry"]
+    assert "Done: all 4 calls succeeded." in out
+    (line,) = audit_lines(tmp_path)
+    assert line["action"] == "retry" and line["outcome"]["ok"] is True
+
+
+def test_retry_run_twice_submits_once(monkeypatch, capsys):
+    mb = reference("SSFSF", "SSFSF")
+    patch_open_api(monkeypatch, mb)
+    assert run(["retry", "B", "--downstream", "--yes"], capsys)[0] == 0
+    code, out, _ = run(["retry", "B", "--downstream", "--yes"], capsys)
+    assert code == 0
+    assert "nothing to do" in out and "already resubmitted as JobB-retry (new-0)" in out
+    assert [op for op in mb.ops()].count("SubmitJob") == 4
+
+
+def test_cancel_with_yes_cancels_and_terminates(monkeypatch, capsys, tmp_path):
+    mb = MiniBatch()
+    mb.add("B", "JobB", "PENDING", size=4, children="RpSF")
+    patch_open_api(monkeypatch, mb)
+    code, out, err = run(["cancel", "B:0", "B:1", "B:2", "--yes", "--reason", "bad input"], capsys)
+    assert code == 0, err
+    assert ("TerminateJobs", {"jobs": ["B:0"], "reason": "bad input"}) in mb.log
+    assert ("CancelJobs", {"jobs": ["B:1"], "reason": "bad input"}) in mb.log
+    assert mb.children["B"] == ["FAILED", "FAILED", "SUCCEEDED", "FAILED"]
+    assert "JobB[2]: SUCCEEDED: already finished" in out
+    assert audit_lines(tmp_path)[0]["plan"]["reason"] == "bad input"
+
+
+def test_unknown_job_id_exits_1_with_one_line(monkeypatch, capsys):
+    patch_open_api(monkeypatch, reference("SF", "SF"))
+    code, out, err = run(["cancel", "nope", "--yes"], capsys)
+    assert code == 1
+    assert err == "batchtui: no job 'nope' in us-east-1 (check the id, --region and --profile)\n"
+    assert "Traceback" not in err
+
+
+def test_unknown_index_exits_1_with_one_line(monkeypatch, capsys):
+    patch_open_api(monkeypatch, reference("SF", "SF"))
+    code, _, err = run(["cancel", "B:7", "--yes"], capsys)
+    assert code == 1 and err.count("\n") == 1 and "no job B:7" in err
+
+
+def test_without_yes_and_without_a_terminal_it_refuses_with_exit_2(monkeypatch, capsys):
+    mb = MiniBatch()
+    mb.add("B", "JobB", "PENDING", size=2, children="pp")
+    patch_open_api(monkeypatch, mb)
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))  # piped input is not a confirmation
+    code, out, err = run(["cancel", "B"], capsys)
+    assert code == 2
+    assert "CancelJobs" in out  # the plan was shown
+    assert err.strip() == ("batchtui: no terminal to ask for confirmation: nothing was cancelled; pass --yes to act "
+                           "without asking (or --dry-run to only see the plan)")
+    assert "CancelJobs" not in mb.ops()
+
+
+def test_asks_on_a_terminal_and_a_no_changes_nothing(monkeypatch, capsys):
+    mb = MiniBatch()
+    mb.add("B", "JobB", "PENDING", size=2, children="pp")
+    patch_open_api(monkeypatch, mb)
+    monkeypatch.setattr("sys.stdin", Tty("n\n"))
+    code, out, err = run(["cancel", "B"], capsys)
+    assert code == 1 and "Proceed? [y/N]" in err and "not confirmed: nothing was cancelled" in err
+    assert "CancelJobs" not in mb.ops()
+
+
+def test_asks_on_a_terminal_and_a_yes_proceeds(monkeypatch, capsys):
+    mb = MiniBatch()
+    mb.add("B", "JobB", "PENDING", size=2, children="pp")
+    patch_open_api(monkeypatch, mb)
+    monkeypatch.setattr("sys.stdin", Tty("y\n"))
+    code, out, _ = run(["cancel", "B"], capsys)
+    assert code == 0 and mb.children["B"] == ["FAILED", "FAILED"]
+    assert ("CancelJobs", {"jobs": ["B"], "reason": mb.log[-1][1]["reason"]}) in mb.log
+    assert mb.log[-1][1]["reason"].startswith("cancelled by batchtui (user ")
+
+
+def test_a_failed_call_exits_1_with_the_outcome(monkeypatch, capsys):
+    mb = reference("SSFSF", "SSFSF")
+
+    async def refuse(**kw):
+        from batchtui.errors import ApiError
+
+        raise ApiError("SubmitJob was refused (ClientException): queue disabled")
+
+    mb.submit_job = refuse
+    patch_open_api(monkeypatch, mb)
+    code, out, err = run(["retry", "B", "--yes"], capsys)
+    assert code == 1
+    assert "Nothing" not in out and "Stopped at step 1 of 1" in out
+    assert err.strip() == "batchtui: step 1 (SubmitJob) failed: SubmitJob was refused (ClientException): queue disabled"
+
+
+def test_audit_log_write_failure_exits_1_and_says_so(monkeypatch, capsys, tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocker))
+    mb = reference("SSFSF", "SSFSF")
+    patch_open_api(monkeypatch, mb)
+    code, out, err = run(["retry", "B", "--yes"], capsys)
+    assert code == 1 and "Done: all 1 call succeeded." in out
+    assert "could not be recorded in the audit log" in err
+
+
+def test_too_long_reason_is_a_usage_error(monkeypatch, capsys):
+    patch_open_api(monkeypatch, reference("SF", "SF"))
+    code, _, err = run(["cancel", "B", "--reason", "x" * 1025], capsys)
+    assert code == 2 and "at most 1,024" in err
+
+
+def test_nothing_to_do_exits_0_without_asking(monkeypatch, capsys):
+    mb = MiniBatch()
+    mb.add("A", "JobA", "SUCCEEDED")
+    patch_open_api(monkeypatch, mb)
+    code, out, _ = run(["retry", "A"], capsys)
+    assert code == 0 and "nothing to do" in out and "JobA: is SUCCEEDED" in out
+
+
+def test_plan_from_scope_matches_plan_from_a_hand_built_snapshot_shape():
+    # the targeted fetch gives the planner what it needs: the same wiring as on the poller's snapshots
+    import asyncio
+
+    snap = asyncio.run(snapshot_for(reference("SSFSF", "SSFSF"), [Selection("B")], KIND_RETRY))
+    plan = plan_retry(snap, Selection("B"), downstream=True)
+    assert [c.params.get("dependsOn") for c in plan.calls][1][0]["type"] == "N_TO_N"
+    assert plan.calls[0].params["containerOverrides"]["environment"] == [
+        {"name": "BATCHTUI_ARRAY_INDICES", "value": "2,4"}]
