@@ -53,20 +53,21 @@ async def perform(api: Any, plan: Plan, progress: ProgressFn | None = None, *, p
 
 
 def main(args: argparse.Namespace) -> int:
+    return asyncio.run(run(args))
+
+
+async def run(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO | None = None,
+              err: TextIO | None = None) -> int:
+    """The command inside a running event loop; BatchtuiError propagates (the CLI prints it, one line)."""
+    from batchtui.aws import open_api
+    from batchtui.scope import snapshot_for
+
+    stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
     kind = args.command
     selections = [Selection.parse(t) for t in args.targets]
     reason = None
     if kind == KIND_CANCEL:
         reason = check_reason(args.reason) if args.reason is not None else default_reason()
-    return asyncio.run(_run(args, kind, selections, reason))
-
-
-async def _run(args: argparse.Namespace, kind: str, selections: list[Selection], reason: str | None,
-               stdin: TextIO | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    from batchtui.aws import open_api
-    from batchtui.scope import snapshot_for
-
-    stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
     async with open_api(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url,
                         max_tps=args.max_tps) as api:
         snap = await snapshot_for(api, selections, kind, region=api.region, endpoint=args.endpoint_url)
