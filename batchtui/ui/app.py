@@ -31,7 +31,7 @@ from textual.timer import Timer
 
 from batchtui.errors import BatchtuiError, UsageError
 from batchtui.model import Snapshot, split_child_id
-from batchtui.ui.events import Event, diff
+from batchtui.ui.events import TOAST_ORDER, Event, diff
 from batchtui.ui.insight import JobInsight, job_insights
 from batchtui.ui.screens.array import ArrayScreen
 from batchtui.ui.screens.base import DashboardScreen
@@ -182,6 +182,7 @@ class BatchtuiApp(App[int]):
     def _alert(self, alerts: list[Event]) -> None:
         if not alerts:
             return
+        alerts = sorted(alerts, key=lambda e: TOAST_ORDER.get(e.kind, 9))  # the pipeline's end first
         for e in alerts[:MAX_TOASTS]:
             severity = "error" if e.level == "bad" else "information"
             self.notify(e.text, title="batchtui", severity=severity, timeout=8)

@@ -27,6 +27,10 @@ class Event:
     alert: bool = False  # worth a toast and the bell
     job_id: str | None = None
     index: int | None = None
+    kind: str = "info"  # pipeline / job / index / info: toasts go in that order when there are many
+
+
+TOAST_ORDER = {"pipeline": 0, "job": 1, "index": 2, "info": 3}
 
 
 def diff(prev: Snapshot | None, cur: Snapshot) -> list[Event]:
@@ -101,14 +105,15 @@ def _index_failures(old: Job, job: Job, at: datetime) -> list[Event]:
         for i in new:
             d = details.get(i)
             why = failure_text(d.exit_code, d.reason, d.status_reason) if d else "no reason known yet"
-            out.append(Event(at, BAD, f"{job.job_name}[{i}] failed: {why}", alert=True, job_id=job.job_id, index=i))
+            out.append(Event(at, BAD, f"{job.job_name}[{i}] failed: {why}", alert=True, job_id=job.job_id, index=i,
+                             kind="index"))
         return out
     codes = Counter(details[i].exit_code if i in details else None for i in new)
     grouped = ", ".join(f"{'exit ' + str(c) if c is not None else 'no exit code'} ×{n:,}"
                         for c, n in codes.most_common(3))
     sample = ", ".join(str(i) for i in new[:5]) + ("…" if len(new) > 5 else "")
     return [Event(at, BAD, f"{job.job_name}: {len(new):,} indices failed ({grouped}), e.g. [{sample}]", alert=True,
-                  job_id=job.job_id, index=new[0])]
+                  job_id=job.job_id, index=new[0], kind="index")]
 
 
 def _job_change(old: Job, job: Job, at: datetime) -> list[Event]:
@@ -128,7 +133,7 @@ def _job_change(old: Job, job: Job, at: datetime) -> list[Event]:
             why = f"{n:,} of {job.array.size:,} indices failed"
         else:
             why = failure_text(job.exit_code, job.reason, job.status_reason)
-        out.append(Event(at, BAD, f"{name} FAILED{took}: {why}", alert=True, job_id=job.job_id))
+        out.append(Event(at, BAD, f"{name} FAILED{took}: {why}", alert=True, job_id=job.job_id, kind="job"))
     elif job.status is Status.SUCCEEDED:
         out.append(Event(at, GOOD, f"{name} SUCCEEDED{took}", job_id=job.job_id))
     elif job.status is Status.RUNNING or (job.array is not None and job.status is Status.PENDING
@@ -150,7 +155,9 @@ def _pipelines_done(prev: Snapshot, cur: Snapshot, at: datetime) -> list[Event]:
         names = " → ".join(j.job_name for j in jobs)
         failed = [j.job_name for j in jobs if j.status is Status.FAILED]
         if failed:
-            out.append(Event(at, BAD, f"pipeline {names} finished with failures ({', '.join(failed)})", alert=True))
+            out.append(Event(at, BAD, f"pipeline {names} finished with failures ({', '.join(failed)})", alert=True,
+                             kind="pipeline"))
         else:
-            out.append(Event(at, GOOD, f"pipeline {names} finished: every job SUCCEEDED", alert=True))
+            out.append(Event(at, GOOD, f"pipeline {names} finished: every job SUCCEEDED", alert=True,
+                             kind="pipeline"))
     return out

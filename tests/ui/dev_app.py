@@ -14,14 +14,12 @@ import ui_factory as factory  # noqa: E402
 
 from batchtui.ui.app import BatchtuiApp  # noqa: E402
 
-LOGS = {"JobB/default/00053": [f"processing object {n} of s3://input/chunk-0053" for n in range(40)]
-        + ["Traceback (most recent call last):", "  File \"run.py\", line 12, in <module>",
-           "MemoryError: could not allocate 2147483648 bytes"]}
-
 
 def make_app(shape: str = "reference", size: int = 10_000) -> BatchtuiApp:
-    snap = getattr(factory, shape)(size) if shape == "reference" else getattr(factory, shape)()
-    source = factory.ScriptedSource([snap], logs=LOGS)
+    if shape == "reference":
+        source = factory.reference_source(size)
+    else:
+        source = factory.ScriptedSource([getattr(factory, shape)()])
     return BatchtuiApp(source, refresh_s=3600, clock=lambda: factory.NOW, bell=False)
 
 

@@ -275,3 +275,53 @@ class ScriptedSource:
         start = int(next_token or 0)
         events = [{"timestamp": at(10) + n * 1000, "message": line} for n, line in enumerate(lines[start:], start)]
         return {"events": events, "nextForwardToken": str(len(lines))}
+
+
+LOG_GROUP = "/aws/batch/prod-pipeline"
+
+
+def described(snap: Snapshot) -> dict[str, dict]:
+    """DescribeJobs answers (raw AWS shape) for the plain jobs and the FAILED indices of each array."""
+    out: dict[str, dict] = {}
+    for job in snap.jobs:
+        base = {"jobQueue": f"arn:aws:batch:us-east-1:123456789012:job-queue/{QUEUE}",
+                "jobDefinition": job.job_definition, "createdAt": job.created_at,
+                "parameters": dict(job.parameters), "retryStrategy": {"attempts": 1}}
+        if job.array is None:
+            out[job.job_id] = {**base, "jobId": job.job_id, "jobName": job.job_name, "status": job.status.name,
+                               "startedAt": job.started_at, "stoppedAt": job.stopped_at,
+                               "container": {"exitCode": job.exit_code, "logStreamName": job.log_stream,
+                                             "logConfiguration": {"logDriver": "awslogs",
+                                                                  "options": {"awslogs-group": LOG_GROUP}}},
+                               "attempts": []}
+            continue
+        for i in job.array.indices(Status.FAILED):
+            d = job.array.details.get(i) or IndexDetail(i)
+            out[f"{job.job_id}:{i}"] = {
+                **base, "jobId": f"{job.job_id}:{i}", "jobName": job.job_name, "status": "FAILED",
+                "statusReason": d.status_reason, "startedAt": d.started_at, "stoppedAt": d.stopped_at,
+                "arrayProperties": {"index": i},
+                "container": {"exitCode": d.exit_code, "reason": d.reason, "logStreamName": d.log_stream,
+                              "resourceRequirements": (job.container_overrides or {}).get("resourceRequirements"),
+                              "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": LOG_GROUP}}},
+                "attempts": [{"container": {"exitCode": a.exit_code, "reason": a.reason,
+                                            "logStreamName": a.log_stream},
+                              "startedAt": a.started_at, "stoppedAt": a.stopped_at, "statusReason": a.status_reason}
+                             for a in d.attempts],
+            }
+    return out
+
+
+def log_lines(stream: str, n: int = 40) -> list[str]:
+    return [f"processing object {k} of s3://input/{stream.rsplit('/', 1)[-1]}" for k in range(n)] + [
+        "Traceback (most recent call last):", '  File "/app/run.py", line 12, in <module>',
+        "MemoryError: could not allocate 2147483648 bytes"]
+
+
+def reference_source(size: int = 10_000, snapshots: Sequence[Snapshot | Exception] | None = None) -> ScriptedSource:
+    """The reference snapshot with its DescribeJobs answers and a log for every failed index."""
+    snap = reference(size)
+    desc = described(snap)
+    logs = {d["container"]["logStreamName"]: log_lines(d["container"]["logStreamName"])
+            for d in desc.values() if d["container"].get("logStreamName")}
+    return ScriptedSource(list(snapshots) if snapshots is not None else [snap], logs=logs, described=desc)

@@ -181,7 +181,7 @@ class ArrayScreen(DashboardScreen):
             t.append("\nfeeds\n", HEAD)
             for p in downs:
                 t.append_text(_partner_line(p))
-        t.append("\nN:N index by index · seq previous/next index · all the whole job", MUTED)
+        t.append("\nN:N same index · seq next/previous · all whole job", MUTED)
         t.append("\nEnter: details and log", MUTED)
         self.query_one("#index-info", Static).update(t)
 
@@ -260,7 +260,7 @@ RELATION = {"N:N": "N:N", "sequential": "seq", "whole job": "all"}
 
 def _partner_line(p: Partner) -> Text:
     t = Text("  ")
-    t.append(f"{fmt.truncate(p.name, 13):<14}", Style(color="#e6edf3"))
+    t.append(f"{fmt.truncate(p.name, 11):<12}", Style(color="#e6edf3"))
     t.append_text(fmt.status_text(p.status, bold=False))
     t.append(" " * max(1, 12 - len(p.status.name)) + RELATION.get(p.relation, p.relation) + "\n", MUTED)
     return t

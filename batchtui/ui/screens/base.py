@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from batchtui.ui.widgets.status_bar import StatusBar
@@ -23,9 +24,18 @@ class DashboardScreen(Screen):
         return self.app  # type: ignore[return-value]
 
     def on_screen_resume(self) -> None:
-        self.tick()
-        if self.dash.snap is not None and self.dash.snap is not self._seen:
+        try:
+            self.tick()
+            if self.dash.snap is not None and self.dash.snap is not self._seen:
+                self.snapshot_changed()
+        except NoMatches:  # resumed before its widgets were mounted: on_mount renders it instead
+            pass
+
+    def on_mount(self) -> None:
+        if self.dash.snap is not None:
             self.snapshot_changed()
+        else:
+            self.tick()
 
     def snapshot_changed(self) -> None:
         """Called with `self.dash.snap` new; subclasses render it, then call super()."""

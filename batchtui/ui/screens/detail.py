@@ -17,6 +17,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Log, Static
 
 from batchtui.errors import BatchtuiError
@@ -53,6 +54,7 @@ class DetailScreen(DashboardScreen):
         self._token: str | None = None
         self._log_lines = 0
         self._log_target: tuple[str, str] | None = None
+        self._loaded_once = False
 
     @property
     def child_id(self) -> str:
@@ -212,6 +214,12 @@ class DetailScreen(DashboardScreen):
 
     @work(exclusive=True, group="describe")
     async def load_details(self) -> None:
+        try:
+            await self._load_details()
+        except NoMatches:  # the screen was closed while DescribeJobs was on its way
+            pass
+
+    async def _load_details(self) -> None:
         self._render_info()
         try:
             found = await self.dash.source.describe_jobs([self.child_id])
@@ -247,6 +255,12 @@ class DetailScreen(DashboardScreen):
 
     @work(exclusive=True, group="log")
     async def load_log(self) -> None:
+        try:
+            await self._load_log()
+        except NoMatches:  # closed meanwhile
+            pass
+
+    async def _load_log(self) -> None:
         if self._log_target is None:
             return
         group, stream = self._log_target
@@ -270,8 +284,10 @@ class DetailScreen(DashboardScreen):
             log.write_line(f"⚠ {e}")
         except Exception as e:  # noqa: BLE001
             log.write_line(f"⚠ could not read the log: {type(e).__name__}: {e}")
+        first = not self._loaded_once
+        self._loaded_once = True
         self._log_titles()
-        if self.follow:
+        if self.follow or first:  # the end of a log is where the error is
             log.scroll_end(animate=False)
 
     def _poll_log(self) -> None:

@@ -115,6 +115,7 @@ class IndexGrid(ScrollView, can_focus=True):
         self._label_style = Style(color="#6e7681")
         self._label_cursor = Style(color="#ffffff", bold=True)
         self._background: str | None = None
+        self._base = Style()
 
     # --- data --------------------------------------------------------------------------------------------------
 
@@ -242,6 +243,7 @@ class IndexGrid(ScrollView, can_focus=True):
         if background == self._background:
             return
         self._background = background
+        self._base = self.visual_style.rich_style
         self._lines.clear()
         colors: dict[int, str] = {}
         for s in Status:
@@ -274,6 +276,7 @@ class IndexGrid(ScrollView, can_focus=True):
         strip = self._lines.get(key)
         if strip is None:
             strip = self._render_dense(line) if self._geo.dense else self._render_tiles(line)
+            strip = strip.apply_style(self._base)  # labels and gaps get the widget's background
             self._lines.set(key, strip)
         return strip.crop_extend(scroll_x, scroll_x + width, self.visual_style.rich_style)
 

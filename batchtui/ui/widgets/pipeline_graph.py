@@ -64,8 +64,10 @@ class PipelineGraph(ScrollView):
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
         segments = self._layout.canvas.segments(y + scroll_y)
-        strip = Strip(segments, self._layout.canvas.width if segments else 0)
-        return strip.crop_extend(scroll_x, scroll_x + width, self.visual_style.rich_style)
+        base = self.visual_style.rich_style
+        # Canvas cells only carry a foreground: the widget's own background goes under them.
+        strip = Strip(segments, self._layout.canvas.width if segments else 0).apply_style(base)
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)

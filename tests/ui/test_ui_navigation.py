@@ -1,0 +1,331 @@
+"""Pilot tests: drilling in and out, cursors, filters, `:` commands, help, refresh errors, alerts, crashes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import ui_factory as f
+from textual.widgets import DataTable, Input, Log
+
+from batchtui.errors import EndpointUnreachable
+from batchtui.model import IndexDetail, Status
+from batchtui.ui.app import BatchtuiApp
+from batchtui.ui.screens.array import ArrayScreen
+from batchtui.ui.screens.detail import DetailScreen
+from batchtui.ui.screens.modals import CommandScreen, HelpScreen
+from batchtui.ui.screens.pipeline import PipelineScreen
+from batchtui.ui.widgets.event_feed import EventFeed
+from batchtui.ui.widgets.index_grid import IndexGrid
+from batchtui.ui.widgets.pipeline_graph import PipelineGraph
+from batchtui.ui.widgets.status_bar import StatusBar
+
+SIZE = (160, 50)
+
+
+def make(source=None, **kw) -> BatchtuiApp:
+    kw.setdefault("refresh_s", 3600)
+    kw.setdefault("bell", False)
+    return BatchtuiApp(source or f.reference_source(400), clock=lambda: f.NOW, **kw)
+
+
+async def ready(pilot, refreshes: int = 1) -> None:
+    app = pilot.app
+    for _ in range(200):
+        if app.source.refreshes >= refreshes and not app.refreshing and app.snap is not None:
+            break
+        await pilot.pause(0.01)
+    await pilot.pause()
+
+
+async def test_home_shows_jobs_in_dependency_order_with_the_cursor_on_the_first():
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert isinstance(app.screen, PipelineScreen)
+        table = app.screen.query_one(DataTable)
+        assert [str(k.value) for k in table.rows] == [f.job_id(n) for n in ("JobA", "JobB", "JobC", "JobD", "JobE")]
+        assert table.cursor_row == 0 and app.focused is table
+        await pilot.press("down", "down")
+        assert app.screen.table.selected_job_id() == f.job_id("JobC")
+        assert app.screen.query_one(PipelineGraph)._selected == f.job_id("JobC")  # the graph follows the cursor
+
+
+async def test_enter_opens_array_then_index_detail_and_escape_goes_back():
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("down", "enter")
+        assert isinstance(app.screen, ArrayScreen) and app.screen.job_id == f.job_id("JobB")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen) and app.screen.index == 0
+        await pilot.press("escape")
+        assert isinstance(app.screen, ArrayScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, PipelineScreen)
+        await pilot.press("escape")  # home stays home
+        assert isinstance(app.screen, PipelineScreen)
+
+
+async def test_enter_on_a_plain_job_opens_its_detail():
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen) and app.screen.index is None
+        assert app.screen.job_id == f.job_id("JobA")
+
+
+async def test_clicking_a_graph_node_selects_it_and_double_click_opens_it():
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        graph = app.screen.query_one(PipelineGraph)
+        node = graph._layout.nodes[f.job_id("JobC")]
+        await pilot.click(PipelineGraph, offset=(node.x + 3, node.y + 2))
+        assert app.screen.table.selected_job_id() == f.job_id("JobC")
+        await pilot.double_click(PipelineGraph, offset=(node.x + 3, node.y + 2))
+        await pilot.pause()
+        assert isinstance(app.screen, ArrayScreen) and app.screen.job_id == f.job_id("JobC")
+
+
+async def test_grid_cursor_moves_by_index_row_page_and_ends():
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("down", "enter")
+        grid = app.screen.query_one(IndexGrid)
+        cols = grid._geo.cols
+        await pilot.press("right", "right")
+        assert grid.cursor == 2
+        await pilot.press("down")
+        assert grid.cursor == 2 + cols
+        await pilot.press("left", "up")
+        assert grid.cursor == 1
+        await pilot.press("end")
+        assert grid.cursor == 399
+        await pilot.press("home")
+        assert grid.cursor == 0
+        await pilot.press("pagedown")
+        assert grid.cursor > cols
+
+
+async def test_clicking_a_cell_selects_that_index_and_shows_its_partners():
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("down", "down", "enter")  # JobC: its partners are JobB[i] (N:N) and JobD (whole job)
+        grid = app.screen.query_one(IndexGrid)
+        g = grid._geo
+        x, y = (g.label_w + 5, 1) if g.dense else (5 * g.tile_w + 1, 2)
+        await pilot.click(IndexGrid, offset=(x, y))
+        expected = y * 2 * g.cols + 5 if g.dense else g.cols + 5  # the 6th cell of the second row
+        assert grid.cursor == expected
+        info = str(app.screen.query_one("#index-info").render())
+        assert f"JobB[{expected}]" in info and "JobD" in info
+
+
+async def test_filter_dims_the_rest_and_n_jumps_between_matches():
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("down", "enter")
+        screen = app.screen
+        failed = app.snap.by_name("JobB").array.indices(Status.FAILED)
+        assert len(failed) >= 2
+        await pilot.press("slash")
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"status:FAILED", "enter")
+        grid = screen.query_one(IndexGrid)
+        assert app.focused is grid
+        assert screen._matches == failed
+        assert grid.cursor == failed[0]
+        assert grid.mask is not None and grid.mask.count(1) == len(failed)
+        await pilot.press("n")
+        assert grid.cursor == failed[1]
+        await pilot.press("N", "N")
+        assert grid.cursor == failed[-1]  # wraps around
+
+
+async def test_a_bad_filter_is_reported_and_changes_nothing():
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("down", "enter")
+        await pilot.press("slash", *"status:bogus", "enter")
+        await pilot.pause()
+        assert app.screen._filter is None and app.screen.query_one(IndexGrid).mask is None
+        assert any("unknown status" in n.message for n in app._notifications)
+
+
+async def test_jobs_table_filter():
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("slash", *"jobc")
+        assert app.screen.table.job_ids == (f.job_id("JobC"),)
+        await pilot.press("escape")
+        assert len(app.screen.table.job_ids) == 5
+
+
+async def test_command_line_switches_queue_and_reports_unknown_ones():
+    source = f.reference_source(400)
+    app = make(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("colon")
+        assert isinstance(app.screen, CommandScreen)
+        await pilot.press(*"queue NoSuchQueue", "enter")
+        await pilot.pause(0.1)
+        assert source.queue == f.QUEUE
+        assert any("no job queue named 'NoSuchQueue'" in n.message for n in app._notifications)
+        await pilot.press("colon", *"queue OtherQueue", "enter")
+        await ready(pilot, refreshes=2)
+        assert source.queues_asked == ["NoSuchQueue", "OtherQueue"]
+        assert app.snap.queue == "OtherQueue"
+        assert "OtherQueue" in str(app.screen.query_one(StatusBar).render())
+
+
+async def test_command_line_opens_an_index_and_quits():
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        failed = app.snap.by_name("JobB").array.indices(Status.FAILED)[0]
+        await pilot.press("colon", *f"job JobB:{failed}", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen) and app.screen.index == failed
+        await pilot.press("colon", *"nonsense", "enter")
+        assert any("unknown command" in n.message for n in app._notifications)
+        await pilot.press("colon", "q", "enter")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_help_lists_every_key():
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = " ".join(" ".join(desc for _, desc in rows) for _, rows in app.screen.sections)
+        for b in (*BatchtuiApp.BINDINGS, *ArrayScreen.BINDINGS, *DetailScreen.BINDINGS, *PipelineScreen.BINDINGS):
+            if b.show:
+                assert b.description in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, PipelineScreen)
+
+
+async def test_detail_loads_the_log_from_the_log_group_of_the_job_definition_and_follows():
+    source = f.reference_source(400)
+    app = make(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        failed = app.snap.by_name("JobB").array.indices(Status.FAILED)[0]
+        app.open_index(f.job_id("JobB"), failed)
+        await pilot.pause()
+        for _ in range(100):
+            if app.screen.query_one(Log).line_count > 1:
+                break
+            await pilot.pause(0.02)
+        log = app.screen.query_one(Log)
+        assert "MemoryError" in log.lines[-1]
+        assert source.log_calls[0][:2] == (f.LOG_GROUP, f"JobB/default/{failed:05d}")
+        assert not app.screen.follow
+        await pilot.press("f")
+        assert app.screen.follow and log.auto_scroll
+
+
+async def _first_log_line(pilot) -> str:
+    for _ in range(100):
+        if pilot.app.screen.query_one(Log).line_count:
+            break
+        await pilot.pause(0.02)
+    return pilot.app.screen.query_one(Log).lines[0]
+
+
+async def test_a_missing_log_stream_is_shown_not_raised():
+    source = f.reference_source(400)
+    source.logs.clear()  # CloudWatch answers ResourceNotFoundException
+    app = make(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.open_job(f.job_id("JobA"))
+        await pilot.pause()
+        line = await _first_log_line(pilot)
+        assert line.startswith("⚠ no log stream 'JobA-task/default/") and f.LOG_GROUP in line
+        await pilot.press("escape")
+        app.open_job(f.job_id("JobE"))  # not started: no stream at all, and no call made for it
+        await pilot.pause()
+        assert "no log stream yet" in await _first_log_line(pilot)
+        assert [c[1] for c in source.log_calls if c[1].startswith("JobE")] == []
+
+
+async def test_a_failed_refresh_keeps_the_last_state_and_says_so_then_recovers():
+    snap = f.reference(400)
+    source = f.ScriptedSource([snap, EndpointUnreachable("cannot reach http://127.0.0.1:9 (check --endpoint-url)"),
+                               snap])
+    app = make(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("r")
+        await ready(pilot, refreshes=2)
+        assert app.snap.error and "cannot reach" in app.snap.error
+        assert app.snap.jobs == snap.jobs and app.snap.stale_since == snap.polled_at
+        bar = str(app.screen.query_one(StatusBar).render())
+        assert "STALE" in bar and "last refresh failed: cannot reach" in bar
+        assert len(app.screen.table.job_ids) == 5
+        await pilot.press("r")
+        await ready(pilot, refreshes=3)
+        assert app.snap.error is None
+        assert "STALE" not in str(app.screen.query_one(StatusBar).render())
+
+
+async def test_an_index_failure_rings_the_bell_and_shows_a_toast_and_a_feed_line():
+    snap = f.reference(400)
+    fresh = snap.by_name("JobB").array.indices(Status.RUNNING)[0]
+    later = f.with_index(snap, "JobB", fresh, Status.FAILED, IndexDetail(fresh, exit_code=137, reason=f.OOM))
+    later = replace(later, polled_at=f.NOW)
+    rings = []
+    app = make(f.ScriptedSource([snap, later]), bell=True)
+    app.bell = lambda: rings.append(1)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("r")
+        await ready(pilot, refreshes=2)
+        assert rings == [1]
+        assert any(f"JobB[{fresh}] failed: exit 137" in n.message for n in app._notifications)
+        feed = app.screen.query_one(EventFeed)
+        assert any(f"JobB[{fresh}] failed" in line.text for line in feed.lines)
+
+
+async def test_no_bell_keeps_quiet():
+    snap = f.reference(400)
+    later = f.finished(snap, failed=True)
+    rings = []
+    app = make(f.ScriptedSource([snap, later]), bell=False)
+    app.bell = lambda: rings.append(1)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("r")
+        await ready(pilot, refreshes=2)
+        assert rings == [] and any("finished with failures" in n.message for n in app._notifications)
+
+
+async def test_a_crash_writes_the_traceback_to_the_crash_log(tmp_path):
+    log_path = tmp_path / "crash.log"
+    app = make(crash_log=log_path)
+
+    def boom() -> None:
+        raise RuntimeError("a bug in a key handler")
+
+    app.action_help = boom  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            await pilot.press("question_mark")
+            await pilot.pause()
+    assert app.crashed_to == log_path
+    text = log_path.read_text()
+    assert "RuntimeError: a bug in a key handler" in text and "Traceback" in text
