@@ -1,0 +1,95 @@
+"""The reference pipeline (the AWS user guide's "Example array job workflow"), tuned for the simulator.
+
+Job definitions carry SIM_* settings so that a reference run at 10,000 children takes about four simulated hours:
+JobA lists a bucket for ~10 minutes; JobB (32 vCPU each) goes through the compute-optimised pool 128 at a time in
+waves of ~3 minutes; JobC (32 GiB each) runs in the memory-optimised pool and follows JobB index by index; JobD's 10
+sequential steps take about a minute each; JobE cleans up. 2% of JobB's indices fail (no retry) and 8% of JobC's
+attempts fail (two attempts, so ~0.6% of its indices), so a run shows failed indices and their consequences.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources as importlib_resources
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from batchtui.sim.engine import Engine
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/pipeline/{}:2026.11.2"
+JOB_ROLE = "arn:aws:iam::123456789012:role/BatchPipelineJobRole"
+EXECUTION_ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
+
+
+def _env(**values: str) -> list[dict[str, str]]:
+    return [{"name": k, "value": v} for k, v in values.items()]
+
+
+def _container(image: str, command: list[str], vcpus: int, memory: int, **env: str) -> dict[str, Any]:
+    return {
+        "image": IMAGE.format(image),
+        "command": command,
+        "jobRoleArn": JOB_ROLE,
+        "executionRoleArn": EXECUTION_ROLE,
+        "resourceRequirements": [{"type": "VCPU", "value": str(vcpus)}, {"type": "MEMORY", "value": str(memory)}],
+        "environment": _env(PIPELINE_STAGE=image, **env),
+        "volumes": [],
+        "mountPoints": [],
+        "ulimits": [],
+        "logConfiguration": {"logDriver": "awslogs", "options": {}},
+    }
+
+
+# name -> (containerProperties, retryStrategy, parameters)
+JOB_DEFINITIONS: dict[str, tuple[dict[str, Any], dict[str, Any] | None, dict[str, str]]] = {
+    "JobA-list-and-validate": (
+        _container("list-and-validate", ["python", "-m", "pipeline.list_objects", "Ref::SourceBucket"], 2, 4096,
+                   SIM_DURATION_S="600"),
+        None, {"SourceBucket": "s3://pipeline-input"}),
+    "JobB-CPU-Intensive-Processing": (
+        _container("cpu-processing", ["python", "-m", "pipeline.transform"], 32, 4096,
+                   SIM_DURATION_S="180", SIM_FAIL_RATE="0.02"),
+        None, {}),
+    "JobC-Memory-Intensive-Processing": (
+        _container("memory-processing", ["python", "-m", "pipeline.aggregate"], 1, 32768,
+                   SIM_DURATION_S="120", SIM_FAIL_RATE="0.08"),
+        {"attempts": 2}, {}),
+    "JobD-Sequential-Validation": (
+        _container("validation", ["python", "-m", "pipeline.validate_step"], 1, 32768, SIM_DURATION_S="60"),
+        None, {}),
+    "JobE-Cleanup-and-Notification": (
+        _container("cleanup", ["python", "-m", "pipeline.cleanup", "Ref::SourceBucket", "Ref::Recipient"], 1, 2048,
+                   SIM_DURATION_S="30"),
+        None, {}),
+}
+
+
+def reference_requests() -> list[dict[str, Any]]:
+    """The SubmitJob bodies of the reference pipeline, with `JobX_job_ID` placeholders for dependency ids."""
+    text = importlib_resources.files("batchtui.sim").joinpath("reference-pipeline.json").read_text()
+    return json.loads(text)
+
+
+def register_definitions(engine: Engine) -> None:
+    for name, (container, retry, params) in JOB_DEFINITIONS.items():
+        if engine.job_definition(name) is None:
+            engine.register_job_definition(name, container, retry_strategy=retry, parameters=params,
+                                           tags={"pipeline": "reference"})
+
+
+def submit_reference(engine: Engine, array_size: int) -> dict[str, str]:
+    """Register the job definitions and submit the five jobs to ProdQueue; returns {JobName: jobId}."""
+    from batchtui.sim.api import BatchService
+
+    register_definitions(engine)
+    service = BatchService(engine)
+    ids: dict[str, str] = {}
+    for request in reference_requests():
+        request = json.loads(json.dumps(request))
+        if request.get("arrayProperties", {}).get("size") == 10_000:  # JobB and JobC; JobD keeps its 10 steps
+            request["arrayProperties"]["size"] = array_size
+        for dep in request.get("dependsOn", []):
+            if "jobId" in dep:
+                dep["jobId"] = ids[dep["jobId"].removesuffix("_job_ID")]
+        ids[request["jobName"]] = service.call("SubmitJob", request)["jobId"]
+    return ids
