@@ -50,7 +50,8 @@ DEFAULT_MEMORY_MIB = 2048
 MAX_ARRAY_SIZE = 10_000
 MAX_DEPENDENCIES = 20
 
-_EV_SETTLE, _EV_RUNNING, _EV_END, _EV_SUMMARY = range(4)
+_EV_SETTLE, _EV_RUNNING, _EV_END, _EV_SUMMARY, _EV_REQUEUE = range(5)
+RETRY_DELAY_MS = 10_000  # a retried attempt waits in RUNNABLE for the scheduler's next look
 
 
 def arn(kind: str, name: str) -> str:
@@ -414,6 +415,9 @@ class Engine:
         elif obj.token == token:  # a unit event not cancelled by TerminateJob
             if kind == _EV_RUNNING:
                 self._running(obj)
+            elif kind == _EV_REQUEUE:
+                if obj.status == RUNNABLE:
+                    self._enqueue(obj)
             else:
                 self._end_attempt(obj)
 
@@ -728,7 +732,7 @@ class Engine:
             att.status_reason = CONTAINER_EXITED
         if self._retry(u, att):
             self._set(u, RUNNABLE)
-            self._enqueue(u)
+            self._at(self.now_ms + RETRY_DELAY_MS, _EV_REQUEUE, u, u.token)
             return
         self._fail(u, att.status_reason)
 
