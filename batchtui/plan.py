@@ -8,7 +8,8 @@ earlier in the same plan holds a `Ref(step)` placeholder; the executor substitut
     plan = plan_retry(snapshot, [Selection("jobB")], downstream=True)   # every FAILED index of jobB, and after
 
 Rules (AWS Batch facts in shared/aws-batch-facts.md):
-- Cancel: SUBMITTED/PENDING/RUNNABLE → CancelJobs, STARTING/RUNNING (or not known) → TerminateJobs, ≤50 ids a call.
+- Cancel: SUBMITTED/PENDING/RUNNABLE → CancelJobs, STARTING/RUNNING (or not known) → TerminateJobs, ≤50 ids a call;
+  the CancelJobs calls come first (see plan_cancel).
   A whole array parent is one call on the parent id (it cascades): Terminate when any child may be running.
   Finished jobs and indices are left alone and reported.
 - Retry: only FAILED work is resubmitted, as new jobs copying the original's queue, job definition revision,
@@ -338,7 +339,9 @@ def plan_cancel(snap: Snapshot, selection: Selection | Iterable[Selection], reas
             _cancel_whole(job, terminate, cancel, skipped, notes)
         else:
             _cancel_indices(job, sorted(indices), terminate, cancel, skipped)
-    calls = [*_bulk_calls(TERMINATE, terminate, reason), *_bulk_calls(CANCEL, cancel, reason)]
+    # Cancel the waiting work first: terminating running work first frees capacity, and a RUNNABLE job that
+    # starts in that moment is no longer stopped by the CancelJobs that follows.
+    calls = [*_bulk_calls(CANCEL, cancel, reason), *_bulk_calls(TERMINATE, terminate, reason)]
     targets = _merge_targets([t for _, t in terminate + cancel])
     return Plan(KIND_CANCEL, tuple(calls), targets, tuple(skipped), tuple(notes), reason=reason)
 

@@ -149,7 +149,8 @@ async def test_cancelling_some_indices_splits_cancel_and_terminate():
         assert "TerminateJobs" in out and "CancelJobs" in out
         sim.engine.advance(60)
         after = await children(api, b, 300)
-        assert all(after[i]["status"] == "FAILED" for i in running + waiting)
+        seen = {i: (now[i]["status"], after[i]["status"]) for i in running + waiting}
+        assert all(after[i]["status"] == "FAILED" for i in running + waiting), seen
         assert all(after[i]["statusReason"].startswith("cancelled by batchtui (user ") for i in running + waiting)
 
 

@@ -79,8 +79,8 @@ async def test_cancel_checks_ids_exist_then_terminates_and_cancels():
     seen = []
     outcome = await execute(api, cancel_plan(), progress=seen.append, registry=Registry())
     assert outcome.ok and not outcome.not_done
-    assert api.ops() == ["DescribeJobs", "TerminateJobs", "CancelJobs"]
-    assert api.log[1][1] == (["B:0", "B:1"], "because")
+    assert api.ops() == ["DescribeJobs", "CancelJobs", "TerminateJobs"]
+    assert api.log[2][1] == (["B:0", "B:1"], "because")
     assert seen[0].step is None and "checking that 4 job ids exist" in seen[0].message
     assert seen[-1].done == seen[-1].total == 2 and seen[-1].result.ok
     assert outcome.summary().startswith("Done: all 2 calls succeeded.")
@@ -106,14 +106,16 @@ async def test_a_plan_refused_by_the_check_may_run_again_once_the_ids_exist():
 
 async def test_bulk_errors_are_reported_and_stop_the_run():
     api = FakeApi({f"B:{i}": s for i, s in enumerate(["RUNNING", "RUNNING", "PENDING", "PENDING"])})
-    api.refuse = {"B:1": "ClientException"}
+    api.refuse = {"B:2": "ClientException"}  # in the first call (CancelJobs B:2, B:3)
     outcome = await execute(api, cancel_plan(), registry=Registry())
     assert not outcome.ok
     assert [s.ok for s in outcome.steps] == [False] and outcome.not_done == (1,)
-    assert outcome.steps[0].errors == ({"jobId": "B:1", "code": "ClientException", "message": "cannot"},)
-    assert "1 of 2 job(s) refused, e.g. B:1: ClientException cannot" in outcome.error
+    assert outcome.steps[0].errors == ({"jobId": "B:2", "code": "ClientException", "message": "cannot"},)
+    assert outcome.steps[0].successful == ("B:3",)
+    assert "1 of 2 job(s) refused, e.g. B:2: ClientException cannot" in outcome.error
     text = outcome.summary()
-    assert "Stopped at step 1 of 2" in text and "Not done:" in text and "B:1: ClientException cannot" in text
+    assert "Stopped at step 1 of 2" in text and "Not done:" in text and "B:2: ClientException cannot" in text
+    assert "TerminateJobs" not in api.ops()
 
 
 async def test_a_job_that_started_since_planning_is_warned_about():

@@ -37,16 +37,17 @@ def test_indices_split_by_status_running_terminated_waiting_cancelled_finished_s
     assert all(c.params["reason"] == REASON for c in plan.calls)
 
 
-def test_terminate_calls_come_before_cancel_calls():
+def test_waiting_work_is_cancelled_before_running_work_is_terminated():
+    # the other way round, the capacity freed by terminating lets a RUNNABLE child start before it is cancelled
     plan = plan_cancel(snapshot(array("B", "pR")), Selection("B", frozenset({0, 1})), REASON)
-    assert [c.operation for c in plan.calls] == [TERMINATE, CANCEL]
+    assert [c.operation for c in plan.calls] == [CANCEL, TERMINATE]
 
 
 def test_bulk_calls_hold_at_most_50_ids_and_cover_every_id_once():
     snap = snapshot(array("B", "R" * 120 + "r" * 51))
     plan = plan_cancel(snap, Selection("B", frozenset(range(171))), REASON)
     sizes = [(c.operation, len(c.params["jobs"])) for c in plan.calls]
-    assert sizes == [(TERMINATE, 50), (TERMINATE, 50), (TERMINATE, 20), (CANCEL, 50), (CANCEL, 1)]
+    assert sizes == [(CANCEL, 50), (CANCEL, 1), (TERMINATE, 50), (TERMINATE, 50), (TERMINATE, 20)]
     every = ids(plan, TERMINATE) + ids(plan, CANCEL)
     assert sorted(every) == sorted(f"B:{i}" for i in range(171))
 
