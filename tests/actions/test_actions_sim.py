@@ -154,15 +154,23 @@ async def test_cancelling_some_indices_splits_cancel_and_terminate():
         assert all(after[i]["statusReason"].startswith("cancelled by batchtui (user ") for i in running + waiting)
 
 
-async def test_retrying_jobb_with_downstream_lets_the_reference_pipeline_finish():
-    async with SimServer(cfg(), host="127.0.0.1", port=0) as sim, open_api(endpoint_url=sim.url) as api:
+# seed 11: JobB fails 5 indices, JobC exactly those; seed 0: JobC also fails 2 indices of its own (a second JobC
+# retry without dependencies); seed 18: JobB fails one index (plain jobs chained by a standard dependency).
+@pytest.mark.parametrize(("seed", "expected"), [
+    (11, ["JobB-retry", "JobC-retry", "JobD-retry", "JobE-retry"]),
+    (0, ["JobB-retry", "JobC-retry", "JobC-retry2", "JobD-retry", "JobE-retry"]),
+    (18, ["JobB-retry", "JobC-retry", "JobC-retry2", "JobD-retry", "JobE-retry"]),
+])
+async def test_retrying_jobb_with_downstream_lets_the_reference_pipeline_finish(seed, expected):
+    async with SimServer(cfg(seed=seed), host="127.0.0.1", port=0) as sim, open_api(endpoint_url=sim.url) as api:
         await finished_reference(sim, api)
         b = sim.engine.reference_ids["JobB"]
         code, out, err = await run_cli(sim, "retry", b, "--downstream", "--yes")
         assert code == 0, err + out
         sim.engine.run_until_idle()
         jobs = {j["jobName"]: j for j in await queue_jobs(api)}
-        for name in ("JobB-retry", "JobC-retry", "JobD-retry", "JobE-retry"):
+        assert sorted(n for n in jobs if "-retry" in n) == sorted(expected)
+        for name in expected:
             assert jobs[name]["status"] == "SUCCEEDED", (name, jobs[name].get("statusReason"))
         # the retry re-ran exactly the failed indices, and JobE's retry kept its parameters
         retry_b = (await api.describe_jobs([jobs["JobB-retry"]["jobId"]]))[0]
