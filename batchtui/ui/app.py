@@ -159,8 +159,16 @@ class BatchtuiApp(App[int]):
             self._again = False
             self.start_refresh()
         else:
-            self._timer = self.set_timer(self.refresh_s, self.start_refresh)
+            self._timer = self.set_timer(self.next_delay(), self.start_refresh)
         self._tick()
+
+    def next_delay(self) -> float:
+        """--refresh, stretched by the source while AWS throttles us (the poller knows)."""
+        stretch = getattr(self.source, "next_delay", None)
+        try:
+            return float(stretch(self.refresh_s)) if stretch else self.refresh_s
+        except Exception:  # noqa: BLE001 - a pacing hint must never stop the refresh loop
+            return self.refresh_s
 
     def _failed(self, message: str) -> Snapshot:
         """The last good state, marked with the error; an empty one if there never was a good one."""
@@ -185,7 +193,8 @@ class BatchtuiApp(App[int]):
         alerts = sorted(alerts, key=lambda e: TOAST_ORDER.get(e.kind, 9))  # the pipeline's end first
         for e in alerts[:MAX_TOASTS]:
             severity = "error" if e.level == "bad" else "information"
-            self.notify(e.text, title="batchtui", severity=severity, timeout=8)
+            title = {"index": "Index failed", "job": "Job failed", "pipeline": "Pipeline finished"}.get(e.kind, "")
+            self.notify(e.text, title=title, severity=severity, timeout=8)
         if len(alerts) > MAX_TOASTS:
             self.notify(f"and {len(alerts) - MAX_TOASTS} more (see Events)", severity="warning", timeout=8)
         if self.ring_bell:

@@ -382,6 +382,4 @@ def _rate_line(job: Job, iw: int, now: datetime, insight: JobInsight | None) -> 
         eta = describe_eta(insight.eta, now, insight.eta_lower_bound)
         parts.append(("  ETA " if parts else "ETA ", MUTED_STYLE))
         parts.append((eta, TEXT_STYLE))
-    elif insight.waiting_on and not parts:
-        parts.append(("waiting", MUTED_STYLE))
     return _fit(parts, iw)

@@ -55,6 +55,13 @@ class PollerSource:
     async def refresh(self) -> Snapshot:
         return await self._poller.refresh()
 
+    def next_delay(self, refresh_s: float) -> float:
+        return self._poller.next_delay(refresh_s)
+
+    @property
+    def slowdown(self) -> float:
+        return self._poller.slowdown
+
     async def switch_queue(self, queue: str) -> None:
         await self.api.check_queue(queue)
         self._poller = self._new_poller(queue)

@@ -262,5 +262,5 @@ def _partner_line(p: Partner) -> Text:
     t = Text("  ")
     t.append(f"{fmt.truncate(p.name, 11):<12}", Style(color="#e6edf3"))
     t.append_text(fmt.status_text(p.status, bold=False))
-    t.append(" " * max(1, 12 - len(p.status.name)) + RELATION.get(p.relation, p.relation) + "\n", MUTED)
+    t.append(" " * max(1, 10 - len(p.status.name)) + RELATION.get(p.relation, p.relation) + "\n", MUTED)
     return t

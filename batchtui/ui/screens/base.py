@@ -47,4 +47,5 @@ class DashboardScreen(Screen):
         d = self.dash
         for bar in self.query(StatusBar):
             bar.show(d.snap, queue=d.source.queue, where=d.source.where, now=d.now(), refresh_s=d.refresh_s,
-                     refreshing=d.refreshing, max_tps=d.source.max_tps, readonly=d.readonly)
+                     refreshing=d.refreshing, max_tps=d.source.max_tps, readonly=d.readonly,
+                     slowdown=getattr(d.source, "slowdown", 1.0))

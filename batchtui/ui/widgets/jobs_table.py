@@ -25,6 +25,8 @@ COLUMNS = (("job", "Job"), ("kind", "Kind"), ("status", "Status"), ("progress", 
 class JobsTable(DataTable):
     BINDINGS = [
         Binding("enter", "select_cursor", "Open", id="jobs.open"),
+        Binding("home", "first", "First job", show=False, id="jobs.first"),
+        Binding("end", "last", "Last job", show=False, id="jobs.last"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -35,6 +37,12 @@ class JobsTable(DataTable):
     def on_mount(self) -> None:
         for key, label in COLUMNS:
             self.add_column(label, key=key)
+
+    def action_first(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last(self) -> None:
+        self.move_cursor(row=max(0, self.row_count - 1))
 
     @property
     def job_ids(self) -> tuple[str, ...]:

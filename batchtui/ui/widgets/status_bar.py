@@ -48,23 +48,41 @@ class StatusBar(Static):
     """
 
     def show(self, snap: Snapshot | None, *, queue: str, where: str, now: datetime, refresh_s: float,
-             refreshing: bool, max_tps: float | None, readonly: bool) -> None:
+             refreshing: bool, max_tps: float | None, readonly: bool, slowdown: float = 1.0) -> None:
+        width = max(20, (self.size.width or 160) - 2)
         self.update(render(snap, queue=queue, where=where, now=now, refresh_s=refresh_s, refreshing=refreshing,
-                           max_tps=max_tps, readonly=readonly))
+                           max_tps=max_tps, readonly=readonly, slowdown=slowdown, width=width))
 
 
 def render(snap: Snapshot | None, *, queue: str, where: str, now: datetime, refresh_s: float, refreshing: bool,
-           max_tps: float | None, readonly: bool) -> Text:
+           max_tps: float | None, readonly: bool, slowdown: float = 1.0, width: int = 200) -> Text:
+    """The first line drops its least useful parts (budget, interval, totals) until it fits `width`."""
+    f = freshness(snap, now, refresh_s)
+    for detail in (3, 2, 1, 0):
+        line = _first_line(snap, f, queue=queue, where=where, refresh_s=refresh_s, refreshing=refreshing,
+                           max_tps=max_tps, readonly=readonly, slowdown=slowdown, detail=detail)
+        if line.cell_len <= width:
+            break
+    if f.error and snap is not None:
+        line.append("\n")
+        line.append("⚠ last refresh failed: ", BAD)
+        line.append(f.error, TEXT)
+        line.append(f" – showing the state of {fmt.clock_time(snap.stale_since or snap.polled_at)} UTC", MUTED)
+    return line
+
+
+def _first_line(snap: Snapshot | None, f: Freshness, *, queue: str, where: str, refresh_s: float, refreshing: bool,
+                max_tps: float | None, readonly: bool, slowdown: float, detail: int) -> Text:
     line = Text()
     line.append("◆ batchtui", ACCENT)
     line.append(*SEP)
     line.append(queue, Style(color="#ffffff", bold=True))
-    line.append(*SEP)
-    line.append(where, MUTED)
+    if detail >= 1:
+        line.append(*SEP)
+        line.append(where, MUTED)
     if readonly:
         line.append(*SEP)
         line.append("read-only", WARN)
-    f = freshness(snap, now, refresh_s)
     line.append(*SEP)
     if f.age_s is None:
         line.append("⟳ first refresh…" if refreshing else "no data yet", MUTED)
@@ -79,14 +97,14 @@ def render(snap: Snapshot | None, *, queue: str, where: str, now: datetime, refr
     if snap is not None:
         line.append(*SEP)
         line.append(f"API {snap.api_calls:,} calls", TEXT)
-        line.append(f" · {snap.total_api_calls:,} total", MUTED)
-        line.append(f" · {snap.throttled_calls:,} throttled", WARN if snap.throttled_calls else MUTED)
-    if max_tps:
-        line.append(f" · budget {max_tps:g}/s", MUTED)
-    line.append(f" · every {fmt.duration(refresh_s)}", MUTED)
-    if f.error:
-        line.append("\n")
-        line.append("⚠ last refresh failed: ", BAD)
-        line.append(f.error, TEXT)
-        line.append(f" – showing the state of {fmt.clock_time(snap.stale_since or snap.polled_at)} UTC", MUTED)
+        if detail >= 2:
+            line.append(f" · {snap.total_api_calls:,} total", MUTED)
+        if detail >= 1 or snap.throttled_calls:
+            line.append(f" · {snap.throttled_calls:,} throttled", WARN if snap.throttled_calls else MUTED)
+    if slowdown > 1.0:
+        line.append(f" · throttled: polling {slowdown:g}× slower", WARN)
+    if detail >= 3:
+        if max_tps:
+            line.append(f" · budget {max_tps:g}/s", MUTED)
+        line.append(f" · every {fmt.duration(refresh_s)}", MUTED)
     return line

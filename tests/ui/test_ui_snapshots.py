@@ -1,0 +1,144 @@
+"""Snapshot tests (pytest-textual-snapshot): the visual contract of every screen, on hand-built data with a frozen
+clock. Update after an intended change with `pytest tests/ui/test_ui_snapshots.py --snapshot-update`, and look at
+the report (or screenshots/) before committing the new SVGs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import ui_factory as f
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from batchtui.errors import EndpointUnreachable
+from batchtui.model import Status
+from batchtui.ui.app import BatchtuiApp
+
+SIZE = (160, 50)
+SMALL = (100, 30)
+
+
+def app_on(source: f.ScriptedSource, **kw) -> BatchtuiApp:
+    return BatchtuiApp(source, refresh_s=3600, clock=lambda: f.NOW, bell=False, **kw)
+
+
+def steps(*keys: str, refreshes: int = 1, wait: float = 0.0):
+    """A run_before: wait for the first refresh(es), press keys, let workers (DescribeJobs, logs) finish."""
+
+    async def run_before(pilot: Pilot) -> None:
+        app = pilot.app
+        for _ in range(300):
+            if app.source.refreshes >= refreshes and not app.refreshing and app.snap is not None:
+                break
+            await pilot.pause(0.01)
+        await pilot.pause()
+        for key in keys:
+            if key == "_":
+                await pilot.pause(0.1)
+            else:
+                await pilot.press(key)
+        await pilot.app.workers.wait_for_complete()
+        if wait:
+            await pilot.pause(wait)
+        for box in app.screen.query(Input):
+            box.cursor_blink = False
+
+    return run_before
+
+
+def test_pipeline_screen(snap_compare):
+    """Home on the reference pipeline at 10,000: graph (→, ⇒ N:N, ↻ seq), jobs table, feed, status bar."""
+    assert snap_compare(app_on(f.reference_source()), terminal_size=SIZE, run_before=steps())
+
+
+def test_pipeline_screen_small_terminal(snap_compare):
+    """At 100×30 the graph scrolls sideways and the table still shows every job."""
+    assert snap_compare(app_on(f.reference_source()), terminal_size=SMALL, run_before=steps())
+
+
+def test_array_screen_all_ten_thousand_indices(snap_compare):
+    """JobB: 10,000 half-block cells on one screen, legend with counts by status, index 0 selected."""
+    assert snap_compare(app_on(f.reference_source()), terminal_size=SIZE, run_before=steps("down", "enter"))
+
+
+def test_array_screen_filtered_on_failures(snap_compare):
+    """`/status:FAILED`: the rest dimmed, the cursor on the first failure with its reason and partners."""
+    keys = ("down", "enter", "slash", *"status:FAILED", "enter")
+    assert snap_compare(app_on(f.reference_source()), terminal_size=SIZE, run_before=steps(*keys))
+
+
+def test_array_screen_small_terminal(snap_compare):
+    """At 100×30 the grid scrolls; the side panel stays readable."""
+    assert snap_compare(app_on(f.reference_source()), terminal_size=SMALL, run_before=steps("down", "enter"))
+
+
+def test_sequential_array_as_numbered_tiles(snap_compare):
+    """JobD (SEQUENTIAL, 10): small arrays get one numbered tile per index; partners are index±1."""
+    keys = ("down", "down", "down", "enter", "right", "right", "right")
+    assert snap_compare(app_on(f.reference_source()), terminal_size=SIZE, run_before=steps(*keys))
+
+
+def test_detail_of_a_failed_index_with_its_log(snap_compare):
+    """A failed JobB index: why, reason, timeline, attempts, definition, overrides, partners, log tail."""
+    keys = ("down", "enter", "slash", *"status:FAILED", "enter", "enter")
+    assert snap_compare(app_on(f.reference_source()), terminal_size=SIZE, run_before=steps(*keys, wait=0.2))
+
+
+def test_detail_of_a_plain_job(snap_compare):
+    """JobE: parameters, dependencies, no log stream yet."""
+    keys = ("down", "down", "down", "down", "enter")
+    assert snap_compare(app_on(f.reference_source()), terminal_size=SIZE, run_before=steps(*keys, wait=0.2))
+
+
+def test_help_screen(snap_compare):
+    """`?` lists every key, the : commands and the filter syntax."""
+    assert snap_compare(app_on(f.reference_source()), terminal_size=SIZE, run_before=steps("question_mark"))
+
+
+def test_command_line(snap_compare):
+    """`:` opens a k9s-style prompt at the bottom, with completion."""
+    keys = ("colon", *"que")
+    assert snap_compare(app_on(f.reference_source()), terminal_size=SIZE, run_before=steps(*keys))
+
+
+def test_stale_after_a_failed_refresh(snap_compare):
+    """The last good state stays, the status bar says STALE with the error; the feed says it too."""
+    snap = f.reference()
+    err = EndpointUnreachable("cannot reach http://127.0.0.1:4566: connection failed (check --endpoint-url)")
+    source = f.ScriptedSource([snap, err])
+    assert snap_compare(app_on(source), terminal_size=SIZE, run_before=steps("r", refreshes=2))
+
+
+def test_failures_arriving_show_in_the_feed_and_as_toasts(snap_compare):
+    """A refresh that brings new failures and a finished job: feed lines and toasts."""
+    snap = f.reference(2_000)
+    later = snap
+    running = snap.by_name("JobB").array.indices(Status.RUNNING)[:2]
+    for i in running:
+        later = f.with_index(later, "JobB", i, Status.FAILED,
+                             f.IndexDetail(i, exit_code=137, reason=f.OOM, status_reason=f.ESSENTIAL))
+    later = replace(later, polled_at=f.NOW)
+    assert snap_compare(app_on(f.ScriptedSource([snap, later])), terminal_size=SIZE,
+                        run_before=steps("r", refreshes=2))
+
+
+def test_fan_in_and_two_pipelines(snap_compare):
+    """Two roots into one job, and a second pipeline under the first."""
+    assert snap_compare(app_on(f.ScriptedSource([f.fan_in()])), terminal_size=SIZE, run_before=steps())
+
+
+def test_independent_plain_jobs(snap_compare):
+    """A queue of plain jobs without dependencies: one row of boxes."""
+    assert snap_compare(app_on(f.ScriptedSource([f.plain_only(4)])), terminal_size=SIZE, run_before=steps())
+
+
+def test_chain_wider_than_the_screen(snap_compare):
+    """Twelve jobs in a chain: the graph scrolls to the selected job."""
+    keys = ("end",)
+    assert snap_compare(app_on(f.ScriptedSource([f.wide_chain(12)])), terminal_size=SIZE, run_before=steps(*keys))
+
+
+def test_empty_queue(snap_compare):
+    """No jobs in the window: an empty graph and table, the feed says so."""
+    assert snap_compare(app_on(f.ScriptedSource([f.empty()])), terminal_size=SIZE, run_before=steps())
