@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -37,11 +40,12 @@ EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
 
 
 async def perform(api: Any, plan: Plan, progress: ProgressFn | None = None, *, profile: str | None = None,
-                  audit_path: Path | None = None, registry: Registry | None = None
-                  ) -> tuple[Outcome, audit.AuditError | None]:
-    """execute() then append the audit line. Raises AlreadyExecuted for a plan run before; an audit line that
-    could not be written comes back as the error to show (the action itself has happened by then)."""
-    outcome = await execute(api, plan, progress, registry=registry)
+                  audit_path: Path | None = None, registry: Registry | None = None,
+                  stop: asyncio.Event | None = None) -> tuple[Outcome, audit.AuditError | None]:
+    """execute() then append the audit line. Raises AlreadyExecuted for a plan run before (ActionsDisabled under
+    --readonly); an audit line that could not be written comes back as the error to show (the action itself has
+    happened by then)."""
+    outcome = await execute(api, plan, progress, registry=registry, stop=stop)
     if plan.empty:
         return outcome, None
     try:
@@ -91,7 +95,8 @@ async def run(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO
                 return EXIT_RUNTIME
         # Progress lines only on a terminal: in scripts stderr stays the one line that says what went wrong.
         progress = _printer(err) if _isatty(err) else None
-        outcome, audit_error = await perform(api, plan, progress, profile=args.profile)
+        with _stop_on_interrupt(err) as stop:
+            outcome, audit_error = await perform(api, plan, progress, profile=args.profile, stop=stop)
     print(outcome.summary(), file=out, flush=True)
     code = EXIT_OK
     if not outcome.ok:
@@ -101,6 +106,29 @@ async def run(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO
         print(f"batchtui: {audit_error}", file=err)
         code = EXIT_RUNTIME
     return code
+
+
+@contextmanager
+def _stop_on_interrupt(err: TextIO) -> Iterator[asyncio.Event]:
+    """Ctrl-C while calls are being made: finish the call in flight, make no more, report and record it all."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def interrupted() -> None:
+        if stop.is_set():  # a second Ctrl-C: the person insists
+            raise KeyboardInterrupt
+        print("batchtui: stopping after the call in flight (Ctrl-C again to abandon it)", file=err, flush=True)
+        stop.set()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, interrupted)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or a platform without it
+        yield stop
+        return
+    try:
+        yield stop
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
 
 
 def _done(kind: str) -> str:

@@ -9,10 +9,13 @@
   An action never half-happens silently.
 - A plan runs at most once per process (keyed by its fingerprint): confirming twice submits once. Only a plan
   refused by the check before any change may be run again.
+- `stop` (an asyncio.Event) ends the run cleanly between two calls (Ctrl-C in the CLI, a "stop" key in the UI);
+  a call already sent is never abandoned halfway. `forbid_actions()` (--readonly) makes execute() refuse.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +37,10 @@ class Api(Protocol):  # the part of batchtui.aws.BatchApi this module uses
 
 class AlreadyExecuted(BatchtuiError):
     """The same plan was executed (or is executing) already in this process."""
+
+
+class ActionsDisabled(BatchtuiError):
+    """Actions are forbidden in this process (`--readonly`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +152,15 @@ class Registry:
     """Plans executed (or executing) in this process, by fingerprint."""
 
     _state: dict[str, str] = field(default_factory=dict)  # fingerprint → "running" | "done"
+    forbidden: str | None = None  # why no action may run at all (e.g. "batchtui runs with --readonly")
+
+    def forbid(self, why: str) -> None:
+        """From now on every execute() through this registry raises ActionsDisabled. There is no undo."""
+        self.forbidden = why
 
     def claim(self, plan: Plan) -> None:
+        if self.forbidden:
+            raise ActionsDisabled(f"cannot {plan.kind}: {self.forbidden}")
         state = self._state.get(plan.fingerprint)
         if state is not None:
             what = "is running now" if state == "running" else "was executed already"
@@ -167,14 +181,24 @@ class Registry:
 REGISTRY = Registry()
 
 
+def forbid_actions(why: str = "batchtui runs with --readonly") -> None:
+    """Make cancel and retry impossible in this process (the dashboard calls this under --readonly)."""
+    REGISTRY.forbid(why)
+
+
 async def execute(api: Api, plan: Plan, progress: ProgressFn | None = None, *,
-                  registry: Registry | None = None) -> Outcome:
-    """Make plan.calls in order; stop at the first failure. Raises AlreadyExecuted for a plan run before."""
-    if plan.empty:
-        return Outcome(plan, ok=True)
+                  registry: Registry | None = None, stop: asyncio.Event | None = None) -> Outcome:
+    """Make plan.calls in order; stop at the first failure, or before the next call once `stop` is set.
+
+    Raises AlreadyExecuted for a plan run before, ActionsDisabled under --readonly.
+    """
     registry = registry or REGISTRY
+    if plan.empty:
+        if registry.forbidden:
+            raise ActionsDisabled(f"cannot {plan.kind}: {registry.forbidden}")
+        return Outcome(plan, ok=True)
     registry.claim(plan)  # before any await: two confirmations racing each other cannot both pass
-    run = _Run(api, plan, progress)
+    run = _Run(api, plan, progress, stop)
     outcome: Outcome | None = None
     try:
         outcome = await run.go()
@@ -189,6 +213,7 @@ class _Run:
     api: Api
     plan: Plan
     progress: ProgressFn | None
+    stop: asyncio.Event | None = None
     steps: list[StepResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     sending: bool = False
@@ -201,6 +226,10 @@ class _Run:
                 return refused
         job_ids: dict[int, str] = {}
         for n, call in enumerate(self.plan.calls):
+            if self.stop is not None and self.stop.is_set():
+                what = f"after step {n} of {total}" if n else "before the first call"
+                return Outcome(self.plan, False, tuple(self.steps), f"stopped by request {what}",
+                               warnings=tuple(self.warnings))
             await self._report(Progress(n, total, n, f"{n + 1}/{total} {call.operation} {call.label}"))
             self.sending = True
             result = await self._step(n, call, job_ids)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 
@@ -212,3 +213,30 @@ def test_plan_from_scope_matches_plan_from_a_hand_built_snapshot_shape():
     assert [c.params.get("dependsOn") for c in plan.calls][1][0]["type"] == "N_TO_N"
     assert plan.calls[0].params["containerOverrides"]["environment"] == [
         {"name": "BATCHTUI_ARRAY_INDICES", "value": "2,4"}]
+
+
+async def test_ctrl_c_during_execution_finishes_the_call_in_flight_then_stops_and_records_it(monkeypatch, tmp_path):
+    import signal
+
+    from batchtui import actions
+
+    mb = reference("SSFSF", "SSFSF")
+    real_submit = mb.submit_job
+
+    async def submit_and_interrupt(**kw):
+        if mb.ops().count("SubmitJob") == 0:
+            signal.raise_signal(signal.SIGINT)  # the person presses Ctrl-C while the first call is in flight
+            await asyncio.sleep(0.01)
+        return await real_submit(**kw)
+
+    mb.submit_job = submit_and_interrupt
+    patch_open_api(monkeypatch, mb)
+    out, err = io.StringIO(), io.StringIO()
+    code = await actions.run(cli.parse(["retry", "B", "--downstream", "--yes"]), io.StringIO(), out, err)
+    assert code == 1
+    assert mb.ops().count("SubmitJob") == 1  # the call in flight completed; no further call was made
+    assert "stopping after the call in flight" in err.getvalue()
+    assert "batchtui: stopped by request after step 1 of 4" in err.getvalue()
+    assert "Not done:" in out.getvalue() and "→ new job new-0" in out.getvalue()
+    (line,) = audit_lines(tmp_path)
+    assert line["outcome"]["newJobs"] == {"1": "new-0"} and line["outcome"]["notDone"] == [2, 3, 4]

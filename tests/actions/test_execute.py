@@ -257,3 +257,39 @@ def test_audit_never_records_secrets():
     assert '"MODE", "value": "fast"' in line
     # the plan itself keeps them: the new job needs its environment
     assert {"name": "DB_PASSWORD", "value": "hunter2"} in plan.calls[0].params["containerOverrides"]["environment"]
+
+
+async def test_stop_request_ends_the_run_between_calls_and_says_what_was_not_done():
+    stop = asyncio.Event()
+    api = FakeApi()
+
+    def after_first(p):
+        if p.result is not None and p.step == 0:
+            stop.set()  # e.g. Ctrl-C while step 1 was in flight
+
+    outcome = await execute(api, retry_plan(), progress=after_first, registry=Registry(), stop=stop)
+    assert not outcome.ok and outcome.error == "stopped by request after step 1 of 4"
+    assert api.submits == 1 and outcome.not_done == (1, 2, 3)
+    assert "Not done:\n  2. SubmitJob JobC-retry" in outcome.summary()
+
+
+async def test_readonly_makes_every_action_impossible():
+    from batchtui.execute import ActionsDisabled
+
+    reg = Registry()
+    reg.forbid("batchtui runs with --readonly")
+    api = FakeApi({f"B:{i}": "PENDING" for i in range(4)})
+    with pytest.raises(ActionsDisabled, match="cannot cancel: batchtui runs with --readonly"):
+        await execute(api, cancel_plan(), registry=reg)
+    with pytest.raises(ActionsDisabled, match="cannot retry"):
+        await perform(api, retry_plan(), registry=reg)
+    assert api.log == []
+
+
+def test_forbid_actions_locks_the_process_registry(monkeypatch):
+    from batchtui import execute as ex
+
+    monkeypatch.setattr(ex, "REGISTRY", Registry())
+    ex.forbid_actions()
+    with pytest.raises(ex.ActionsDisabled, match="--readonly"):
+        asyncio.run(ex.execute(FakeApi(), retry_plan()))
