@@ -425,9 +425,6 @@ class Provider:
     indices: tuple[int, ...] | None  # the original's own indices it re-runs, in child order; None: a plain original
     plain: bool  # the provider itself is a plain job
 
-    def covers(self, index: int | None) -> bool:
-        return self.indices is None or index in self.indices
-
     def show(self) -> str:
         return f"step {self.ref.step + 1} ({self.name})" if isinstance(self.ref, Ref) else f"{self.name} ({self.ref})"
 
@@ -590,7 +587,9 @@ class _RetryPlanner:
         by_reason: dict[str, list[int]] = {}
         for s in mine:
             by_reason.setdefault(s.reason, []).extend(s.indices or ())
-        self.skipped = others + [Skip(job.job_id, job.job_name, tuple(sorted(ix)), r) for r, ix in by_reason.items()]
+        whole = list(range(job.array_size or 0))
+        self.skipped = others + [Skip(job.job_id, job.job_name, None if sorted(ix) == whole else tuple(sorted(ix)), r)
+                                 for r, ix in by_reason.items()]
 
     # -- dependencies -----------------------------------------------------------------------------------------
 
@@ -634,10 +633,31 @@ class _RetryPlanner:
             self._by_index[up.job_id] = cover
         return self._by_index[up.job_id].get(index)
 
+    def _earlier(self, p: Provider, index: int | None = None) -> Status | None:
+        """The status of an earlier retry (or of its child re-running `index`); None for one in this plan."""
+        if isinstance(p.ref, Ref):
+            return None
+        job = self.snap.job(p.ref)
+        if job is None:
+            return None
+        if index is not None and job.array is not None and p.indices is not None and index in p.indices:
+            return job.array.status(p.indices.index(index))
+        return job.status
+
+    def _via(self, kind: str, p: Provider, index: int | None = None) -> tuple | None | str:
+        """Wait for provider p – unless it is an earlier retry that already SUCCEEDED (nothing to wait for) or
+        FAILED (the new job would fail at once)."""
+        status = self._earlier(p, index)
+        if status is Status.SUCCEEDED:
+            return None
+        if status is Status.FAILED:
+            return f"waits for {p.show()}, an earlier retry that FAILED: retry that job first (with --downstream)"
+        return (kind, p)
+
     def _n2n_dep(self, up: Job, index: int) -> tuple | None | str:
         p = self._provider_of(up, index)
         if p is not None:
-            return ("n2n", p)
+            return self._via("n2n", p, index)
         status = _statuses(up, [index])[index]
         if status is Status.SUCCEEDED:
             return None  # done: nothing to wait for
@@ -659,8 +679,10 @@ class _RetryPlanner:
                            and self._provider_of(up, i) is None]
                 if missing:
                     return (f"waits for all of {up.job_name}, but {describe_indices(up.job_name, missing)} "
-                            "are not SUCCEEDED nor being retried")
-            return [("std", p) for p in providers]
+                            f"{'is' if len(missing) == 1 else 'are'} neither SUCCEEDED nor being retried")
+            entries = [self._via("std", p) for p in providers]
+            failed = next((e for e in entries if isinstance(e, str)), None)
+            return failed if failed is not None else [e for e in entries if e is not None]
         if up.status is Status.SUCCEEDED:
             return []
         if up.status is Status.FAILED:
@@ -670,6 +692,9 @@ class _RetryPlanner:
     def _child_dep(self, up: Job, child: int, raw: str) -> tuple | None | str:
         p = self._provider_of(up, child)
         if p is not None and p.indices is not None:
+            via = self._via("std", p, child)
+            if not isinstance(via, tuple):
+                return via
             return ("std", p.ref if p.plain else _child_of(p.ref, p.indices.index(child)))
         status = _statuses(up, [child])[child]
         if status is Status.SUCCEEDED:
@@ -716,8 +741,7 @@ class _RetryPlanner:
         else:
             shape = f"{job.job_name} again"
         own = "" if total == 1 else f" [part {n} of {total}]"
-        if job.is_array and any(d.type == DependencyType.N_TO_N for d in job.depends_on) \
-                and not any(kind == "n2n" for kind, _ in group.deps):
+        if self._own_failures(job, group):
             self.notes.append(f"{covers.describe()} failed on {'their' if len(group.indices) > 1 else 'its'} own "
                               f"(the N_TO_N upstream's indices SUCCEEDED): resubmitted too, without waiting, since "
                               f"what runs after {job.job_name} needs all of it")
@@ -725,6 +749,13 @@ class _RetryPlanner:
         self.targets.append(covers)
         indices = tuple(group.indices) if job.is_array else None
         self.providers[job.job_id].append(Provider(Ref(step), name, indices, plain=not is_array))
+
+    def _own_failures(self, job: Job, group: _Group) -> bool:
+        """An N_TO_N dependent's indices whose upstream indices SUCCEEDED the first time."""
+        ups = [self.snap.job(d.job_id) for d in job.depends_on if d.type == DependencyType.N_TO_N and d.job_id]
+        ups = [u for u in ups if u is not None and u.is_array]
+        return bool(ups and group.indices) and all(
+            s is Status.SUCCEEDED for u in ups for s in _statuses(u, group.indices).values())
 
     def _depends_on(self, job: Job, group: _Group, is_array: bool) -> tuple[list[dict], str]:
         out: list[dict] = []

@@ -228,3 +228,31 @@ def test_resolved_params_substitute_new_job_ids():
     b, c, *_ = plan_retry(reference("SSSFSFFSSS", "SSSFSFFSSS"), Selection("B"), downstream=True).calls
     assert c.resolved({0: "new-b"})["dependsOn"] == [{"jobId": "new-b", "type": "N_TO_N"}]
     assert c.to_json()["params"]["dependsOn"] == [{"jobId": "${step 1}", "type": "N_TO_N"}]
+
+
+def _reference_with_earlier_retry(letters: str):
+    snap = reference("SSSFSFSSSS", "SSSFSFSSSS")
+    earlier = array("R1", letters, name="JobB-retry", created=100, tags=MappingProxyType({RETRY_OF_TAG: "B"}),
+                    container_overrides=overrides({INDICES_ENV: "3,5"}))
+    return snapshot(*snap.jobs, earlier)
+
+
+def test_downstream_after_an_earlier_retry_that_succeeded_waits_for_nothing():
+    plan = plan_retry(_reference_with_earlier_retry("SS"), Selection("B"), downstream=True)
+    calls = by_name(plan)
+    assert list(calls) == ["JobC-retry", "JobD-retry", "JobE-retry"]
+    assert "dependsOn" not in calls["JobC-retry"].params  # JobB's failed indices are done, by JobB-retry
+    assert "already resubmitted as JobB-retry (R1)" in plan.summary()
+
+
+def test_downstream_after_an_earlier_retry_that_is_running_waits_for_it_index_by_index():
+    plan = plan_retry(_reference_with_earlier_retry("RR"), Selection("B"), downstream=True)
+    assert by_name(plan)["JobC-retry"].params["dependsOn"] == [{"jobId": "R1", "type": "N_TO_N"}]
+
+
+def test_downstream_never_waits_for_an_earlier_retry_that_failed():
+    plan = plan_retry(_reference_with_earlier_retry("SF"), Selection("B"), downstream=True)
+    c = by_name(plan)["JobC-retry"]
+    assert env(c) == {INDEX_ENV: "3"} and "dependsOn" not in c.params  # R1's child for index 3 succeeded
+    assert "JobC[5]: waits for JobB-retry (R1), an earlier retry that FAILED" in plan.summary()
+    assert "JobD-retry" not in by_name(plan)  # JobD needs all of JobC, and JobC[5] cannot be repaired yet
