@@ -248,7 +248,7 @@ class BatchService:
         if not isinstance(values, list) or len(values) != 1 or not isinstance(values[0], str) or not values[0]:
             raise SimError(f"Filter {f['name']} needs exactly one value")
         name, value = f["name"], values[0]
-        if name in ("BEFORE_CREATED_AT", "AFTER_CREATED_AT") and not value.isdigit():
+        if name in ("BEFORE_CREATED_AT", "AFTER_CREATED_AT") and not value.removeprefix("-").isdigit():
             raise SimError(f"Filter {name} needs a time in milliseconds since the epoch; got {value!r}")
         return name, value
 
