@@ -50,6 +50,10 @@ INDICES_ENV = "BATCHTUI_ARRAY_INDICES"
 RESERVED_ENV_PREFIX = "AWS_BATCH"  # SubmitJob refuses environment names starting with this
 RESERVED_TAG_PREFIX = "aws:"  # tags users may not set
 NAME_MAX = 128
+# AWS Batch accepts a SubmitJob whose containerOverrides are longer than 8,192 characters, and the job then FAILS at
+# start ("Container Overrides length must be at most 8192"; Batch adds its own AWS_BATCH_* variables to them). A
+# retry over many scattered indices is therefore split into arrays whose overrides stay within this budget.
+OVERRIDES_BUDGET = 7 * 1024
 SUMMARY_RUNS = 12  # index runs named in a summary line before "… and N more"
 
 
@@ -576,8 +580,31 @@ class _RetryPlanner:
             groups.sort(key=lambda g: not any(kind == "n2n" for kind, _ in g.deps))
             # skips were added one index at a time: regroup them by reason for the summary
             self._regroup_skips(job)
+            groups = [part for g in groups for part in self._fit(job, g)]
         for n, group in enumerate(groups, 1):
             self._submit(job, group, n, len(groups))
+
+    def _fit(self, job: Job, group: _Group) -> list[_Group]:
+        """The group split so that each new job's containerOverrides (with its index list) stays in budget."""
+        if len(group.indices) < 2 or group.indices == list(range(job.array_size or 0)):
+            return [group]
+        mapping = index_map(job)
+        base = _overrides_size(_overrides(job, group.indices[:2], False)) - len(
+            ",".join(str(mapping[i] if mapping else i) for i in group.indices[:2]))
+        parts: list[list[int]] = [[]]
+        used = base
+        for i in group.indices:
+            cost = len(str(mapping[i] if mapping else i)) + 1
+            if parts[-1] and used + cost > OVERRIDES_BUDGET:
+                parts.append([])
+                used = base
+            parts[-1].append(i)
+            used += cost
+        if len(parts) > 1:
+            self.notes.append(f"{describe_indices(job.job_name, group.indices)} are resubmitted as {len(parts)} "
+                              f"arrays: one index list that long would make the job fail at start (AWS Batch allows "
+                              f"8,192 characters of container overrides)")
+        return [_Group(part, group.deps) for part in parts]
 
     def _regroup_skips(self, job: Job) -> None:
         mine = [s for s in self.skipped if s.job_id == job.job_id and s.indices is not None and len(s.indices) == 1]
@@ -850,6 +877,10 @@ def _overrides(job: Job, indices: list[int] | None, whole: bool) -> dict[str, An
     if env:
         out["environment"] = env
     return out
+
+
+def _overrides_size(overrides: Mapping[str, Any]) -> int:
+    return len(json.dumps(overrides, separators=(",", ":")))
 
 
 def _existing_provider(orig: Job, retry: Job) -> Provider | None:

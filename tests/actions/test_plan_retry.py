@@ -256,3 +256,27 @@ def test_downstream_never_waits_for_an_earlier_retry_that_failed():
     assert env(c) == {INDEX_ENV: "3"} and "dependsOn" not in c.params  # R1's child for index 3 succeeded
     assert "JobC[5]: waits for JobB-retry (R1), an earlier retry that FAILED" in plan.summary()
     assert "JobD-retry" not in by_name(plan)  # JobD needs all of JobC, and JobC[5] cannot be repaired yet
+
+
+def test_a_long_index_list_is_split_so_container_overrides_stay_within_the_aws_limit():
+    import json
+
+    from batchtui.plan import OVERRIDES_BUDGET
+
+    failed = set(range(1, 10_000, 3))  # 3,333 scattered failures: one list would be ~16,000 characters
+    letters = "".join("F" if i in failed else "S" for i in range(10_000))
+    plan = plan_retry(reference(letters, letters), Selection("B"), downstream=True)
+    calls = list(plan.calls)
+    b_parts = [c for c in calls if c.covers[0].job_id == "B"]
+    c_parts = [c for c in calls if c.covers[0].job_id == "C"]
+    assert len(b_parts) == len(c_parts) >= 3
+    for part in b_parts + c_parts:
+        assert len(json.dumps(part.params["containerOverrides"], separators=(",", ":"))) <= OVERRIDES_BUDGET
+    covered = [i for part in b_parts for i in part.covers[0].indices]
+    assert sorted(covered) == sorted(failed) and len(covered) == len(set(covered))
+    for b, c in zip(b_parts, c_parts, strict=True):  # each JobC part pairs with its JobB part
+        assert c.covers[0].indices == b.covers[0].indices
+        assert c.params["dependsOn"] == [{"jobId": Ref(calls.index(b)), "type": "N_TO_N"}]
+    d = by_name(plan)["JobD-retry"]
+    assert [x.get("jobId") for x in d.params["dependsOn"]] == [Ref(calls.index(c)) for c in c_parts] + [None]
+    assert "arrays: one index list that long would make the job fail at start" in plan.summary()
