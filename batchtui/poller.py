@@ -154,6 +154,7 @@ class ArrayTracker:
         self.floor = bytearray([NOT_PROVISIONAL]) * size
         self.details: dict[int, IndexDetail] = {}
         self.synced_key: tuple | None = None
+        self.synced_upstream: tuple | None = None  # what the upstream jobs looked like at the last sync
         self.dirty = True  # the last sync left a doubt: sync again even if the summary did not change
         self.syncs = 0
         self.version = 0  # bumped when statuses or details change (snapshots reuse the frozen copy otherwise)
@@ -641,6 +642,16 @@ class Poller:
                     out.add(up)
         return out
 
+    def _upstream_signature(self, job: Job) -> tuple:
+        out = []
+        for up in job.upstream_ids:
+            t = self._jobs.get(up)
+            if t is not None:
+                done = t.array.statuses.count(Status.SUCCEEDED) + t.array.statuses.count(Status.FAILED) \
+                    if t.array is not None and job.dependency_type(up) == "N_TO_N" else None
+                out.append((up, t.job.status, done))
+        return tuple(out)
+
     async def _sync(self, job_id: str, t: _Tracked) -> None:
         tracker = t.array
         job = t.job
@@ -655,9 +666,14 @@ class Poller:
             tracker.mark_all(Status.SUCCEEDED, key)  # a parent succeeds only when every child did
             return
         fresh = key != tracker.synced_key
-        if not fresh and not tracker.dirty and (summary is not None or job.status.terminal):
+        # AWS refreshes the summary only now and then; what we saw happen upstream is news it does not have yet
+        # (JobA succeeding starts JobB's children; B:i finishing moves C:i on an N_TO_N edge).
+        upstream = self._upstream_signature(job)
+        moved_upstream = upstream != tracker.synced_upstream
+        if not fresh and not moved_upstream and not tracker.dirty and (summary is not None or job.status.terminal):
             return  # nothing moved since the last clean sync
-        speculate = fresh and summary is not None
+        tracker.synced_upstream = upstream
+        speculate = fresh and not moved_upstream and summary is not None
         plan = tracker.plan(summary, speculate)
         obs = Observations(tracker.size)
         for status in plan.listed:
