@@ -38,7 +38,7 @@ from batchtui.ui.screens.base import DashboardScreen
 from batchtui.ui.screens.detail import DetailScreen
 from batchtui.ui.screens.modals import COMMAND_HELP, FILTER_HELP, CommandScreen, HelpScreen
 from batchtui.ui.screens.pipeline import PipelineScreen
-from batchtui.ui.source import DEMO_QUEUE, Source, demo_simulator, open_source
+from batchtui.ui.source import DEMO_QUEUE, Source, demo_simulator, open_source, sim_clock
 from batchtui.ui.widgets.index_grid import IndexGrid
 from batchtui.ui.widgets.jobs_table import JobsTable
 
@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 MAX_EVENTS = 1000
 MAX_TOASTS = 3  # per refresh; the rest are in the feed
+INDEX_ALERT_EVERY_S = 30.0  # failures trickling in: at most one toast and bell per this long (jobs and ends always)
 
 
 def crash_log_path() -> Path:
@@ -95,13 +96,18 @@ class BatchtuiApp(App[int]):
 
     def __init__(self, source: Source, *, refresh_s: float = 5.0, readonly: bool = False, bell: bool = True,
                  theme: str | None = None, clock: Callable[[], datetime] | None = None,
-                 crash_log: Path | None = None) -> None:
+                 data_clock: Callable[[], datetime] | None = None, crash_log: Path | None = None) -> None:
         super().__init__()
         self.source = source
         self.refresh_s = refresh_s
         self.readonly = readonly
         self.ring_bell = bell
         self._clock = clock or (lambda: datetime.now(UTC))
+        # Job times are compared with the data's clock: the same as the wall clock, except in the demo, where the
+        # simulator's time runs --speed times faster.
+        self._data_clock = data_clock or self._clock
+        self.received_at: datetime | None = None  # wall time the current snapshot arrived
+        self.good_at: datetime | None = None  # wall time the last snapshot without an error arrived
         self.crash_log = crash_log
         self.crashed_to: Path | None = None
         self.snap: Snapshot | None = None
@@ -111,11 +117,17 @@ class BatchtuiApp(App[int]):
         self._again = False
         self._timer: Timer | None = None
         self._generation = 0  # bumped on a queue switch: results of an older refresh are dropped
+        self._index_alert_at: datetime | None = None
         if theme:
             self.theme = theme
 
     def now(self) -> datetime:
+        """Wall-clock time: how fresh the data is."""
         return self._clock()
+
+    def data_now(self) -> datetime:
+        """The data's time: elapsed times and ETAs."""
+        return self._data_clock()
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
 
@@ -174,13 +186,16 @@ class BatchtuiApp(App[int]):
         """The last good state, marked with the error; an empty one if there never was a good one."""
         if self.snap is not None:
             return replace(self.snap, error=message, stale_since=self.snap.stale_since or self.snap.polled_at)
-        return Snapshot(queue=self.source.queue, polled_at=self.now(), api_calls=0, jobs=(), error=message)
+        return Snapshot(queue=self.source.queue, polled_at=self.data_now(), api_calls=0, jobs=(), error=message)
 
     def apply_snapshot(self, snap: Snapshot) -> None:
         events = diff(self.snap, snap)
         if not snap.error or not self.insights:
             self.insights = job_insights(snap)
         self.snap = snap
+        self.received_at = self.now()
+        if not snap.error:
+            self.good_at = self.received_at
         self.events.extend(events)
         del self.events[:-MAX_EVENTS]
         self._alert([e for e in events if e.alert])
@@ -188,15 +203,27 @@ class BatchtuiApp(App[int]):
             self.screen.snapshot_changed()
 
     def _alert(self, alerts: list[Event]) -> None:
+        # Index failures arriving refresh after refresh would toast and ring every few seconds: they are
+        # coalesced to one alert per INDEX_ALERT_EVERY_S (the feed still lists each one).
+        now = self.now()
+        if any(e.kind == "index" for e in alerts):
+            if self._index_alert_at and (now - self._index_alert_at).total_seconds() < INDEX_ALERT_EVERY_S:
+                alerts = [e for e in alerts if e.kind != "index"]
+            else:
+                self._index_alert_at = now
         if not alerts:
             return
-        alerts = sorted(alerts, key=lambda e: TOAST_ORDER.get(e.kind, 9))  # the pipeline's end first
-        for e in alerts[:MAX_TOASTS]:
-            severity = "error" if e.level == "bad" else "information"
-            title = {"index": "Index failed", "job": "Job failed", "pipeline": "Pipeline finished"}.get(e.kind, "")
-            self.notify(e.text, title=title, severity=severity, timeout=8)
-        if len(alerts) > MAX_TOASTS:
-            self.notify(f"and {len(alerts) - MAX_TOASTS} more (see Events)", severity="warning", timeout=8)
+        toasts = sorted((e for e in alerts if e.kind != "index"), key=lambda e: TOAST_ORDER.get(e.kind, 9))
+        failures = [e for e in alerts if e.kind == "index"]
+        for e in toasts[:MAX_TOASTS]:
+            title = {"job": "Job failed", "pipeline": "Pipeline finished"}.get(e.kind, "")
+            self.notify(e.text, title=title, severity="error" if e.level == "bad" else "information", timeout=8)
+        if failures:  # one toast for every index failure of this refresh
+            text = "\n".join(e.text for e in failures[:2])
+            if len(failures) > 2:
+                text += f"\n… and {len(failures) - 2} more (see Events)"
+            self.notify(text, title="Index failed" if len(failures) == 1 else "Indices failed", severity="error",
+                        timeout=8)
         if self.ring_bell:
             self.bell()
 
@@ -305,6 +332,7 @@ class BatchtuiApp(App[int]):
         self._generation += 1
         self.home()
         self.snap, self.insights, self.events = None, {}, []
+        self.received_at = self.good_at = None
         self._again = False
         if self.refreshing:
             self._again = True  # the refresh in flight is for the old queue: its result is dropped
@@ -357,15 +385,17 @@ def main(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
-        queue, endpoint, where = args.queue, args.endpoint_url, None
+        queue, endpoint, where, data_clock = args.queue, args.endpoint_url, None, None
         if args.demo:
             sim = stack.enter_context(demo_simulator(args))
             queue, endpoint = queue or DEMO_QUEUE, sim.url
             where = f"demo simulator {sim.url} · {args.speed:g}× speed"
+            data_clock = sim_clock(sim.engine.now_ms, args.speed)
         async with open_source(queue, region=args.region, profile=None if args.demo else args.profile,
-                               endpoint_url=endpoint, max_tps=args.max_tps, since_s=args.since,
-                               where=where) as source:
-            app = BatchtuiApp(source, refresh_s=args.refresh, readonly=args.readonly, bell=not args.no_bell)
+                               endpoint_url=endpoint, max_tps=args.max_tps, since_s=args.since, where=where,
+                               clock=data_clock) as source:
+            app = BatchtuiApp(source, refresh_s=args.refresh, readonly=args.readonly, bell=not args.no_bell,
+                              data_clock=data_clock)
             if args.theme:
                 if args.theme not in app.available_themes:
                     names = ", ".join(sorted(app.available_themes))

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import AsyncIterator, Iterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from batchtui.model import Snapshot
@@ -38,22 +41,37 @@ class PollerSource:
     """The poller over one client; `switch_queue` checks the queue exists, then starts a new poller on it."""
 
     def __init__(self, api: Any, queue: str, *, since_s: float, where: str, region: str | None,
-                 endpoint: str | None, max_tps: float | None) -> None:
+                 endpoint: str | None, max_tps: float | None, clock: Callable[[], datetime] | None = None) -> None:
         self.api = api
         self.queue = queue
         self.where = where
         self.max_tps = max_tps
         self._since_s = since_s
         self._region, self._endpoint = region, endpoint
+        self._clock = clock
+        self._last_polled: datetime | None = None
         self._poller = self._new_poller(queue)
 
     def _new_poller(self, queue: str) -> Any:
         from batchtui.poller import Poller
 
-        return Poller(self.api, queue=queue, since_s=self._since_s, region=self._region, endpoint=self._endpoint)
+        kw: dict[str, Any] = {}
+        if self._clock is not None:
+            clock = self._clock
+            kw["clock"] = lambda: clock().timestamp()
+        return Poller(self.api, queue=queue, since_s=self._since_s, region=self._region, endpoint=self._endpoint, **kw)
 
     async def refresh(self) -> Snapshot:
-        return await self._poller.refresh()
+        snap = await self._poller.refresh()
+        if self._clock is None:
+            return snap
+        # The poller stamps snapshots with the wall clock; on a fast simulator the data's own clock is ahead, and
+        # analysis (rates, ETAs) measures against polled_at: stamp them with the data's clock.
+        if snap.error:
+            return replace(snap, polled_at=self._clock(), stale_since=self._last_polled or snap.stale_since)
+        snap = replace(snap, polled_at=self._clock())
+        self._last_polled = snap.polled_at
+        return snap
 
     def next_delay(self, refresh_s: float) -> float:
         return self._poller.next_delay(refresh_s)
@@ -89,7 +107,8 @@ def where_label(region: str | None, profile: str | None, endpoint: str | None) -
 
 @asynccontextmanager
 async def open_source(queue: str, *, region: str | None, profile: str | None, endpoint_url: str | None,
-                      max_tps: float, since_s: float, where: str | None = None) -> AsyncIterator[PollerSource]:
+                      max_tps: float, since_s: float, where: str | None = None,
+                      clock: Callable[[], datetime] | None = None) -> AsyncIterator[PollerSource]:
     """One client for the app's lifetime, closed on exit; raises batchtui errors (unknown queue, credentials)."""
     from batchtui.aws import open_api
 
@@ -97,7 +116,7 @@ async def open_source(queue: str, *, region: str | None, profile: str | None, en
         await api.check_queue(queue)
         yield PollerSource(api, queue, since_s=since_s, where=where or where_label(api.region or region, profile,
                                                                                      endpoint_url),
-                           region=api.region or region, endpoint=endpoint_url, max_tps=max_tps)
+                           region=api.region or region, endpoint=endpoint_url, max_tps=max_tps, clock=clock)
 
 
 @contextmanager
@@ -116,3 +135,14 @@ def demo_simulator(args: argparse.Namespace) -> Iterator[Any]:
         yield handle
     finally:
         handle.stop()
+
+
+def sim_clock(sim_now_ms: int, speed: float) -> Callable[[], datetime]:
+    """The simulator's clock seen from this process: it runs `speed` times faster than the wall clock from the
+    moment it was read (the simulator advances its own clock the same way on every request)."""
+    t0 = time.monotonic()
+
+    def now() -> datetime:
+        return datetime.fromtimestamp((sim_now_ms + (time.monotonic() - t0) * speed * 1000) / 1000, tz=UTC)
+
+    return now

@@ -6,6 +6,7 @@ the report (or screenshots/) before committing the new SVGs.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import ui_factory as f
 from textual.pilot import Pilot
@@ -20,7 +21,8 @@ SMALL = (100, 30)
 
 
 def app_on(source: f.ScriptedSource, **kw) -> BatchtuiApp:
-    return BatchtuiApp(source, refresh_s=3600, clock=lambda: f.NOW, bell=False, **kw)
+    kw.setdefault("clock", lambda: f.NOW)
+    return BatchtuiApp(source, refresh_s=3600, bell=False, **kw)
 
 
 def steps(*keys: str, refreshes: int = 1, wait: float = 0.0):
@@ -107,7 +109,9 @@ def test_stale_after_a_failed_refresh(snap_compare):
     snap = f.reference()
     err = EndpointUnreachable("cannot reach http://127.0.0.1:4566: connection failed (check --endpoint-url)")
     source = f.ScriptedSource([snap, err])
-    assert snap_compare(app_on(source), terminal_size=SIZE, run_before=steps("r", refreshes=2))
+    # a clock that moves 12 s per refresh, deterministically: the data is 12 s old when the refresh fails
+    clock = lambda: f.NOW + timedelta(seconds=12 * source.refreshes)  # noqa: E731
+    assert snap_compare(app_on(source, clock=clock), terminal_size=SIZE, run_before=steps("r", refreshes=2))
 
 
 def test_failures_arriving_show_in_the_feed_and_as_toasts(snap_compare):

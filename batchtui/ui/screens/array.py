@@ -97,7 +97,7 @@ class ArrayScreen(DashboardScreen):
             t.append("  ↻ sequential", Style(color="#79c0ff"))
         t.append("  ")
         t.append_text(fmt.status_text(job.status))
-        elapsed = fmt.elapsed_s(job, self.dash.now())
+        elapsed = fmt.elapsed_s(job, self.dash.data_now())
         if elapsed is not None:
             t.append(f"  {fmt.duration(elapsed)}", MUTED)
         if snap is not None:

@@ -48,4 +48,4 @@ class DashboardScreen(Screen):
         for bar in self.query(StatusBar):
             bar.show(d.snap, queue=d.source.queue, where=d.source.where, now=d.now(), refresh_s=d.refresh_s,
                      refreshing=d.refreshing, max_tps=d.source.max_tps, readonly=d.readonly,
-                     slowdown=getattr(d.source, "slowdown", 1.0))
+                     slowdown=getattr(d.source, "slowdown", 1.0), received_at=d.received_at, good_at=d.good_at)

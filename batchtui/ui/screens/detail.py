@@ -141,9 +141,11 @@ class DetailScreen(DashboardScreen):
             rows.add_row("Queue", Text(_short_arn(queue) or "", TEXT))
         params = raw.get("parameters") or (dict(job.parameters) if job else {})
         rows.add_row("Parameters", _mapping(params))
-        overrides = (raw.get("container") and _container_summary(raw["container"])) or \
-            (job.container_overrides if job else None)
-        rows.add_row("Overrides", _overrides(overrides))
+        container = raw.get("container") and _container_summary(raw["container"])
+        if container:  # what DescribeJobs says the container ran with (definition + overrides)
+            rows.add_row("Container", _overrides(container))
+        else:
+            rows.add_row("Overrides", _overrides(job.container_overrides if job else None))
         retry = raw.get("retryStrategy") or (job.retry_strategy if job else None)
         timeout = raw.get("timeout") or (job.timeout if job else None)
         if retry or timeout:
@@ -194,7 +196,7 @@ class DetailScreen(DashboardScreen):
             t.append(fmt.clock_time(value) if value else "–", TEXT)
             t.append("   ")
         if started:
-            end = stopped or int(self.dash.now().timestamp() * 1000)
+            end = stopped or int(self.dash.data_now().timestamp() * 1000)
             t.append("ran " if stopped else "running for ", MUTED)
             t.append(fmt.duration((end - started) / 1000), TEXT)
         if created and started:

@@ -59,7 +59,7 @@ class PipelineScreen(DashboardScreen):
         snap = d.snap
         if snap is None:
             return
-        now = d.now()
+        now = d.data_now()
         self.table.show(snap, d.insights, now)
         self._draw_graph()
         self._titles()
@@ -92,7 +92,7 @@ class PipelineScreen(DashboardScreen):
     def _draw_graph(self) -> None:
         d = self.dash
         if d.snap is not None:
-            self.query_one(PipelineGraph).show(d.snap, selected=self.table.selected_job_id(), now=d.now(),
+            self.query_one(PipelineGraph).show(d.snap, selected=self.table.selected_job_id(), now=d.data_now(),
                                                insights=d.insights)
 
     def tick(self) -> None:
@@ -142,7 +142,7 @@ class PipelineScreen(DashboardScreen):
     def _apply_filter(self, text: str) -> None:
         self.table.set_filter(text)
         if self.dash.snap is not None:
-            self.table.show(self.dash.snap, self.dash.insights, self.dash.now())
+            self.table.show(self.dash.snap, self.dash.insights, self.dash.data_now())
             self._titles()
             self._draw_graph()
 

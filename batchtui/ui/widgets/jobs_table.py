@@ -82,7 +82,7 @@ class JobsTable(DataTable):
             return
         for job_id, cells in rows.items():
             for (key, _), value in zip(COLUMNS, cells, strict=True):
-                self.update_cell(job_id, key, value)
+                self.update_cell(job_id, key, value, update_width=True)
 
 
 def row(job: Job, insight: JobInsight | None, now: datetime, names: Mapping[str, str]) -> list[Text | str]:

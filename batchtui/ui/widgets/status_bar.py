@@ -33,11 +33,19 @@ class Freshness:
     error: str | None
 
 
-def freshness(snap: Snapshot | None, now: datetime, refresh_s: float) -> Freshness:
+def freshness(snap: Snapshot | None, now: datetime, refresh_s: float, received_at: datetime | None = None,
+              good_at: datetime | None = None) -> Freshness:
+    """How old the data on screen is, by the wall clock: since the last snapshot without an error arrived.
+
+    Measured from when snapshots arrived here (not from their polled_at), so a clock that differs from the
+    data's (the demo's fast simulator, a skewed host) cannot make fresh data look stale."""
     if snap is None:
         return Freshness(None, False, None)
-    fresh_at = snap.stale_since if (snap.error and snap.stale_since) else snap.polled_at
-    age = max(0.0, (now - fresh_at).total_seconds())
+    if received_at is None:  # no arrival times known: trust the snapshot's own times
+        fresh = snap.stale_since if (snap.error and snap.stale_since) else snap.polled_at
+    else:
+        fresh = (good_at if snap.error else received_at) or received_at
+    age = max(0.0, (now - fresh).total_seconds())
     stale = bool(snap.error) or age > STALE_AFTER_REFRESHES * refresh_s + 5
     return Freshness(age, stale, snap.error)
 
@@ -48,16 +56,19 @@ class StatusBar(Static):
     """
 
     def show(self, snap: Snapshot | None, *, queue: str, where: str, now: datetime, refresh_s: float,
-             refreshing: bool, max_tps: float | None, readonly: bool, slowdown: float = 1.0) -> None:
+             refreshing: bool, max_tps: float | None, readonly: bool, slowdown: float = 1.0,
+             received_at: datetime | None = None, good_at: datetime | None = None) -> None:
         width = max(20, (self.size.width or 160) - 2)
         self.update(render(snap, queue=queue, where=where, now=now, refresh_s=refresh_s, refreshing=refreshing,
-                           max_tps=max_tps, readonly=readonly, slowdown=slowdown, width=width))
+                           max_tps=max_tps, readonly=readonly, slowdown=slowdown, width=width,
+                           received_at=received_at, good_at=good_at))
 
 
 def render(snap: Snapshot | None, *, queue: str, where: str, now: datetime, refresh_s: float, refreshing: bool,
-           max_tps: float | None, readonly: bool, slowdown: float = 1.0, width: int = 200) -> Text:
+           max_tps: float | None, readonly: bool, slowdown: float = 1.0, width: int = 200,
+           received_at: datetime | None = None, good_at: datetime | None = None) -> Text:
     """The first line drops its least useful parts (budget, interval, totals) until it fits `width`."""
-    f = freshness(snap, now, refresh_s)
+    f = freshness(snap, now, refresh_s, received_at, good_at)
     for detail in (3, 2, 1, 0):
         line = _first_line(snap, f, queue=queue, where=where, refresh_s=refresh_s, refreshing=refreshing,
                            max_tps=max_tps, readonly=readonly, slowdown=slowdown, detail=detail)
