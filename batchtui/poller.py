@@ -213,14 +213,13 @@ class ArrayTracker:
         if speculate and summary_is_sane(summary, self.size) and Status.UNKNOWN not in self.open_priors():
             # Once every index has a known last status (never on a cold sync: a one-shot `--once` must not rest
             # on a summary that may lag), trust a freshly updated summary for buckets it says are empty, and for
-            # the second costliest bucket when that saves at least two pages: an index seen nowhere is taken to be
-            # where it was. The result must then match the summary's counts for every status, or what was
-            # skipped is listed after all.
+            # the second costliest bucket: an index seen nowhere is taken to be where it was. The result must
+            # then match the summary's counts for every status, or what was skipped is listed after all.
             big = None
             for s in rest:
                 if self.expected(s, summary) == 0:
                     skipped.append(s)
-                elif s is rest[0] and pages(s) >= 2:
+                elif s is rest[0]:
                     skipped.append(s)
                     big = s
             return Plan(sorted(s for s in rest if s not in skipped), complement, skipped, big)
