@@ -44,7 +44,7 @@ def to_png(svg_path: Path) -> Path | None:
     return png
 
 
-async def shoot(app, out: Path, size: tuple[int, int], prefix: str = "") -> list[Path]:
+async def shoot(app, out: Path, size: tuple[int, int], prefix: str = "", warmup=None) -> list[Path]:
     shots: list[Path] = []
 
     async def save(pilot: Pilot, name: str) -> None:
@@ -58,6 +58,8 @@ async def shoot(app, out: Path, size: tuple[int, int], prefix: str = "") -> list
             if app.snap is not None and app.snap.jobs:
                 break
             await pilot.pause(0.1)
+        if warmup is not None:
+            await warmup(pilot)
         await save(pilot, "pipeline")
         await pilot.press("down", "enter")
         await save(pilot, "array")
@@ -81,11 +83,11 @@ def main() -> int:
     w, h = (int(x) for x in args.size.split("x"))
     args.out.mkdir(parents=True, exist_ok=True)
     if args.demo:
-        from demo_app import demo_app_context
+        from demo_app import demo_app_context, play
 
         async def run() -> list[Path]:
             async with demo_app_context() as app:
-                return await shoot(app, args.out, (w, h))
+                return await shoot(app, args.out, (w, h), warmup=play)
 
         shots = asyncio.run(run())
     else:
