@@ -210,11 +210,13 @@ class ArrayTracker:
         complement = ranked[0]
         rest = ranked[1:]
         skipped: list[Status] = []
-        if speculate and summary_is_sane(summary, self.size) and Status.UNKNOWN not in self.open_priors():
+        if speculate and not self.retries and summary_is_sane(summary, self.size) \
+                and Status.UNKNOWN not in self.open_priors():
             # Once every index has a known last status (never on a cold sync: a one-shot `--once` must not rest
-            # on a summary that may lag), trust a freshly updated summary for buckets it says are empty, and for
-            # the second costliest bucket: an index seen nowhere is taken to be where it was. The result must
-            # then match the summary's counts for every status, or what was skipped is listed after all.
+            # on a summary that may lag), and only when no retry can move a child backwards (moves that cancel
+            # out in the counts would fool the check below), trust a freshly updated summary for buckets it says
+            # are empty, and for the second costliest bucket: an index seen nowhere is taken to be where it was.
+            # The result must then match the summary's counts for every status, or what was skipped is listed.
             big = None
             for s in rest:
                 if self.expected(s, summary) == 0:
@@ -246,7 +248,7 @@ class ArrayTracker:
                 base = pf if pf != NOT_PROVISIONAL else prior
                 key = base * 16 + prior
                 if key not in cand_cache:
-                    cand_cache[key] = self._assign(base, prior, unlisted, plan.complement)
+                    cand_cache[key] = self._assign(base, prior, unlisted)
                 assigned = cand_cache[key]
                 if assigned is None:
                     anomalies += 1
@@ -268,7 +270,7 @@ class ArrayTracker:
             agree = all(statuses.count(s) == int(summary.get(s.name) or 0) for s in AWS_STATUSES)
         return SyncResult(statuses, floor, changed, anomalies, agree)
 
-    def _assign(self, base: int, prior: int, unlisted: set[Status], complement: Status | None) -> Status | None:
+    def _assign(self, base: int, prior: int, unlisted: set[Status]) -> Status | None:
         """Where an open index seen in no listing is: the one unlisted status it can be in."""
         candidates = possible_after(base, self.retries) & unlisted
         if not candidates:
@@ -277,9 +279,10 @@ class ArrayTracker:
             return next(iter(candidates))
         if prior in candidates and prior != Status.UNKNOWN:
             return Status(prior)  # it did not move (that is what the summary check then confirms)
-        if complement in candidates:
-            return complement
-        return max(candidates)
+        # The least advanced place it can be: then every wrong guess is behind the truth, which shifts the counts
+        # (each move is forward: speculation is off when retries are possible), so the summary check cannot be
+        # fooled by guesses that cancel out.
+        return min(candidates)
 
     def commit(self, result: SyncResult, obs: Observations, key: tuple | None, plan: Plan) -> None:
         if result.statuses != self.statuses or result.floor != self.floor:

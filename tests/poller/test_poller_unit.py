@@ -95,12 +95,14 @@ async def test_succeeded_indices_are_never_listed_and_a_succeeded_parent_costs_n
     assert listed == []
 
 
-async def test_progress_between_refreshes_is_tracked_exactly_when_the_summary_is_current():
-    fb = reference(size=200)
-    rng = random.Random(5)
+@pytest.mark.parametrize("retry", [False, True])
+@pytest.mark.parametrize("seed", [5, 53, 55])
+async def test_progress_between_refreshes_is_tracked_exactly_when_the_summary_is_current(retry, seed):
+    fb = reference(size=100, retry=retry)
+    rng = random.Random(seed)
     poller = Poller(fb, "ProdQueue")
-    for _ in range(25):
-        advance(fb, rng, 60)
+    for _ in range(20):
+        advance(fb, rng, rng.choice([5, 30, 80]), retry)
         snap = await poller.refresh()
         assert_matches(fb, snap)
 
