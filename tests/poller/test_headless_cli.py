@@ -77,3 +77,54 @@ def test_watch_streams_flushed_lines_and_ctrl_c_exits_130_quietly(served):
     finally:
         if p.poll() is None:
             p.kill()
+
+
+@pytest.fixture(scope="module")
+def sim_url():
+    pytest.importorskip("batchtui.sim.server")
+    p = subprocess.Popen([*BATCHTUI, "sim", "--port", "0", "--speed", "0", "--array-size", "50", "--advance", "40m"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        line = p.stdout.readline()  # "batchtui sim: serving AWS Batch on http://127.0.0.1:PORT (...)"
+        url = next(w for w in line.split() if w.startswith("http://"))
+        yield url
+    finally:
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def test_once_json_against_a_simulator_subprocess(sim_url):
+    r = run("--endpoint-url", sim_url, "--queue", "ProdQueue", "--once", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert [j["jobName"] for j in out["jobs"]] == ["JobA", "JobB", "JobC", "JobD", "JobE"]
+    b = out["jobs"][1]
+    assert b["arraySize"] == 50 and sum(b["childCounts"].values()) == 50
+    assert out["jobs"][2]["dependsOn"] == [{"jobId": b["jobId"], "type": "N_TO_N"}]
+    assert out["apiCalls"] <= 30
+
+
+def test_bad_queue_against_the_simulator_is_one_line(sim_url):
+    r = run("--endpoint-url", sim_url, "--queue", "NoSuchQueue", "--once", "--json")
+    assert r.returncode == 1 and r.stdout == "" and r.stderr.count("\n") == 1 and "NoSuchQueue" in r.stderr
+
+
+def test_watch_until_done_follows_a_whole_run_and_exits_by_outcome():
+    pytest.importorskip("batchtui.sim.server")
+    sim = subprocess.Popen([*BATCHTUI, "sim", "--port", "0", "--speed", "300", "--array-size", "20", "--seed", "11"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        url = next(w for w in sim.stdout.readline().split() if w.startswith("http://"))
+        r = run("--endpoint-url", url, "--queue", "ProdQueue", "--watch", "--json", "--until-done", "--refresh", "0.3",
+                timeout=90)
+    finally:
+        sim.send_signal(signal.SIGINT)
+        sim.wait(10)
+    snaps = [json.loads(line) for line in r.stdout.splitlines()]
+    last = snaps[-1]
+    assert len(snaps) > 2 and all(j["status"] in ("SUCCEEDED", "FAILED") for j in last["jobs"])
+    failed = any(j["status"] == "FAILED" for j in last["jobs"])
+    assert r.returncode == (3 if failed else 0), r.stderr
