@@ -210,13 +210,12 @@ class ArrayTracker:
         complement = ranked[0]
         rest = ranked[1:]
         skipped: list[Status] = []
-        if speculate and not self.retries and summary_is_sane(summary, self.size) \
-                and Status.UNKNOWN not in self.open_priors():
+        if speculate and summary_is_sane(summary, self.size) and Status.UNKNOWN not in self.open_priors():
             # Once every index has a known last status (never on a cold sync: a one-shot `--once` must not rest
-            # on a summary that may lag), and only when no retry can move a child backwards (moves that cancel
-            # out in the counts would fool the check below), trust a freshly updated summary for buckets it says
-            # are empty, and for the second costliest bucket: an index seen nowhere is taken to be where it was.
-            # The result must then match the summary's counts for every status, or what was skipped is listed.
+            # on a summary that may lag), trust a freshly updated summary for buckets it says are empty, and for
+            # the second costliest bucket: an index seen nowhere is taken to be where it was (or the least
+            # advanced status it can have reached). The result must then match the summary's counts for every
+            # status, or what was skipped is listed.
             big = None
             for s in rest:
                 if self.expected(s, summary) == 0:
@@ -230,7 +229,11 @@ class ArrayTracker:
     # -- merging ---------------------------------------------------------------------------------------------
 
     def resolve(self, obs: Observations, plan: Plan, summary: Mapping[str, int] | None) -> SyncResult:
-        """The new per-index state from one sync's listings (pure: nothing is committed)."""
+        """The new per-index state from one sync's listings (pure: nothing is committed).
+
+        An open index seen nowhere gets the least advanced unlisted status it can have reached: without retries
+        that is where it was, if it can still be there; and wrong guesses always show in the counts.
+        """
         unlisted = {plan.complement, *plan.skipped} - {None}
         statuses = bytearray(self.statuses)
         floor = bytearray(self.floor)
@@ -246,9 +249,9 @@ class ArrayTracker:
                 continue  # final: never looked at again
             else:
                 base = pf if pf != NOT_PROVISIONAL else prior
-                key = base * 16 + prior
+                key = base
                 if key not in cand_cache:
-                    cand_cache[key] = self._assign(base, prior, unlisted)
+                    cand_cache[key] = self._assign(base, unlisted)
                 assigned = cand_cache[key]
                 if assigned is None:
                     anomalies += 1
@@ -270,18 +273,16 @@ class ArrayTracker:
             agree = all(statuses.count(s) == int(summary.get(s.name) or 0) for s in AWS_STATUSES)
         return SyncResult(statuses, floor, changed, anomalies, agree)
 
-    def _assign(self, base: int, prior: int, unlisted: set[Status]) -> Status | None:
+    def _assign(self, base: int, unlisted: set[Status]) -> Status | None:
         """Where an open index seen in no listing is: the one unlisted status it can be in."""
         candidates = possible_after(base, self.retries) & unlisted
         if not candidates:
             return None
         if len(candidates) == 1:
             return next(iter(candidates))
-        if prior in candidates and prior != Status.UNKNOWN:
-            return Status(prior)  # it did not move (that is what the summary check then confirms)
-        # The least advanced place it can be: then every wrong guess is behind the truth, which shifts the counts
-        # (each move is forward: speculation is off when retries are possible), so the summary check cannot be
-        # fooled by guesses that cancel out.
+        # The least advanced place it can be. Every guess is then at or behind the truth in lifecycle order (even
+        # with retries: an index can only have gone back to RUNNABLE, the least of its candidates), so wrong guesses
+        # cannot cancel out: the sum of status values, hence the counts, differ from a current summary's.
         return min(candidates)
 
     def commit(self, result: SyncResult, obs: Observations, key: tuple | None, plan: Plan) -> None:
@@ -685,7 +686,8 @@ class Poller:
             # The summary does not back what we inferred on trust. If it is merely late (it matches a state we
             # held before), keep only the costly bucket's members where they were – the next summary checks
             # that – but list the buckets it said were empty: a first failure must not wait for AWS's summary.
-            late = plan.big is not None and tracker.seen_before(summary)
+            # (Not with retries: children going back and forth can make a wrong state's counts look right.)
+            late = plan.big is not None and not tracker.retries and tracker.seen_before(summary)
             more = [s for s in plan.skipped if not (late and s is plan.big)]
             for status in sorted(more):
                 await self._list_children(job_id, status, obs)
