@@ -33,8 +33,9 @@ from batchtui.errors import BatchtuiError, UsageError
 from batchtui.model import Snapshot, split_child_id
 from batchtui.ui.events import TOAST_ORDER, Event, diff
 from batchtui.ui.insight import JobInsight, job_insights
+from batchtui.ui.screens.action import ActionScreen
 from batchtui.ui.screens.array import ArrayScreen
-from batchtui.ui.screens.base import DashboardScreen
+from batchtui.ui.screens.base import MARK_ACTIONS, DashboardScreen
 from batchtui.ui.screens.detail import DetailScreen
 from batchtui.ui.screens.modals import COMMAND_HELP, FILTER_HELP, CommandScreen, HelpScreen
 from batchtui.ui.screens.pipeline import PipelineScreen
@@ -44,6 +45,7 @@ from batchtui.ui.widgets.jobs_table import JobsTable
 
 log = logging.getLogger(__name__)
 
+ACTIONS = frozenset({"retry", "cancel_jobs"})
 MAX_EVENTS = 1000
 MAX_TOASTS = 3  # per refresh; the rest are in the feed
 INDEX_ALERT_EVERY_S = 30.0  # failures trickling in: at most one toast and bell per this long (jobs and ends always)
@@ -92,6 +94,9 @@ class BatchtuiApp(App[int]):
         Binding("r", "refresh", "Refresh", id="app.refresh"),
         Binding("colon", "command", "Command", key_display=":", id="app.command"),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+        # Actions (k9s: ctrl+k kills). Under --readonly check_action removes them: not shown, not run.
+        Binding("R", "retry", "Retry", key_display="R", id="actions.retry"),
+        Binding("ctrl+k", "cancel_jobs", "Cancel", id="actions.cancel"),
     ]
 
     def __init__(self, source: Source, *, refresh_s: float = 5.0, readonly: bool = False, bell: bool = True,
@@ -116,6 +121,13 @@ class BatchtuiApp(App[int]):
         self.refreshing = False
         self._again = False
         self._timer: Timer | None = None
+        from batchtui.execute import Registry
+
+        # Plans run from this app, by fingerprint: the same plan is never sent twice. Under --readonly it refuses
+        # everything, so an action is impossible in code, not only hidden.
+        self.registry = Registry()
+        if readonly:
+            self.registry.forbid("batchtui runs with --readonly")
         self._generation = 0  # bumped on a queue switch: results of an older refresh are dropped
         self._index_alert_at: datetime | None = None
         if theme:
@@ -247,6 +259,35 @@ class BatchtuiApp(App[int]):
 
     # --- actions -----------------------------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ACTIONS and (self.readonly or not isinstance(self.screen, DashboardScreen)):
+            return False
+        return True
+
+    def action_retry(self) -> None:
+        self._act("retry")
+
+    def action_cancel_jobs(self) -> None:
+        self._act("cancel")
+
+    def _act(self, kind: str) -> None:
+        if self.readonly:
+            return
+        screen = self.screen
+        if not isinstance(screen, DashboardScreen) or self.snap is None:
+            return
+        picked = screen.picked_targets()
+        if picked is None:
+            self.notify("nothing selected", severity="warning")
+            return
+        selections, what = picked
+
+        def done(ran: bool | None) -> None:
+            if ran and isinstance(screen, DashboardScreen):
+                screen.clear_marks()
+
+        self.push_screen(ActionScreen(kind, selections, what), done)
+
     def action_refresh(self) -> None:
         self.start_refresh()
         if isinstance(self.screen, DetailScreen):
@@ -263,6 +304,10 @@ class BatchtuiApp(App[int]):
                                     Binding("pageup,pagedown", "", "a screen of indices up or down"),
                                     Binding("home,end", "", "first / last index")]),
                   ("Detail screen", DetailScreen.BINDINGS),
+                  *([] if self.readonly else [("Actions (not with --readonly)", [
+                      *[b for b in self.BINDINGS if b.action in ACTIONS],
+                      *[b for b in (*PipelineScreen.BINDINGS, *ArrayScreen.BINDINGS) if b.action in MARK_ACTIONS],
+                      Binding("y", "", "in the plan window: confirm (d: downstream on/off, Esc: back)")])]),
                   ("Also", [Binding("ctrl+p", "", "command palette: open a job, switch theme…"),
                             Binding("ctrl+q", "", "quit (even from inside a text box)")])]
         self.push_screen(HelpScreen.from_bindings(self, groups, [("Commands (:)", list(COMMAND_HELP)),
@@ -391,6 +436,10 @@ async def _run(args: argparse.Namespace) -> int:
             queue, endpoint = queue or DEMO_QUEUE, sim.url
             where = f"demo simulator {sim.url} · {args.speed:g}× speed"
             data_clock = sim_clock(sim.engine.now_ms, args.speed)
+        if args.readonly:  # process-wide too: nothing in this process may act
+            from batchtui.execute import forbid_actions
+
+            forbid_actions()
         async with open_source(queue, region=args.region, profile=None if args.demo else args.profile,
                                endpoint_url=endpoint, max_tps=args.max_tps, since_s=args.since, where=where,
                                clock=data_clock) as source:

@@ -10,7 +10,9 @@ from textual.widgets import DataTable, Input, Log
 
 from batchtui.errors import EndpointUnreachable
 from batchtui.model import IndexDetail, Status
+from batchtui.plan import Selection
 from batchtui.ui.app import BatchtuiApp
+from batchtui.ui.screens.action import ActionScreen
 from batchtui.ui.screens.array import ArrayScreen
 from batchtui.ui.screens.detail import DetailScreen
 from batchtui.ui.screens.modals import CommandScreen, HelpScreen
@@ -329,3 +331,44 @@ async def test_a_crash_writes_the_traceback_to_the_crash_log(tmp_path):
     assert app.crashed_to == log_path
     text = log_path.read_text()
     assert "RuntimeError: a bug in a key handler" in text and "Traceback" in text
+
+
+def _bound_actions(app) -> set[str]:
+    return {ab.binding.action for ab in app.screen.active_bindings.values()}
+
+
+async def test_retry_and_cancel_keys_open_the_plan_and_back_sends_nothing():
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert {"retry", "cancel_jobs", "mark"} <= _bound_actions(app)
+        await pilot.press("down", "space", "down", "space")
+        assert app.screen.marked == [f.job_id("JobB"), f.job_id("JobC")]
+        await pilot.press("R")
+        action = app.screen
+        assert isinstance(action, ActionScreen) and action.picked == [Selection(f.job_id("JobB")),
+                                                                      Selection(f.job_id("JobC"))]
+        assert action.plan is not None and action.plan.kind == "retry"
+        assert "JobB" in str(action.query_one("#action-plan").render())
+        await pilot.press("d")
+        assert action.downstream and action.plan.downstream
+        await pilot.press("escape")
+        assert isinstance(app.screen, PipelineScreen) and app.screen.marked  # nothing ran: marks stay
+        await pilot.press("U")
+        assert app.screen.marked == []
+
+
+async def test_readonly_has_no_actions_at_all():
+    app = make(readonly=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert not {"retry", "cancel_jobs", "mark", "clear_marks"} & _bound_actions(app)
+        await pilot.press("down", "space", "R", "ctrl+k")
+        assert isinstance(app.screen, PipelineScreen) and app.screen.marked == []
+        await pilot.press("enter")
+        assert not {"retry", "cancel_jobs", "mark", "mark_matches"} & _bound_actions(app)
+        await pilot.press("space", "R", "ctrl+k")
+        assert isinstance(app.screen, ArrayScreen) and not app.screen.marked
+        await pilot.press("question_mark")
+        assert not any("Actions" in title for title, _ in app.screen.sections)
+        assert "readonly" in (app.registry.forbidden or "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from textual.widgets import DataTable, Log
 
@@ -10,6 +12,7 @@ from batchtui.model import Status
 from batchtui.sim.engine import SimConfig
 from batchtui.sim.server import SimServer
 from batchtui.ui.app import BatchtuiApp
+from batchtui.ui.screens.action import ActionScreen
 from batchtui.ui.screens.array import ArrayScreen
 from batchtui.ui.screens.detail import DetailScreen
 from batchtui.ui.source import open_source
@@ -26,8 +29,8 @@ def dummy_credentials(monkeypatch):
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
-def config() -> SimConfig:
-    return SimConfig(speed=0.0, seed=11, pipeline="reference", array_size=SIZE, advance_s=MID_RUN_S,
+def config(advance_s: float = MID_RUN_S) -> SimConfig:
+    return SimConfig(speed=0.0, seed=11, pipeline="reference", array_size=SIZE, advance_s=advance_s,
                      summary_lag_s=0.0)
 
 
@@ -78,3 +81,61 @@ async def test_an_unknown_queue_is_refused_before_the_dashboard_opens():
             async with open_source("NoSuchQueue", region="us-east-1", profile=None, endpoint_url=sim.url,
                                    max_tps=50, since_s=3600):
                 pass
+
+
+async def _open(sim):
+    return open_source("ProdQueue", region="us-east-1", profile=None, endpoint_url=sim.url, max_tps=50,
+                       since_s=24 * 3600)
+
+
+async def test_retry_marked_failures_from_the_grid_submits_once_and_is_audited(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    async with SimServer(config()) as sim:
+        ids = sim.engine.reference_ids
+        async with await _open(sim) as source:
+            app = BatchtuiApp(source, refresh_s=3600, bell=False)
+            async with app.run_test(size=(160, 50)) as pilot:
+                await wait_for(pilot, lambda: app.snap is not None and not app.refreshing)
+                failed = app.snap.job(ids["JobB"]).array.indices(Status.FAILED)
+                await pilot.press("down", "enter", "slash", *"status:FAILED", "enter", "a")
+                assert app.screen.marked == set(failed)
+                await pilot.press("R")
+                action = app.screen
+                assert isinstance(action, ActionScreen) and action.plan is not None
+                assert action.plan.kind == "retry" and len(action.plan.calls) >= 1
+                assert sim.requests_by_operation["SubmitJob"] == 0  # nothing sent before confirming
+                await pilot.press("y", "y", "enter")
+                await wait_for(pilot, lambda: action.state == "done")
+                assert sim.requests_by_operation["SubmitJob"] == len(action.plan.calls)
+                assert "Done: all" in str(action.query_one("#action-plan").render())
+                await pilot.press("escape")
+                assert isinstance(app.screen, ArrayScreen) and not app.screen.marked
+                await wait_for(pilot, lambda: len(app.snap.jobs) > 5 and not app.refreshing)
+                retry = [j for j in app.snap.jobs if j.tags.get("batchtui:retry-of") == ids["JobB"]]
+                assert retry, "the new job is in the next snapshot"
+    audit = (tmp_path / "batchtui" / "actions.jsonl").read_text().splitlines()
+    assert len(audit) == 1 and json.loads(audit[0])["action"] == "retry"
+
+
+async def test_cancel_the_index_under_the_cursor(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    async with SimServer(config(advance_s=14 * 60)) as sim:  # JobB just started: every child RUNNING
+        ids = sim.engine.reference_ids
+        async with await _open(sim) as source:
+            app = BatchtuiApp(source, refresh_s=3600, bell=False)
+            async with app.run_test(size=(160, 50)) as pilot:
+                await wait_for(pilot, lambda: app.snap is not None and not app.refreshing)
+                running = app.snap.job(ids["JobB"]).array.indices(Status.RUNNING)[3]
+                await pilot.press("down", "enter", *["right"] * 3, "ctrl+k")
+                action = app.screen
+                assert isinstance(action, ActionScreen) and action.plan.kind == "cancel"
+                call = action.plan.calls[0]
+                assert (call.operation, call.job_ids) == ("TerminateJobs", (f"{ids['JobB']}:{running}",))
+                await pilot.press("escape")  # back: nothing sent
+                assert sim.requests_by_operation["TerminateJobs"] == 0
+                await pilot.press("ctrl+k", "y")
+                await wait_for(pilot, lambda: app.screen.state == "done")
+                assert sim.requests_by_operation["TerminateJobs"] == 1
+                await pilot.press("escape")
+                await wait_for(pilot, lambda: not app.refreshing
+                               and app.snap.job(ids["JobB"]).array.status(running) is Status.FAILED)

@@ -17,7 +17,7 @@ from batchtui.ui.events import failure_text
 from batchtui.ui.insight import explain_index
 from batchtui.ui.partners import Partner, downstream, upstream
 from batchtui.ui.screens.base import DashboardScreen
-from batchtui.ui.widgets.index_grid import IndexGrid
+from batchtui.ui.widgets.index_grid import MARK_COLOR, IndexGrid
 from batchtui.ui.widgets.status_bar import StatusBar
 
 MUTED = Style(color="#8b949e")
@@ -30,6 +30,9 @@ class ArrayScreen(DashboardScreen):
         Binding("slash", "filter", "Filter", id="array.filter"),
         Binding("n", "next_match(1)", "Next match", id="array.next"),
         Binding("N", "next_match(-1)", "Prev match", id="array.prev", key_display="N"),
+        Binding("space", "mark", "Mark", id="array.mark"),
+        Binding("a", "mark_matches", "Mark matches", show=False, id="array.mark_matches"),
+        Binding("U", "clear_marks", "Unmark all", show=False, key_display="U", id="array.unmark"),
     ]
 
     def __init__(self, job_id: str, index: int = 0) -> None:
@@ -39,6 +42,7 @@ class ArrayScreen(DashboardScreen):
         self._filter: filters.Filter | None = None
         self._mask: bytes | None = None
         self._matches: list[int] = []
+        self.marked: set[int] = set()
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -80,7 +84,7 @@ class ArrayScreen(DashboardScreen):
             return
         if self._filter is not None:
             self._apply(self._filter, job)
-        self.grid.set_data(job.array.statuses, self._mask)
+        self.grid.set_data(job.array.statuses, self._mask, frozenset(self.marked))
         self._render_title(job)
         self._render_legend(job)
         self._render_index(job, self.grid.cursor)
@@ -131,6 +135,9 @@ class ArrayScreen(DashboardScreen):
             t.append(f"{n:>7,}", Style(color="#e6edf3" if n else "#6e7681"))
             pct = f"{100 * n / size:5.1f}%" if size else ""
             t.append(f" {pct}\n", MUTED)
+        if self.marked:
+            t.append("██ ", Style(color=MARK_COLOR))
+            t.append(f"{'marked':<10}{len(self.marked):>7,}\n", Style(color=MARK_COLOR, bold=True))
         done = job.array.finished()
         t.append(f"\n{done:,} of {size:,} finished", HEAD)
         t.append(f" ({100 * done // size if size else 0}%)", MUTED)
@@ -230,7 +237,7 @@ class ArrayScreen(DashboardScreen):
             self._mask, self._matches = None, []
         else:
             self._apply(self._filter, job)
-        self.grid.set_data(job.array.statuses, self._mask)
+        self.grid.set_data(job.array.statuses, self._mask, frozenset(self.marked))
         self._render_title(job)
         self.grid.focus()
         if self._matches and self.grid.cursor not in self._matches:
@@ -242,6 +249,46 @@ class ArrayScreen(DashboardScreen):
         assert job.array is not None
         self._mask = flt.mask(job.array)
         self._matches = filters.matches(self._mask)
+
+    # --- marks and actions -----------------------------------------------------------------------------------
+
+    def action_mark(self) -> None:
+        self.marked ^= {self.grid.cursor}
+        self._marks_changed()
+
+    def action_mark_matches(self) -> None:
+        if not self._matches:
+            self.notify("no filter matches to mark (/ to filter first)", severity="warning")
+            return
+        self.marked |= set(self._matches)
+        self._marks_changed()
+
+    def action_clear_marks(self) -> None:
+        self.clear_marks()
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+        self._marks_changed()
+
+    def _marks_changed(self) -> None:
+        job = self.job
+        if job is not None and job.array is not None:
+            self.grid.set_data(job.array.statuses, self._mask, frozenset(self.marked))
+            self._render_legend(job)
+            panel = self.query_one("#grid-panel")
+            if self.marked:
+                panel.border_subtitle = f"{len(self.marked):,} marked · R retry · ctrl+k cancel · U unmark"
+            else:
+                self._render_title(job)
+
+    def picked_targets(self):
+        from batchtui.plan import Selection, describe_indices
+
+        job = self.job
+        if job is None or job.array is None:
+            return None
+        indices = sorted(self.marked) or [self.grid.cursor]
+        return [Selection(self.job_id, frozenset(indices))], describe_indices(job.job_name, indices)
 
     def action_next_match(self, step: int) -> None:
         if not self._matches:

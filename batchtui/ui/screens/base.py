@@ -10,7 +10,10 @@ from textual.screen import Screen
 from batchtui.ui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from batchtui.plan import Selection
     from batchtui.ui.app import BatchtuiApp
+
+MARK_ACTIONS = frozenset({"mark", "mark_matches", "clear_marks"})
 
 
 class DashboardScreen(Screen):
@@ -36,6 +39,18 @@ class DashboardScreen(Screen):
             self.snapshot_changed()
         else:
             self.tick()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MARK_ACTIONS and self.dash.readonly:
+            return False  # marks only serve actions: none under --readonly
+        return True
+
+    def picked_targets(self) -> tuple[list[Selection], str] | None:
+        """What retry/cancel would act on here, and how to name it: the marks, else what the cursor is on."""
+        return None
+
+    def clear_marks(self) -> None:
+        """After an action ran."""
 
     def snapshot_changed(self) -> None:
         """Called with `self.dash.snap` new; subclasses render it, then call super()."""

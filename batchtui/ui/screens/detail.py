@@ -307,6 +307,15 @@ class DetailScreen(DashboardScreen):
 
     # --- keys ------------------------------------------------------------------------------------------------
 
+    def picked_targets(self):
+        from batchtui.plan import Selection
+
+        job = self.job
+        if job is None:
+            return None
+        name = job.job_name + (f"[{self.index}]" if self.index is not None else "")
+        return [Selection(self.job_id, frozenset({self.index}) if self.index is not None else None)], name
+
     def action_back(self) -> None:
         self.dismiss()
 

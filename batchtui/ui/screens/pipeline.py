@@ -24,11 +24,14 @@ class PipelineScreen(DashboardScreen):
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="pipeline.filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="pipeline.clear_filter"),
+        Binding("space", "mark", "Mark", id="pipeline.mark"),
+        Binding("U", "clear_marks", "Unmark all", show=False, key_display="U", id="pipeline.unmark"),
     ]
 
     def __init__(self) -> None:
         super().__init__(id="pipeline")
         self._shown_events = 0
+        self.marked: list[str] = []  # job ids marked for retry/cancel, in the order marked
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -60,7 +63,7 @@ class PipelineScreen(DashboardScreen):
         if snap is None:
             return
         now = d.data_now()
-        self.table.show(snap, d.insights, now)
+        self.table.show(snap, d.insights, now, marked=self.marked)
         self._draw_graph()
         self._titles()
         self.query_one("#pipeline-summary", Static).update(pipeline_summary(snap, now))
@@ -87,7 +90,8 @@ class PipelineScreen(DashboardScreen):
         self.query_one("#graph-panel").border_subtitle = "→ after  ═▶ N:N (index by index)  ↻ sequential"
         shown = len(self.table.job_ids)
         self.query_one("#jobs-panel").border_title = f"Jobs · {shown} of {n}" if shown != n else f"Jobs · {n}"
-        self.query_one("#jobs-panel").border_subtitle = "Enter opens · / filters"
+        marks = f"{len(self.marked)} marked · R retry · ctrl+k cancel · " if self.marked else ""
+        self.query_one("#jobs-panel").border_subtitle = f"{marks}Enter opens · / filters"
 
     def _draw_graph(self) -> None:
         d = self.dash
@@ -142,9 +146,44 @@ class PipelineScreen(DashboardScreen):
     def _apply_filter(self, text: str) -> None:
         self.table.set_filter(text)
         if self.dash.snap is not None:
-            self.table.show(self.dash.snap, self.dash.insights, self.dash.data_now())
+            self.table.show(self.dash.snap, self.dash.insights, self.dash.data_now(), marked=self.marked)
             self._titles()
             self._draw_graph()
+
+    # --- marks and actions -----------------------------------------------------------------------------------
+
+    def action_mark(self) -> None:
+        job_id = self.table.selected_job_id()
+        if job_id is None:
+            return
+        if job_id in self.marked:
+            self.marked.remove(job_id)
+        else:
+            self.marked.append(job_id)
+        self._redraw_table()
+
+    def action_clear_marks(self) -> None:
+        self.clear_marks()
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+        self._redraw_table()
+
+    def _redraw_table(self) -> None:
+        if self.dash.snap is not None:
+            self.table.show(self.dash.snap, self.dash.insights, self.dash.data_now(), marked=self.marked)
+            self._titles()
+
+    def picked_targets(self):
+        from batchtui.plan import Selection
+
+        snap = self.dash.snap
+        ids = [j for j in self.marked if snap and snap.job(j)] or [self.table.selected_job_id()]
+        ids = [j for j in ids if j]
+        if not ids or snap is None:
+            return None
+        names = ", ".join(snap.job(j).job_name for j in ids)
+        return [Selection(j) for j in ids], names
 
     def set_filter(self, text: str) -> None:
         box = self.query_one("#jobs-filter", Input)

@@ -33,6 +33,8 @@ from batchtui.ui import format as fmt
 DIM_BIT = 8  # a coded cell is status | DIM_BIT when it does not match the filter
 CURSOR = 16
 NONE = 17  # past the last index
+MARKED = 18  # marked for an action (space)
+MARK_COLOR = "#f778ba"
 LABEL_GAP = 1
 
 
@@ -106,6 +108,7 @@ class IndexGrid(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.statuses: bytes = b""
         self.mask: bytes | None = None
+        self.marks: frozenset[int] = frozenset()
         self._coded: bytes = b""
         self._data_key = 0
         self._geo = geometry(0, 80, 24)
@@ -123,12 +126,13 @@ class IndexGrid(ScrollView, can_focus=True):
     def size_(self) -> int:
         return len(self.statuses)
 
-    def set_data(self, statuses: bytes, mask: bytes | None = None) -> None:
-        """New statuses (a refresh) and/or a new filter mask; redraws only if something changed."""
-        if statuses == self.statuses and mask == self.mask:
+    def set_data(self, statuses: bytes, mask: bytes | None = None, marks: frozenset[int] | None = None) -> None:
+        """New statuses (a refresh), filter mask or marks; redraws only if something changed."""
+        marks = self.marks if marks is None else marks
+        if statuses == self.statuses and mask == self.mask and marks == self.marks:
             return
-        self.statuses, self.mask = statuses, mask
-        self._coded = _code(statuses, mask)
+        self.statuses, self.mask, self.marks = statuses, mask, marks
+        self._coded = _code(statuses, mask, marks)
         self._data_key += 1
         if self.cursor >= len(statuses):
             self.cursor = max(0, len(statuses) - 1)
@@ -251,11 +255,13 @@ class IndexGrid(ScrollView, can_focus=True):
             colors[s | DIM_BIT] = fmt.dim(fmt.STATUS_COLOR[s], 0.75, background)
         colors[CURSOR] = "#ffffff"
         colors[NONE] = background
+        colors[MARKED] = MARK_COLOR
         self._colors = colors
         self._styles = {}
         dark = Style(color="#0d1117", bold=True)
         self._tile_styles = {code: dark + Style(bgcolor=c) for code, c in colors.items()}
         self._tile_styles[CURSOR] = Style(color="#000000", bgcolor="#ffffff", bold=True, underline=True)
+        self._tile_styles[MARKED] = Style(color="#000000", bgcolor=MARK_COLOR, bold=True)
         for code in range(8):
             self._tile_styles[code | DIM_BIT] = Style(color=fmt.dim("#c9d1d9", 0.6, background),
                                                       bgcolor=colors[code | DIM_BIT])
@@ -336,14 +342,21 @@ class IndexGrid(ScrollView, can_focus=True):
         return Strip(segments).adjust_cell_length(width)
 
 
-def _code(statuses: bytes, mask: bytes | None) -> bytes:
-    """status | DIM_BIT for indices outside the mask, with whole-array int arithmetic (no loop per index)."""
-    statuses = statuses.translate(_CLAMP)
-    if mask is None or len(mask) != len(statuses):
-        return statuses
-    n = len(statuses)
-    dim = mask.translate(_DIM_OF_MASK)
-    return (int.from_bytes(statuses, "big") | int.from_bytes(dim, "big")).to_bytes(n, "big")
+def _code(statuses: bytes, mask: bytes | None, marks: frozenset[int] = frozenset()) -> bytes:
+    """status | DIM_BIT for indices outside the mask, with whole-array int arithmetic (no loop per index);
+    MARKED for marked indices."""
+    coded = statuses.translate(_CLAMP)
+    n = len(coded)
+    if mask is not None and len(mask) == n:
+        dim = mask.translate(_DIM_OF_MASK)
+        coded = (int.from_bytes(coded, "big") | int.from_bytes(dim, "big")).to_bytes(n, "big")
+    if marks:
+        out = bytearray(coded)
+        for i in marks:
+            if 0 <= i < n:
+                out[i] = MARKED
+        coded = bytes(out)
+    return coded
 
 
 _CLAMP = bytes(b if b < 8 else Status.UNKNOWN for b in range(256))  # bad data shows as UNKNOWN, never crashes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from rich.style import Style
@@ -13,6 +13,7 @@ from textual.widgets import DataTable
 from batchtui.model import DependencyType, Job, Snapshot, Status
 from batchtui.ui import format as fmt
 from batchtui.ui.insight import JobInsight, describe_eta
+from batchtui.ui.widgets.index_grid import MARK_COLOR
 
 BAR_W = 16
 MUTED = Style(color="#8b949e")
@@ -66,11 +67,12 @@ class JobsTable(DataTable):
         hay = f"{job.job_name} {job.status.name} {job.job_id} {fmt.kind_label(job)}".lower()
         return all(word in hay for word in self._filter.split())
 
-    def show(self, snap: Snapshot, insights: Mapping[str, JobInsight], now: datetime) -> None:
+    def show(self, snap: Snapshot, insights: Mapping[str, JobInsight], now: datetime,
+             marked: Collection[str] = ()) -> None:
         jobs = [j for j in snap.jobs if self.matches(j)]
         ids = tuple(j.job_id for j in jobs)
         names = {j.job_id: j.job_name for j in snap.jobs}
-        rows = {j.job_id: row(j, insights.get(j.job_id), now, names) for j in jobs}
+        rows = {j.job_id: row(j, insights.get(j.job_id), now, names, j.job_id in marked) for j in jobs}
         if ids != self._ids:
             keep = self.selected_job_id()
             self.clear()
@@ -85,10 +87,12 @@ class JobsTable(DataTable):
                 self.update_cell(job_id, key, value, update_width=True)
 
 
-def row(job: Job, insight: JobInsight | None, now: datetime, names: Mapping[str, str]) -> list[Text | str]:
+def row(job: Job, insight: JobInsight | None, now: datetime, names: Mapping[str, str],
+        marked: bool = False) -> list[Text | str]:
     counts = fmt.job_counts(job)
     done, total = fmt.done_fraction(job)
-    name = Text(job.job_name, Style(bold=True))
+    name = Text("● ", Style(color=MARK_COLOR, bold=True)) if marked else Text()
+    name.append(job.job_name, Style(bold=True))
     if job.gone:
         name.append(" (gone)", MUTED)
     bar = fmt.progress_bar(counts, BAR_W)

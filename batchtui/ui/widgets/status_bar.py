@@ -58,10 +58,19 @@ class StatusBar(Static):
     def show(self, snap: Snapshot | None, *, queue: str, where: str, now: datetime, refresh_s: float,
              refreshing: bool, max_tps: float | None, readonly: bool, slowdown: float = 1.0,
              received_at: datetime | None = None, good_at: datetime | None = None) -> None:
-        width = max(20, (self.size.width or 160) - 2)
-        self.update(render(snap, queue=queue, where=where, now=now, refresh_s=refresh_s, refreshing=refreshing,
-                           max_tps=max_tps, readonly=readonly, slowdown=slowdown, width=width,
-                           received_at=received_at, good_at=good_at))
+        self._args = dict(snap=snap, queue=queue, where=where, now=now, refresh_s=refresh_s, refreshing=refreshing,
+                          max_tps=max_tps, readonly=readonly, slowdown=slowdown, received_at=received_at,
+                          good_at=good_at)
+        self._draw()
+
+    def _draw(self) -> None:
+        args = getattr(self, "_args", None)
+        if args is not None:
+            width = max(20, (self.size.width or 160) - 2)
+            self.update(render(**args, width=width))
+
+    def on_resize(self) -> None:
+        self._draw()
 
 
 def render(snap: Snapshot | None, *, queue: str, where: str, now: datetime, refresh_s: float, refreshing: bool,
