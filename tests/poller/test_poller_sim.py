@@ -69,7 +69,8 @@ async def watch_run(sim, api, steps, step_s: float, poller: Poller | None = None
 async def test_snapshots_equal_a_full_listing_through_a_reference_run():
     async with SimServer(cfg(summary_lag_s=0.0), host="127.0.0.1", port=0) as sim:
         async with open_api(endpoint_url=sim.url, max_tps=1000.0) as api:
-            poller, snap = await watch_run(sim, api, steps=12, step_s=10 * 60)
+            poller, snap = await watch_run(sim, api, steps=80, step_s=60)
+            assert snap.done and poller.refreshes > 15  # many moments of the run, start to end
             names = [j.job_name for j in snap.jobs]
             assert names == ["JobA", "JobB", "JobC", "JobD", "JobE"]
             assert {j.job_name: j.job_id for j in snap.jobs} == sim.engine.reference_ids
