@@ -41,8 +41,7 @@ def steps(*keys: str, refreshes: int = 1, wait: float = 0.0):
             else:
                 await pilot.press(key)
         await pilot.app.workers.wait_for_complete()
-        if wait:
-            await pilot.pause(wait)
+        await pilot.pause(0.1 + wait)  # let layout settle (resizes re-render the grid and the status bar)
         for box in app.screen.query(Input):
             box.cursor_blink = False
 

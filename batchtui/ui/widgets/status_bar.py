@@ -66,7 +66,9 @@ class StatusBar(Static):
     def _draw(self) -> None:
         args = getattr(self, "_args", None)
         if args is not None:
-            width = max(20, (self.size.width or 160) - 2)
+            # The bar spans the screen: the app's width is known before this widget is laid out, so the line is
+            # cut to fit from the first frame (no reflow, no 2-line bar that turns into 1).
+            width = max(20, (self.size.width or self.app.size.width) - 2)
             self.update(render(**args, width=width))
 
     def on_resize(self) -> None:
