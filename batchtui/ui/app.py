@@ -130,6 +130,8 @@ class BatchtuiApp(App[int]):
             self.registry.forbid("batchtui runs with --readonly")
         self._generation = 0  # bumped on a queue switch: results of an older refresh are dropped
         self._index_alert_at: datetime | None = None
+        self.actions_running = 0  # retry/cancel plans being executed (quitting would cut them short)
+        self._quit_asked: datetime | None = None
         if theme:
             self.theme = theme
 
@@ -264,6 +266,17 @@ class BatchtuiApp(App[int]):
             return False
         return True
 
+    async def action_quit(self) -> None:
+        """Quit; while a retry or cancel is being sent, only when asked twice (it would stop half way)."""
+        if self.actions_running:
+            now = self.now()
+            if self._quit_asked is None or (now - self._quit_asked).total_seconds() > 5:
+                self._quit_asked = now
+                self.notify("a retry/cancel is being sent: quitting now would stop it half way. "
+                            "Press q again to quit anyway.", severity="warning")
+                return
+        self.exit(0)
+
     def action_retry(self) -> None:
         self._act("retry")
 
@@ -296,18 +309,26 @@ class BatchtuiApp(App[int]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        groups = [("Everywhere", self.BINDINGS),
-                  ("Pipeline screen", [*PipelineScreen.BINDINGS, *JobsTable.BINDINGS,
-                                       Binding("up,down", "", "move the cursor over jobs")]),
-                  ("Array screen", [*ArrayScreen.BINDINGS, *IndexGrid.BINDINGS,
+        def plain(bindings) -> list[Binding]:  # the screen's own keys; marks and actions have their section
+            return [b for b in bindings if b.action not in ACTIONS | MARK_ACTIONS]
+
+        groups = [("Everywhere", plain(self.BINDINGS)),
+                  ("Pipeline screen", [*plain(PipelineScreen.BINDINGS), *JobsTable.BINDINGS,
+                                       Binding("up,down", "", "move the cursor over jobs"),
+                                       Binding("home,end", "", "first / last job")]),
+                  ("Array screen", [*plain(ArrayScreen.BINDINGS), *IndexGrid.BINDINGS,
                                     Binding("left,right,up,down", "", "move over indices", key_display="arrows"),
                                     Binding("pageup,pagedown", "", "a screen of indices up or down"),
                                     Binding("home,end", "", "first / last index")]),
-                  ("Detail screen", DetailScreen.BINDINGS),
-                  *([] if self.readonly else [("Actions (not with --readonly)", [
-                      *[b for b in self.BINDINGS if b.action in ACTIONS],
-                      *[b for b in (*PipelineScreen.BINDINGS, *ArrayScreen.BINDINGS) if b.action in MARK_ACTIONS],
-                      Binding("y", "", "in the plan window: confirm (d: downstream on/off, Esc: back)")])]),
+                  ("Detail screen", [*DetailScreen.BINDINGS, Binding("home,end", "", "top / end of the log")]),
+                  *([] if self.readonly else [("Retry and cancel (not with --readonly)", [
+                      Binding("R", "", "retry: the marked jobs or indices, else the one under the cursor",
+                              key_display="R"),
+                      Binding("ctrl+k", "", "cancel (running ones are terminated): marked, else under the cursor"),
+                      Binding("space", "", "mark / unmark the job or index under the cursor"),
+                      Binding("a", "", "array screen: mark every index the filter matches"),
+                      Binding("U", "", "unmark all", key_display="U"),
+                      Binding("y", "", "plan window: send it (once); d: downstream on/off; Esc: back")])]),
                   ("Also", [Binding("ctrl+p", "", "command palette: open a job, switch theme…"),
                             Binding("ctrl+q", "", "quit (even from inside a text box)")])]
         self.push_screen(HelpScreen.from_bindings(self, groups, [("Commands (:)", list(COMMAND_HELP)),
@@ -428,7 +449,16 @@ def main(args: argparse.Namespace) -> int:
         return 1
 
 
+def check_theme(name: str | None) -> None:
+    """A bad --theme is a usage error, found before anything starts."""
+    from textual.theme import BUILTIN_THEMES
+
+    if name and name not in BUILTIN_THEMES:
+        raise UsageError(f"unknown theme {name!r} (one of: {', '.join(sorted(BUILTIN_THEMES))})")
+
+
 async def _run(args: argparse.Namespace) -> int:
+    check_theme(args.theme)
     with ExitStack() as stack:
         queue, endpoint, where, data_clock = args.queue, args.endpoint_url, None, None
         if args.demo:
@@ -446,9 +476,6 @@ async def _run(args: argparse.Namespace) -> int:
             app = BatchtuiApp(source, refresh_s=args.refresh, readonly=args.readonly, bell=not args.no_bell,
                               data_clock=data_clock)
             if args.theme:
-                if args.theme not in app.available_themes:
-                    names = ", ".join(sorted(app.available_themes))
-                    raise UsageError(f"unknown theme {args.theme!r} (one of: {names})")
                 app.theme = args.theme
             await app.run_async()
     if app.crashed_to is not None or app._exception is not None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.style import Style
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -162,18 +162,25 @@ class ActionScreen(ModalScreen[bool]):
         if reason:
             reason.first(Input).disabled = True
         self._render_plan()
-        self.run_plan(self.plan)
+        # An app worker, not this screen's: closing the window must not cancel calls half way.
+        self.app.run_worker(self.run_plan(self.plan), group="action", exit_on_error=False)
 
     def action_close(self) -> None:
         self.dismiss(self.state != "plan")
 
     # --- running ---------------------------------------------------------------------------------------------
 
-    @work(exclusive=True, group="action", exit_on_error=False)
     async def run_plan(self, plan: Plan) -> None:
         from batchtui.actions import perform
 
         source: Any = self.dash.source
+        self.dash.actions_running += 1
+        try:
+            await self._perform(perform, source, plan)
+        finally:
+            self.dash.actions_running -= 1
+
+    async def _perform(self, perform: Any, source: Any, plan: Plan) -> None:
         try:
             outcome, audit_error = await perform(source.api, plan, self._progress,
                                                  profile=getattr(source, "profile", None),
@@ -181,30 +188,45 @@ class ActionScreen(ModalScreen[bool]):
         except BatchtuiError as e:  # already executed, or actions disabled
             self._add(Text(f"Not sent: {e}", BAD))
             self.state = "done"
-            self._render_plan()
+            self._safe(self._render_plan)
+            self.dash.notify(f"Not sent: {e}", severity="error")
             return
         except Exception as e:  # noqa: BLE001 - show it; the app must not die with an action half reported
             self._add(Text(f"Unexpected error: {type(e).__name__}: {e}", BAD))
             self.state = "done"
-            self._render_plan()
+            self._safe(self._render_plan)
+            self.dash.notify(f"{plan.kind} stopped: unexpected error {type(e).__name__}: {e}", severity="error")
             return
         self._add(Text(outcome.summary(), GOOD if outcome.ok else BAD))
         if audit_error is not None:
             self._add(Text(f"⚠ {audit_error}", WARN))
         self.state = "done"
-        self._render_plan()
-        self.refresh_bindings()
+        self._safe(self._render_plan)
+        self._safe(self.refresh_bindings)
         self.dash.notify(outcome.summary().splitlines()[0], title=plan.kind.capitalize(),
                          severity="information" if outcome.ok else "error")
         self.dash.start_refresh()
 
     def _progress(self, p: Any) -> None:
-        self._add(Text(f"  {p.message}", MUTED if p.result is None else (GOOD if p.result.ok else BAD)))
+        # Short lines while it runs; the outcome below lists every step with its result.
+        if p.step is None:
+            self._add(Text(f"… {p.message}", MUTED))
+        elif p.result is None:
+            self._add(Text(f"… sending {p.step + 1}/{p.total}: {self.plan_op(p.step)}", MUTED))
+        elif not p.result.ok:
+            self._add(Text(f"✘ step {p.step + 1} failed: {p.result.error}", BAD))
+
+    def plan_op(self, step: int) -> str:
+        return self.plan.calls[step].operation if self.plan and step < len(self.plan.calls) else "call"
 
     def _add(self, line: Text) -> None:
         self.lines.append(line)
+        self._safe(self._render_plan)
+        self._safe(lambda: self.query_one("#action-scroll").scroll_end(animate=False))
+
+    @staticmethod
+    def _safe(draw: Any) -> None:
         try:
-            self._render_plan()
-            self.query_one("#action-scroll").scroll_end(animate=False)
+            draw()
         except Exception:  # noqa: BLE001 - the window may have been closed while the calls go on
             pass
