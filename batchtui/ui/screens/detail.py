@@ -358,8 +358,13 @@ def _attempt(a: Mapping[str, Any]) -> Attempt:
 
 def _attempts_table(attempts: list[Attempt]) -> Table:
     t = Table(box=None, padding=(0, 2, 0, 0), show_edge=False, header_style=MUTED)
-    for col in ("#", "exit", "reason", "started", "stopped", "took", "log stream"):
-        t.add_column(col, no_wrap=col != "reason")
+    # Narrow screens: numbers and times keep their width, the reason and the long stream name wrap.
+    t.add_column("#", no_wrap=True, min_width=1)
+    t.add_column("exit", no_wrap=True, min_width=4)
+    t.add_column("reason", ratio=2, min_width=12)
+    for col, width in (("started", 8), ("stopped", 8), ("took", 6)):
+        t.add_column(col, no_wrap=True, min_width=width)
+    t.add_column("log stream", ratio=1, overflow="fold", min_width=12)
     for n, a in enumerate(attempts, 1):
         took = fmt.duration((a.stopped_at - a.started_at) / 1000) if a.started_at and a.stopped_at else "–"
         code = Text("–" if a.exit_code is None else str(a.exit_code),
