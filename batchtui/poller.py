@@ -155,6 +155,7 @@ class ArrayTracker:
         self.details: dict[int, IndexDetail] = {}
         self.synced_key: tuple | None = None
         self.synced_upstream: tuple | None = None  # what the upstream jobs looked like at the last sync
+        self.synced_summary: tuple | None = None  # the summary (counts, time) the last sync saw
         self.dirty = True  # the last sync left a doubt: sync again even if the summary did not change
         self.syncs = 0
         self.version = 0  # bumped when statuses or details change (snapshots reuse the frozen copy otherwise)
@@ -218,7 +219,10 @@ class ArrayTracker:
             # status, or what was skipped is listed.
             big = None
             for s in rest:
-                if self.expected(s, summary) == 0:
+                theirs = int((summary or {}).get(s.name) or 0)
+                if self.expected(s, summary) == 0 or (s in (Status.SUCCEEDED, Status.FAILED)
+                                                      and theirs == self.statuses.count(s)):
+                    # Empty, or a final status with no newcomers (members only ever join it).
                     skipped.append(s)
                 elif s is rest[0]:
                     skipped.append(s)
@@ -228,11 +232,12 @@ class ArrayTracker:
 
     # -- merging ---------------------------------------------------------------------------------------------
 
-    def resolve(self, obs: Observations, plan: Plan, summary: Mapping[str, int] | None) -> SyncResult:
+    def resolve(self, obs: Observations, plan: Plan, summary: Mapping[str, int] | None,
+                stay: bool = False) -> SyncResult:
         """The new per-index state from one sync's listings (pure: nothing is committed).
 
-        An open index seen nowhere gets the least advanced unlisted status it can have reached: without retries
-        that is where it was, if it can still be there; and wrong guesses always show in the counts.
+        An open index seen nowhere gets the least advanced unlisted status it can have reached, so that wrong
+        guesses always show in the counts; with `stay` (a summary that is only late), what it had, if possible.
         """
         unlisted = {plan.complement, *plan.skipped} - {None}
         statuses = bytearray(self.statuses)
@@ -249,9 +254,9 @@ class ArrayTracker:
                 continue  # final: never looked at again
             else:
                 base = pf if pf != NOT_PROVISIONAL else prior
-                key = base
+                key = base * 16 + prior
                 if key not in cand_cache:
-                    cand_cache[key] = self._assign(base, unlisted)
+                    cand_cache[key] = self._assign(base, prior, unlisted, stay)
                 assigned = cand_cache[key]
                 if assigned is None:
                     anomalies += 1
@@ -273,13 +278,15 @@ class ArrayTracker:
             agree = all(statuses.count(s) == int(summary.get(s.name) or 0) for s in AWS_STATUSES)
         return SyncResult(statuses, floor, changed, anomalies, agree)
 
-    def _assign(self, base: int, unlisted: set[Status]) -> Status | None:
+    def _assign(self, base: int, prior: int, unlisted: set[Status], stay: bool) -> Status | None:
         """Where an open index seen in no listing is: the one unlisted status it can be in."""
         candidates = possible_after(base, self.retries) & unlisted
         if not candidates:
             return None
         if len(candidates) == 1:
             return next(iter(candidates))
+        if stay and prior in candidates:
+            return Status(prior)  # the summary is only late: keep what we had
         # The least advanced place it can be. Every guess is then at or behind the truth in lifecycle order (even
         # with retries: an index can only have gone back to RUNNABLE, the least of its candidates), so wrong guesses
         # cannot cancel out: the sum of status values, hence the counts, differ from a current summary's.
@@ -675,8 +682,15 @@ class Poller:
         moved_upstream = upstream != tracker.synced_upstream
         if not fresh and not moved_upstream and not tracker.dirty and (summary is not None or job.status.terminal):
             return  # nothing moved since the last clean sync
-        tracker.synced_upstream = upstream
-        speculate = fresh and not moved_upstream and summary is not None
+        previous_upstream, tracker.synced_upstream = tracker.synced_upstream, upstream
+        # Guesses are checked against the summary, so only a summary AWS refreshed since our last sync will do
+        # (a parent that changed status under an old summary is news the summary does not have).
+        # Nor when an upstream job changed status: its news (JobA succeeded) may be newer than the summary.
+        # (An N_TO_N partner's steady progress is not such news: C's summary keeps up with it as well as B's.)
+        summary_sig = (key[1], job.summary_updated_at)
+        upstream_status_moved = [u[:2] for u in upstream] != [u[:2] for u in (previous_upstream or ())]
+        speculate = summary is not None and summary_sig != tracker.synced_summary and not upstream_status_moved
+        tracker.synced_summary = summary_sig
         plan = tracker.plan(summary, speculate)
         obs = Observations(tracker.size)
         for status in plan.listed:
@@ -689,11 +703,20 @@ class Poller:
             # (Not with retries: children going back and forth can make a wrong state's counts look right.)
             late = plan.big is not None and not tracker.retries and tracker.seen_before(summary)
             more = [s for s in plan.skipped if not (late and s is plan.big)]
-            for status in sorted(more):
+            # Cheapest first, checking again after each: the check is sound, so once the counts agree the rest
+            # of the skipped buckets need not be read.
+            more.sort(key=lambda s: (tracker.expected(s, summary), s))
+            listed = list(plan.listed)
+            while more and not result.counts_agree:
+                status = more.pop(0)
                 await self._list_children(job_id, status, obs)
-            still = [plan.big] if late else []
-            plan = Plan(sorted([*plan.listed, *more]), plan.complement, still, plan.big if late else None)
-            result = tracker.resolve(obs, plan, summary)
+                listed.append(status)
+                still = more + ([plan.big] if late else [])
+                plan = Plan(sorted(listed), plan.complement, still, plan.big if plan.big in still else None)
+                result = tracker.resolve(obs, plan, summary)
+            if late and not result.counts_agree:
+                # Accepted on a late summary: the costly bucket's unseen members are where they were.
+                result = tracker.resolve(obs, plan, summary, stay=True)
         tracker.commit(result, obs, key, plan)
         self.syncs += 1
 
