@@ -6,17 +6,26 @@ One `refresh()`:
 3. DescribeJobs for top-level jobs not described yet or whose status moved, for dependencies in other queues
    (followed transitively) and for jobs that dropped out of the listing (not describable any more → `gone`);
 4. per array, a sync of its per-index state (`ArrayTracker`) – only when the parent's status or statusSummary
-   changed since the last sync, or the last sync left doubts;
+   changed since the last sync, an upstream job had news (JobA succeeded; N_TO_N partners finished), or the last
+   sync left doubts;
 5. an immutable Snapshot.
 
-How an array sync stays cheap and correct (the reasoning is in `ArrayTracker`): indices already seen SUCCEEDED or
-FAILED are final and never looked at again; statuses no open index can be in are not listed; the costliest status
-(usually SUCCEEDED, or RUNNABLE early on) is never listed – its members are the open indices seen nowhere else;
-listings go in lifecycle order, so a child moving forward between two listings is seen twice (the more advanced
-status wins) rather than missed; when AWS's statusSummary is fresh, more buckets can be skipped on trust and the
-result is checked against the summary's counts, re-listing what is missing when they disagree. Anything that
-leaves a doubt (movement, a child seen twice, an inference) makes the next refresh sync that array again, exactly,
-so the state converges even when the summary stops changing.
+How an array sync stays cheap and correct (the reasoning is in `ArrayTracker`):
+- indices seen SUCCEEDED or FAILED are final and never looked at again; statuses no open index can reach are not
+  listed; the costliest status (usually SUCCEEDED, or RUNNABLE/PENDING early on) is never listed – its members are
+  the open indices seen nowhere else;
+- listings go in lifecycle order, so a child moving forward between two listings is seen twice (the more advanced
+  status wins) rather than missed;
+- when AWS refreshed the summary since our last sync, more buckets are skipped on trust (empty ones, final ones with
+  no newcomers, the second costliest) and an unseen index is given the least advanced status it can have reached.
+  Every wrong guess is then behind the truth, so wrong guesses cannot cancel out in the counts: the result is
+  accepted only when it matches the summary's counts, otherwise the skipped buckets are listed, cheapest first,
+  until it does. A summary that is merely late (it matches a state we held before) is trusted for the costly
+  bucket only, without retries;
+- anything that leaves a doubt (movement, a child seen twice, an inference not yet seen twice) makes the next
+  refresh sync that array again, exactly, so the state converges even when the summary stops changing.
+What cannot be helped: AWS refreshes statusSummary only now and then (30 s in the simulator); an array whose summary,
+status and upstream did not change is not listed, so between two summary refreshes the state may lag by that much.
 """
 
 from __future__ import annotations
