@@ -132,7 +132,7 @@ class BatchApi:
         """Raw jobQueues entries; a name AWS does not know is simply absent (see `check_queue`)."""
         with self._mapped("DescribeJobQueues"):
             resp = await self._batch.describe_job_queues(jobQueues=list(queues))
-        return list(resp.get("jobQueues") or [])
+        return self._required(resp, "jobQueues", "DescribeJobQueues")
 
     async def check_queue(self, queue: str) -> dict:
         """The queue's description, or UnknownQueue naming it."""
@@ -148,7 +148,9 @@ class BatchApi:
     async def list_jobs(self, **kwargs: Any) -> dict:
         """One ListJobs page, the raw answer (jobSummaryList, nextToken)."""
         with self._mapped("ListJobs"):
-            return await self._batch.list_jobs(**kwargs)
+            resp = await self._batch.list_jobs(**kwargs)
+        self._required(resp, "jobSummaryList", "ListJobs")
+        return resp
 
     async def describe_jobs(self, ids: Sequence[str]) -> list[dict]:
         """Raw `jobs` entries for ids, in chunks of 100; ids AWS does not know are left out."""
@@ -158,7 +160,7 @@ class BatchApi:
             chunk = ids[start:start + DESCRIBE_CHUNK]
             with self._mapped("DescribeJobs"):
                 resp = await self._batch.describe_jobs(jobs=chunk)
-            jobs.extend(resp.get("jobs") or [])
+            jobs.extend(self._required(resp, "jobs", "DescribeJobs"))
         return jobs
 
     async def submit_job(self, **kwargs: Any) -> dict:
@@ -202,6 +204,15 @@ class BatchApi:
                     raise LogStreamNotFound(f"no log stream {stream!r} in {group!r} (not written yet, or expired)") \
                         from None
                 raise
+
+    def _required(self, resp: Any, key: str, op: str) -> list:
+        """The list AWS always sends under `key`. Missing means the body was not what AWS sends (botocore turns a
+        200 body that is not JSON into {"message": ...}): reading it as "nothing" would invent a state."""
+        value = resp.get(key) if isinstance(resp, dict) else None
+        if not isinstance(value, list):
+            raise ServerError(f"{op}: the answer from {safe_url(self.endpoint_url)} could not be read "
+                              f"(no {key} list in it)")
+        return value
 
     @contextmanager
     def _mapped(self, op: str, service: str = "batch") -> Iterator[None]:

@@ -36,12 +36,13 @@ import math
 import random
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from batchtui.aws import ServerError
 from batchtui.errors import ApiError, BatchtuiError
 from batchtui.model import (
     AWS_STATUSES,
@@ -58,6 +59,8 @@ from batchtui.model import (
 )
 
 CHILD_PAGE = 1000  # ListJobs maxResults with jobStatus
+MAX_ARRAY_SIZE = 10_000  # AWS's limit: a bigger size is a malformed answer, not 10**8 bytes to allocate
+MAX_PAGES = 10_000  # a listing longer than this is an API gone wrong (a queue of a million jobs), not data
 QUEUE_PAGE = 100  # ListJobs maxResults with filters
 FOLLOW_ROUNDS = 5  # how deep dependsOn is followed into other queues
 RECHECK_EVERY = 20  # refreshes between checks that a finished job that left the listing still exists
@@ -268,8 +271,12 @@ class ArrayTracker:
                     cand_cache[key] = self._assign(base, prior, unlisted, stay)
                 assigned = cand_cache[key]
                 if assigned is None:
+                    # Seen nowhere it could be: an earlier guess was ahead of the truth (a child that moved while
+                    # buckets were listed out of order slipped past them). Keep what we had, but from now on look
+                    # for it in every status, so it is found however it got there.
                     anomalies += 1
-                    continue  # seen nowhere it could be: keep what we had and look again next time
+                    floor[i] = Status.UNKNOWN
+                    continue
                 new = assigned
                 if new in (Status.SUCCEEDED, Status.FAILED):
                     # Inferred, not seen: a child can slip past listings (a retry moving it backwards, a page
@@ -434,7 +441,10 @@ def fields_from_summary(s: Mapping) -> dict[str, Any]:
     if s.get("jobDefinition"):
         out["job_definition"] = _str(s.get("jobDefinition"))
     size = _int(ap.get("size"))
-    if size is not None and size >= 1:
+    if size is not None and not 1 <= size <= MAX_ARRAY_SIZE:
+        raise ApiError(f"job {s.get('jobId')} reports an array size of {size:,}; AWS allows up to "
+                       f"{MAX_ARRAY_SIZE:,} (the answer is not to be trusted)")
+    if size is not None:
         out["array_size"] = size
         out["status_summary"] = MappingProxyType(_summary_counts(ap.get("statusSummary")))
         out["summary_updated_at"] = _int(ap.get("statusSummaryLastUpdatedAt"))
@@ -587,15 +597,26 @@ class Poller:
         kwargs: dict[str, Any] = {"jobQueue": self.queue, "maxResults": QUEUE_PAGE,
                                   "filters": [{"name": "AFTER_CREATED_AT", "values": [after]}]}
         out: list[dict] = []
-        while True:
-            page = await self.api.list_jobs(**kwargs)
+        async for page in self._pages(kwargs):
             for s in page.get("jobSummaryList") or ():
                 # Queue listings hold top-level jobs only; a child id here (bad data) must not become a "job".
                 if isinstance(s, Mapping) and s.get("jobId") and not _is_child(s):
                     out.append(s)
+        return out
+
+    async def _pages(self, kwargs: dict[str, Any]) -> AsyncIterator[dict]:
+        """ListJobs pages, following nextToken; a token that comes back again would loop forever: an error."""
+        seen: set[str] = set()
+        while True:
+            page = await self.api.list_jobs(**kwargs)
+            yield page
             token = page.get("nextToken")
             if not token:
-                return out
+                return
+            if not isinstance(token, str) or token in seen or len(seen) >= MAX_PAGES:
+                raise ServerError("ListJobs pagination does not advance (a nextToken came back again); "
+                                  "the answer is not to be trusted")
+            seen.add(token)
             kwargs["nextToken"] = token
 
     def _update(self, raw: Mapping, fields: dict[str, Any], *, listed: bool = False, described: bool = False) -> None:
@@ -731,15 +752,10 @@ class Poller:
 
     async def _list_children(self, job_id: str, status: Status, obs: Observations) -> None:
         kwargs: dict[str, Any] = {"arrayJobId": job_id, "jobStatus": status.name, "maxResults": CHILD_PAGE}
-        while True:
-            page = await self.api.list_jobs(**kwargs)
+        async for page in self._pages(kwargs):
             for s in page.get("jobSummaryList") or ():
                 if isinstance(s, Mapping):
                     obs.add(s, status)
-            token = page.get("nextToken")
-            if not token:
-                return
-            kwargs["nextToken"] = token
 
     # -- snapshots -------------------------------------------------------------------------------------------
 
