@@ -248,3 +248,28 @@ def test_the_budget_halves_on_throttling_and_recovers_slowly():
     for _ in range(20):
         bucket.throttled()
     assert bucket.rate == bucket.min_rate > 0
+
+
+@pytest.mark.parametrize("body", [b"{oops", b"", b"<html>captive portal</html>"])
+async def test_a_200_answer_that_is_not_what_aws_sends_is_an_error_not_an_empty_listing(body):
+    async def start():
+        async def odd(request):
+            return web.Response(status=200, body=body, content_type="application/json")
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", odd)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+
+    runner, url = await start()
+    try:
+        async with api(url, max_attempts=1) as a:
+            for call in (a.list_jobs(jobQueue="q"), a.describe_jobs(["x"]), a.describe_job_queues(["q"])):
+                with pytest.raises(ServerError) as e:
+                    await call
+                assert "could not be read" in str(e.value) and is_transient(e.value)
+    finally:
+        await runner.cleanup()
