@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 import zlib
 from collections.abc import Callable, Iterable
@@ -36,8 +37,10 @@ MAX_BULK = 50
 MAX_REASON = 1024
 LIST_MAX_WITH_STATUS = 1000
 LIST_MAX_WITH_FILTER = 100
-LIST_DEFAULT = 100
+# no LIST_DEFAULT: without maxResults a ListJobs page is as large as allowed (1000, or 100 with filters)
 FILTER_NAMES = ("JOB_NAME", "JOB_DEFINITION", "BEFORE_CREATED_AT", "AFTER_CREATED_AT", "SHARE_IDENTIFIER")
+# botocore's ContainerOverrides members; anything else in a raw body is not part of the shape and is ignored
+OVERRIDE_MEMBERS = ("vcpus", "memory", "command", "instanceType", "environment", "resourceRequirements")
 
 
 # --- request field readers: a wrong type is a ClientException naming the field, never a 500 -----------------
@@ -159,7 +162,9 @@ class BatchService:
         depends_on = _get(body, "dependsOn", list) or []
         e.validate_dependencies(depends_on, size)
         overrides = _get(body, "containerOverrides", dict) or {}
-        self._check_overrides(overrides)
+        # JSON null means absent, and members outside the shape never reach AWS: keep only set, modelled ones
+        overrides = {k: overrides[k] for k in OVERRIDE_MEMBERS if overrides.get(k) is not None}
+        self._check_container(overrides)
         retry = _get(body, "retryStrategy", dict)
         if retry is not None:
             attempts = _get(retry, "attempts", int)
@@ -182,22 +187,37 @@ class BatchService:
         return {"jobArn": job.arn, "jobName": job.name, "jobId": job.job_id}
 
     @staticmethod
-    def _check_overrides(overrides: dict[str, Any]) -> None:
-        env = _get(overrides, "environment", list) or []
+    def _check_container(container: dict[str, Any]) -> None:
+        """Types of the container fields the engine reads (overrides or containerProperties), so a malformed raw
+        request is a ClientException naming the field rather than a 500 from deep inside the engine."""
+        env = _get(container, "environment", list) or []
         for item in env:
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-                raise SimError("containerOverrides environment entries need a name")
+                raise SimError("environment entries need a name")
+            if not isinstance(item.get("value", ""), str):
+                raise SimError(f"Environment variable {item['name']} value must be a string")
             if item["name"].startswith("AWS_BATCH"):
                 raise SimError(f"Environment variable {item['name']} is not allowed: names starting with AWS_BATCH "
                                "are reserved")
-        for req in _get(overrides, "resourceRequirements", list) or []:
+        for req in _get(container, "resourceRequirements", list) or []:
             if not isinstance(req, dict) or req.get("type") not in ("VCPU", "MEMORY", "GPU"):
                 raise SimError("resourceRequirements entries need a type of VCPU, MEMORY or GPU")
             try:
-                if float(req.get("value", "")) <= 0:
+                if not isinstance(req.get("value"), str):  # a String in the model, even for numbers
+                    raise TypeError
+                value = float(req["value"])
+                if not math.isfinite(value) or value <= 0:  # "nan" and "inf" parse as floats too
                     raise ValueError
             except (TypeError, ValueError):
                 raise SimError(f"resourceRequirements {req['type']} value must be a positive number") from None
+        _str_list(container, "command")
+        for key in ("vcpus", "memory"):
+            _get(container, key, int)
+        _get(container, "instanceType", str)
+        log_config = _get(container, "logConfiguration", dict)
+        if log_config is not None:
+            _get(log_config, "logDriver", str, required=True)
+            _str_map(log_config, "options")
 
     # --- ListJobs -----------------------------------------------------------------------------------------
 
@@ -215,8 +235,8 @@ class BatchService:
         flt = self._filter(filters)
         limit_max = LIST_MAX_WITH_FILTER if (flt and flt[0] != "SHARE_IDENTIFIER") else LIST_MAX_WITH_STATUS
         limit = _get(body, "maxResults", int)
-        if limit is None:
-            limit = LIST_DEFAULT
+        if limit is None:  # AWS: "If neither parameter is used, then ListJobs returns up to 1000 results"
+            limit = limit_max
         if not 1 <= limit <= limit_max:
             raise SimError(f"maxResults must be between 1 and {limit_max:,}"
                            + (" when filters are given" if limit_max == LIST_MAX_WITH_FILTER else ""))
@@ -319,7 +339,8 @@ class BatchService:
             ref = value.rsplit("/", 1)[-1] if value.startswith("arn:") else value
             if ":" in ref and not ref.endswith("*"):
                 return lambda j: f"{j.jobdef.name}:{j.jobdef.revision}" == ref
-            return _name_matcher(ref, lambda j: j.jobdef.name)
+            # unlike JOB_NAME, AWS documents this filter as case sensitive ("jd1 matches only jd1")
+            return _name_matcher(ref, lambda j: j.jobdef.name, case_sensitive=True)
         moment = int(value)
         if name == "BEFORE_CREATED_AT":
             return lambda j: j.created_at < moment
@@ -418,8 +439,8 @@ class BatchService:
         if kind == "container" and container is None and not body.get("ecsProperties") \
                 and not body.get("eksProperties"):
             raise SimError("A container job definition needs containerProperties")
-        container = dict(container or {})
-        self._check_overrides({k: container[k] for k in ("environment", "resourceRequirements") if k in container})
+        container = {k: v for k, v in (container or {}).items() if v is not None}  # JSON null means absent
+        self._check_container(container)
         retry = _get(body, "retryStrategy", dict)
         if retry is not None and _get(retry, "attempts", int) is not None and not 1 <= retry["attempts"] <= 10:
             raise SimError("retryStrategy attempts must be between 1 and 10")
@@ -497,12 +518,13 @@ class BatchService:
         return {"tags": dict(self._tags_of(_get(body, "resourceArn", str, required=True)))}
 
 
-def _name_matcher(pattern: str, get: Callable[[Job], str]) -> Callable[[Job], bool]:
-    pattern = pattern.lower()
+def _name_matcher(pattern: str, get: Callable[[Job], str], case_sensitive: bool = False) -> Callable[[Job], bool]:
+    fold: Callable[[str], str] = (lambda s: s) if case_sensitive else str.lower
+    pattern = fold(pattern)
     if pattern.endswith("*"):
         prefix = pattern[:-1]
-        return lambda j: get(j).lower().startswith(prefix)
-    return lambda j: get(j).lower() == pattern
+        return lambda j: fold(get(j)).startswith(prefix)
+    return lambda j: fold(get(j)) == pattern
 
 
 # --- answers ------------------------------------------------------------------------------------------------

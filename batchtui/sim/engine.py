@@ -548,6 +548,8 @@ class Engine:
             if not isinstance(dep, dict):
                 raise SimError("dependsOn entries must be objects with jobId and/or type")
             kind, dep_id = dep.get("type"), dep.get("jobId")
+            if not isinstance(dep_id, (str, type(None))) or not isinstance(kind, (str, type(None))):
+                raise SimError("dependsOn jobId and type must be strings")  # a raw body can hold anything
             if kind not in (None, "N_TO_N", "SEQUENTIAL"):
                 raise SimError(f"Unknown dependency type {kind!r} (N_TO_N or SEQUENTIAL)")
             if kind == "SEQUENTIAL":

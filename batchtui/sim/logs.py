@@ -99,12 +99,28 @@ class LogsService:
         return found
 
     def _group(self, body: dict[str, Any]) -> str | None:
-        group = body.get("logGroupName") or body.get("logGroupIdentifier")
+        name, identifier = body.get("logGroupName"), body.get("logGroupIdentifier")
+        if name is not None and identifier is not None:  # documented: "You must include either ..., but not both"
+            raise _error("InvalidParameterException", "Specify either logGroupName or logGroupIdentifier, not both")
+        group = name if name is not None else identifier
         if group is not None and not isinstance(group, str):
             raise _error("InvalidParameterException", "logGroupName must be a string")
         if isinstance(group, str) and group.startswith("arn:"):
             group = group.split(":log-group:", 1)[-1].removesuffix(":*")
+        if group is not None and group not in self._groups():
+            raise _error("ResourceNotFoundException", "The specified log group does not exist.")
         return group
+
+    def _groups(self) -> set[str]:
+        """The log groups that exist: Batch's default one and every group a job or job definition logs to (an
+        awslogs-group must exist before a job can log to it)."""
+        groups = {"/aws/batch/job"} | {j.log_group for j in self.engine.job_list}
+        for revisions in self.engine.jobdefs.values():
+            for jd in revisions:
+                options = (jd.container.get("logConfiguration") or {}).get("options") or {}
+                if isinstance(options.get("awslogs-group"), str):
+                    groups.add(options["awslogs-group"])
+        return groups
 
     def get_log_events(self, body: dict[str, Any]) -> dict[str, Any]:
         group = self._group(body)
@@ -112,7 +128,7 @@ class LogsService:
             raise _error("InvalidParameterException", "logGroupName or logGroupIdentifier is required")
         unit, n = self._stream(group, body.get("logStreamName"))
         now = self.engine.now_ms
-        start_time, end_time = body.get("startTime"), body.get("endTime")
+        start_time, end_time = _int_or_none(body, "startTime"), _int_or_none(body, "endTime")
         events = [(t, m) for t, m in attempt_lines(self.engine, unit, n) if t <= now
                   and (start_time is None or t >= start_time) and (end_time is None or t < end_time)]
         limit = body.get("limit", 10_000)
@@ -148,6 +164,8 @@ class LogsService:
         if group is None:
             raise _error("InvalidParameterException", "logGroupName or logGroupIdentifier is required")
         prefix = body.get("logStreamNamePrefix") or ""
+        if not isinstance(prefix, str):
+            raise _error("InvalidParameterException", "logStreamNamePrefix must be a string")
         order = body.get("orderBy", "LogStreamName")
         if order not in ("LogStreamName", "LastEventTime"):
             raise _error("InvalidParameterException", f"orderBy must be LogStreamName or LastEventTime, not {order!r}")
@@ -188,6 +206,14 @@ class LogsService:
         if lines:
             out.update(firstEventTimestamp=lines[0], lastEventTimestamp=lines[-1], lastIngestionTime=lines[-1] + 200)
         return out
+
+
+def _int_or_none(body: dict[str, Any], key: str) -> int | None:
+    """A Timestamp member (epoch ms, a JSON integer); botocore checks the type, a raw request may not."""
+    value = body.get(key)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise _error("InvalidParameterException", f"{key} must be a number of milliseconds since the epoch")
+    return value
 
 
 def _encode_offset(offset: int) -> str:

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 LOGS_TARGET_PREFIX = "Logs_20140328."
 TAGS_PREFIX = "/v1/tags/"
+MAX_BODY = 16 * 1024 * 1024
 
 
 class TokenBucket:
@@ -80,7 +81,7 @@ class SimServer:
         return f"http://{host}:{self.port}"
 
     async def __aenter__(self) -> SimServer:
-        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app = web.Application(client_max_size=MAX_BODY)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -160,16 +161,18 @@ class SimServer:
 
 
 async def _json_body(request: web.Request, service: str) -> dict[str, Any]:
-    raw = await request.read()
+    code = "ClientException" if service == "batch" else "SerializationException"
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:  # the client's fault: a 400 naming it, not a 500
+        raise SimError(f"The request body is larger than {MAX_BODY:,} bytes", code, 400) from None
     if not raw.strip():
         return {}
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        code = "ClientException" if service == "batch" else "SerializationException"
         raise SimError("The request body is not valid JSON", code, 400) from None
     if not isinstance(body, dict):
-        code = "ClientException" if service == "batch" else "SerializationException"
         raise SimError("The request body must be a JSON object", code, 400)
     return body
 
