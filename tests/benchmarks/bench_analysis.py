@@ -1,6 +1,6 @@
 """Benchmark: analysis over the reference pipeline at full size (20,012 jobs: two 10,000-child arrays).
 
-Run: /work/venv/bin/python tests/benchmarks/bench_analysis.py
+Run: python tests/benchmarks/bench_analysis.py
 Prints the time of job_fields (cold: a snapshot never analysed; warm: cached), explain_index and explain_job.
 """
 

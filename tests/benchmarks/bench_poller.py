@@ -1,6 +1,6 @@
 """Poller benchmark: API calls and time against the simulator's reference pipeline (prints figures, asserts nothing).
 
-    /work/venv/bin/python tests/benchmarks/bench_poller.py [--size 10000] [--step 30] [--quick]
+    python tests/benchmarks/bench_poller.py [--size 10000] [--step 30] [--quick]
 
 Prints:
 1. a cold snapshot (mid-run, frozen clock, 20 ms simulated latency): calls and seconds – target ≤ 30 calls;

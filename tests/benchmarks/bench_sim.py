@@ -1,6 +1,6 @@
 """Simulator figures at full size (a benchmark that prints, not a test).
 
-    /work/venv/bin/python tests/benchmarks/bench_sim.py [--array-size 10000]
+    python tests/benchmarks/bench_sim.py [--array-size 10000]
 
 Prints: the time to build the reference pipeline (20,012 jobs at 10,000) and to start the server; the time to answer
 a 1000-item ListJobs page (raw HTTP, and through boto3); a 100-id DescribeJobs; and the time to advance through the

@@ -1,6 +1,6 @@
 """Dashboard benchmark (prints figures, asserts nothing).
 
-    /work/venv/bin/python tests/benchmarks/bench_ui.py [--size 10000] [--frames 50] [--quick]
+    python tests/benchmarks/bench_ui.py [--size 10000] [--frames 50] [--quick]
 
 Prints:
 1. the full-frame render time of the 10,000-index grid on a 160×50 screen (every visible line through

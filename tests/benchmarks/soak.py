@@ -1,6 +1,6 @@
 """Soak: `batchtui --watch --json --until-done` through a whole simulated reference run with injected faults.
 
-    /work/venv/bin/python tests/benchmarks/soak.py [--array-size 1000] [--target-s 150 | --speed X]
+    python tests/benchmarks/soak.py [--array-size 1000] [--target-s 150 | --speed X]
         [--throttle-tps 5] [--latency-ms 25] [--error-rate 3] [--outage 25s+20s ...] [--refresh 1] [--timeout 900]
 
 The simulator runs in this process on its own thread (`batchtui.sim.server.run_in_thread`): `batchtui sim` prints no
