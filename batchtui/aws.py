@@ -235,8 +235,20 @@ def _status(e: bex.ClientError) -> int | None:
     return (e.response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
 
 
+MAX_MESSAGE = 300  # characters of an error's own message kept in our one-line errors
+_HTML = re.compile(r"<(?:!doctype|html|head|body|title)\b", re.IGNORECASE)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
 def _aws_message(e: bex.ClientError) -> str:
-    return redact(str((e.response.get("Error") or {}).get("Message") or "").strip())
+    """The error's message on one line. An HTML page (an endpoint without this route, a proxy) is not an AWS
+    message: botocore hands its whole body over as one, and only its title is worth showing."""
+    text = str((e.response.get("Error") or {}).get("Message") or "")
+    if _HTML.search(text):
+        title = _TITLE.search(text)
+        text = title.group(1) if title else ""
+    text = redact(" ".join(text.split()))
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 1] + "…"
 
 
 _SECRETISH = re.compile(
@@ -276,6 +288,8 @@ def map_error(e: BaseException, op: str, *, service: str = "batch", profile: str
     url = safe_url(endpoint)
     if isinstance(e, bex.ClientError):
         code, status, msg = _code(e), _status(e), _aws_message(e)
+        if code.isdigit():
+            code = ""  # no error type in the answer: botocore put the HTTP status there
         detail = f": {msg}" if msg else ""
         if code in THROTTLE_CODES or status == 429:
             return Throttled(f"AWS is throttling {op} (TooManyRequestsException) even after retries; "
@@ -287,6 +301,9 @@ def map_error(e: BaseException, op: str, *, service: str = "batch", profile: str
                                 f"{detail}")
         if status is not None and status >= 500:
             return ServerError(f"{op} failed on AWS's side (HTTP {status} {code or 'error'}) after retries{detail}")
+        if status == 404 and not code:
+            # Batch has no 404 error of its own: the endpoint does not have this operation's route at all.
+            return ApiError(f"{op} was refused (HTTP 404): {url} does not offer {op} (check --endpoint-url){detail}")
         return ApiError(f"{op} was refused ({code or f'HTTP {status}'}){detail}")
     if isinstance(e, bex.NoCredentialsError):
         return CredentialsError("no AWS credentials found: run `aws configure` or `aws sso login --profile X`, "

@@ -489,6 +489,22 @@ def retries_possible(retry_strategy: Mapping | None) -> bool:
 # --- the poller ------------------------------------------------------------------------------------------------
 
 
+async def list_pages(api: Any, kwargs: dict[str, Any]) -> AsyncIterator[dict]:
+    """ListJobs pages, following nextToken; a token that comes back again would loop forever: an error."""
+    seen: set[str] = set()
+    while True:
+        page = await api.list_jobs(**kwargs)
+        yield page
+        token = page.get("nextToken")
+        if not token:
+            return
+        if not isinstance(token, str) or token in seen or len(seen) >= MAX_PAGES:
+            raise ServerError("ListJobs pagination does not advance (a nextToken came back again); "
+                              "the answer is not to be trusted")
+        seen.add(token)
+        kwargs["nextToken"] = token
+
+
 @dataclass
 class _Tracked:
     """What the poller holds for one top-level job between refreshes."""
@@ -497,6 +513,7 @@ class _Tracked:
     described_status: Status | None = None  # status when last described (None: never)
     foreign: bool = False  # reached through dependsOn, not through our queue listing
     listed: bool = False  # in this refresh's queue listing
+    summary_listed: bool = False  # that listing carried arrayProperties.statusSummary
     array: ArrayTracker | None = None
 
 
@@ -604,20 +621,8 @@ class Poller:
                     out.append(s)
         return out
 
-    async def _pages(self, kwargs: dict[str, Any]) -> AsyncIterator[dict]:
-        """ListJobs pages, following nextToken; a token that comes back again would loop forever: an error."""
-        seen: set[str] = set()
-        while True:
-            page = await self.api.list_jobs(**kwargs)
-            yield page
-            token = page.get("nextToken")
-            if not token:
-                return
-            if not isinstance(token, str) or token in seen or len(seen) >= MAX_PAGES:
-                raise ServerError("ListJobs pagination does not advance (a nextToken came back again); "
-                                  "the answer is not to be trusted")
-            seen.add(token)
-            kwargs["nextToken"] = token
+    def _pages(self, kwargs: dict[str, Any]) -> AsyncIterator[dict]:
+        return list_pages(self.api, kwargs)
 
     def _update(self, raw: Mapping, fields: dict[str, Any], *, listed: bool = False, described: bool = False) -> None:
         job_id = str(raw["jobId"])
@@ -631,6 +636,12 @@ class Poller:
         if listed:
             t.listed = True
             t.foreign = False
+            # statusSummary is optional in a JobSummary (moto leaves arrayProperties out of listings). A summary
+            # an earlier DescribeJobs gave must not stand for the current one – the sync would take "unchanged"
+            # for "nothing moved" while the parent stays PENDING – so forget it; DescribeJobs asks for a new one.
+            t.summary_listed = isinstance((raw.get("arrayProperties") or {}).get("statusSummary"), Mapping)
+            if not t.summary_listed and (t.job.status_summary or t.job.summary_updated_at is not None):
+                t.job = dataclasses.replace(t.job, status_summary=MappingProxyType({}), summary_updated_at=None)
         if described:
             t.described_status = t.job.status
         size = t.job.array_size
@@ -648,6 +659,8 @@ class Poller:
             if t.listed:
                 if t.described_status is None or t.described_status != t.job.status:
                     wanted.add(job_id)  # new, or moved: dependsOn/attempts/log stream may have changed
+                elif t.array is not None and not t.summary_listed and not t.job.status.terminal:
+                    wanted.add(job_id)  # an unfinished array listed without its statusSummary: describe for it
             elif not t.job.status.terminal or recheck or t.described_status is None:
                 wanted.add(job_id)  # a dependency in another queue, or a job that left the listing
         wanted |= self._unknown_dependencies(recheck)

@@ -28,7 +28,7 @@ from batchtui.model import (
     split_child_id,
 )
 from batchtui.plan import KIND_RETRY, Selection
-from batchtui.poller import child_index, fields_from_detail
+from batchtui.poller import child_index, fields_from_detail, list_pages
 
 CHILD_PAGE = 1000  # ListJobs maxResults with jobStatus
 FILTER_PAGE = 100  # ListJobs maxResults with filters
@@ -90,13 +90,14 @@ async def _related(api: Api, targets: list[Job], jobs: dict[str, Job]) -> None:
     for queue, since in by_queue.items():
         kwargs: dict[str, Any] = {"jobQueue": queue, "maxResults": FILTER_PAGE,
                                   "filters": [{"name": "AFTER_CREATED_AT", "values": [str(since - 1)]}]}
-        for _ in range(MAX_QUEUE_PAGES):
-            page = await api.list_jobs(**kwargs)
+        pages = 0
+        async for page in list_pages(api, kwargs):
+            # Top-level jobs only: a child here (moto lists them with their parents) is no job of its own.
             found += [str(s["jobId"]) for s in page.get("jobSummaryList") or () if isinstance(s, Mapping)
-                      and s.get("jobId")]
-            if not page.get("nextToken"):
+                      and s.get("jobId") and child_index(s) is None]
+            pages += 1
+            if pages >= MAX_QUEUE_PAGES:
                 break
-            kwargs["nextToken"] = page["nextToken"]
     await _describe_into(api, found, jobs)
 
 
@@ -160,13 +161,9 @@ async def _list_children(api: Api, job: Job, size: int) -> ArrayState:
     states = bytearray([Status.SUCCEEDED if finished else Status.UNKNOWN]) * size
     for status in ([Status.FAILED] if finished else AWS_STATUSES):
         kwargs: dict[str, Any] = {"arrayJobId": job.job_id, "jobStatus": status.name, "maxResults": CHILD_PAGE}
-        while True:
-            page = await api.list_jobs(**kwargs)
+        async for page in list_pages(api, kwargs):
             for s in page.get("jobSummaryList") or ():
                 i = child_index(s) if isinstance(s, Mapping) else None
                 if i is not None and 0 <= i < size:
                     states[i] = status
-            if not page.get("nextToken"):
-                break
-            kwargs["nextToken"] = page["nextToken"]
     return ArrayState.of(states)

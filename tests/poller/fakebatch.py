@@ -29,6 +29,10 @@ class FakeBatch:
         self.before_call: Callable[[FakeBatch, str, dict], None] | None = None
         self.fail_with: Exception | None = None
         self.omit_index = False  # children without arrayProperties.index (id suffix only)
+        self.summaries_in_listing = True  # False: queue listings leave arrayProperties out (moto; it is optional)
+        # moto's children: queue listings hold array children too, and DescribeJobs answers for them (with the
+        # parent's dependsOn)
+        self.moto_children = False
         self.region = "us-east-1"
         self.endpoint_url = "http://fake"
 
@@ -82,8 +86,13 @@ class FakeBatch:
         self._call("ListJobs", kw)
         start = int(kw.get("nextToken") or 0)
         if "jobQueue" in kw:
-            items = [self._summary_of_top(j) for j in reversed(list(self.jobs.values()))
-                     if j["jobQueue"] == kw["jobQueue"]]
+            items = []
+            for j in reversed(list(self.jobs.values())):
+                if j["jobQueue"] == kw["jobQueue"]:
+                    items.append(self._summary_of_top(j))
+                    if self.moto_children:
+                        items += [self._child_summary(j["jobId"], i, s)
+                                  for i, s in enumerate(self.children.get(j["jobId"], []))]
             limit = min(kw.get("maxResults", 100), 100)
         else:
             parent = kw["arrayJobId"]
@@ -98,7 +107,10 @@ class FakeBatch:
 
     def _summary_of_top(self, job: dict) -> dict:
         top = self._top(job)
-        return {k: v for k, v in top.items() if k not in ("dependsOn", "parameters", "tags", "retryStrategy")}
+        left_out = {"dependsOn", "parameters", "tags", "retryStrategy"}
+        if not self.summaries_in_listing:
+            left_out.add("arrayProperties")
+        return {k: v for k, v in top.items() if k not in left_out}
 
     def _child_summary(self, parent: str, index: int, status: str) -> dict:
         s: dict[str, Any] = {"jobId": f"{parent}:{index}", "jobName": self.jobs[parent]["jobName"], "status": status}
@@ -115,7 +127,19 @@ class FakeBatch:
         ids = list(ids)
         for start in range(0, len(ids), 100):
             self._call("DescribeJobs", {"jobs": ids[start:start + 100]})
-        return [self._top(self.jobs[i]) for i in ids if i in self.jobs]
+        out = []
+        for i in ids:
+            parent, _, index = i.rpartition(":")
+            if i in self.jobs:
+                out.append(self._top(self.jobs[i]))
+            elif (self.moto_children and parent in self.children and index.isdigit()
+                  and int(index) < len(self.children[parent])):
+                # A child: its summary plus what DescribeJobs adds (moto copies the parent's dependsOn).
+                job = self.jobs[parent]
+                out.append({**self._child_summary(parent, int(index), self.children[parent][int(index)]),
+                            "jobQueue": job["jobQueue"], "createdAt": job["createdAt"],
+                            "dependsOn": job["dependsOn"]})
+        return out
 
     # -- the truth ----------------------------------------------------------------------------------------------
 

@@ -396,3 +396,27 @@ async def test_a_child_guessed_ahead_of_the_truth_is_found_again(monkeypatch):
     for _ in range(3):
         snap = await poller.refresh()
     assert_matches(fb, snap)
+
+
+async def test_an_array_listed_without_its_summary_is_still_kept_current():
+    # moto's shape: queue listings leave out arrayProperties (optional in a JobSummary), only DescribeJobs has the
+    # statusSummary. A summary from an old DescribeJobs must not stand for the current one: children move while
+    # the parent stays PENDING, and the state froze at the last describe.
+    fb = reference(size=10)
+    fb.summaries_in_listing = False
+    fb.moto_children = True  # and children listed with the top-level jobs
+    poller = Poller(fb, "ProdQueue")
+    for _ in range(3):
+        snap = await poller.refresh()
+    assert_matches(fb, snap)
+    fb.set_child("b", 2, "RUNNING")
+    fb.set_child("c", 4, "FAILED")  # the parents' statuses do not change
+    snap = await poller.refresh()
+    assert_matches(fb, snap)
+    await poller.refresh()  # movement is looked at again once, as with summaries in the listing
+    calls = fb.calls
+    snap = await poller.refresh()
+    assert_matches(fb, snap)
+    # Nothing moved: the queue listing and one DescribeJobs for the summaries, no child listings.
+    assert fb.calls - calls == 2
+    assert [op for op, _ in fb.log[-2:]] == ["ListJobs", "DescribeJobs"]

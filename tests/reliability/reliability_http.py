@@ -24,8 +24,9 @@ from batchtui.errors import UnknownQueue  # noqa: E402
 
 BATCHTUI = [sys.executable, "-m", "batchtui.cli"]
 
-# What an answer is replaced with: raw bytes (sent as is), a dict (sent as JSON) or a (status, code, message) error.
-Tamper = Callable[[str, dict, dict], "bytes | dict | tuple[int, str, str] | None"]
+# What an answer is replaced with: raw bytes (sent as is), a dict (sent as JSON), a (status, code, message) error or
+# a whole aiohttp web.Response.
+Tamper = Callable[[str, dict, dict], "bytes | dict | tuple[int, str, str] | web.Response | None"]
 
 
 def clean_env(tmp: Path, **extra: str) -> dict[str, str]:
@@ -153,6 +154,8 @@ class FakeServer:
         if self.tamper is not None:
             replaced = self.tamper(op, body, answer)
             answer = answer if replaced is None else replaced
+        if isinstance(answer, web.Response):  # sent as it is (an HTML 404 page, say)
+            return answer
         if isinstance(answer, tuple):
             status, code, message = answer
             return web.Response(status=status, content_type="application/json",

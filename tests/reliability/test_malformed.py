@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reliability_http import FakeServer, dummy_env, pipeline, run
 
 from batchtui.aws import open_api
-from batchtui.errors import BatchtuiError
+from batchtui.errors import ApiError, BatchtuiError
 from batchtui.headless import snapshot_json, snapshot_text
 from batchtui.model import Snapshot, Status
 from batchtui.poller import Poller
@@ -247,3 +248,37 @@ async def test_any_odd_answer_gives_a_snapshot_or_one_of_our_errors(corruptions,
         if step < len(moves):
             fb.set_child("b", *moves[step])
 
+
+
+# What moto's server (Flask) answers for a route it does not have, e.g. POST /v1/canceljobs.
+NOT_FOUND_PAGE = """<!doctype html>
+<html lang=en>
+<title>404 Not Found</title>
+<h1>Not Found</h1>
+<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try
+again.</p>
+"""
+
+
+def _no_bulk_cancel(op: str, request: dict, answer: dict) -> web.Response | None:
+    if op == "canceljobs":
+        return web.Response(status=404, text=NOT_FOUND_PAGE, content_type="text/html")
+    return None
+
+
+async def test_an_html_404_is_one_line_that_names_the_missing_operation():
+    with FakeServer(pipeline(), tamper=_no_bulk_cancel) as server:
+        async with open_api(endpoint_url=server.url) as api:
+            with pytest.raises(ApiError) as e:
+                await api.cancel_jobs(["e"], "no longer needed")
+    text = str(e.value)
+    assert "\n" not in text and "<" not in text, text
+    assert "HTTP 404" in text and "does not offer CancelJobs" in text and "404 Not Found" in text
+
+
+def test_a_cancel_refused_with_an_html_page_is_one_line_on_stderr(tmp_path: Path):
+    with FakeServer(pipeline(), tamper=_no_bulk_cancel) as server:
+        r = run(["cancel", "e", "--yes", "--endpoint-url", server.url],
+                dummy_env(tmp_path, XDG_STATE_HOME=str(tmp_path / "state")))
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "<" not in r.stderr, r.stderr
+    assert "does not offer CancelJobs" in r.stderr
