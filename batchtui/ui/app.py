@@ -117,7 +117,9 @@ class BatchtuiApp(App[int]):
         self.crashed_to: Path | None = None
         self.snap: Snapshot | None = None
         self.insights: dict[str, JobInsight] = {}
-        self.events: list[Event] = []
+        self.events: list[Event] = []  # the latest MAX_EVENTS of this queue
+        # Events ever added for this queue: `events` is trimmed, so screens count what they showed by this.
+        self.events_added = 0
         self.refreshing = False
         self._again = False
         self._timer: Timer | None = None
@@ -211,6 +213,7 @@ class BatchtuiApp(App[int]):
         if not snap.error:
             self.good_at = self.received_at
         self.events.extend(events)
+        self.events_added += len(events)
         del self.events[:-MAX_EVENTS]
         self._alert([e for e in events if e.alert])
         if isinstance(self.screen, DashboardScreen):
@@ -397,7 +400,9 @@ class BatchtuiApp(App[int]):
             return
         self._generation += 1
         self.home()
-        self.snap, self.insights, self.events = None, {}, []
+        if isinstance(self.screen, DashboardScreen):
+            self.screen.clear_marks()  # marks name the old queue's jobs: "2 marked" would point at nothing here
+        self.snap, self.insights, self.events, self.events_added = None, {}, [], 0
         self.received_at = self.good_at = None
         self._again = False
         if self.refreshing:

@@ -380,6 +380,10 @@ def _rate_line(job: Job, iw: int, now: datetime, insight: JobInsight | None) -> 
         parts.append((f"{rate:,.0f}/min" if rate >= 10 else f"{rate:.1f}/min", TEXT_STYLE))
     if insight.eta is not None and not job.status.terminal:
         eta = describe_eta(insight.eta, now, insight.eta_lower_bound)
+        # In a narrow box "28/min  ETA 5h 54m" does not fit, and _fit would keep a bare "ETA" with no value:
+        # the ETA matters more than the rate, so the rate goes first.
+        if sum(len(t) for t, _ in parts) + len("  ETA ") + len(eta) > iw:
+            parts = []
         parts.append(("  ETA " if parts else "ETA ", MUTED_STYLE))
         parts.append((eta, TEXT_STYLE))
     return _fit(parts, iw)

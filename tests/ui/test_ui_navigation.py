@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -9,7 +10,7 @@ import ui_factory as f
 from textual.widgets import DataTable, Input, Log
 
 from batchtui.errors import EndpointUnreachable
-from batchtui.model import IndexDetail, Status
+from batchtui.model import Attempt, IndexDetail, Status
 from batchtui.plan import Selection
 from batchtui.ui.app import BatchtuiApp
 from batchtui.ui.screens.action import ActionScreen
@@ -371,3 +372,196 @@ async def test_readonly_has_no_actions_at_all():
         await pilot.press("question_mark")
         assert not any("Actions" in title for title, _ in app.screen.sections)
         assert "readonly" in (app.registry.forbidden or "")
+
+
+def _feed_text(app) -> str:
+    return "\n".join(line.text for line in app.screen.query_one(EventFeed).lines)
+
+
+async def test_the_feed_shows_the_queue_switched_back_to_not_the_one_left():
+    # Found in tmux: ProdQueue → OtherQueue → ProdQueue left "watching OtherQueue" in the feed and never showed
+    # ProdQueue's own line, because the feed compared list lengths (1 event each time) instead of queues.
+    source = f.reference_source(400)
+    app = make(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("colon", *"queue OtherQueue", "enter")
+        await ready(pilot, refreshes=2)
+        assert "watching OtherQueue" in _feed_text(app)
+        await pilot.press("colon", *f"queue {f.QUEUE}", "enter")
+        await ready(pilot, refreshes=3)
+        await pilot.pause()
+        text = _feed_text(app)
+        assert f"watching {f.QUEUE}" in text and "OtherQueue" not in text
+
+
+async def test_the_feed_keeps_growing_past_the_events_the_app_keeps(monkeypatch):
+    # The app keeps the last MAX_EVENTS events; once that many had arrived the feed stopped showing new ones.
+    import batchtui.ui.app as app_module
+
+    monkeypatch.setattr(app_module, "MAX_EVENTS", 2)
+    snap = f.reference(400)
+    running = snap.by_name("JobB").array.indices(Status.RUNNING)
+    snaps = [snap]
+    for i in running[:3]:
+        snaps.append(replace(f.with_index(snaps[-1], "JobB", i, Status.FAILED, IndexDetail(i, exit_code=137)),
+                             polled_at=f.NOW))
+    app = make(f.ScriptedSource(snaps))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        for n, i in enumerate(running[:3], start=2):
+            await pilot.press("r")
+            await ready(pilot, refreshes=n)
+            await pilot.pause()
+            assert f"JobB[{i}] failed" in _feed_text(app)
+
+
+async def test_a_narrow_graph_box_shows_the_eta_with_its_value_not_a_bare_label():
+    # At 100 columns "7.0/min  ETA 11m 47s" does not fit a box: it showed "7.0/min  ETA" with the value cut off.
+    app = make()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        canvas = app.screen.query_one(PipelineGraph)._layout.canvas
+        rows = ["".join(t for t, *_ in canvas.segments(y)) for y in range(canvas.height)]
+        assert not any(re.search(r"ETA\s*[│┃]", row) for row in rows), "\n".join(rows)
+        assert sum(len(re.findall(r"ETA >?\d", row)) for row in rows) == 4, "\n".join(rows)
+
+
+async def test_a_succeeded_index_has_no_failure_reason():
+    # AWS says "Essential container in task exited" for a container that exited 0 as well: the detail showed it
+    # as a red "Reason" row under "succeeded".
+    snap = f.reference(400)
+    ok = snap.by_name("JobB").array.indices(Status.SUCCEEDED)[0]
+    snap = f.with_index(snap, "JobB", ok, Status.SUCCEEDED,
+                        IndexDetail(ok, exit_code=0, status_reason=f.ESSENTIAL, started_at=f.at(5),
+                                    stopped_at=f.at(8)))
+    app = make(f.ScriptedSource([snap]))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.open_index(f.job_id("JobB"), ok)
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = _plain(app.screen.query_one("#info").content)
+        assert "Why" in text and "succeeded" in text
+        assert "Reason" not in text and f.ESSENTIAL not in text, text
+
+
+def _plain(renderable, width: int = 156) -> str:
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=width, file=io.StringIO(), record=True)
+    console.print(renderable)
+    return console.export_text()
+
+
+async def test_refreshing_a_job_without_a_log_does_not_repeat_the_note():
+    # `r` on the detail of a job that has not started wrote "no log stream yet" once more on every press.
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.open_job(f.job_id("JobE"))
+        await pilot.pause()
+        assert "no log stream yet" in await _first_log_line(pilot)
+        for _ in range(3):
+            await pilot.press("r")
+            await ready(pilot)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        assert [str(line) for line in app.screen.query_one(Log).lines] == [
+            "no log stream yet: the job has not started a container"]
+
+
+async def test_on_an_80_by_24_terminal_the_events_stay_on_screen():
+    # The graph and the jobs table (auto heights) took every row: the events panel was pushed under the footer,
+    # and the screen grew a scrollbar. The jobs table gives up rows instead (it scrolls).
+    app = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.pause(0.1)
+        screen = app.screen
+        feed, footer = screen.query_one("#feed-panel"), screen.query_one("Footer")
+        assert feed.region.bottom <= footer.region.y and feed.region.height >= 4
+        assert screen.query_one(EventFeed).scrollable_content_region.height >= 2
+        assert screen.query_one("#jobs-panel").region.height >= 5
+        await pilot.press("down", "down", "down", "down")  # the table scrolls to its cursor
+        table = screen.table
+        assert table.selected_job_id() == f.job_id("JobE")
+        assert table.cursor_row in range(table.scroll_offset.y, table.scroll_offset.y + table.size.height)
+
+
+async def test_the_array_title_marks_an_n_to_n_upstream():
+    # The title said "after JobB" for JobC, which follows JobB index by index (the table says "JobB N:N").
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.open_job(f.job_id("JobC"))
+        await pilot.pause()
+        title = str(app.screen.query_one("#array-title").content)
+        assert "after JobB N:N" in title and "→ JobD" in title
+
+
+async def test_a_detail_left_open_catches_up_when_its_index_fails():
+    # DescribeJobs was asked once, when the screen opened: an index that was RUNNING then and FAILED later kept
+    # "Attempts: none yet" and no log under a title saying FAILED exit 137.
+    snap = f.reference(400)
+    jobb = f.job_id("JobB")
+    i = snap.by_name("JobB").array.indices(Status.RUNNING)[0]
+    stream = f"JobB/default/{i:05d}"
+    attempt = Attempt(137, f.OOM, f.ESSENTIAL, f.at(40), f.at(45), stream)
+    later = replace(f.with_index(snap, "JobB", i, Status.FAILED,
+                                 IndexDetail(i, exit_code=137, reason=f.OOM, started_at=f.at(40), stopped_at=f.at(45),
+                                             log_stream=stream, attempts=(attempt,))), polled_at=f.NOW)
+    source = f.reference_source(400, snapshots=[snap, later])
+    source.described[f"{jobb}:{i}"] = {"jobId": f"{jobb}:{i}", "jobName": "JobB", "status": "RUNNING",
+                                       "container": {}, "attempts": []}
+    app = make(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.open_index(jobb, i)
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert "none yet" in _plain(app.screen.query_one("#info").content)
+        source.described = f.described(later)
+        source.logs[stream] = f.log_lines(stream)
+        app.start_refresh()  # the refresh timer, not `r` (which reloads the detail anyway)
+        await ready(pilot, refreshes=2)
+        for _ in range(100):
+            await app.workers.wait_for_complete()
+            if app.screen.query_one(Log).line_count > 1:
+                break
+            await pilot.pause(0.02)
+        info = _plain(app.screen.query_one("#info").content)
+        assert "none yet" not in info and "OutOfMemoryError" in info
+        assert "MemoryError" in app.screen.query_one(Log).lines[-1]
+
+
+async def test_switching_queue_drops_the_marks_of_the_old_one():
+    # The jobs panel still said "2 marked · R retry" on the new queue, for jobs that are not in it.
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("down", "space", "down", "space")
+        assert len(app.screen.marked) == 2
+        await pilot.press("colon", *"queue OtherQueue", "enter")
+        await ready(pilot, refreshes=2)
+        await pilot.pause()
+        assert app.screen.marked == []
+        assert "marked" not in str(app.screen.query_one("#jobs-panel").border_subtitle)
+
+
+async def test_help_on_an_80_column_terminal_is_one_column_and_cuts_nothing():
+    # Two columns at 80 wide cut the filter help to "(status:fai…" and wrapped every description to a word a line.
+    app = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        table = help_screen._help_table()
+        assert len(table.columns) == 1  # one section a row
+        text = _plain(table, width=help_screen.query_one("#help-box").content_region.width)
+        assert "status:failed,running" in text.replace("\n", "").replace(" ", "")

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Static
 
-from batchtui.model import IndexDetail, Job, Status
+from batchtui.model import DependencyType, IndexDetail, Job, Status
 from batchtui.ui import filters
 from batchtui.ui import format as fmt
 from batchtui.ui.events import failure_text
@@ -105,7 +105,9 @@ class ArrayScreen(DashboardScreen):
         if elapsed is not None:
             t.append(f"  {fmt.duration(elapsed)}", MUTED)
         if snap is not None:
-            ups = [p.name + (" N:N" if p.relation == "N:N" else "") for p in upstream(snap, job, None)]
+            # upstream() of the whole job (index None) calls every edge "whole job": the N:N mark comes from the edge.
+            ups = [p.name + (" N:N" if job.dependency_type(p.job_id) == DependencyType.N_TO_N else "")
+                   for p in upstream(snap, job, None)]
             downs = [d.job_name for d in snap.downstream_of(job.job_id)]
             if ups:
                 t.append(f"   after {', '.join(ups)}", MUTED)

@@ -55,6 +55,7 @@ class DetailScreen(DashboardScreen):
         self._log_lines = 0
         self._log_target: tuple[str, str] | None = None
         self._loaded_once = False
+        self._described_at: Status | None = None  # the snapshot's status when DescribeJobs was last asked
 
     @property
     def child_id(self) -> str:
@@ -85,6 +86,11 @@ class DetailScreen(DashboardScreen):
 
     def snapshot_changed(self) -> None:
         self._render_info()
+        if self._described_at is not None and self._status(self.job) != self._described_at:
+            # It moved on (started, failed, succeeded) since DescribeJobs answered: its attempts, exit code and log
+            # stream are stale ("Attempts: none yet" under FAILED exit 137; `f` had no log to follow). Once per
+            # status change.
+            self.load_details()
         super().snapshot_changed()
 
     # --- what we know ----------------------------------------------------------------------------------------
@@ -175,6 +181,10 @@ class DetailScreen(DashboardScreen):
         container = (self.raw or {}).get("container") or {}
         if self.raw and self.raw.get("status") == "FAILED":
             return failure_text(None, container.get("reason"), self.raw.get("statusReason"))
+        if self._status(job) is Status.SUCCEEDED:
+            # AWS gives a succeeded job a statusReason too ("Essential container in task exited"): shown as a red
+            # "Reason" it read like a failure.
+            return None
         d = self._detail(job)
         if d is not None:
             if d.reason or d.status_reason:
@@ -222,6 +232,7 @@ class DetailScreen(DashboardScreen):
             pass
 
     async def _load_details(self) -> None:
+        self._described_at = self._status(self.job)
         self._render_info()
         try:
             found = await self.dash.source.describe_jobs([self.child_id])
@@ -232,8 +243,16 @@ class DetailScreen(DashboardScreen):
         except Exception as e:  # noqa: BLE001 - a detail view must never take the app down
             self.describe_error = f"unexpected error: {type(e).__name__}: {e}"
         self._render_info()
-        self._log_target = self._find_log()
+        target = self._find_log()
+        if self._log_target is not None and target != self._log_target:
+            # Another attempt, another stream: read it from its start, not from the old stream's token.
+            self.query_one(Log).clear()
+            self._token, self._log_lines, self._loaded_once = None, 0, False
+        self._log_target = target
         self._log_titles()
+        if self._log_lines == 0:
+            # Only our own notes so far ("no log stream yet", a warning): `r` loads again, and would repeat them.
+            self.query_one(Log).clear()
         if self._log_target is None:
             self.query_one(Log).write_line("no log stream yet: the job has not started a container")
             return

@@ -34,6 +34,9 @@ FILTER_HELP = (
 )
 
 
+HELP_TWO_COLUMNS_FROM = 100  # terminal columns
+
+
 def _binding_rows(bindings: Iterable[BindingType], key_display) -> list[tuple[str, str]]:
     rows = []
     for b in bindings:
@@ -68,9 +71,12 @@ class HelpScreen(ModalScreen[None]):
         self.query_one("#help-box").border_title = "batchtui · keys"
 
     def _help_table(self) -> Table:
+        # Two sections side by side need about 100 columns: on a narrower terminal they squeezed each description
+        # into a few characters a line and cut some ("(status:fai…"), so one goes under the other.
+        per_row = 2 if self.app.size.width >= HELP_TWO_COLUMNS_FROM else 1
         grid = Table.grid(padding=(0, 3))
-        grid.add_column()
-        grid.add_column()
+        for _ in range(per_row):
+            grid.add_column()
         cells = []
         for title, rows in self.sections:
             t = Table(box=None, show_header=False, padding=(0, 1), title=title, title_justify="left",
@@ -80,8 +86,8 @@ class HelpScreen(ModalScreen[None]):
             for key, desc in rows:
                 t.add_row(key, desc)
             cells.append(t)
-        for i in range(0, len(cells), 2):
-            grid.add_row(*cells[i:i + 2])
+        for i in range(0, len(cells), per_row):
+            grid.add_row(*cells[i:i + per_row])
         return grid
 
     def action_dismiss(self) -> None:

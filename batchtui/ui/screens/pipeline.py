@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.scalar import Scalar
 from textual.widgets import DataTable, Footer, Input, Static
 
 from batchtui.model import Snapshot, Status
@@ -30,7 +31,10 @@ class PipelineScreen(DashboardScreen):
 
     def __init__(self) -> None:
         super().__init__(id="pipeline")
+        # How many of the app's events the feed shows, and for which queue (the app's generation). Counted by
+        # `events_added`, not len(events): that list is trimmed at MAX_EVENTS, and starts over on a queue switch.
         self._shown_events = 0
+        self._events_generation = 0
         self.marked: list[str] = []  # job ids marked for retry/cancel, in the order marked
 
     def compose(self) -> ComposeResult:
@@ -68,12 +72,31 @@ class PipelineScreen(DashboardScreen):
         self._titles()
         self.query_one("#pipeline-summary", Static).update(pipeline_summary(snap, now))
         feed = self.query_one(EventFeed)
-        if self._shown_events > len(d.events):  # the app started over (another queue)
+        if self._events_generation != d._generation:  # the app started over (another queue)
             feed.clear()
-            self._shown_events = 0
-        feed.add(d.events[self._shown_events:])
-        self._shown_events = len(d.events)
+            self._shown_events, self._events_generation = 0, d._generation
+        new = d.events_added - self._shown_events
+        if new > 0:
+            feed.add(d.events[-new:])
+        self._shown_events = d.events_added
+        self.call_after_refresh(self._fit_jobs_panel)  # the graph may have grown or shrunk
         super().snapshot_changed()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_jobs_panel)
+
+    def _fit_jobs_panel(self) -> None:
+        """Keep the events panel on screen: auto heights do not shrink, so on a short terminal (80×24) the graph and
+        the jobs table took every row and pushed the feed under the footer. The table scrolls (its cursor row stays
+        in view), so it gives up rows first, down to JOBS_MIN_ROWS."""
+        height = self.size.height
+        if not height:
+            return
+        jobs, feed = self.query_one("#jobs-panel"), self.query_one("#feed-panel")
+        others = sum(w.outer_size.height for w in self.children if w.display and w not in (jobs, feed))
+        fit = max(JOBS_MIN_ROWS, min(height - others - FEED_MIN_ROWS, int(height * JOBS_MAX_SHARE)))
+        if jobs.styles.max_height != Scalar.from_number(fit):
+            jobs.styles.max_height = fit
 
     def _titles(self) -> None:
         snap = self.dash.snap
@@ -193,6 +216,9 @@ class PipelineScreen(DashboardScreen):
 
 
 MAX_SUMMARY_LINES = 3
+FEED_MIN_ROWS = 4  # the events panel: its border and two lines
+JOBS_MIN_ROWS = 5  # the jobs panel: its border, the header, a row and a scrollbar
+JOBS_MAX_SHARE = 0.45  # of the screen's height, as on a tall terminal
 
 
 def pipeline_summary(snap: Snapshot, now) -> Text:
