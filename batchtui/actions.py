@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from batchtui import audit
-from batchtui.errors import UsageError
+from batchtui.errors import OutputClosed, UsageError
 from batchtui.execute import Outcome, Progress, ProgressFn, Registry, execute
 from batchtui.plan import (
     KIND_CANCEL,
@@ -79,7 +80,14 @@ async def run(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO
             plan = plan_cancel(snap, selections, reason or default_reason())
         else:
             plan = plan_retry(snap, selections, downstream=bool(getattr(args, "downstream", False)))
-        print(plan.summary(), file=out, flush=True)
+        try:
+            print(plan.summary(), file=out, flush=True)
+        except BrokenPipeError:
+            # The reader went away (`| head -1`). A dry run (or nothing to do) has done its job; anything else must
+            # not act on a plan nobody could read, and must say so on stderr rather than end quietly.
+            if args.dry_run or plan.empty:
+                raise
+            raise OutputClosed(f"output closed before the plan was shown: nothing was {_done(kind)}") from None
         if plan.empty:
             return EXIT_OK
         if args.dry_run:
@@ -97,7 +105,13 @@ async def run(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO
         progress = _printer(err) if _isatty(err) else None
         with _stop_on_interrupt(err) as stop:
             outcome, audit_error = await perform(api, plan, progress, profile=args.profile, stop=stop)
-    print(outcome.summary(), file=out, flush=True)
+    try:
+        print(outcome.summary(), file=out, flush=True)
+    except BrokenPipeError:
+        # The calls have been made by now: what happened must reach someone, so stderr gets it instead.
+        print(outcome.summary(), file=err, flush=True)
+        if out is sys.stdout:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - no second complaint when Python flushes at exit
     code = EXIT_OK
     if not outcome.ok:
         print(f"batchtui: {outcome.error}", file=err)
@@ -148,8 +162,26 @@ def ask(prompt: str, stdin: TextIO, err: TextIO) -> bool | None:
         return None
     err.write(prompt)
     err.flush()
-    line = stdin.readline()
+    with _ctrl_c_interrupts():
+        line = stdin.readline()
     return line.strip().lower() in ("y", "yes")
+
+
+@contextmanager
+def _ctrl_c_interrupts() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt at once (the CLI exits 130), even inside a blocking read.
+
+    asyncio.run turns the first Ctrl-C into a cancellation of its task, which cannot land while a blocking readline
+    holds the loop: Ctrl-C at "Proceed? [y/N]" did nothing until Enter was pressed."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread: nothing to change
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _printer(err: TextIO) -> ProgressFn:

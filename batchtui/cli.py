@@ -6,21 +6,23 @@
     batchtui sim ...  |  batchtui cancel ...  |  batchtui retry ...
 
 Each mode lives in its own module, reached through a `main(args) -> int`. Exit codes: 0 ok, 1 runtime error (one
-line on stderr), 2 usage error, 3 `--until-done` saw failures.
+line on stderr), 2 usage error, 3 `--until-done` saw failures, 130 Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 from urllib.parse import urlparse
 
 from batchtui.durations import parse_duration
-from batchtui.errors import BatchtuiError
+from batchtui.errors import BatchtuiError, OutputClosed
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # Ctrl-C: the shell convention (128 + SIGINT), as README says
 SUBCOMMANDS = ("sim", "cancel", "retry")
 
 
@@ -97,6 +99,26 @@ def job_ref(text: str) -> str:
     text = text.strip()
     if not text or any(c.isspace() for c in text):
         raise argparse.ArgumentTypeError(f"not a job id: {text!r} (JOB_ID or JOB_ID:INDEX)")
+    # Batch job ids never hold a colon, so one here must be JOB_ID:INDEX. A malformed index (`:5`, `JOB:`, `JOB:-1`,
+    # `JOB:abc`, `JOB:1:2`, a non-ASCII digit) is a usage error, not a job AWS might know: without this it went to
+    # AWS as a job id and came back as "no job" (exit 1), or crashed int() with a traceback. ARNs keep their colons.
+    head, sep, tail = text.rpartition(":")
+    if sep and not text.startswith("arn:") and not (head and ":" not in head and tail.isascii() and tail.isdigit()):
+        raise argparse.ArgumentTypeError(f"not a job id: {text!r} (JOB_ID or JOB_ID:INDEX, INDEX a whole number ≥ 0)")
+    return text
+
+
+def outage(text: str) -> str:
+    """Checked here so a bad window is a usage error like every other flag's; the simulator parses it again."""
+    start, sep, length = text.partition("+")
+    try:
+        if not sep:
+            raise ValueError
+        seconds = parse_duration(start), parse_duration(length)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not START+LENGTH: {text!r} (e.g. 60s+30s)") from None
+    if seconds[1] <= 0:
+        raise argparse.ArgumentTypeError(f"the length must be more than zero: {text!r}")
     return text
 
 
@@ -123,7 +145,9 @@ def main_parser() -> argparse.ArgumentParser:
     p = Parser(
         prog="batchtui",
         description="A terminal dashboard for AWS Batch array pipelines.",
-        epilog="Subcommands: `batchtui sim -h`, `batchtui cancel -h`, `batchtui retry -h`.",
+        epilog="Subcommands: `batchtui sim -h`, `batchtui cancel -h`, `batchtui retry -h`. "
+               "Exit codes: 0 ok; 1 runtime error (AWS, network, credentials, unknown queue or job); 2 usage error; "
+               "3 --until-done saw failures; 130 interrupted (Ctrl-C).",
     )
     p.add_argument("--queue", help="the job queue to watch (name or ARN)")
     _aws_options(p)
@@ -168,7 +192,7 @@ def sim_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency-ms", type=non_negative_float, default=0.0, help="added latency per request")
     p.add_argument("--error-rate", type=int_between(0, 100), default=0, metavar="PERCENT",
                    help="answer this percentage of requests with a 500 ServerException")
-    p.add_argument("--outage", action="append", default=[], metavar="START+LENGTH",
+    p.add_argument("--outage", type=outage, action="append", default=[], metavar="START+LENGTH",
                    help="real-time outage window after start, e.g. 60s+30s (repeatable): every call gets 503")
     return p
 
@@ -234,11 +258,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     try:
         return _dispatch(args)
+    except OutputClosed as e:
+        _quiet_stdout()
+        print(f"batchtui: {e}", file=sys.stderr)
+        return e.exit_code
     except BatchtuiError as e:
         print(f"batchtui: {e}", file=sys.stderr)
         return e.exit_code
+    except BrokenPipeError:
+        # The reader went away (`| head -1`) after what it wanted: stop quietly, as headless does, not with a
+        # traceback (`batchtui retry ... --dry-run | head -1` printed one). A mode for which a lost stdout matters
+        # says so itself (OutputClosed).
+        _quiet_stdout()
+        return EXIT_OK
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
+
+
+def _quiet_stdout() -> None:
+    """Keep Python from reporting the closed pipe again when it flushes stdout at exit."""
+    try:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":

@@ -44,3 +44,7 @@ class Throttled(BatchtuiError):
 
 class ApiError(BatchtuiError):
     """Any other answer from the API that is an error (4xx/5xx, malformed body)."""
+
+
+class OutputClosed(BatchtuiError):
+    """stdout was closed (a pipe's reader went away) before something the user had to see was shown (exit 1)."""

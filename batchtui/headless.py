@@ -212,7 +212,9 @@ async def watch(poller: Any, args: argparse.Namespace, printer: Printer, extra: 
                 raise  # unknown queue, credentials, access denied: waiting will not fix it
             printer.error(args.queue, str(e))  # no snapshot yet: say so and try again
         else:
-            printer.snapshot(snap, extra(snap) if extra and not snap.error else None, full=not snap.error)
+            # A stale line keeps the analysis fields (outlook, eta, ...) of the last known state: README says every
+            # job carries them, and a consumer reading `job["outlook"]` must not break during an outage.
+            printer.snapshot(snap, extra(snap) if extra else None, full=not snap.error)
             if args.until_done and not snap.error and snap.done:
                 return EXIT_FAILED if snap.failed else EXIT_OK
         delay = poller.next_delay(args.refresh) if hasattr(poller, "next_delay") else args.refresh

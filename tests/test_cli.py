@@ -29,6 +29,16 @@ from batchtui import cli
         (["sim", "--pipeline", "big"], "invalid choice"),
         (["cancel"], "required"),
         (["retry", "abc", "--reason", "x"], "unrecognized arguments"),
+        # A malformed JOB_ID:INDEX is a usage error, not an unknown job sent to AWS (exit 1) or a traceback.
+        (["retry", "abc:-1"], "not a job id"),
+        (["retry", "abc:x"], "not a job id"),
+        (["retry", "abc:"], "not a job id"),
+        (["cancel", ":5"], "not a job id"),
+        (["cancel", "abc:1:2"], "not a job id"),
+        (["cancel", "abc:\u00b2"], "not a job id"),  # '²'.isdigit() is true, int('²') is not
+        # Every flag's bad value reads the same way, --outage included (it was the simulator's own line).
+        (["sim", "--outage", "60s"], "argument --outage: not START+LENGTH"),
+        (["sim", "--outage", "60s+0"], "argument --outage: the length must be more than zero"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(argv, fragment, capsys):
@@ -51,6 +61,20 @@ def test_modes_are_recognised():
     assert (args.command, args.targets, args.downstream, args.yes) == ("retry", ["abc:7", "def"], True, True)
     args = cli.parse(["cancel", "abc", "--reason", "stuck", "--dry-run"])
     assert (args.reason, args.dry_run, args.max_tps) == ("stuck", True, 10.0)
+
+
+def test_job_refs_keep_indices_and_arns():
+    args = cli.parse(["cancel", "abc:0", "abc:9999", "arn:aws:batch:us-east-1:123456789012:job/abc", "--yes"])
+    assert args.targets == ["abc:0", "abc:9999", "arn:aws:batch:us-east-1:123456789012:job/abc"]
+    assert cli.parse(["sim", "--outage", "60s+30s", "--outage", "2m+1m"]).outage == ["60s+30s", "2m+1m"]
+
+
+def test_help_names_every_exit_code(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse(["--help"])
+    assert exit_info.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert all(f in out for f in ("0 ok", "1 runtime error", "2 usage error", "3 --until-done", "130 interrupted"))
 
 
 def test_defaults_follow_the_contract():

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import signal
+import time
 
 import pytest
 from minibatch import MiniBatch, patch_open_api, reference
@@ -240,3 +243,67 @@ async def test_ctrl_c_during_execution_finishes_the_call_in_flight_then_stops_an
     assert "Not done:" in out.getvalue() and "→ new job new-0" in out.getvalue()
     (line,) = audit_lines(tmp_path)
     assert line["outcome"]["newJobs"] == {"1": "new-0"} and line["outcome"]["notDone"] == [2, 3, 4]
+
+
+class ClosedPipe(io.StringIO):
+    """stdout whose reader went away (`batchtui ... | head -1`) from the first write whose text starts with `after`."""
+
+    def __init__(self, after: str = "") -> None:
+        super().__init__()
+        self.after, self.broken = after, False
+
+    def write(self, text: str) -> int:
+        self.broken = self.broken or text.startswith(self.after)
+        if self.broken:
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+
+def test_dry_run_into_a_closed_pipe_exits_0_without_a_traceback(monkeypatch, capsys):
+    mb = reference("SSFSF", "SSFSF")
+    patch_open_api(monkeypatch, mb)
+    monkeypatch.setattr("sys.stdout", ClosedPipe())
+    assert cli.main(["retry", "B", "--dry-run"]) == 0  # raised BrokenPipeError (a traceback) before
+    assert capsys.readouterr().err == ""
+
+
+def test_a_plan_nobody_could_read_is_not_executed_and_says_so(monkeypatch, capsys, tmp_path):
+    mb = reference("SSFSF", "SSFSF")
+    patch_open_api(monkeypatch, mb)
+    monkeypatch.setattr("sys.stdout", ClosedPipe())
+    assert cli.main(["retry", "B", "--yes"]) == 1
+    assert capsys.readouterr().err == "batchtui: output closed before the plan was shown: nothing was submitted\n"
+    assert "SubmitJob" not in mb.ops() and audit_lines(tmp_path) == []
+
+
+def test_an_outcome_that_cannot_reach_stdout_goes_to_stderr(monkeypatch, capsys, tmp_path):
+    mb = reference("SSFSF", "SSFSF")
+    patch_open_api(monkeypatch, mb)
+    monkeypatch.setattr("sys.stdout", ClosedPipe(after="Done"))
+    assert cli.main(["retry", "B", "--yes"]) == 0
+    assert capsys.readouterr().err.startswith("Done: all 1 call succeeded.\n")  # the calls were made: say so
+    assert "SubmitJob" in mb.ops() and len(audit_lines(tmp_path)) == 1
+
+
+class CtrlCAtThePrompt(Tty):
+    """A person who presses Ctrl-C while "Proceed? [y/N]" waits, then (were the read not interrupted) Enter on y."""
+
+    answered = False
+
+    def readline(self, size: int = -1) -> str:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.5)  # the terminal read blocks: Ctrl-C has to interrupt it
+        self.answered = True
+        return "y\n"
+
+
+def test_ctrl_c_at_the_prompt_exits_130_at_once_and_changes_nothing(monkeypatch, capsys):
+    mb = MiniBatch()
+    mb.add("B", "JobB", "PENDING", size=2, children="pp")
+    patch_open_api(monkeypatch, mb)
+    stdin = CtrlCAtThePrompt()
+    monkeypatch.setattr("sys.stdin", stdin)
+    code, _, err = run(["cancel", "B"], capsys)
+    # Before: asyncio.run only cancelled its task on the first Ctrl-C, which waited for the read to finish.
+    assert code == 130 and not stdin.answered
+    assert "CancelJobs" not in mb.ops() and "Traceback" not in err

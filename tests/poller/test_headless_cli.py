@@ -128,3 +128,81 @@ def test_watch_until_done_follows_a_whole_run_and_exits_by_outcome():
     assert len(snaps) > 2 and all(j["status"] in ("SUCCEEDED", "FAILED") for j in last["jobs"])
     failed = any(j["status"] == "FAILED" for j in last["jobs"])
     assert r.returncode == (3 if failed else 0), r.stderr
+
+
+async def test_a_stale_json_line_keeps_every_documented_job_field():
+    # In-process: the watch loop fed one good snapshot, then the same state marked stale (a failed refresh).
+    import argparse
+    import dataclasses
+    import io
+
+    from batchtui import headless
+    from batchtui.poller import Poller
+
+    fb = FakeBatch()
+    fb.add("a", "JobA", "SUCCEEDED")
+    fb.add("b", "JobB", "PENDING", 20, [{"jobId": "a"}], child_status="RUNNABLE")
+    fb.set_child("b", 3, "FAILED")
+    good = await Poller(fb, "ProdQueue").refresh()
+    stale = dataclasses.replace(good, error="cannot reach http://127.0.0.1:9", stale_since=good.polled_at)
+
+    class Stop(Exception):
+        pass
+
+    class Replay:
+        snaps = [good, stale]
+
+        async def refresh(self):
+            if not self.snaps:
+                raise Stop
+            return self.snaps.pop(0)
+
+    out = io.StringIO()
+    args = argparse.Namespace(queue="ProdQueue", refresh=0.0, until_done=False)
+    with pytest.raises(Stop):
+        await headless.watch(Replay(), args, headless.Printer(True, out), headless._extra_fields())
+    first, second = (json.loads(line) for line in out.getvalue().splitlines())
+    assert "error" not in first and second["error"] and second["staleSince"]
+    # Before: the stale line's jobs lacked outlook, eta, etaLowerBound, waitingOn and doomedIndices.
+    assert [sorted(j) for j in second["jobs"]] == [sorted(j) for j in first["jobs"]]
+    assert second["jobs"][1]["outlook"] == first["jobs"][1]["outlook"] == "will fail"
+
+
+@pytest.mark.parametrize("fail_indices, expected", [("", 0), ("3", 3)])
+def test_until_done_exit_code_follows_a_hand_built_pipeline(fail_indices, expected):
+    # A plain job, an N_TO_N pair, a SEQUENTIAL array and a last job, submitted with boto3 to an empty simulator:
+    # short jobs that never fail end in exit 0; one index that always fails ends in exit 3.
+    pytest.importorskip("batchtui.sim.server")
+    boto3 = pytest.importorskip("boto3")
+    sim = subprocess.Popen([*BATCHTUI, "sim", "--port", "0", "--speed", "50", "--pipeline", "none"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        url = next(w for w in sim.stdout.readline().split() if w.startswith("http://"))
+        batch = boto3.client("batch", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
+                             aws_secret_access_key="test")
+        batch.register_job_definition(jobDefinitionName="short", type="container", containerProperties={
+            "image": "x", "command": ["true"],
+            "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "512"}]})
+
+        def submit(name: str, *, size: int = 0, deps: tuple = (), fail: str = "") -> str:
+            env = [{"name": "SIM_DURATION_S", "value": "5"}, {"name": "SIM_FAIL_RATE", "value": "0"}]
+            env += [{"name": "SIM_FAIL_INDICES", "value": fail}] if fail else []
+            extra = {"arrayProperties": {"size": size}} if size else {}
+            return batch.submit_job(jobName=name, jobQueue="ProdQueue", jobDefinition="short", dependsOn=list(deps),
+                                    containerOverrides={"environment": env}, **extra)["jobId"]
+
+        a = submit("A")
+        b = submit("B", size=6, deps=[{"jobId": a}], fail=fail_indices)
+        c = submit("C", size=6, deps=[{"jobId": b, "type": "N_TO_N"}])
+        d = submit("D", size=3, deps=[{"jobId": c}, {"type": "SEQUENTIAL"}])
+        submit("E", deps=[{"jobId": d}])
+        r = run("--endpoint-url", url, "--queue", "ProdQueue", "--watch", "--json", "--until-done", "--refresh", "0.2",
+                timeout=90)
+    finally:
+        sim.send_signal(signal.SIGINT)
+        sim.wait(10)
+    assert r.returncode == expected, r.stderr
+    last = json.loads(r.stdout.splitlines()[-1])
+    assert [j["jobName"] for j in last["jobs"]] == ["A", "B", "C", "D", "E"]
+    want = "SUCCEEDED" if expected == 0 else "FAILED"
+    assert all(j["status"] == want for j in last["jobs"][1:]) and r.stderr == ""
