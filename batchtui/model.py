@@ -299,7 +299,7 @@ def ordered_jobs(pipelines: Iterable[Pipeline], jobs: Iterable[Job]) -> tuple[Jo
 def split_child_id(job_id: str) -> tuple[str, int | None]:
     """'parent:7' -> ('parent', 7); a plain id -> (id, None). Used for JOB[:INDEX] arguments too."""
     head, sep, tail = job_id.rpartition(":")
-    if sep and head and tail.isdigit():
+    if sep and head and tail.isascii() and tail.isdigit():  # str.isdigit() alone accepts '²', which int() refuses
         return head, int(tail)
     return job_id, None
 

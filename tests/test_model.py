@@ -51,3 +51,9 @@ def test_child_ids_split_on_the_last_colon():
     arn = "arn:aws:batch:us-east-1:123456789012:job/abc"
     assert split_child_id(arn) == (arn, None)
     assert split_child_id(arn + ":4") == (arn, 4)
+
+
+def test_a_child_id_needs_ascii_digits_after_its_colon():
+    assert split_child_id("parent:7") == ("parent", 7)
+    assert split_child_id("parent:²") == ("parent:²", None)  # isdigit() says yes, int() says no: not an index
+    assert split_child_id(":7") == (":7", None)
