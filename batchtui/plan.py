@@ -688,9 +688,11 @@ class _RetryPlanner:
         status = _statuses(up, [index])[index]
         if status is Status.SUCCEEDED:
             return None  # done: nothing to wait for
+        # No index in these reasons: the skips of many indices share them and show as one line, not one per index.
         if status is Status.FAILED:
-            return f"{up.job_name}[{index}] FAILED and is not being retried (retry {up.job_name} with --downstream)"
-        return f"{up.job_name}[{index}] is {status.name}: its N_TO_N dependent cannot be resubmitted alone yet"
+            return f"the N_TO_N partner in {up.job_name} FAILED and is not being retried (retry {up.job_name} with " \
+                   "--downstream)"
+        return f"the N_TO_N partner in {up.job_name} is {status.name}: cannot be resubmitted before it ends"
 
     def _std_dep(self, up: Job) -> list[tuple] | str:
         if up.job_id not in self._std:

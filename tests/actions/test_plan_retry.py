@@ -280,3 +280,11 @@ def test_a_long_index_list_is_split_so_container_overrides_stay_within_the_aws_l
     d = by_name(plan)["JobD-retry"]
     assert [x.get("jobId") for x in d.params["dependsOn"]] == [Ref(calls.index(c)) for c in c_parts] + [None]
     assert "arrays: one index list that long would make the job fail at start" in plan.summary()
+
+
+def test_n_to_n_dependents_of_unretried_failures_are_reported_in_one_line_not_one_per_index():
+    snap = reference("SFSFSFSSSS", "SFSFSFSSSS")  # C[1], C[3], C[5] failed because B[1], B[3], B[5] did
+    plan = plan_retry(snap, Selection("C"))  # C alone: its upstream partners stay FAILED
+    assert plan.empty
+    lines = [line for line in plan.summary().splitlines() if "N_TO_N partner in JobB FAILED" in line]
+    assert len(lines) == 1 and "1, 3, 5" in lines[0], plan.summary()
