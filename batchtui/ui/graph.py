@@ -11,6 +11,7 @@ shape, the result is a canvas of any width: the widget scrolls it when it does n
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -174,6 +175,11 @@ def layout(snap: Snapshot, avail_width: int, *, selected: str | None = None, now
     insights = insights or {}
     lay = Layout(Canvas())
     if not snap.pipelines:
+        if not snap.error:  # say why the screen is empty, and what to do, rather than draw nothing
+            text = (f"No jobs in {snap.queue} created within the look-back window (--since, default 24h). Waiting "
+                    "for some to be submitted; `:queue NAME` watches another queue.")
+            for y, line in enumerate(textwrap.wrap(text, max(20, avail_width - 2))):
+                lay.canvas.put(1, y, line, MUTED_STYLE)
         return lay
     w = box_width(snap.pipelines, avail_width)
     placed = [_place(p, w) for p in snap.pipelines]

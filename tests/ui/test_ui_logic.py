@@ -239,3 +239,15 @@ def test_staleness():
     broken = replace(snap, error="boom", stale_since=f.POLLED_AT)
     fr = freshness(broken, f.NOW, 5)
     assert fr.stale and fr.error == "boom" and fr.age_s == 3
+
+
+def test_an_empty_queue_says_why_the_graph_is_empty_and_what_to_do():
+    lay = graph.layout(f.empty(), 156, now=f.NOW)
+    text = "".join(seg.text for seg in lay.canvas.segments(0))
+    assert "No jobs in ProdQueue" in text and "--since" in text and ":queue" in text
+    assert not lay.nodes
+
+
+def test_the_empty_queue_message_wraps_to_a_narrow_screen():
+    lay = graph.layout(f.empty(), 60, now=f.NOW)
+    assert lay.canvas.width <= 60 and lay.canvas.height >= 2
