@@ -24,6 +24,7 @@ from batchtui.errors import BatchtuiError, OutputClosed
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # Ctrl-C: the shell convention (128 + SIGINT), as README says
 SUBCOMMANDS = ("sim", "cancel", "retry")
+DEMO_DEFAULTS = {"array_size": 10_000, "speed": 60.0}
 
 
 # --- argument types: each raises ArgumentTypeError with a message naming the problem -------------------------
@@ -160,10 +161,11 @@ def main_parser() -> argparse.ArgumentParser:
     p.add_argument("--theme", help="Textual theme name (e.g. textual-dark, nord, gruvbox)")
     demo = p.add_argument_group("demo")
     demo.add_argument("--demo", action="store_true", help="run the dashboard on the embedded simulator")
-    demo.add_argument("--array-size", type=int_between(2, 10_000), default=10_000,
-                      help="demo: size of the reference arrays (default 10,000)")
-    demo.add_argument("--speed", type=non_negative_float, default=60.0,
-                      help="demo: simulated seconds per real second (default 60)")
+    # Defaults are filled in by parse(): None tells a flag given without --demo from one left alone.
+    demo.add_argument("--array-size", type=int_between(2, 10_000), default=None,
+                      help=f"demo: size of the reference arrays (default {DEMO_DEFAULTS['array_size']:,})")
+    demo.add_argument("--speed", type=non_negative_float, default=None,
+                      help=f"demo: simulated seconds per real second (default {DEMO_DEFAULTS['speed']:g})")
     h = p.add_argument_group("headless")
     mode = h.add_mutually_exclusive_group()
     mode.add_argument("--once", action="store_true", help="one refresh, print the snapshot, exit")
@@ -232,6 +234,13 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         parser.error("--demo opens the dashboard; use `batchtui sim` with --endpoint-url for headless runs")
     if not args.demo and not args.queue:
         parser.error("--queue is required (or --demo to try batchtui on the simulator)")
+    given = [f"--{k.replace('_', '-')}" for k in DEMO_DEFAULTS if getattr(args, k) is not None]
+    if given and not args.demo:
+        parser.error(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with --demo "
+                     "(for a simulator of your own: `batchtui sim`)")
+    for k, v in DEMO_DEFAULTS.items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
     return args
 
 

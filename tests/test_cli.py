@@ -25,6 +25,8 @@ from batchtui import cli
         ([], "--queue is required"),
         (["--demo", "--array-size", "1"], "between 2 and 10,000"),
         (["--demo", "--once"], "--demo opens the dashboard"),
+        (["--queue", "Q", "--array-size", "50"], "--array-size goes with --demo"),
+        (["--queue", "Q", "--once", "--speed", "5", "--array-size", "50"], "--array-size and --speed go with --demo"),
         (["sim", "--port", "-1"], "--port"),
         (["sim", "--pipeline", "big"], "invalid choice"),
         (["cancel"], "required"),
@@ -55,6 +57,8 @@ def test_modes_are_recognised():
     assert cli.parse(["--queue", "Q", "--watch", "--until-done"]).command == "headless"
     assert cli.parse(["--queue", "Q"]).command == "tui"
     assert cli.parse(["--demo"]).command == "tui"
+    demo = cli.parse(["--demo"])
+    assert (demo.array_size, demo.speed) == (10_000, 60.0)  # the defaults, filled in after the --demo check
     args = cli.parse(["sim", "--port", "0", "--advance", "90m"])
     assert (args.command, args.port, args.advance) == ("sim", 0, 5400.0)
     args = cli.parse(["retry", "abc:7", "def", "--downstream", "--yes"])
