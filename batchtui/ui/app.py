@@ -130,7 +130,7 @@ class BatchtuiApp(App[int]):
         self.registry = Registry()
         if readonly:
             self.registry.forbid("batchtui runs with --readonly")
-        self._generation = 0  # bumped on a queue switch: results of an older refresh are dropped
+        self.generation = 0  # bumped on a queue switch: results of an older refresh are dropped
         self._index_alert_at: datetime | None = None
         self.actions_running = 0  # retry/cancel plans being executed (quitting would cut them short)
         self._quit_asked: datetime | None = None
@@ -168,7 +168,7 @@ class BatchtuiApp(App[int]):
             self._timer = None
         self.refreshing = True
         self._tick()
-        self._refresh_worker(self._generation)
+        self._refresh_worker(self.generation)
 
     @work(group="refresh", exit_on_error=False)
     async def _refresh_worker(self, generation: int) -> None:
@@ -181,7 +181,7 @@ class BatchtuiApp(App[int]):
             snap = self._failed(f"unexpected error: {type(e).__name__}: {e}")
         finally:
             self.refreshing = False
-        if generation == self._generation:
+        if generation == self.generation:
             self.apply_snapshot(snap)
         if self._again:
             self._again = False
@@ -398,7 +398,7 @@ class BatchtuiApp(App[int]):
         except BatchtuiError as e:
             self.notify(str(e), title=f"queue {queue}", severity="error")
             return
-        self._generation += 1
+        self.generation += 1
         self.home()
         if isinstance(self.screen, DashboardScreen):
             self.screen.clear_marks()  # marks name the old queue's jobs: "2 marked" would point at nothing here

@@ -72,9 +72,9 @@ class PipelineScreen(DashboardScreen):
         self._titles()
         self.query_one("#pipeline-summary", Static).update(pipeline_summary(snap, now))
         feed = self.query_one(EventFeed)
-        if self._events_generation != d._generation:  # the app started over (another queue)
+        if self._events_generation != d.generation:  # the app started over (another queue)
             feed.clear()
-            self._shown_events, self._events_generation = 0, d._generation
+            self._shown_events, self._events_generation = 0, d.generation
         new = d.events_added - self._shown_events
         if new > 0:
             feed.add(d.events[-new:])
