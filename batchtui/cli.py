@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 from urllib.parse import urlparse
 
-from batchtui.durations import parse_duration
+from batchtui.durations import parse_duration, parse_window
 from batchtui.errors import BatchtuiError, OutputClosed
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
@@ -111,15 +111,10 @@ def job_ref(text: str) -> str:
 
 def outage(text: str) -> str:
     """Checked here so a bad window is a usage error like every other flag's; the simulator parses it again."""
-    start, sep, length = text.partition("+")
     try:
-        if not sep:
-            raise ValueError
-        seconds = parse_duration(start), parse_duration(length)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not START+LENGTH: {text!r} (e.g. 60s+30s)") from None
-    if seconds[1] <= 0:
-        raise argparse.ArgumentTypeError(f"the length must be more than zero: {text!r}")
+        parse_window(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
     return text
 
 

@@ -28,3 +28,17 @@ def parse_duration(text: str) -> float:
     if not t or pos != len(t):
         raise ValueError(f"not a duration: {text!r} (examples: 30s, 15m, 24h, 2d, 1h30m)")
     return total
+
+
+def parse_window(text: str) -> tuple[float, float]:
+    """`60s+30s` → (60.0, 30.0): a window starting 60 s after some moment, lasting 30 s (the simulator's --outage)."""
+    start, sep, length = text.partition("+")
+    try:
+        if not sep:
+            raise ValueError
+        window = parse_duration(start), parse_duration(length)
+    except ValueError:
+        raise ValueError(f"not START+LENGTH: {text!r} (e.g. 60s+30s)") from None
+    if window[1] <= 0:
+        raise ValueError(f"the length must be more than zero: {text!r}")
+    return window

@@ -268,18 +268,12 @@ def run_in_thread(config: SimConfig, host: str = "127.0.0.1", port: int = 0) -> 
 
 def parse_outage(text: str) -> tuple[float, float]:
     """`60s+30s` → (60.0, 30.0): an outage starting 60 s after start, lasting 30 s."""
-    from batchtui.durations import parse_duration
+    from batchtui.durations import parse_window
 
-    start, sep, length = text.partition("+")
     try:
-        if not sep:
-            raise ValueError
-        window = parse_duration(start), parse_duration(length)
-    except ValueError:
-        raise ValueError(f"bad --outage {text!r}: expected START+LENGTH, e.g. 60s+30s") from None
-    if window[1] <= 0:
-        raise ValueError(f"bad --outage {text!r}: the length must be more than zero")
-    return window
+        return parse_window(text)
+    except ValueError as e:
+        raise ValueError(f"bad --outage: {e}") from None
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
