@@ -310,6 +310,7 @@ class Engine:
         self._done: deque[Unit] = deque()
         self.jobs: dict[str, Job] = {}
         self.job_list: list[Job] = []
+        self.log_groups: set[str] = {"/aws/batch/job"}  # every group a job logs to (kept, not scanned for per call)
         self.queues: dict[str, Queue] = {}
         self.jobdefs: dict[str, list[JobDefinition]] = {}
         self.log_streams: dict[str, tuple[Unit, int]] = {}  # stream name -> (unit, attempt number 1-based)
@@ -458,6 +459,7 @@ class Engine:
         job.share_identifier, job.scheduling_priority = share_identifier, scheduling_priority
         log_options = (job.container.get("logConfiguration") or {}).get("options") or {}
         job.log_group = log_options.get("awslogs-group", "/aws/batch/job")
+        self.log_groups.add(job.log_group)
         self._steer(job)
         self._make_units(job, array_size)
         self._wire_dependencies(job)

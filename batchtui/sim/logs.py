@@ -114,7 +114,7 @@ class LogsService:
     def _groups(self) -> set[str]:
         """The log groups that exist: Batch's default one and every group a job or job definition logs to (an
         awslogs-group must exist before a job can log to it)."""
-        groups = {"/aws/batch/job"} | {j.log_group for j in self.engine.job_list}
+        groups = set(self.engine.log_groups)  # not a scan of 20,000 jobs on every log call
         for revisions in self.engine.jobdefs.values():
             for jd in revisions:
                 options = (jd.container.get("logConfiguration") or {}).get("options") or {}
