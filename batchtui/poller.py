@@ -614,15 +614,12 @@ class Poller:
         kwargs: dict[str, Any] = {"jobQueue": self.queue, "maxResults": QUEUE_PAGE,
                                   "filters": [{"name": "AFTER_CREATED_AT", "values": [after]}]}
         out: list[dict] = []
-        async for page in self._pages(kwargs):
+        async for page in list_pages(self.api, kwargs):
             for s in page.get("jobSummaryList") or ():
                 # Queue listings hold top-level jobs only; a child id here (bad data) must not become a "job".
                 if isinstance(s, Mapping) and s.get("jobId") and not _is_child(s):
                     out.append(s)
         return out
-
-    def _pages(self, kwargs: dict[str, Any]) -> AsyncIterator[dict]:
-        return list_pages(self.api, kwargs)
 
     def _update(self, raw: Mapping, fields: dict[str, Any], *, listed: bool = False, described: bool = False) -> None:
         job_id = str(raw["jobId"])
@@ -765,7 +762,7 @@ class Poller:
 
     async def _list_children(self, job_id: str, status: Status, obs: Observations) -> None:
         kwargs: dict[str, Any] = {"arrayJobId": job_id, "jobStatus": status.name, "maxResults": CHILD_PAGE}
-        async for page in self._pages(kwargs):
+        async for page in list_pages(self.api, kwargs):
             for s in page.get("jobSummaryList") or ():
                 if isinstance(s, Mapping):
                     obs.add(s, status)
