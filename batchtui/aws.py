@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from aiobotocore.session import AioSession
 from botocore import exceptions as bex
 from botocore.config import Config
+from botocore.parsers import ResponseParserError
 
 from batchtui.budget import TokenBucket
 from batchtui.errors import (
@@ -96,6 +97,9 @@ class BatchApi:
         self.log_calls = 0  # CloudWatch Logs requests (a separate quota; not part of `calls`)
         self.region: str | None = getattr(getattr(batch, "meta", None), "region_name", None)
         self.endpoint_url: str | None = getattr(getattr(batch, "meta", None), "endpoint_url", None)
+        # The timeout the client was really opened with, so a timeout message quotes it (not a constant).
+        config = getattr(getattr(batch, "meta", None), "config", None)
+        self._read_timeout = float(getattr(config, "read_timeout", None) or READ_TIMEOUT_S)
         self._hook(batch, "batch", self._before_batch_send, self._after_batch_response)
         self._hook(logs, "cloudwatch-logs", self._before_logs_send, None)
 
@@ -221,7 +225,8 @@ class BatchApi:
         except BatchtuiError:
             raise
         except Exception as e:  # noqa: BLE001 - everything from botocore becomes one of our types
-            raise map_error(e, op, service=service, profile=self.profile, endpoint=self.endpoint_url) from None
+            raise map_error(e, op, service=service, profile=self.profile, endpoint=self.endpoint_url,
+                            read_timeout=self._read_timeout) from None
 
 
 # --- error mapping --------------------------------------------------------------------------------------------
@@ -247,6 +252,11 @@ def _aws_message(e: bex.ClientError) -> str:
     if _HTML.search(text):
         title = _TITLE.search(text)
         text = title.group(1) if title else ""
+    return _one_line(text)
+
+
+def _one_line(text: str) -> str:
+    """Any message on one line, redacted and bounded: an exception's text can hold newlines and escapes."""
     text = redact(" ".join(text.split()))
     return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 1] + "…"
 
@@ -282,7 +292,7 @@ def _sso_hint(profile: str | None) -> str:
 
 
 def map_error(e: BaseException, op: str, *, service: str = "batch", profile: str | None = None,
-              endpoint: str | None = None) -> BatchtuiError:
+              endpoint: str | None = None, read_timeout: float = READ_TIMEOUT_S) -> BatchtuiError:
     """One of our error types, with one line naming what went wrong and what to do about it."""
     action = f"{service}:{op}"
     url = safe_url(endpoint)
@@ -319,7 +329,7 @@ def map_error(e: BaseException, op: str, *, service: str = "batch", profile: str
     if isinstance(e, bex.NoRegionError):
         return BatchtuiError("no AWS region: pass --region, set AWS_REGION, or set a region in your profile")
     if isinstance(e, bex.ReadTimeoutError):
-        return ServerError(f"no answer from {url} to {op} within {READ_TIMEOUT_S:g} s, after retries")
+        return ServerError(f"no answer from {url} to {op} within {read_timeout:g} s, after retries")
     if isinstance(e, bex.ConnectTimeoutError):
         return EndpointUnreachable(f"cannot reach {url}: connection timed out (check --endpoint-url, --region and "
                                    "your network)")
@@ -329,13 +339,13 @@ def map_error(e: BaseException, op: str, *, service: str = "batch", profile: str
                                    "network)")
     if isinstance(e, bex.ParamValidationError):
         return ApiError(f"{op} request was invalid: {redact(str(e))}")
-    if isinstance(e, bex.ResponseParserError):
+    if isinstance(e, ResponseParserError):  # lives in botocore.parsers, not botocore.exceptions
         return ServerError(f"{op}: the answer from {url} could not be read (malformed body)")
     if isinstance(e, bex.HTTPClientError):
         return EndpointUnreachable(f"cannot reach {url}: {type(e).__name__}")
     if isinstance(e, bex.BotoCoreError):
-        return ApiError(f"{op} failed: {redact(str(e))}")
-    return ApiError(f"{op} failed unexpectedly: {type(e).__name__}: {redact(str(e))}")
+        return ApiError(f"{op} failed: {_one_line(str(e))}")
+    return ApiError(f"{op} failed unexpectedly: {type(e).__name__}: {_one_line(str(e))}")
 
 
 # --- opening the clients --------------------------------------------------------------------------------------

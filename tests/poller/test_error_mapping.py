@@ -1,0 +1,32 @@
+"""Every exception reaching the client facade becomes one of batchtui's error types with one line."""
+
+from botocore import exceptions as bex
+from botocore.parsers import ResponseParserError
+
+from batchtui.aws import ServerError, map_error
+from batchtui.errors import ApiError, BatchtuiError, EndpointUnreachable
+
+
+def test_an_unreadable_answer_is_a_server_error_not_an_attribute_error():
+    err = map_error(ResponseParserError("bad json"), "ListJobs", endpoint="http://127.0.0.1:1")
+    assert isinstance(err, ServerError)
+    assert "could not be read" in str(err)
+
+
+def test_a_read_timeout_quotes_the_configured_timeout():
+    e = bex.ReadTimeoutError(endpoint_url="http://127.0.0.1:1/v1/listjobs")
+    err = map_error(e, "ListJobs", endpoint="http://127.0.0.1:1", read_timeout=2.5)
+    assert "within 2.5 s" in str(err)
+    assert "10 s" not in str(err)
+
+
+def test_an_http_client_error_is_an_unreachable_endpoint():
+    err = map_error(bex.HTTPClientError(error="boom"), "ListJobs", endpoint="http://127.0.0.1:1")
+    assert isinstance(err, EndpointUnreachable)
+
+
+def test_an_unexpected_exception_is_one_line():
+    err = map_error(RuntimeError("odd\nthing"), "ListJobs")
+    assert isinstance(err, ApiError) and isinstance(err, BatchtuiError)
+    assert "RuntimeError" in str(err)
+    assert "\n" not in str(err)
