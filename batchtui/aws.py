@@ -261,9 +261,15 @@ def _one_line(text: str) -> str:
     return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 1] + "…"
 
 
+# Real credential shapes only, so that S3 paths and log stream names stay readable in messages and the audit:
+# a secret key is exactly 40 base64 characters mixing upper, lower and digits; a session token is a much longer
+# run of the same mix; a SigV4 signature is 64 hex digits after "Signature=".
+_MIXED = r"(?=[A-Za-z0-9/+=]*[A-Z])(?=[A-Za-z0-9/+=]*[a-z])(?=[A-Za-z0-9/+=]*[0-9])"
 _SECRETISH = re.compile(
     r"(?:A3T[A-Z0-9]|AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{12,}"  # access key ids
-    r"|[A-Za-z0-9/+=]{40,}"  # secret keys, session tokens, signatures
+    rf"|(?<![A-Za-z0-9/+=]){_MIXED}[A-Za-z0-9/+]{{40}}(?![A-Za-z0-9/+=])"  # secret access keys
+    rf"|(?<![A-Za-z0-9/+=]){_MIXED}[A-Za-z0-9/+=]{{100,}}"  # session tokens
+    r"|(?<=Signature=)[0-9a-f]{64}"  # request signatures
 )
 
 

@@ -30,3 +30,18 @@ def test_an_unexpected_exception_is_one_line():
     assert isinstance(err, ApiError) and isinstance(err, BatchtuiError)
     assert "RuntimeError" in str(err)
     assert "\n" not in str(err)
+
+
+def test_redaction_masks_credential_shapes_and_nothing_else():
+    from batchtui.aws import redact
+
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    token = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD" * 3
+    text = f"id AKIAIOSFODNN7EXAMPLE secret {secret} token {token} Signature={'ab12' * 16}"
+    masked = redact(text)
+    for value in ("AKIAIOSFODNN7EXAMPLE", secret, token, "ab12" * 16):
+        assert value not in masked
+    readable = ["s3://my-bucket/pipelines/ingest/2026/partitions/shard",
+                "JobB-CPU-Intensive-Processing/default/4c5f8e0d1e2a4b3c9d8e7f6a5b4c3d2e"]
+    for value in readable:
+        assert redact(value) == value
