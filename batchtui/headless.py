@@ -24,6 +24,7 @@ import humanize
 from batchtui.aws import is_transient, open_api
 from batchtui.errors import BatchtuiError
 from batchtui.model import Job, Snapshot, Status
+from batchtui.sanitize import printable
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 3, 130
 
@@ -166,15 +167,15 @@ class Printer:
             self.line(json.dumps(snapshot_json(snap, extra), separators=(",", ":")))
         elif full or not snap.error:
             for text in snapshot_text(snap):
-                self.line(text)
+                self.line(printable(text))  # names and reasons came from AWS
         else:
-            self.line(f"{header_line(snap)}  {stale_line(snap)}")
+            self.line(printable(f"{header_line(snap)}  {stale_line(snap)}"))
 
     def error(self, queue: str, error: str) -> None:
         if self.as_json:
             self.line(json.dumps(error_json(queue, error), separators=(",", ":")))
         else:
-            self.line(f"! {error} (retrying)")
+            self.line(printable(f"! {error} (retrying)"))
 
 
 ExtraFn = Callable[[Snapshot], Mapping[str, Mapping]]
