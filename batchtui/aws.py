@@ -325,7 +325,7 @@ def map_error(e: BaseException, op: str, *, service: str = "batch", profile: str
         return CredentialsError("no AWS credentials found: run `aws configure` or `aws sso login --profile X`, "
                                 "or set AWS_PROFILE")
     if isinstance(e, bex.PartialCredentialsError):
-        return CredentialsError(f"AWS credentials are incomplete ({redact(str(e))}): run `aws configure`")
+        return CredentialsError(f"AWS credentials are incomplete ({_one_line(str(e))}): run `aws configure`")
     if isinstance(e, bex.SSOError | bex.TokenRetrievalError | bex.CredentialRetrievalError):
         return CredentialsError(f"AWS credentials could not be loaded or have expired: {_sso_hint(profile)}")
     if isinstance(e, bex.ProfileNotFound):
@@ -344,7 +344,7 @@ def map_error(e: BaseException, op: str, *, service: str = "batch", profile: str
         return EndpointUnreachable(f"cannot reach {url}: connection failed (check --endpoint-url, --region and your "
                                    "network)")
     if isinstance(e, bex.ParamValidationError):
-        return ApiError(f"{op} request was invalid: {redact(str(e))}")
+        return ApiError(f"{op} request was invalid: {_one_line(str(e))}")
     if isinstance(e, ResponseParserError):  # lives in botocore.parsers, not botocore.exceptions
         return ServerError(f"{op}: the answer from {url} could not be read (malformed body)")
     if isinstance(e, bex.HTTPClientError):

@@ -159,6 +159,8 @@ class Printer:
         self.out = out or sys.stdout
 
     def line(self, text: str) -> None:
+        if not self.as_json:  # text carries names and reasons from AWS; JSON escapes control characters itself
+            text = printable(text)
         self.out.write(text + "\n")
         self.out.flush()
 
@@ -167,15 +169,15 @@ class Printer:
             self.line(json.dumps(snapshot_json(snap, extra), separators=(",", ":")))
         elif full or not snap.error:
             for text in snapshot_text(snap):
-                self.line(printable(text))  # names and reasons came from AWS
+                self.line(text)
         else:
-            self.line(printable(f"{header_line(snap)}  {stale_line(snap)}"))
+            self.line(f"{header_line(snap)}  {stale_line(snap)}")
 
     def error(self, queue: str, error: str) -> None:
         if self.as_json:
             self.line(json.dumps(error_json(queue, error), separators=(",", ":")))
         else:
-            self.line(printable(f"! {error} (retrying)"))
+            self.line(f"! {error} (retrying)")
 
 
 ExtraFn = Callable[[Snapshot], Mapping[str, Mapping]]

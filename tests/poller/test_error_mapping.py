@@ -45,3 +45,8 @@ def test_redaction_masks_credential_shapes_and_nothing_else():
                 "JobB-CPU-Intensive-Processing/default/4c5f8e0d1e2a4b3c9d8e7f6a5b4c3d2e"]
     for value in readable:
         assert redact(value) == value
+
+
+def test_an_invalid_request_is_one_line():
+    e = bex.ParamValidationError(report="Invalid length for parameter jobs\nInvalid type for parameter reason")
+    assert "\n" not in str(map_error(e, "CancelJobs"))
