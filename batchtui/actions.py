@@ -36,6 +36,7 @@ from batchtui.plan import (
     plan_cancel,
     plan_retry,
 )
+from batchtui.sanitize import printable, printable_lines
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
 
@@ -43,18 +44,17 @@ EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
 async def perform(api: Any, plan: Plan, progress: ProgressFn | None = None, *, profile: str | None = None,
                   audit_path: Path | None = None, registry: Registry | None = None,
                   stop: asyncio.Event | None = None) -> tuple[Outcome, audit.AuditError | None]:
-    """execute() then append the audit line. Raises AlreadyExecuted for a plan run before (ActionsDisabled under
-    --readonly); an audit line that could not be written comes back as the error to show (the action itself has
-    happened by then)."""
-    outcome = await execute(api, plan, progress, registry=registry, stop=stop)
+    """execute() with the audit journal: the intent is on disk before the first call, each call's result after it.
+    Raises AlreadyExecuted for a plan run before (ActionsDisabled under --readonly), AuditError when the intent
+    cannot be written (then nothing was sent); a later record that could not be written comes back as the error to
+    show (the action itself has happened by then). The profile is the client's unless given."""
     if plan.empty:
-        return outcome, None
-    try:
-        audit.append_action(plan, outcome, audit_path, profile=profile, region=getattr(api, "region", None),
-                            endpoint=getattr(api, "endpoint_url", None))
-    except audit.AuditError as e:
-        return outcome, e
-    return outcome, None
+        return await execute(api, plan, progress, registry=registry, stop=stop), None
+    journal = audit.Journal(audit_path, audit.who(profile=profile or getattr(api, "profile", None),
+                                                  region=getattr(api, "region", None),
+                                                  endpoint=getattr(api, "endpoint_url", None)))
+    outcome = await execute(api, plan, progress, registry=registry, stop=stop, recorder=journal)
+    return outcome, journal.error
 
 
 def main(args: argparse.Namespace) -> int:
@@ -81,7 +81,7 @@ async def run(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO
         else:
             plan = plan_retry(snap, selections, downstream=bool(getattr(args, "downstream", False)))
         try:
-            print(plan.summary(), file=out, flush=True)
+            print(printable_lines(plan.summary()), file=out, flush=True)
         except BrokenPipeError:
             # The reader went away (`| head -1`). A dry run (or nothing to do) has done its job; anything else must
             # not act on a plan nobody could read, and must say so on stderr rather than end quietly.
@@ -105,16 +105,17 @@ async def run(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO
         progress = _printer(err) if _isatty(err) else None
         with _stop_on_interrupt(err) as stop:
             outcome, audit_error = await perform(api, plan, progress, profile=args.profile, stop=stop)
+    summary = printable_lines(outcome.summary())  # AWS's own error messages are in it
     try:
-        print(outcome.summary(), file=out, flush=True)
+        print(summary, file=out, flush=True)
     except BrokenPipeError:
         # The calls have been made by now: what happened must reach someone, so stderr gets it instead.
-        print(outcome.summary(), file=err, flush=True)
+        print(summary, file=err, flush=True)
         if out is sys.stdout:
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - no second complaint when Python flushes at exit
     code = EXIT_OK
     if not outcome.ok:
-        print(f"batchtui: {outcome.error}", file=err)
+        print(f"batchtui: {printable(outcome.error or 'the action failed')}", file=err)
         code = EXIT_RUNTIME
     if audit_error is not None:
         print(f"batchtui: {audit_error}", file=err)
@@ -188,6 +189,6 @@ def _printer(err: TextIO) -> ProgressFn:
     def show(p: Progress) -> None:
         if p.result is None and p.step is not None:
             return  # the line after the step says it all
-        print(f"  [{p.done}/{p.total}] {p.message}", file=err, flush=True)
+        print(f"  [{p.done}/{p.total}] {printable(p.message)}", file=err, flush=True)
 
     return show

@@ -3,16 +3,22 @@
     async with open_api(region=None, profile=None, endpoint_url=url, max_tps=10.0) as api:
         await api.list_jobs(jobQueue="ProdQueue", filters=[...])
 
-One session and one client per service per process, opened and closed inside the running event loop. Every HTTP
-attempt (retries included) waits on the call budget (`budget.TokenBucket`) through botocore's `before-send` hook,
-and is counted (`api.calls`; `api.throttled` for answers that said "too many requests"). Retries are botocore's
-"standard" mode, bounded, so a dead endpoint fails in well under 30 s. Every botocore/AWS error leaves this module
-as a `batchtui.errors` type with one line a person can act on; no key, token or signature ever goes into a message.
+One session per process, opened and closed inside the running event loop, with a client for Batch reads, one for
+SubmitJob and one for CloudWatch Logs. Every HTTP attempt (retries included) waits on the call budget
+(`budget.TokenBucket`) through botocore's `before-send` hook, and is counted (`api.calls`; `api.throttled` for
+answers that said "too many requests"). Reads, CancelJobs and TerminateJobs (idempotent on AWS) use botocore's
+"standard" retries, bounded, so a dead endpoint fails in well under 30 s. SubmitJob has no idempotency token: its
+client never retries on its own (a 500 after the job was created would create it again); only a throttled answer,
+which created nothing, is tried again here, and an answer lost after sending raises `OutcomeUnknown`. Every
+botocore/AWS error leaves this module as a `batchtui.errors` type with one line a person can act on; no key, token
+or signature ever goes into a message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import random
 import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
@@ -32,6 +38,7 @@ from batchtui.errors import (
     BatchtuiError,
     CredentialsError,
     EndpointUnreachable,
+    OutcomeUnknown,
     Throttled,
     UnknownQueue,
 )
@@ -45,6 +52,9 @@ DEFAULT_LOG_GROUP = "/aws/batch/job"
 MAX_ATTEMPTS = 4
 CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 10.0
+# A throttled SubmitJob created nothing, so it may be sent again: up to this many times in all, with backoff.
+SUBMIT_THROTTLED_ATTEMPTS = 5
+SUBMIT_BACKOFF_S = 1.0
 
 THROTTLE_CODES = frozenset({
     "TooManyRequestsException", "ThrottlingException", "Throttling", "ThrottledException",
@@ -86,8 +96,9 @@ class BatchApi:
     """Batch and Logs calls with the budget, counters and error mapping applied. Build it with `open_api`."""
 
     def __init__(self, batch: Any, logs: Any, budget: TokenBucket, *, profile: str | None = None,
-                 log_budget: TokenBucket | None = None) -> None:
+                 log_budget: TokenBucket | None = None, submit: Any = None) -> None:
         self._batch = batch
+        self._submit = submit if submit is not None else batch  # a test double may have one client for both
         self._logs = logs
         self.budget = budget
         self.log_budget = log_budget or TokenBucket(budget.max_rate)
@@ -101,6 +112,8 @@ class BatchApi:
         config = getattr(getattr(batch, "meta", None), "config", None)
         self._read_timeout = float(getattr(config, "read_timeout", None) or READ_TIMEOUT_S)
         self._hook(batch, "batch", self._before_batch_send, self._after_batch_response)
+        if self._submit is not batch:
+            self._hook(self._submit, "batch", self._before_batch_send, self._after_batch_response)
         self._hook(logs, "cloudwatch-logs", self._before_logs_send, None)
 
     @staticmethod
@@ -168,9 +181,38 @@ class BatchApi:
         return jobs
 
     async def submit_job(self, **kwargs: Any) -> dict:
-        with self._mapped("SubmitJob"):
-            resp = await self._batch.submit_job(**kwargs)
-        return {k: resp[k] for k in ("jobId", "jobName", "jobArn") if k in resp}
+        """SubmitJob, each attempt sent once. Throttled: tried again (bounded; nothing was created). Rejected (4xx)
+        or never sent (no connection): our error type. Sent but the answer lost: OutcomeUnknown – the job may
+        exist, and only a lookup (`find_job`) can tell."""
+        for attempt in range(1, SUBMIT_THROTTLED_ATTEMPTS + 1):
+            try:
+                resp = await self._submit.submit_job(**kwargs)
+            except Exception as e:  # noqa: BLE001 - everything from botocore becomes one of our types
+                error = self._map(e, "SubmitJob", retried=False)
+                if isinstance(error, Throttled) and attempt < SUBMIT_THROTTLED_ATTEMPTS:
+                    await asyncio.sleep(SUBMIT_BACKOFF_S * 2 ** (attempt - 1) * random.uniform(0.5, 1.0))
+                    continue
+                if answer_lost(e):
+                    raise OutcomeUnknown(f"{error}; the job may have been created") from None
+                raise error from None
+            return {k: resp[k] for k in ("jobId", "jobName", "jobArn") if k in resp}
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    async def find_job(self, queue: str, name: str, tag: str, value: str, max_pages: int = 5) -> str | None:
+        """The id of the job named `name` in `queue` whose tag `tag` is `value`, or None if AWS shows none (yet).
+        How a SubmitJob whose answer was lost is found: the name narrows ListJobs (any status), the tag is ours."""
+        token: str | None = None
+        for _ in range(max_pages):
+            page = await self.list_jobs(jobQueue=queue, filters=[{"name": "JOB_NAME", "values": [name]}],
+                                        **({"nextToken": token} if token else {}))
+            ids = [str(s.get("jobId")) for s in page["jobSummaryList"] if s.get("jobId")]
+            for job in await self.describe_jobs(ids):
+                if (job.get("tags") or {}).get(tag) == value:
+                    return str(job.get("jobId"))
+            token = page.get("nextToken")
+            if not token:
+                break
+        return None
 
     async def cancel_jobs(self, ids: Sequence[str], reason: str) -> BulkResult:
         return await self._bulk("CancelJobs", self._batch.cancel_jobs, ids, reason)
@@ -225,8 +267,11 @@ class BatchApi:
         except BatchtuiError:
             raise
         except Exception as e:  # noqa: BLE001 - everything from botocore becomes one of our types
-            raise map_error(e, op, service=service, profile=self.profile, endpoint=self.endpoint_url,
-                            read_timeout=self._read_timeout) from None
+            raise self._map(e, op, service) from None
+
+    def _map(self, e: BaseException, op: str, service: str = "batch", *, retried: bool = True) -> BatchtuiError:
+        return map_error(e, op, service=service, profile=self.profile, endpoint=self.endpoint_url,
+                         read_timeout=self._read_timeout, retried=retried)
 
 
 # --- error mapping --------------------------------------------------------------------------------------------
@@ -297,10 +342,25 @@ def _sso_hint(profile: str | None) -> str:
     return "run `aws sso login --profile X` (or refresh your credentials, or set AWS_PROFILE)"
 
 
+def answer_lost(e: BaseException) -> bool:
+    """The request may have reached AWS and been applied, but no usable answer came back: a 5xx, a read timeout,
+    the connection closed after sending, a body that could not be read, or anything unexpected. Not so for a
+    connection never made, an answer that refused the call (4xx) or a request never signed (credentials)."""
+    if isinstance(e, bex.ClientError):
+        status = _status(e)
+        return status is None or status >= 500
+    if isinstance(e, bex.ConnectionError | bex.NoCredentialsError | bex.PartialCredentialsError | bex.SSOError
+                  | bex.TokenRetrievalError | bex.CredentialRetrievalError | bex.ProfileNotFound | bex.NoRegionError
+                  | bex.ParamValidationError):
+        return False  # EndpointConnectionError, ConnectTimeoutError, proxy and TLS errors: nothing was sent
+    return True
+
+
 def map_error(e: BaseException, op: str, *, service: str = "batch", profile: str | None = None,
-              endpoint: str | None = None, read_timeout: float = READ_TIMEOUT_S) -> BatchtuiError:
+              endpoint: str | None = None, read_timeout: float = READ_TIMEOUT_S, retried: bool = True) -> BatchtuiError:
     """One of our error types, with one line naming what went wrong and what to do about it."""
     action = f"{service}:{op}"
+    after = " after retries" if retried else ""
     url = safe_url(endpoint)
     if isinstance(e, bex.ClientError):
         code, status, msg = _code(e), _status(e), _aws_message(e)
@@ -309,14 +369,14 @@ def map_error(e: BaseException, op: str, *, service: str = "batch", profile: str
         detail = f": {msg}" if msg else ""
         if code in THROTTLE_CODES or status == 429:
             return Throttled(f"AWS is throttling {op} (TooManyRequestsException) even after retries; "
-                             "lower --max-tps or wait for other callers to back off")
+                             "other callers share the account's quota: wait a minute and try again")
         if code in EXPIRED_CODES:
             return CredentialsError(f"AWS credentials are expired or not valid ({code}): {_sso_hint(profile)}")
         if code in DENIED_CODES or status == 403:
             return AccessDenied(f"access denied: this identity may not call {action} (add it to the IAM policy)"
                                 f"{detail}")
         if status is not None and status >= 500:
-            return ServerError(f"{op} failed on AWS's side (HTTP {status} {code or 'error'}) after retries{detail}")
+            return ServerError(f"{op} failed on AWS's side (HTTP {status} {code or 'error'}){after}{detail}")
         if status == 404 and not code:
             # Batch has no 404 error of its own: the endpoint does not have this operation's route at all.
             return ApiError(f"{op} was refused (HTTP 404): {url} does not offer {op} (check --endpoint-url){detail}")
@@ -335,7 +395,7 @@ def map_error(e: BaseException, op: str, *, service: str = "batch", profile: str
     if isinstance(e, bex.NoRegionError):
         return BatchtuiError("no AWS region: pass --region, set AWS_REGION, or set a region in your profile")
     if isinstance(e, bex.ReadTimeoutError):
-        return ServerError(f"no answer from {url} to {op} within {read_timeout:g} s, after retries")
+        return ServerError(f"no answer from {url} to {op} within {read_timeout:g} s{',' if retried else ''}{after}")
     if isinstance(e, bex.ConnectTimeoutError):
         return EndpointUnreachable(f"cannot reach {url}: connection timed out (check --endpoint-url, --region and "
                                    "your network)")
@@ -382,7 +442,7 @@ def _resolve_region(session: AioSession, region: str | None, endpoint_url: str |
 @asynccontextmanager
 async def open_api(region: str | None = None, profile: str | None = None, endpoint_url: str | None = None,
                    max_tps: float = 10.0, *, max_attempts: int = MAX_ATTEMPTS,
-                   connect_timeout: float = CONNECT_TIMEOUT_S, read_timeout: float = READ_TIMEOUT_S,
+                   connect_timeout: float = CONNECT_TIMEOUT_S, read_timeout: float | None = None,
                    burst: float | None = None) -> AsyncIterator[BatchApi]:
     """One aiobotocore session with a Batch and a CloudWatch Logs client (same endpoint_url), closed on exit."""
     try:
@@ -390,16 +450,22 @@ async def open_api(region: str | None = None, profile: str | None = None, endpoi
     except bex.ProfileNotFound as e:
         raise map_error(e, "open", profile=profile) from None
     region_name = _resolve_region(session, region, endpoint_url, profile)
+    read_timeout = READ_TIMEOUT_S if read_timeout is None else read_timeout
     config = client_config(max_attempts, connect_timeout, read_timeout)
+    once = client_config(1, connect_timeout, read_timeout)  # SubmitJob: never resent by botocore
     async with AsyncExitStack() as stack:
         try:
-            batch = await stack.enter_async_context(
-                session.create_client("batch", region_name=region_name, endpoint_url=endpoint_url, config=config))
-            logs = await stack.enter_async_context(
-                session.create_client("logs", region_name=region_name, endpoint_url=endpoint_url, config=config))
+            def client(service: str, cfg: Config) -> Any:
+                return stack.enter_async_context(
+                    session.create_client(service, region_name=region_name, endpoint_url=endpoint_url, config=cfg))
+
+            batch = await client("batch", config)
+            submit = await client("batch", once)
+            logs = await client("logs", config)
         except (bex.BotoCoreError, ValueError) as e:
             if isinstance(e, bex.InvalidRegionError | bex.UnknownRegionError) or "region" in str(e).lower():
                 raise BatchtuiError(f"not a usable AWS region: {region_name!r}") from None
             raise map_error(e, "open", profile=profile, endpoint=endpoint_url) from None
         budget = TokenBucket(max_tps, burst)
-        yield BatchApi(batch, logs, budget, profile=profile, log_budget=TokenBucket(max(1.0, min(max_tps, 10.0))))
+        yield BatchApi(batch, logs, budget, profile=profile, log_budget=TokenBucket(max(1.0, min(max_tps, 10.0))),
+                       submit=submit)

@@ -3,7 +3,7 @@
     batchtui [--queue Q] ... [--readonly]                 the TUI
     batchtui --demo [--array-size N] [--speed X]          the TUI on the embedded simulator
     batchtui --queue Q --once|--watch [--json] [--until-done]
-    batchtui sim ...  |  batchtui cancel ...  |  batchtui retry ...
+    batchtui sim ...  |  batchtui cancel ...  |  batchtui retry ...  |  batchtui audit [-n N] [--json]
 
 Each mode lives in its own module, reached through a `main(args) -> int`. Exit codes: 0 ok, 1 runtime error (one
 line on stderr), 2 usage error, 3 `--until-done` saw failures, 130 Ctrl-C.
@@ -23,7 +23,7 @@ from batchtui.errors import BatchtuiError, OutputClosed
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # Ctrl-C: the shell convention (128 + SIGINT), as README says
-SUBCOMMANDS = ("sim", "cancel", "retry")
+SUBCOMMANDS = ("sim", "cancel", "retry", "audit")
 DEMO_DEFAULTS = {"array_size": 10_000, "speed": 60.0}
 
 
@@ -141,7 +141,7 @@ def main_parser() -> argparse.ArgumentParser:
     p = Parser(
         prog="batchtui",
         description="A terminal dashboard for AWS Batch array pipelines.",
-        epilog="Subcommands: `batchtui sim -h`, `batchtui cancel -h`, `batchtui retry -h`. "
+        epilog="Subcommands: `batchtui sim -h`, `batchtui cancel -h`, `batchtui retry -h`, `batchtui audit -h`. "
                "Exit codes: 0 ok; 1 runtime error (AWS, network, credentials, unknown queue or job); 2 usage error; "
                "3 --until-done saw failures; 130 interrupted (Ctrl-C).",
     )
@@ -210,11 +210,21 @@ def action_parser(name: str) -> argparse.ArgumentParser:
     return p
 
 
+def audit_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="batchtui audit", description="The actions batchtui has sent (cancel, retry), one line each: "
+               "who, where, what, and how each ended – an interrupted one as 'interrupted – outcome unknown'.")
+    p.add_argument("-n", "--last", type=int_between(0, 1_000_000), default=20, metavar="N",
+                   help="show the last N actions (default 20; 0 for all)")
+    p.add_argument("--json", action="store_true", help="one JSON array of the actions")
+    p.add_argument("--file", help="the audit log to read (default: $XDG_STATE_HOME/batchtui/actions.jsonl)")
+    return p
+
+
 def parse(argv: Sequence[str]) -> argparse.Namespace:
     argv = list(argv)
     if argv and argv[0] in SUBCOMMANDS:
         name = argv[0]
-        parser = sim_parser() if name == "sim" else action_parser(name)
+        parser = {"sim": sim_parser, "audit": audit_parser}.get(name, lambda: action_parser(name))()
         args = parser.parse_args(argv[1:])
         args.command = name
         return args
@@ -249,6 +259,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from batchtui import actions
 
         return actions.main(args)
+    if args.command == "audit":
+        from batchtui import audit
+
+        return audit.main(args)
     if args.command == "headless":
         from batchtui import headless
 

@@ -48,3 +48,21 @@ class ApiError(BatchtuiError):
 
 class OutputClosed(BatchtuiError):
     """stdout was closed (a pipe's reader went away) before something the user had to see was shown (exit 1)."""
+
+
+class OutcomeUnknown(ApiError):
+    """A call that changes something was sent, but its answer was lost (5xx, timeout, connection dropped): it may
+    have taken effect. Never resend such a call blindly; find out first."""
+
+
+CREDENTIALS, ACCESS, OTHER = "credentials", "access", "other"
+
+
+def kind_of(error: BaseException) -> str:
+    """What a failed refresh needs: "credentials" and "access" will not mend by waiting (a person must log in or
+    change a policy); anything else may pass on its own."""
+    if isinstance(error, CredentialsError):
+        return CREDENTIALS
+    if isinstance(error, AccessDenied):
+        return ACCESS
+    return OTHER

@@ -9,6 +9,12 @@
   An action never half-happens silently.
 - A plan runs at most once per process (keyed by its fingerprint): confirming twice submits once. Only a plan
   refused by the check before any change may be run again.
+- Each run has its own id; every SubmitJob carries it in the tag `batchtui:plan=<run id>.<step>`. SubmitJob is
+  never resent blindly: when its answer is lost (5xx, timeout, connection dropped: `OutcomeUnknown`) the job is
+  looked for by name and that tag. Found: the step succeeded. Not found: the outcome is unknown, the run stops, and
+  the error says how to check by hand.
+- A `Recorder` (the audit journal) gets the intent before the first call, each call's result as it completes and
+  the outcome – or, when the run is interrupted, what was in flight.
 - `stop` (an asyncio.Event) ends the run cleanly between two calls (Ctrl-C in the CLI, a "stop" key in the UI);
   a call already sent is never abandoned halfway. `forbid_actions()` (--readonly) makes execute() refuse.
 """
@@ -17,20 +23,24 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from batchtui.errors import BatchtuiError
+from batchtui.errors import BatchtuiError, OutcomeUnknown
 from batchtui.model import Status
-from batchtui.plan import CANCEL, KIND_CANCEL, SUBMIT, TERMINATE, Call, Plan
+from batchtui.plan import CANCEL, KIND_CANCEL, PLAN_TAG, SUBMIT, TERMINATE, Call, Plan
 
 MAX_LISTED_ERRORS = 10  # bulk errors named one by one in a summary
+# ListJobs is eventually consistent: a job created a moment ago can take seconds to show. Waits before each lookup.
+LOOKUP_DELAYS_S = (1.0, 2.0, 4.0, 8.0)
 
 
 class Api(Protocol):  # the part of batchtui.aws.BatchApi this module uses
     async def describe_jobs(self, ids: Sequence[str]) -> list[dict]: ...
     async def submit_job(self, **kwargs: Any) -> dict: ...
+    async def find_job(self, queue: str, name: str, tag: str, value: str) -> str | None: ...
     async def cancel_jobs(self, ids: Sequence[str], reason: str) -> Any: ...
     async def terminate_jobs(self, ids: Sequence[str], reason: str) -> Any: ...
 
@@ -54,17 +64,26 @@ class StepResult:
     successful: tuple[str, ...] = ()  # bulk calls
     errors: tuple[Mapping[str, str], ...] = ()  # bulk calls: {"jobId", "code", "message"}
     error: str | None = None  # one line: why the step failed
+    unknown: bool = False  # sent, answer lost, and no lookup could tell whether it took effect
+    note: str | None = None  # e.g. how a lost answer was recovered
+
+    @property
+    def result(self) -> str:
+        return "ok" if self.ok else "unknown" if self.unknown else "error"
 
     def describe(self) -> str:
         head = f"{self.step + 1}. {self.operation} {self.label}"
         if self.ok:
+            tail = f" ({self.note})" if self.note else ""
             if self.job_id:
-                return f"{head} → new job {self.job_id}"
-            return f"{head} → ok ({len(self.successful)} accepted)" if self.operation != SUBMIT else f"{head} → ok"
-        return f"{head} → FAILED: {self.error}"
+                return f"{head} → new job {self.job_id}{tail}"
+            done = f"ok ({len(self.successful)} accepted)" if self.operation != SUBMIT else "ok"
+            return f"{head} → {done}{tail}"
+        return f"{head} → {'OUTCOME UNKNOWN' if self.unknown else 'FAILED'}: {self.error}"
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"step": self.step + 1, "operation": self.operation, "ok": self.ok}
+        out: dict[str, Any] = {"step": self.step + 1, "operation": self.operation, "ok": self.ok,
+                               "result": self.result}
         if self.job_id:
             out["jobId"] = self.job_id
             out["jobName"] = self.job_name
@@ -73,6 +92,8 @@ class StepResult:
             out["errors"] = [dict(e) for e in self.errors]
         if self.error:
             out["error"] = self.error
+        if self.note:
+            out["note"] = self.note
         return out
 
 
@@ -95,6 +116,12 @@ class Outcome:
     error: str | None = None  # one line: the first thing that went wrong
     missing: tuple[str, ...] = ()  # ids the existence check did not find
     warnings: tuple[str, ...] = ()
+    run_id: str | None = None  # this run's id (the audit's planId, the `batchtui:plan` tag)
+
+    @property
+    def unknown(self) -> bool:
+        """A call was sent whose effect nobody could confirm: the caller must not simply try again."""
+        return any(s.unknown for s in self.steps)
 
     @property
     def not_done(self) -> tuple[int, ...]:
@@ -118,6 +145,8 @@ class Outcome:
             lines = [f"Done: all {total} call{'s' if total != 1 else ''} succeeded."]
         elif not self.steps:
             lines = [f"Nothing was done: {self.error}"]
+        elif self.unknown:
+            lines = [f"Outcome unknown at step {len(self.steps)} of {total}: {self.error}"]
         else:
             lines = [f"Stopped at step {len(self.steps)} of {total}: {self.error}"]
         lines += [f"  {s.describe()}" for s in self.steps]
@@ -135,6 +164,7 @@ class Outcome:
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "result": "ok" if self.ok else "unknown" if self.unknown else "error",
             "error": self.error,
             "steps": [s.to_json() for s in self.steps],
             "notDone": [n + 1 for n in self.not_done],
@@ -145,6 +175,14 @@ class Outcome:
 
 
 ProgressFn = Callable[[Progress], Awaitable[None] | None]
+
+
+class Recorder(Protocol):
+    """Where a run is recorded as it happens (audit.Journal). `intent` raising stops the run before any call."""
+
+    def intent(self, run_id: str, plan: Plan) -> None: ...
+    def call(self, run_id: str, result: StepResult) -> None: ...
+    def outcome(self, run_id: str, outcome: Outcome | None, in_flight: int | None) -> None: ...
 
 
 @dataclass
@@ -187,10 +225,12 @@ def forbid_actions(why: str = "batchtui runs with --readonly") -> None:
 
 
 async def execute(api: Api, plan: Plan, progress: ProgressFn | None = None, *,
-                  registry: Registry | None = None, stop: asyncio.Event | None = None) -> Outcome:
+                  registry: Registry | None = None, stop: asyncio.Event | None = None,
+                  recorder: Recorder | None = None) -> Outcome:
     """Make plan.calls in order; stop at the first failure, or before the next call once `stop` is set.
 
-    Raises AlreadyExecuted for a plan run before, ActionsDisabled under --readonly.
+    Raises AlreadyExecuted for a plan run before, ActionsDisabled under --readonly, and whatever the recorder's
+    `intent` raises (then nothing was sent).
     """
     registry = registry or REGISTRY
     if plan.empty:
@@ -198,14 +238,19 @@ async def execute(api: Api, plan: Plan, progress: ProgressFn | None = None, *,
             raise ActionsDisabled(f"cannot {plan.kind}: {registry.forbidden}")
         return Outcome(plan, ok=True)
     registry.claim(plan)  # before any await: two confirmations racing each other cannot both pass
-    run = _Run(api, plan, progress, stop)
+    run = _Run(api, plan, progress, stop, run_id=uuid.uuid4().hex[:12])
     outcome: Outcome | None = None
     try:
+        if recorder is not None:
+            recorder.intent(run.run_id, plan)
+            run.recorder = recorder
         outcome = await run.go()
         return outcome
     finally:
         # Interrupted (task cancelled) after a step was sent: keep the plan marked, it may have taken effect.
         registry.finish(plan, changed=outcome.changed if outcome is not None else bool(run.steps or run.sending))
+        if run.recorder is not None:
+            run.recorder.outcome(run.run_id, outcome, None if outcome is not None else run.in_flight)
 
 
 @dataclass
@@ -214,9 +259,12 @@ class _Run:
     plan: Plan
     progress: ProgressFn | None
     stop: asyncio.Event | None = None
+    run_id: str = ""
+    recorder: Recorder | None = None
     steps: list[StepResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     sending: bool = False
+    in_flight: int | None = None  # the step sent and not yet answered
 
     async def go(self) -> Outcome:
         total = len(self.plan.calls)
@@ -228,19 +276,24 @@ class _Run:
         for n, call in enumerate(self.plan.calls):
             if self.stop is not None and self.stop.is_set():
                 what = f"after step {n} of {total}" if n else "before the first call"
-                return Outcome(self.plan, False, tuple(self.steps), f"stopped by request {what}",
-                               warnings=tuple(self.warnings))
+                return self._outcome(False, f"stopped by request {what}")
             await self._report(Progress(n, total, n, f"{n + 1}/{total} {call.operation} {call.label}"))
-            self.sending = True
+            self.sending, self.in_flight = True, n
             result = await self._step(n, call, job_ids)
             self.steps.append(result)
+            self.in_flight = None
+            if self.recorder is not None:
+                self.recorder.call(self.run_id, result)
             await self._report(Progress(n + 1, total, n, result.describe(), result))
             if not result.ok:
-                return Outcome(self.plan, False, tuple(self.steps), f"step {n + 1} ({call.operation}) failed: "
-                               f"{result.error}", warnings=tuple(self.warnings))
+                return self._outcome(False, f"step {n + 1} ({call.operation}) failed: {result.error}")
             if result.job_id:
                 job_ids[n] = result.job_id
-        return Outcome(self.plan, True, tuple(self.steps), warnings=tuple(self.warnings))
+        return self._outcome(True)
+
+    def _outcome(self, ok: bool, error: str | None = None, **extra: Any) -> Outcome:
+        return Outcome(self.plan, ok, tuple(self.steps), error, warnings=tuple(self.warnings), run_id=self.run_id,
+                       **extra)
 
     async def _check_ids(self) -> Outcome | None:
         """Every id a cancel plan names must exist: CancelJobs would call an unknown id a success."""
@@ -249,12 +302,12 @@ class _Run:
         try:
             found = {str(j.get("jobId")): j for j in await self.api.describe_jobs(ids)}
         except BatchtuiError as e:
-            return Outcome(self.plan, False, error=f"could not check the job ids before cancelling: {e}")
+            return self._outcome(False, f"could not check the job ids before cancelling: {e}")
         missing = tuple(i for i in ids if i not in found)
         if missing:
             shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-            return Outcome(self.plan, False, missing=missing,
-                           error=f"no such job{'s' if len(missing) != 1 else ''}: {shown} (nothing was cancelled)")
+            return self._outcome(False, f"no such job{'s' if len(missing) != 1 else ''}: {shown} (nothing was "
+                                 "cancelled)", missing=missing)
         # Moved on since the plan was made? Say what the planned call will not do, rather than change the plan.
         started = [i for c in self.plan.calls if c.operation == CANCEL for i in c.job_ids
                    if Status.parse(found[i].get("status")).active]
@@ -267,11 +320,7 @@ class _Run:
         base = {"step": n, "operation": call.operation, "label": call.label}
         try:
             if call.operation == SUBMIT:
-                resp = await self.api.submit_job(**call.resolved(job_ids))
-                job_id = resp.get("jobId")
-                if not job_id:
-                    return StepResult(**base, ok=False, error="SubmitJob answered without a jobId")
-                return StepResult(**base, ok=True, job_id=job_id, job_name=resp.get("jobName"))
+                return await self._submit(base, self._tagged(call.resolved(job_ids), n))
             if call.operation in (CANCEL, TERMINATE):
                 fn = self.api.cancel_jobs if call.operation == CANCEL else self.api.terminate_jobs
                 return _bulk_result(base, call, await fn(list(call.job_ids), call.params["reason"]))
@@ -280,6 +329,52 @@ class _Run:
             return StepResult(**base, ok=False, error=str(e))
         except Exception as e:  # noqa: BLE001 - a bug must still end in a report of what was and was not done
             return StepResult(**base, ok=False, error=f"unexpected {type(e).__name__}: {e}")
+
+    def _tagged(self, params: dict[str, Any], n: int) -> dict[str, Any]:
+        """The SubmitJob with this run's tag: how the job is found again if the answer is lost."""
+        return {**params, "tags": {**(params.get("tags") or {}), PLAN_TAG: f"{self.run_id}.{n + 1}"}}
+
+    async def _submit(self, base: dict, params: dict[str, Any]) -> StepResult:
+        try:
+            resp = await self.api.submit_job(**params)
+        except OutcomeUnknown as e:
+            return await self._find_lost(base, params, e)
+        except BatchtuiError as e:  # refused, throttled past our retries, or never sent: nothing was created
+            return StepResult(**base, ok=False, error=f"not submitted: {e}")
+        job_id = resp.get("jobId")
+        if not job_id:
+            return StepResult(**base, ok=False, unknown=True,
+                              error="SubmitJob answered without a jobId: " + self._check_hint(params))
+        return StepResult(**base, ok=True, job_id=job_id, job_name=resp.get("jobName"))
+
+    async def _find_lost(self, base: dict, params: dict[str, Any], lost: OutcomeUnknown) -> StepResult:
+        """The SubmitJob was sent and its answer lost: never send it again, look for the job it may have made."""
+        queue, name, tag = params["jobQueue"], params["jobName"], params["tags"][PLAN_TAG]
+        total = len(self.plan.calls)
+        failure: BatchtuiError | None = None
+        for delay in LOOKUP_DELAYS_S:
+            await self._report(Progress(base["step"], total, None,  # a message, not the step's start or end
+                                        f"the answer to SubmitJob {name} was lost; looking for the job by its tag "
+                                        f"{PLAN_TAG}={tag} in {delay:g} s"))
+            await asyncio.sleep(delay)
+            try:
+                found = await self.api.find_job(queue, name, PLAN_TAG, tag)
+            except BatchtuiError as e:  # throttled, say: try again after the next wait
+                failure = e
+                continue
+            if found:
+                return StepResult(**base, ok=True, job_id=found, job_name=name,
+                                  note=f"its answer was lost ({lost}), the job was found by its tag")
+        why = f"the lookup failed too ({failure})" if failure else (
+            f"no job with that tag showed up within {sum(LOOKUP_DELAYS_S):g} s")
+        return StepResult(**base, ok=False, unknown=True,
+                          error=f"{lost}; {why}: {self._check_hint(params)}")
+
+    @staticmethod
+    def _check_hint(params: Mapping[str, Any]) -> str:
+        tag = params["tags"][PLAN_TAG]
+        return (f"do not retry before checking: `aws batch list-jobs --job-queue {params['jobQueue']} --filters "
+                f"name=JOB_NAME,values={params['jobName']}` and look for the tag {PLAN_TAG}={tag}")
 
     async def _report(self, p: Progress) -> None:
         if self.progress is None:

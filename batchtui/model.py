@@ -211,6 +211,7 @@ class Snapshot:
     throttled_calls: int = 0  # since the poller started
     error: str | None = None  # set when this refresh failed: jobs are then the last good state
     stale_since: datetime | None = None  # when the data last was fresh, if this refresh failed
+    error_kind: str | None = None  # errors.kind_of(the error): "credentials" needs the person, not a retry
 
     def job(self, job_id: str) -> Job | None:
         return self._index().get(job_id)

@@ -45,6 +45,7 @@ REASON_MAX = 1024  # AWS limit on the reason of CancelJob/TerminateJob
 ARRAY_MIN, ARRAY_MAX = 2, 10_000
 MAX_DEPENDS_ON = 20
 RETRY_OF_TAG = "batchtui:retry-of"
+PLAN_TAG = "batchtui:plan"  # "<run id>.<step>", added when the SubmitJob is sent (execute.py), not part of the plan
 INDEX_ENV = "BATCHTUI_ARRAY_INDEX"
 INDICES_ENV = "BATCHTUI_ARRAY_INDICES"
 RESERVED_ENV_PREFIX = "AWS_BATCH"  # SubmitJob refuses environment names starting with this

@@ -43,7 +43,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from batchtui.aws import ServerError
-from batchtui.errors import ApiError, BatchtuiError
+from batchtui.errors import OTHER, ApiError, BatchtuiError, kind_of
 from batchtui.model import (
     AWS_STATUSES,
     ArrayState,
@@ -552,7 +552,7 @@ class Poller:
             except BatchtuiError as e:
                 if self._last_good is None:
                     raise
-                return self._stale(str(e), calls0)
+                return self._stale(str(e), calls0, kind_of(e))
             except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
                 # A malformed or unexpected answer must not kill a monitor: report it and keep the last state.
                 error = ApiError(f"unexpected answer from the Batch API ({type(e).__name__}: {e})")
@@ -579,12 +579,12 @@ class Poller:
             return refresh_s
         return refresh_s * self.slowdown * random.uniform(0.8, 1.2)
 
-    def _stale(self, error: str, calls0: int) -> Snapshot:
+    def _stale(self, error: str, calls0: int, kind: str = OTHER) -> Snapshot:
         last = self._last_good
         assert last is not None
         return dataclasses.replace(
             last, polled_at=datetime.now(UTC), api_calls=self.api.calls - calls0,
-            total_api_calls=self.api.calls, throttled_calls=self.api.throttled, error=error,
+            total_api_calls=self.api.calls, throttled_calls=self.api.throttled, error=error, error_kind=kind,
             stale_since=last.stale_since or last.polled_at)
 
     # -- one refresh -----------------------------------------------------------------------------------------

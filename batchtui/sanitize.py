@@ -28,3 +28,8 @@ def printable(text: str) -> str:
     text = _ESCAPES.sub("", text)
     text = _LINE_BREAKS.sub(" ", text)
     return _CONTROLS.sub("", text)
+
+
+def printable_lines(text: str) -> str:
+    """Each line of our own multi-line text (a plan, an outcome) made printable, the line breaks kept."""
+    return "\n".join(printable(line) for line in text.splitlines())

@@ -29,7 +29,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.timer import Timer
 
-from batchtui.errors import BatchtuiError, UsageError
+from batchtui.errors import BatchtuiError, UsageError, kind_of
 from batchtui.model import Snapshot, split_child_id
 from batchtui.ui.events import TOAST_ORDER, Event, diff
 from batchtui.ui.insight import JobInsight, job_insights
@@ -175,7 +175,7 @@ class BatchtuiApp(App[int]):
         try:
             snap = await self.source.refresh()
         except BatchtuiError as e:
-            snap = self._failed(str(e))
+            snap = self._failed(str(e), kind_of(e))
         except Exception as e:  # noqa: BLE001 - a bug in the data path must not kill the dashboard
             log.exception("refresh failed")
             snap = self._failed(f"unexpected error: {type(e).__name__}: {e}")
@@ -198,11 +198,13 @@ class BatchtuiApp(App[int]):
         except Exception:  # noqa: BLE001 - a pacing hint must never stop the refresh loop
             return self.refresh_s
 
-    def _failed(self, message: str) -> Snapshot:
+    def _failed(self, message: str, kind: str | None = None) -> Snapshot:
         """The last good state, marked with the error; an empty one if there never was a good one."""
         if self.snap is not None:
-            return replace(self.snap, error=message, stale_since=self.snap.stale_since or self.snap.polled_at)
-        return Snapshot(queue=self.source.queue, polled_at=self.data_now(), api_calls=0, jobs=(), error=message)
+            return replace(self.snap, error=message, error_kind=kind,
+                           stale_since=self.snap.stale_since or self.snap.polled_at)
+        return Snapshot(queue=self.source.queue, polled_at=self.data_now(), api_calls=0, jobs=(), error=message,
+                        error_kind=kind)
 
     def apply_snapshot(self, snap: Snapshot) -> None:
         events = diff(self.snap, snap)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import os
 import signal
 import time
@@ -12,7 +11,7 @@ import time
 import pytest
 from minibatch import MiniBatch, patch_open_api, reference
 
-from batchtui import cli, execute
+from batchtui import audit, cli, execute
 from batchtui.model import Status
 from batchtui.plan import KIND_CANCEL, KIND_RETRY, Selection, plan_retry
 from batchtui.scope import snapshot_for
@@ -29,9 +28,11 @@ def _env(monkeypatch, tmp_path):
     monkeypatch.setattr(execute, "REGISTRY", execute.Registry())  # each test its own process, as it were
 
 
-def audit_lines(tmp_path) -> list[dict]:
+def audited(tmp_path) -> list[audit.Action]:
     path = tmp_path / "state" / "batchtui" / "actions.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+    actions, bad = audit.read_actions(path.read_text().splitlines() if path.exists() else [])
+    assert bad == 0
+    return actions
 
 
 def run(argv, capsys):
@@ -80,7 +81,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(monkeypatch, capsys, tmp_pa
     assert "JobB-retry: array of 2 re-running JobB indices 2, 4 (2 indices)" in out
     assert "Dry run: nothing was changed." in out
     assert not {"SubmitJob", "CancelJobs", "TerminateJobs"} & set(mb.ops())
-    assert audit_lines(tmp_path) == []
+    assert audited(tmp_path) == []
 
 
 def test_retry_with_yes_submits_the_chain_and_audits_it(monkeypatch, capsys, tmp_path):
@@ -91,8 +92,9 @@ def test_retry_with_yes_submits_the_chain_and_audits_it(monkeypatch, capsys, tmp
     assert [kw["jobName"] for op, kw in mb.log if op == "SubmitJob"] == ["JobB-retry", "JobC-retry", "JobD-retry",
                                                                           "JobE-retry"]
     assert "Done: all 4 calls succeeded." in out
-    (line,) = audit_lines(tmp_path)
-    assert line["action"] == "retry" and line["outcome"]["ok"] is True
+    (action,) = audited(tmp_path)
+    assert action.intent["action"] == "retry" and action.end["outcome"]["ok"] is True
+    assert action.state == audit.DONE and len(action.calls) == 4
 
 
 def test_retry_run_twice_submits_once(monkeypatch, capsys):
@@ -115,7 +117,7 @@ def test_cancel_with_yes_cancels_and_terminates(monkeypatch, capsys, tmp_path):
     assert ("CancelJobs", {"jobs": ["B:1"], "reason": "bad input"}) in mb.log
     assert mb.children["B"] == ["FAILED", "FAILED", "SUCCEEDED", "FAILED"]
     assert "JobB[2]: SUCCEEDED: already finished" in out
-    assert audit_lines(tmp_path)[0]["plan"]["reason"] == "bad input"
+    assert audited(tmp_path)[0].intent["plan"]["reason"] == "bad input"
 
 
 def test_unknown_job_id_exits_1_with_one_line(monkeypatch, capsys):
@@ -179,7 +181,8 @@ def test_a_failed_call_exits_1_with_the_outcome(monkeypatch, capsys):
     code, out, err = run(["retry", "B", "--yes"], capsys)
     assert code == 1
     assert "Nothing" not in out and "Stopped at step 1 of 1" in out
-    assert err.strip() == "batchtui: step 1 (SubmitJob) failed: SubmitJob was refused (ClientException): queue disabled"
+    assert err.strip() == ("batchtui: step 1 (SubmitJob) failed: not submitted: SubmitJob was refused "
+                           "(ClientException): queue disabled")
 
 
 def test_audit_log_write_failure_exits_1_and_says_so(monkeypatch, capsys, tmp_path):
@@ -189,8 +192,9 @@ def test_audit_log_write_failure_exits_1_and_says_so(monkeypatch, capsys, tmp_pa
     mb = reference("SSFSF", "SSFSF")
     patch_open_api(monkeypatch, mb)
     code, out, err = run(["retry", "B", "--yes"], capsys)
-    assert code == 1 and "Done: all 1 call succeeded." in out
-    assert "could not be recorded in the audit log" in err
+    # the intent could not be recorded: nothing was sent
+    assert code == 1 and "SubmitJob" not in mb.ops() and "Done" not in out
+    assert err.startswith("batchtui: nothing was done: could not write to the audit log") and err.count("\n") == 1
 
 
 def test_too_long_reason_is_a_usage_error(monkeypatch, capsys):
@@ -241,8 +245,9 @@ async def test_ctrl_c_during_execution_finishes_the_call_in_flight_then_stops_an
     assert "stopping after the call in flight" in err.getvalue()
     assert "batchtui: stopped by request after step 1 of 4" in err.getvalue()
     assert "Not done:" in out.getvalue() and "→ new job new-0" in out.getvalue()
-    (line,) = audit_lines(tmp_path)
-    assert line["outcome"]["newJobs"] == {"1": "new-0"} and line["outcome"]["notDone"] == [2, 3, 4]
+    (action,) = audited(tmp_path)
+    assert action.end["outcome"]["newJobs"] == {"1": "new-0"} and action.end["outcome"]["notDone"] == [2, 3, 4]
+    assert action.state == audit.STOPPED and "stopped" in action.describe()
 
 
 class ClosedPipe(io.StringIO):
@@ -273,7 +278,7 @@ def test_a_plan_nobody_could_read_is_not_executed_and_says_so(monkeypatch, capsy
     monkeypatch.setattr("sys.stdout", ClosedPipe())
     assert cli.main(["retry", "B", "--yes"]) == 1
     assert capsys.readouterr().err == "batchtui: output closed before the plan was shown: nothing was submitted\n"
-    assert "SubmitJob" not in mb.ops() and audit_lines(tmp_path) == []
+    assert "SubmitJob" not in mb.ops() and audited(tmp_path) == []
 
 
 def test_an_outcome_that_cannot_reach_stdout_goes_to_stderr(monkeypatch, capsys, tmp_path):
@@ -282,7 +287,7 @@ def test_an_outcome_that_cannot_reach_stdout_goes_to_stderr(monkeypatch, capsys,
     monkeypatch.setattr("sys.stdout", ClosedPipe(after="Done"))
     assert cli.main(["retry", "B", "--yes"]) == 0
     assert capsys.readouterr().err.startswith("Done: all 1 call succeeded.\n")  # the calls were made: say so
-    assert "SubmitJob" in mb.ops() and len(audit_lines(tmp_path)) == 1
+    assert "SubmitJob" in mb.ops() and len(audited(tmp_path)) == 1
 
 
 class CtrlCAtThePrompt(Tty):

@@ -147,7 +147,7 @@ async def test_a_failed_step_stops_the_run_and_says_what_was_and_was_not_done():
     assert [s.ok for s in outcome.steps] == [True, True, False] and outcome.not_done == (3,)
     assert api.submits == 3  # step 4 never sent
     text = outcome.summary()
-    assert text.startswith("Stopped at step 3 of 4: step 3 (SubmitJob) failed: SubmitJob was refused")
+    assert text.startswith("Stopped at step 3 of 4: step 3 (SubmitJob) failed: not submitted: SubmitJob was refused")
     assert "1. SubmitJob JobB-retry" in text and "→ new job new-0" in text
     assert "Not done:\n  4. SubmitJob JobE-retry" in text
 
@@ -205,30 +205,73 @@ async def test_empty_plan_does_nothing():
 # --- audit --------------------------------------------------------------------------------------------------
 
 
-async def test_perform_appends_one_json_line_per_action(tmp_path):
+async def test_perform_records_intent_then_each_call_then_the_outcome(tmp_path):
     path = tmp_path / "state" / "batchtui" / "actions.jsonl"
     api = FakeApi({f"B:{i}": "PENDING" for i in range(4)})
     await perform(api, cancel_plan(), audit_path=path, profile="prod", registry=Registry())
     outcome, err = await perform(api, retry_plan(), audit_path=path, profile="prod", registry=Registry())
     assert err is None and outcome.ok
-    lines = [json.loads(x) for x in path.read_text().splitlines()]
-    assert [x["action"] for x in lines] == ["cancel", "retry"]
-    line = lines[1]
-    assert line["time"].endswith("Z") and line["user"] and line["profile"] == "prod"
-    assert line["endpoint"] == "http://127.0.0.1:1" and line["region"] == "us-east-1"
-    assert line["plan"]["calls"][1]["params"]["dependsOn"] == [{"jobId": "${step 1}", "type": "N_TO_N"}]
-    assert line["outcome"]["newJobs"] == {"1": "new-0", "2": "new-1", "3": "new-2", "4": "new-3"}
-    assert lines[0]["plan"]["reason"] == "because"
+    records = [json.loads(x) for x in path.read_text().splitlines()]
+    # cancel: intent, CancelJobs, TerminateJobs? (the plan's calls), outcome; retry: intent, 4 SubmitJobs, outcome
+    assert [r["record"] for r in records][-6:] == ["intent", "call", "call", "call", "call", "outcome"]
+    assert len({r["planId"] for r in records}) == 2
+    (cancel, retry), bad = audit.read_actions(path.read_text().splitlines())
+    assert bad == 0 and cancel.intent["action"] == "cancel" and retry.intent["action"] == "retry"
+    intent = retry.intent
+    assert intent["time"].endswith("Z") and intent["user"] and intent["host"] and intent["profile"] == "prod"
+    assert intent["endpoint"] == "http://127.0.0.1:1" and intent["region"] == "us-east-1"
+    assert intent["plan"]["calls"][1]["params"]["dependsOn"] == [{"jobId": "${step 1}", "type": "N_TO_N"}]
+    assert [c["jobId"] for c in retry.calls] == ["new-0", "new-1", "new-2", "new-3"]
+    assert retry.end["outcome"]["newJobs"] == {"1": "new-0", "2": "new-1", "3": "new-2", "4": "new-3"}
+    assert cancel.intent["plan"]["reason"] == "because" and retry.state == audit.DONE
 
 
-async def test_audit_write_failure_is_returned_not_swallowed(tmp_path):
+async def test_the_intent_is_on_disk_before_the_first_call(tmp_path):
+    path = tmp_path / "actions.jsonl"
+    seen_at_first_call: list[str] = []
+
+    class Watching(FakeApi):
+        async def submit_job(self, **kwargs):
+            if not seen_at_first_call:
+                seen_at_first_call.extend(path.read_text().splitlines())
+            return await super().submit_job(**kwargs)
+
+    await perform(Watching(), retry_plan(), audit_path=path, registry=Registry())
+    assert [json.loads(x)["record"] for x in seen_at_first_call] == ["intent"]
+
+
+async def test_the_dashboard_audits_with_the_clients_profile(tmp_path):
+    path = tmp_path / "actions.jsonl"
+    api = FakeApi()
+    api.profile = "prod"  # what open_api(profile="prod") gives the dashboard's source
+    await perform(api, retry_plan(), audit_path=path, registry=Registry())
+    (action,), _ = audit.read_actions(path.read_text().splitlines())
+    assert action.intent["profile"] == "prod"
+
+
+async def test_an_intent_that_cannot_be_written_stops_the_action_before_any_call(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    outcome, err = await perform(FakeApi(), retry_plan(), audit_path=blocker / "actions.jsonl",
-                                 registry=Registry())
+    api = FakeApi()
+    with pytest.raises(audit.AuditError, match="nothing was done: could not write to the audit log"):
+        await perform(api, retry_plan(), audit_path=blocker / "actions.jsonl", registry=Registry())
+    assert api.log == []
+
+
+async def test_a_later_record_that_cannot_be_written_is_returned_not_swallowed(tmp_path, monkeypatch):
+    path = tmp_path / "actions.jsonl"
+    real_append = audit.append
+
+    def append_then_fail(line, p=None):
+        if line["record"] != "intent":
+            raise audit.AuditError(f"could not write to the audit log {p}: No space left on device")
+        return real_append(line, p)
+
+    monkeypatch.setattr(audit, "append", append_then_fail)
+    outcome, err = await perform(FakeApi(), retry_plan(), audit_path=path, registry=Registry())
     assert outcome.ok  # the action happened
     assert isinstance(err, audit.AuditError)
-    assert "carried out but could not be recorded in the audit log" in str(err) and str(blocker) in str(err)
+    assert "carried out but not fully recorded" in str(err) and "No space left" in str(err)
 
 
 def test_audit_path_follows_xdg_state_home_else_platformdirs(monkeypatch, tmp_path):
@@ -249,9 +292,8 @@ def test_audit_never_records_secrets():
         {"DB_PASSWORD": "hunter2", "GITHUB_TOKEN": "ghp_x", "MODE": "fast"}),
         parameters=MappingProxyType({"ApiKey": "abc", "Note": "AKIAABCDEFGHIJKLMNOP"}))
     plan = plan_retry(snapshot(job), Selection("B"))
-    from batchtui.execute import Outcome
 
-    line = json.dumps(audit.record(plan, Outcome(plan, True), user="u"))
+    line = json.dumps(audit.intent_record("run", plan, audit.who(user="u")))
     for secret in ("hunter2", "ghp_x", '"abc"', "AKIAABCDEFGHIJKLMNOP"):
         assert secret not in line
     assert '"MODE", "value": "fast"' in line

@@ -73,7 +73,7 @@ async def test_throttling_is_retried_counted_and_reported_after_bounded_retries(
         with pytest.raises(Throttled) as e:
             await a.list_jobs(jobQueue="ProdQueue")
         assert a.calls == 3 and a.throttled == 3  # each attempt passed the budget and was counted
-    assert "--max-tps" in str(e.value) and is_transient(e.value)
+    assert "share the account" in str(e.value) and is_transient(e.value)
 
 
 async def test_a_throttled_call_that_then_succeeds_is_transparent(server):

@@ -50,3 +50,30 @@ def test_redaction_masks_credential_shapes_and_nothing_else():
 def test_an_invalid_request_is_one_line():
     e = bex.ParamValidationError(report="Invalid length for parameter jobs\nInvalid type for parameter reason")
     assert "\n" not in str(map_error(e, "CancelJobs"))
+
+
+def _client_error(status: int, code: str) -> bex.ClientError:
+    return bex.ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+                           "SubmitJob")
+
+
+def test_which_failures_may_have_applied_a_call():
+    """answer_lost decides whether a SubmitJob may be resent: only when the call surely did not land."""
+    from batchtui.aws import answer_lost
+
+    lost = [_client_error(500, "ServerException"), _client_error(503, "ServiceUnavailable"),
+            bex.ReadTimeoutError(endpoint_url="http://x"), bex.ConnectionClosedError(endpoint_url="http://x"),
+            ResponseParserError("bad json"), bex.HTTPClientError(error="reset"), RuntimeError("?")]
+    not_sent = [_client_error(400, "ClientException"), _client_error(429, "TooManyRequestsException"),
+                _client_error(403, "AccessDeniedException"), bex.EndpointConnectionError(endpoint_url="http://x"),
+                bex.ConnectTimeoutError(endpoint_url="http://x"), bex.NoCredentialsError(),
+                bex.ParamValidationError(report="bad")]
+    for e in lost:
+        assert answer_lost(e), e
+    for e in not_sent:
+        assert not answer_lost(e), e
+
+
+def test_a_submit_error_does_not_claim_retries_it_never_made():
+    err = map_error(_client_error(500, "ServerException"), "SubmitJob", retried=False)
+    assert "after retries" not in str(err) and "HTTP 500" in str(err)

@@ -187,6 +187,23 @@ async def test_a_transient_failure_returns_the_last_good_state_marked_stale_and_
     assert_matches(fb, fresh)
 
 
+async def test_credentials_that_expire_mid_run_are_marked_as_such_and_recover_after_login():
+    from batchtui.errors import CredentialsError
+
+    fb = reference(size=20)
+    poller = Poller(fb, "ProdQueue")
+    await poller.refresh()
+    assert (await poller.refresh()).error_kind is None
+    fb.fail_with = CredentialsError("AWS credentials are expired or not valid (ExpiredToken): run `aws sso login`")
+    expired = await poller.refresh()
+    assert expired.error_kind == "credentials" and "aws sso login" in expired.error
+    fb.fail_with = Throttled("AWS is throttling ListJobs")
+    assert (await poller.refresh()).error_kind == "other"
+    fb.fail_with = None
+    back = await poller.refresh()
+    assert back.error is None and back.error_kind is None
+
+
 async def test_the_first_refresh_raises_rather_than_inventing_a_snapshot():
     fb = reference()
     fb.fail_with = EndpointUnreachable("cannot reach http://fake")

@@ -251,3 +251,19 @@ def test_an_empty_queue_says_why_the_graph_is_empty_and_what_to_do():
 def test_the_empty_queue_message_wraps_to_a_narrow_screen():
     lay = graph.layout(f.empty(), 60, now=f.NOW)
     assert lay.canvas.width <= 60 and lay.canvas.height >= 2
+
+
+def test_expired_credentials_are_named_as_such_not_an_endless_stale():
+    from batchtui.ui.widgets.status_bar import render
+
+    snap = f.reference(20)
+    message = "AWS credentials are expired or not valid (ExpiredToken): run `aws sso login --profile prod`"
+    expired = replace(snap, error=message, error_kind="credentials", stale_since=f.POLLED_AT)
+    text = render(expired, queue="ProdQueue", where="us-east-1", now=f.NOW, refresh_s=5, refreshing=False,
+                  max_tps=None, readonly=False, width=200).plain
+    assert "CREDENTIALS EXPIRED" in text and "STALE" not in text
+    assert "⚠ credentials: AWS credentials are expired" in text and "aws sso login --profile prod" in text
+    other = render(replace(expired, error="cannot reach http://x", error_kind="other"), queue="ProdQueue",
+                   where="us-east-1", now=f.NOW, refresh_s=5, refreshing=False, max_tps=None, readonly=False,
+                   width=200).plain
+    assert "STALE" in other and "CREDENTIALS" not in other

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from textual.widgets import DataTable, Log
 
@@ -113,8 +111,11 @@ async def test_retry_marked_failures_from_the_grid_submits_once_and_is_audited(t
                 await wait_for(pilot, lambda: len(app.snap.jobs) > 5 and not app.refreshing)
                 retry = [j for j in app.snap.jobs if j.tags.get("batchtui:retry-of") == ids["JobB"]]
                 assert retry, "the new job is in the next snapshot"
-    audit = (tmp_path / "batchtui" / "actions.jsonl").read_text().splitlines()
-    assert len(audit) == 1 and json.loads(audit[0])["action"] == "retry"
+    from batchtui import audit
+
+    (done,), bad = audit.read_actions((tmp_path / "batchtui" / "actions.jsonl").read_text().splitlines())
+    assert bad == 0 and done.intent["action"] == "retry" and done.state == audit.DONE
+    assert len(done.calls) == len(action.plan.calls)
 
 
 async def test_cancel_the_index_under_the_cursor(tmp_path, monkeypatch):

@@ -182,10 +182,9 @@ class ActionScreen(ModalScreen[bool]):
 
     async def _perform(self, perform: Any, source: Any, plan: Plan) -> None:
         try:
-            outcome, audit_error = await perform(source.api, plan, self._progress,
-                                                 profile=getattr(source, "profile", None),
-                                                 registry=self.dash.registry)
-        except BatchtuiError as e:  # already executed, or actions disabled
+            # perform() audits with the client's own profile (`--profile`), region and endpoint.
+            outcome, audit_error = await perform(source.api, plan, self._progress, registry=self.dash.registry)
+        except BatchtuiError as e:  # already executed, actions disabled, or the intent could not be recorded
             self._add(Text(f"Not sent: {e}", BAD))
             self.state = "done"
             self._safe(self._render_plan)

@@ -13,6 +13,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
+from batchtui.errors import CREDENTIALS
 from batchtui.model import Snapshot
 from batchtui.ui import format as fmt
 
@@ -87,7 +88,8 @@ def render(snap: Snapshot | None, *, queue: str, where: str, now: datetime, refr
             break
     if f.error and snap is not None:
         line.append("\n")
-        line.append("⚠ last refresh failed: ", BAD)
+        # Expired credentials do not mend by waiting: say so, rather than an ever older "stale".
+        line.append("⚠ credentials: " if snap.error_kind == CREDENTIALS else "⚠ last refresh failed: ", BAD)
         line.append(f.error, TEXT)
         line.append(f" – showing the state of {fmt.clock_time(snap.stale_since or snap.polled_at)} UTC", MUTED)
     return line
@@ -108,6 +110,8 @@ def _first_line(snap: Snapshot | None, f: Freshness, *, queue: str, where: str, 
     line.append(*SEP)
     if f.age_s is None:
         line.append("⟳ first refresh…" if refreshing else "no data yet", MUTED)
+    elif f.error and snap is not None and snap.error_kind == CREDENTIALS:
+        line.append("⚠ CREDENTIALS EXPIRED", BAD)
     elif f.error:
         line.append(f"⚠ STALE {fmt.duration(f.age_s)}", BAD)
     elif f.stale:
