@@ -17,9 +17,11 @@ or signature ever goes into a message.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import random
 import re
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -47,14 +49,19 @@ DESCRIBE_CHUNK = 100  # DescribeJobs takes at most 100 ids
 BULK_CHUNK = 50  # CancelJobs / TerminateJobs take at most 50 ids
 DEFAULT_LOG_GROUP = "/aws/batch/job"
 
-# Bounded retries: 4 attempts with connect 3 s / read 10 s and standard backoff (≤ ~7 s in total) keep a dead
-# endpoint under ~30 s, while a burst of throttling or a 5xx blip is still ridden out.
+# botocore's own retries: 4 attempts, connect 3 s / read 10 s, standard backoff. An endpoint that refuses
+# connections fails in ~10 s; one that accepts and never answers in ~45 s (4 × 10 s + backoff).
 MAX_ATTEMPTS = 4
 CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 10.0
 # A throttled SubmitJob created nothing, so it may be sent again: up to this many times in all, with backoff.
 SUBMIT_THROTTLED_ATTEMPTS = 5
 SUBMIT_BACKOFF_S = 1.0
+# Reads that are throttled or meet a 5xx after botocore's attempts are pressure, not failure: they are tried
+# again, with growing jittered waits, until the deadline (`BatchApi.deadline`, e.g. --once's --timeout) or, without
+# one, for READ_PATIENCE_S per call (a dashboard refresh then keeps its last state and tries again next time).
+READ_PATIENCE_S = 20.0
+READ_BACKOFF_S = (1.0, 20.0)  # first wait, longest wait
 
 THROTTLE_CODES = frozenset({
     "TooManyRequestsException", "ThrottlingException", "Throttling", "ThrottledException",
@@ -70,6 +77,10 @@ DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "Unauthorized
 
 class ServerError(ApiError):
     """A transient failure on AWS's side (5xx, a timeout, an unreadable answer) that outlived our retries."""
+
+
+class NoAnswer(ServerError):
+    """The endpoint took the request and did not answer within the read timeout: not worth more patience."""
 
 
 class LogStreamNotFound(ApiError):
@@ -106,6 +117,8 @@ class BatchApi:
         self.calls = 0  # Batch HTTP requests sent, each retry attempt included
         self.throttled = 0  # Batch answers that said "too many requests"
         self.log_calls = 0  # CloudWatch Logs requests (a separate quota; not part of `calls`)
+        self.retrying = 0  # reads tried again after botocore gave up on throttling or a 5xx
+        self.deadline: float | None = None  # time.monotonic() after which a read is not tried again
         self.region: str | None = getattr(getattr(batch, "meta", None), "region_name", None)
         self.endpoint_url: str | None = getattr(getattr(batch, "meta", None), "endpoint_url", None)
         # The timeout the client was really opened with, so a timeout message quotes it (not a constant).
@@ -147,8 +160,7 @@ class BatchApi:
 
     async def describe_job_queues(self, queues: Sequence[str]) -> list[dict]:
         """Raw jobQueues entries; a name AWS does not know is simply absent (see `check_queue`)."""
-        with self._mapped("DescribeJobQueues"):
-            resp = await self._batch.describe_job_queues(jobQueues=list(queues))
+        resp = await self._read("DescribeJobQueues", self._batch.describe_job_queues, jobQueues=list(queues))
         return self._required(resp, "jobQueues", "DescribeJobQueues")
 
     async def check_queue(self, queue: str) -> dict:
@@ -164,8 +176,7 @@ class BatchApi:
 
     async def list_jobs(self, **kwargs: Any) -> dict:
         """One ListJobs page, the raw answer (jobSummaryList, nextToken)."""
-        with self._mapped("ListJobs"):
-            resp = await self._batch.list_jobs(**kwargs)
+        resp = await self._read("ListJobs", self._batch.list_jobs, **kwargs)
         self._required(resp, "jobSummaryList", "ListJobs")
         return resp
 
@@ -175,8 +186,7 @@ class BatchApi:
         jobs: list[dict] = []
         for start in range(0, len(ids), DESCRIBE_CHUNK):
             chunk = ids[start:start + DESCRIBE_CHUNK]
-            with self._mapped("DescribeJobs"):
-                resp = await self._batch.describe_jobs(jobs=chunk)
+            resp = await self._read("DescribeJobs", self._batch.describe_jobs, jobs=chunk)
             jobs.extend(self._required(resp, "jobs", "DescribeJobs"))
         return jobs
 
@@ -250,6 +260,28 @@ class BatchApi:
                     raise LogStreamNotFound(f"no log stream {stream!r} in {group!r} (not written yet, or expired)") \
                         from None
                 raise
+
+    async def _read(self, op: str, call: Any, **kwargs: Any) -> Any:
+        """A read, tried again while AWS throttles it or fails on its side, until the deadline."""
+        start = time.monotonic()
+        give_up = self.deadline if self.deadline is not None else start + READ_PATIENCE_S
+        for attempt in itertools.count():
+            try:
+                with self._mapped(op):
+                    return await call(**kwargs)
+            except (Throttled, ServerError) as e:
+                first, longest = READ_BACKOFF_S
+                wait = min(longest, first * 2 ** attempt) * random.uniform(0.5, 1.0)
+                if isinstance(e, NoAnswer):
+                    raise
+                if time.monotonic() + wait > give_up:
+                    if not attempt:
+                        raise
+                    took = time.monotonic() - start
+                    raise type(e)(f"{e} (still failing after {took:.0f} s of trying)") from None
+                self.retrying += 1
+                await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
 
     def _required(self, resp: Any, key: str, op: str) -> list:
         """The list AWS always sends under `key`. Missing means the body was not what AWS sends (botocore turns a
@@ -369,7 +401,7 @@ def map_error(e: BaseException, op: str, *, service: str = "batch", profile: str
         detail = f": {msg}" if msg else ""
         if code in THROTTLE_CODES or status == 429:
             return Throttled(f"AWS is throttling {op} (TooManyRequestsException) even after retries; "
-                             "other callers share the account's quota: wait a minute and try again")
+                             "other callers share the account's quota: wait a minute, or give --timeout more time")
         if code in EXPIRED_CODES:
             return CredentialsError(f"AWS credentials are expired or not valid ({code}): {_sso_hint(profile)}")
         if code in DENIED_CODES or status == 403:
@@ -395,7 +427,7 @@ def map_error(e: BaseException, op: str, *, service: str = "batch", profile: str
     if isinstance(e, bex.NoRegionError):
         return BatchtuiError("no AWS region: pass --region, set AWS_REGION, or set a region in your profile")
     if isinstance(e, bex.ReadTimeoutError):
-        return ServerError(f"no answer from {url} to {op} within {read_timeout:g} s{',' if retried else ''}{after}")
+        return NoAnswer(f"no answer from {url} to {op} within {read_timeout:g} s{',' if retried else ''}{after}")
     if isinstance(e, bex.ConnectTimeoutError):
         return EndpointUnreachable(f"cannot reach {url}: connection timed out (check --endpoint-url, --region and "
                                    "your network)")

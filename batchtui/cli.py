@@ -54,6 +54,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+MIN_TPS = 0.1  # one call every 10 s: below this a refresh of even a small queue takes many minutes
+
+
+def tps(text: str) -> float:
+    value = positive_float(text)
+    if value < MIN_TPS:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_TPS:g} requests per second: {text!r}")
+    return value
+
+
 def non_negative_float(text: str) -> float:
     try:
         value = float(text)
@@ -133,7 +143,7 @@ def _aws_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--region", type=region, help="AWS region (default: from the profile or environment)")
     g.add_argument("--profile", help="AWS named profile")
     g.add_argument("--endpoint-url", type=endpoint_url, help="Batch API endpoint, e.g. a `batchtui sim` URL")
-    g.add_argument("--max-tps", type=positive_float, default=10.0,
+    g.add_argument("--max-tps", type=tps, default=10.0,
                    help="most Batch API requests per second batchtui may make (default 10; the account has 50)")
 
 
@@ -168,6 +178,9 @@ def main_parser() -> argparse.ArgumentParser:
     h.add_argument("--json", action="store_true", help="JSON output (camelCase, like the AWS CLI)")
     h.add_argument("--until-done", action="store_true",
                    help="with --watch: exit when the pipeline ends (0 all succeeded, 3 some failed)")
+    h.add_argument("--timeout", type=positive_duration, default=None, metavar="DURATION",
+                   help="how long one refresh keeps trying through throttling and AWS-side errors before it gives "
+                        "up (default: 5m for --once; for --watch twice --refresh, at least 10s, then a stale line)")
     return p
 
 

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
@@ -53,6 +54,10 @@ def job_json(job: Job) -> dict[str, Any]:
         out["failedIndices"] = job.array.indices(Status.FAILED)
     if job.gone:
         out["gone"] = True
+    if job.stale_error:  # this refresh could not read the array: its counts are as of staleSince
+        out["stale"] = True
+        out["staleSince"] = iso(job.stale_since) if job.stale_since else None
+        out["error"] = job.stale_error
     return out
 
 
@@ -72,9 +77,9 @@ def snapshot_json(snap: Snapshot, extra: Mapping[str, Mapping] | None = None) ->
     return out
 
 
-def error_json(queue: str, error: str) -> dict[str, Any]:
-    """A watch tick with no snapshot yet to fall back on."""
-    return {"queue": queue, "polledAt": iso(datetime.now(UTC)), "apiCalls": 0, "jobs": [], "error": error,
+def error_json(queue: str, error: str, api_calls: int = 0) -> dict[str, Any]:
+    """A watch tick with no snapshot yet to fall back on; `api_calls` is what the failed refresh spent."""
+    return {"queue": queue, "polledAt": iso(datetime.now(UTC)), "apiCalls": api_calls, "jobs": [], "error": error,
             "staleSince": None}
 
 
@@ -123,6 +128,9 @@ def job_line(job: Job, name_width: int) -> str:
         detail = " · ".join(p for p in (detail, job.reason or job.status_reason) if p)
     if job.gone:
         detail = (detail + " · " if detail else "") + "gone (no longer returned by AWS; last known state)"
+    if job.stale_error:
+        since = f" as of {iso(job.stale_since)}" if job.stale_since else ""
+        detail = (detail + " · " if detail else "") + f"stale{since}: {job.stale_error}"
     return "  ".join(parts + ([detail] if detail else [])).rstrip()
 
 
@@ -173,9 +181,9 @@ class Printer:
         else:
             self.line(f"{header_line(snap)}  {stale_line(snap)}")
 
-    def error(self, queue: str, error: str) -> None:
+    def error(self, queue: str, error: str, api_calls: int = 0) -> None:
         if self.as_json:
-            self.line(json.dumps(error_json(queue, error), separators=(",", ":")))
+            self.line(json.dumps(error_json(queue, error, api_calls), separators=(",", ":")))
         else:
             self.line(f"! {error} (retrying)")
 
@@ -192,6 +200,21 @@ def _extra_fields() -> ExtraFn | None:
     return getattr(analysis, "job_fields", None)
 
 
+ONCE_TIMEOUT_S = 300.0  # --once: generous, the account answers in the end
+WATCH_MIN_TIMEOUT_S = 10.0
+
+
+def once_timeout(args: argparse.Namespace) -> float:
+    return args.timeout if getattr(args, "timeout", None) else ONCE_TIMEOUT_S
+
+
+def watch_timeout(args: argparse.Namespace) -> float:
+    """A watcher wants a stale line soon rather than a late full one: a refresh tries for two intervals."""
+    if getattr(args, "timeout", None):
+        return args.timeout
+    return max(WATCH_MIN_TIMEOUT_S, 2 * args.refresh)
+
+
 async def run(args: argparse.Namespace, printer: Printer, extra: ExtraFn | None = None) -> int:
     from batchtui.poller import Poller
 
@@ -199,6 +222,8 @@ async def run(args: argparse.Namespace, printer: Printer, extra: ExtraFn | None 
                         max_tps=args.max_tps) as api:
         poller = Poller(api, args.queue, since_s=args.since, region=api.region, endpoint=api.endpoint_url)
         if args.once:
+            # Throttling and AWS-side errors are waited out until --timeout; only a real error ends it sooner.
+            api.deadline = time.monotonic() + once_timeout(args)
             snap = await poller.refresh()  # errors leave as BatchtuiError: `batchtui: ...`, exit 1
             printer.snapshot(snap, extra(snap) if extra else None)
             return EXIT_OK
@@ -207,13 +232,18 @@ async def run(args: argparse.Namespace, printer: Printer, extra: ExtraFn | None 
 
 async def watch(poller: Any, args: argparse.Namespace, printer: Printer, extra: ExtraFn | None = None) -> int:
     """One snapshot per --refresh seconds; the next refresh is scheduled when the last one ended (no overlap)."""
+    api = getattr(poller, "api", None)
     while True:
+        calls0 = getattr(api, "calls", 0)
+        if api is not None:
+            api.deadline = time.monotonic() + watch_timeout(args)  # then a stale line, and the next refresh
         try:
             snap = await poller.refresh()
         except BatchtuiError as e:
             if not is_transient(e):
                 raise  # unknown queue, credentials, access denied: waiting will not fix it
-            printer.error(args.queue, str(e))  # no snapshot yet: say so and try again
+            # no snapshot yet: say so (with the calls it cost) and try again
+            printer.error(args.queue, str(e), getattr(api, "calls", 0) - calls0)
         else:
             # A stale line keeps the analysis fields (outlook, eta, ...) of the last known state: README says every
             # job carries them, and a consumer reading `job["outlook"]` must not break during an outage.

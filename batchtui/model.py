@@ -156,6 +156,8 @@ class Job:
     is_cancelled: bool = False
     is_terminated: bool = False
     gone: bool = False  # no longer returned by AWS (retention): this is its last known state
+    stale_since: datetime | None = None  # set when this refresh could not read the array: `array` is as of then
+    stale_error: str | None = None  # why it could not
 
     @property
     def is_array(self) -> bool:

@@ -515,6 +515,8 @@ class _Tracked:
     listed: bool = False  # in this refresh's queue listing
     summary_listed: bool = False  # that listing carried arrayProperties.statusSummary
     array: ArrayTracker | None = None
+    synced_at: datetime | None = None  # when the array's state was last read in full
+    sync_error: str | None = None  # why this refresh could not read it (its state is then as of synced_at)
 
 
 class Poller:
@@ -599,15 +601,30 @@ class Poller:
         for s in listed:
             self._update(s, fields_from_summary(s), listed=True)
         await self._describe_round(listed_ids={s["jobId"] for s in listed})
-        # Arrays sync side by side (the budget still paces the calls); one failing cancels the others, so no
-        # listing outlives the refresh. A sync commits only when complete, so a failure leaves no half state.
+        # Arrays sync side by side (the budget still paces the calls). A sync commits only when complete, so one
+        # that fails leaves its array as it was, marked stale, while the others go on: a refresh that loses some
+        # calls still publishes what it learned. Failures are caught inside each task, so none cancels the others
+        # (and Python 3.11's TaskGroup leaves no stray cancel request behind to turn Ctrl-C into a traceback).
+        failures: list[BaseException] = []
+        async with asyncio.TaskGroup() as tg:
+            for job_id, t in list(self._jobs.items()):
+                if t.array is not None:
+                    tg.create_task(self._sync_or_keep(job_id, t, failures))
+        for e in failures:
+            if not isinstance(e, BatchtuiError):
+                raise e  # a malformed answer: refresh() reports it
+        if failures and self._last_good is None:
+            raise failures[0]  # nothing known yet to fall back on
+
+    async def _sync_or_keep(self, job_id: str, t: _Tracked, failures: list[BaseException]) -> None:
         try:
-            async with asyncio.TaskGroup() as tg:
-                for job_id, t in list(self._jobs.items()):
-                    if t.array is not None:
-                        tg.create_task(self._sync(job_id, t))
-        except BaseExceptionGroup as group:
-            raise _first_leaf(group) from None
+            await self._sync(job_id, t)
+        except Exception as e:  # noqa: BLE001 - kept for refresh(); see _refresh
+            failures.append(e)
+            t.sync_error = str(e) if isinstance(e, BatchtuiError) else f"{type(e).__name__}: {e}"
+            return
+        t.sync_error = None
+        t.synced_at = datetime.now(UTC)
 
     async def _list_queue(self) -> list[dict]:
         after = str(int((self._clock() - self.since_s) * 1000))
@@ -781,12 +798,8 @@ class Poller:
     def _job_view(t: _Tracked) -> Job:
         # ArrayTracker.state() reuses its frozen copy while the array is unchanged: big arrays are not copied
         # on every refresh.
-        return dataclasses.replace(t.job, array=t.array.state() if t.array else None)
-
-
-def _first_leaf(group: BaseExceptionGroup) -> BaseException:
-    first = group.exceptions[0]
-    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+        stale = {"stale_since": t.synced_at, "stale_error": t.sync_error} if t.sync_error else {}
+        return dataclasses.replace(t.job, array=t.array.state() if t.array else None, **stale)
 
 
 def _is_child(s: Mapping) -> bool:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 import traceback
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
@@ -116,6 +117,7 @@ class BatchtuiApp(App[int]):
         self.crash_log = crash_log
         self.crashed_to: Path | None = None
         self.snap: Snapshot | None = None
+        self.first_error: str | None = None  # why the refreshes so far failed, before any succeeded
         self.insights: dict[str, JobInsight] = {}
         self.events: list[Event] = []  # the latest MAX_EVENTS of this queue
         # Events ever added for this queue: `events` is trimmed, so screens count what they showed by this.
@@ -172,6 +174,7 @@ class BatchtuiApp(App[int]):
 
     @work(group="refresh", exit_on_error=False)
     async def _refresh_worker(self, generation: int) -> None:
+        snap: Snapshot | None
         try:
             snap = await self.source.refresh()
         except BatchtuiError as e:
@@ -182,7 +185,11 @@ class BatchtuiApp(App[int]):
         finally:
             self.refreshing = False
         if generation == self.generation:
-            self.apply_snapshot(snap)
+            if snap is not None:
+                self.first_error = None
+                self.apply_snapshot(snap)
+            else:
+                self._tick()  # still loading: the status bar says what it is waiting for
         if self._again:
             self._again = False
             self.start_refresh()
@@ -198,13 +205,14 @@ class BatchtuiApp(App[int]):
         except Exception:  # noqa: BLE001 - a pacing hint must never stop the refresh loop
             return self.refresh_s
 
-    def _failed(self, message: str, kind: str | None = None) -> Snapshot:
-        """The last good state, marked with the error; an empty one if there never was a good one."""
+    def _failed(self, message: str, kind: str | None = None) -> Snapshot | None:
+        """The last good state, marked with the error. None before the first good one: an empty snapshot would
+        say "0 jobs" about a queue nobody has read yet; the status bar says it is still loading, and why."""
         if self.snap is not None:
             return replace(self.snap, error=message, error_kind=kind,
                            stale_since=self.snap.stale_since or self.snap.polled_at)
-        return Snapshot(queue=self.source.queue, polled_at=self.data_now(), api_calls=0, jobs=(), error=message,
-                        error_kind=kind)
+        self.first_error = message
+        return None
 
     def apply_snapshot(self, snap: Snapshot) -> None:
         events = diff(self.snap, snap)
@@ -405,7 +413,7 @@ class BatchtuiApp(App[int]):
         if isinstance(self.screen, DashboardScreen):
             self.screen.clear_marks()  # marks name the old queue's jobs: "2 marked" would point at nothing here
         self.snap, self.insights, self.events, self.events_added = None, {}, [], 0
-        self.received_at = self.good_at = None
+        self.received_at = self.good_at = self.first_error = None
         self._again = False
         if self.refreshing:
             self._again = True  # the refresh in flight is for the old queue: its result is dropped
@@ -456,6 +464,25 @@ def main(args: argparse.Namespace) -> int:
         return 1
 
 
+@contextmanager
+def _exit_on_signals(app: BatchtuiApp) -> Iterator[None]:
+    """SIGTERM and SIGHUP (a closed terminal, `kill`) end the app the way `q` does, so the terminal is given back
+    (alternate screen left, mouse reporting off) and the exit code says why: 128 + the signal's number."""
+    loop = asyncio.get_running_loop()
+    handled = []
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            loop.add_signal_handler(sig, lambda code=128 + sig: app.exit(return_code=code))
+            handled.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no such signal here
+            pass
+    try:
+        yield
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+
+
 def check_theme(name: str | None) -> None:
     """A bad --theme is a usage error, found before anything starts."""
     from textual.theme import BUILTIN_THEMES
@@ -484,7 +511,8 @@ async def _run(args: argparse.Namespace) -> int:
                               data_clock=data_clock)
             if args.theme:
                 app.theme = args.theme
-            await app.run_async()
+            with _exit_on_signals(app):
+                await app.run_async()
     if app.crashed_to is not None or app._exception is not None:
         where_log = f"; traceback written to {app.crashed_to}" if app.crashed_to else ""
         print(f"batchtui: the dashboard crashed{where_log}", file=sys.stderr)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from batchtui.model import Job, Snapshot, Status
+from batchtui.sanitize import printable
 from batchtui.ui import format as fmt
 
 LIST_UP_TO = 3  # failures listed one by one up to this many per job and refresh; more are grouped
@@ -28,6 +29,11 @@ class Event:
     job_id: str | None = None
     index: int | None = None
     kind: str = "info"  # pipeline / job / index / info: toasts go in that order when there are many
+
+    def __post_init__(self) -> None:
+        # Events quote reasons AWS returned (anyone with batch:CancelJob writes one): never an escape sequence
+        # into the feed or a toast.
+        object.__setattr__(self, "text", printable(self.text))
 
 
 TOAST_ORDER = {"pipeline": 0, "job": 1, "index": 2, "info": 3}

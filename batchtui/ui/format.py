@@ -14,6 +14,7 @@ from rich.style import Style
 from rich.text import Text
 
 from batchtui.model import Job, Status
+from batchtui.sanitize import printable
 
 STATUS_COLOR: dict[Status, str] = {
     Status.SUBMITTED: "#6b7380",
@@ -177,6 +178,8 @@ def done_fraction(job: Job) -> tuple[int, int]:
 
 
 def truncate(text: str, width: int) -> str:
+    """`text` made printable (it may come from AWS) and cut to `width` with an ellipsis."""
     if width <= 0:
         return ""
+    text = printable(text)
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"

@@ -70,10 +70,31 @@ def api(url, **kw):
 async def test_throttling_is_retried_counted_and_reported_after_bounded_retries(server):
     canned, url = await server((429, "TooManyRequestsException", {"message": "Too Many Requests"}))
     async with api(url, max_attempts=3) as a:
+        a.deadline = time.monotonic()  # no patience beyond botocore's own attempts
         with pytest.raises(Throttled) as e:
             await a.list_jobs(jobQueue="ProdQueue")
         assert a.calls == 3 and a.throttled == 3  # each attempt passed the budget and was counted
     assert "share the account" in str(e.value) and is_transient(e.value)
+
+
+async def test_throttling_beyond_botocores_attempts_is_waited_out_until_the_deadline(server, monkeypatch):
+    from batchtui import aws
+
+    monkeypatch.setattr(aws, "READ_BACKOFF_S", (0.05, 0.2))
+    throttled = (429, "TooManyRequestsException", {"message": "Too Many Requests"})
+    canned, url = await server(*[throttled] * 7, (200, None, {"jobSummaryList": [{"jobId": "j", "jobName": "n"}]}))
+    async with api(url, max_attempts=2) as a:
+        a.deadline = time.monotonic() + 30
+        page = await a.list_jobs(jobQueue="ProdQueue")
+        assert page["jobSummaryList"][0]["jobId"] == "j"
+        assert a.calls == 8 and a.throttled == 7 and a.retrying == 3  # 4 rounds of botocore's 2 attempts
+    canned2, url2 = await server(throttled)
+    async with api(url2, max_attempts=2) as a:
+        a.deadline = time.monotonic() + 1.0
+        t0 = time.monotonic()
+        with pytest.raises(Throttled, match="still failing after"):
+            await a.list_jobs(jobQueue="ProdQueue")
+        assert time.monotonic() - t0 < 1.0 + 2  # gave up at the deadline
 
 
 async def test_a_throttled_call_that_then_succeeds_is_transparent(server):
@@ -121,6 +142,7 @@ async def test_access_denied_names_the_iam_action(server):
 async def test_server_errors_are_retried_then_reported_as_transient(server):
     canned, url = await server((500, "ServerException", {"message": "internal"}))
     async with api(url, max_attempts=2) as a:
+        a.deadline = time.monotonic()
         with pytest.raises(ServerError) as e:
             await a.describe_job_queues(["q"])
     assert len(canned.requests) == 2 and is_transient(e.value) and "HTTP 500" in str(e.value)

@@ -371,8 +371,38 @@ async def test_a_next_token_that_comes_back_is_an_error_not_an_endless_loop():
     fb.set_child("b", 0, "RUNNING")
     before = fb.calls
     snap = await poller.refresh()
-    assert snap.error and "nextToken" in snap.error and snap.jobs == good.jobs
+    b = snap.by_name("JobB")
+    assert b.stale_error and "nextToken" in b.stale_error  # that array is stale, the refresh published
+    assert b.array.counts() == good.by_name("JobB").array.counts()
     assert fb.calls - before < 10
+
+
+async def test_an_array_that_cannot_be_read_is_kept_stale_while_the_others_move_on():
+    fb = reference(size=20)
+    poller = Poller(fb, "ProdQueue")
+    good = await poller.refresh()
+    real = fb.list_jobs
+
+    async def c_fails(**kw):
+        if kw.get("arrayJobId") == "c":
+            raise Throttled("AWS is throttling ListJobs")
+        return await real(**kw)
+
+    fb.list_jobs = c_fails
+    fb.set_child("b", 3, "RUNNING")
+    fb.set_child("c", 3, "RUNNING")
+    fb.summary_time += 1
+    snap = await poller.refresh()
+    assert snap.error is None
+    b, c = snap.by_name("JobB"), snap.by_name("JobC")
+    assert b.stale_error is None and b.array.status(3) is Status.RUNNING  # moved on
+    assert c.stale_error and "throttling" in c.stale_error and c.stale_since is not None
+    assert c.array.counts() == good.by_name("JobC").array.counts()  # as it was
+    fb.list_jobs = real
+    for _ in range(3):
+        snap = await poller.refresh()
+    assert snap.by_name("JobC").stale_error is None
+    assert_matches(fb, snap)
 
 
 async def test_an_absurd_array_size_is_reported():

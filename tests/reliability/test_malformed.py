@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,7 @@ async def test_an_unreadable_listing_is_not_a_crash(body: bytes):
 
 
 @pytest.mark.parametrize("body", [b"{oops", b""])
-async def test_an_unreadable_child_listing_is_reported_and_the_last_state_kept(body: bytes):
+async def test_an_unreadable_child_listing_marks_that_array_stale_and_keeps_its_last_state(body: bytes):
     fb = pipeline()
     switch = Switch(body)
     with FakeServer(fb, tamper=switch) as server:
@@ -117,9 +118,13 @@ async def test_an_unreadable_child_listing_is_reported_and_the_last_state_kept(b
             good = await poller.refresh()
             switch.on = True
             fb.set_child("b", 11, "RUNNING")
+            api.deadline = time.monotonic() + 2  # the unreadable answers are tried again, then given up on
             snap = await poller.refresh()
-            assert snap.error is not None, f"no error, and JobB now reads {counts(snap, 'JobB')}"
+            b = snap.by_name("JobB")
+            assert b.stale_error is not None, f"no error, and JobB now reads {counts(snap, 'JobB')}"
+            assert "could not be read" in b.stale_error and b.stale_since is not None
             assert counts(snap, "JobB") == counts(good, "JobB")
+            assert snap.error is None  # the refresh itself published: the queue listing was read
 
 
 async def test_after_unreadable_listings_the_state_recovers_to_the_truth():

@@ -284,6 +284,62 @@ async def test_a_failed_refresh_keeps_the_last_state_and_says_so_then_recovers()
         assert "STALE" not in str(app.screen.query_one(StatusBar).render())
 
 
+async def test_until_the_first_refresh_succeeds_the_screen_says_loading_never_an_empty_queue():
+    from batchtui.errors import Throttled
+
+    snap = f.reference(400)
+    source = f.ScriptedSource([Throttled("AWS is throttling ListJobs (TooManyRequestsException) even after retries"),
+                               snap])
+
+    class Api:  # what the real source's client has counted so far
+        calls, throttled, retrying = 21, 12, 3
+
+    source.api = Api()  # type: ignore[attr-defined]
+    app = make(source)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(200):
+            if source.refreshes >= 1 and not app.refreshing:
+                break
+            await pilot.pause(0.01)
+        await pilot.pause()
+        assert app.snap is None and app.first_error and "throttling" in app.first_error
+        shown = app.export_screenshot().replace("&#160;", " ")
+        assert "0 jobs" not in shown and "empty queue" not in shown and "No jobs" not in shown
+        bar = str(app.screen.query_one(StatusBar).render())
+        assert "loading" in bar and "API 21 calls · 12 throttled · 3 retried" in bar
+        assert "no answer yet: AWS is throttling ListJobs" in bar
+        await pilot.press("r")
+        await ready(pilot, refreshes=2)
+        assert app.snap is not None and app.first_error is None and len(app.screen.table.job_ids) == 5
+
+
+async def test_a_thousand_job_queue_updates_only_the_cells_that_changed():
+    jobs = []
+    for chain in range(100):  # 1,000 plain jobs, chains of 10
+        prev = None
+        for k in range(10):
+            name = f"c{chain:03d}-step{k}"
+            deps = (f.Dependency(f.job_id(prev)),) if prev else ()
+            jobs.append(f.plain(name, Status.RUNNING if k == 0 else Status.PENDING, depends=deps, created=k))
+            prev = name
+    first = f.snapshot(jobs)
+    moved = [replace(j, status=Status.SUCCEEDED) if j.job_name in ("c000-step0", "c050-step0") else j for j in jobs]
+    second = replace(f.snapshot(moved), polled_at=first.polled_at)
+    app = make(f.ScriptedSource([first, second]))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = app.screen.table
+        assert table.row_count == 1000
+        updates = []
+        real = table.update_cell
+        table.update_cell = lambda *a, **kw: (updates.append((a[0], a[1], kw.get("update_width"))), real(*a, **kw))
+        await pilot.press("r")
+        await ready(pilot, refreshes=2)
+        changed_rows = {r for r, _, _ in updates}
+        assert changed_rows == {f.job_id("c000-step0"), f.job_id("c050-step0")}  # not 1,000 rows × 11 cells
+        assert len(updates) <= 2 * 11
+
+
 async def test_an_index_failure_rings_the_bell_and_shows_a_toast_and_a_feed_line():
     snap = f.reference(400)
     fresh = snap.by_name("JobB").array.indices(Status.RUNNING)[0]

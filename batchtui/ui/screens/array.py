@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Static
 
 from batchtui.model import DependencyType, IndexDetail, Job, Status
+from batchtui.sanitize import printable as clean
 from batchtui.ui import filters
 from batchtui.ui import format as fmt
 from batchtui.ui.events import failure_text
@@ -95,7 +96,7 @@ class ArrayScreen(DashboardScreen):
     def _render_title(self, job: Job) -> None:
         snap = self.dash.snap
         t = Text()
-        t.append(f" {job.job_name} ", Style(color="#ffffff", bold=True, reverse=True))
+        t.append(f" {clean(job.job_name)} ", Style(color="#ffffff", bold=True, reverse=True))
         t.append(f"  ▦ array of {job.array.size:,}" if job.array else "", HEAD)
         if job.sequential:
             t.append("  ↻ sequential", Style(color="#79c0ff"))
@@ -110,13 +111,13 @@ class ArrayScreen(DashboardScreen):
                    for p in upstream(snap, job, None)]
             downs = [d.job_name for d in snap.downstream_of(job.job_id)]
             if ups:
-                t.append(f"   after {', '.join(ups)}", MUTED)
+                t.append(clean(f"   after {', '.join(ups)}"), MUTED)
             if downs:
-                t.append(f"   → {', '.join(downs)}", MUTED)
+                t.append(clean(f"   → {', '.join(downs)}"), MUTED)
         t.append(f"   {job.job_id}", Style(color="#6e7681"))
         self.query_one("#array-title", Static).update(t)
         panel = self.query_one("#grid-panel")
-        panel.border_title = f"{job.job_name} · {job.array.size:,} indices" if job.array else job.job_name
+        panel.border_title = clean(f"{job.job_name} · {job.array.size:,} indices" if job.array else job.job_name)
         if self._filter is not None and self._filter.terms:
             n = len(self._matches)
             panel.border_subtitle = f"filter {self._filter.text!r}: {n:,} match{'es' * (n != 1)} · n/N to jump"
@@ -162,14 +163,14 @@ class ArrayScreen(DashboardScreen):
         t = Text()
         t.append("\n")
         t.append(f"Index {index:,}", HEAD)
-        t.append(f"   {job.job_name}[{index}]\n", MUTED)
+        t.append(f"   {clean(job.job_name)}[{index}]\n", MUTED)
         t.append_text(fmt.status_text(status))
         if d.exit_code is not None:
             t.append(f"   exit {d.exit_code}", Style(color="#ffffff" if d.exit_code == 0 else fmt.STATUS_COLOR[
                 Status.FAILED], bold=True))
         t.append("\n")
         if status is Status.FAILED or d.reason:
-            t.append(failure_text(None, d.reason, d.status_reason) + "\n", Style(color="#e6edf3"))
+            t.append(clean(failure_text(None, d.reason, d.status_reason)) + "\n", Style(color="#e6edf3"))
         if d.started_at:
             t.append(f"started {fmt.clock_time(d.started_at)}", MUTED)
             if d.stopped_at:
@@ -180,7 +181,7 @@ class ArrayScreen(DashboardScreen):
         why = explain_index(snap, job.job_id, index)
         if why is not None:
             t.append("\nwhy: ", Style(color="#79c0ff", bold=True))
-            t.append(why.summary + "\n", Style(color="#e6edf3"))
+            t.append(clean(why.summary) + "\n", Style(color="#e6edf3"))
         ups, downs = upstream(snap, job, index), downstream(snap, job, index)
         if ups:
             t.append("\nwaits for\n", HEAD)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
-from batchtui.ui.widgets.status_bar import StatusBar
+from batchtui.ui.widgets.status_bar import StatusBar, loading
 
 if TYPE_CHECKING:
     from batchtui.plan import Selection
@@ -63,4 +63,5 @@ class DashboardScreen(Screen):
         for bar in self.query(StatusBar):
             bar.show(d.snap, queue=d.source.queue, where=d.source.where, now=d.now(), refresh_s=d.refresh_s,
                      refreshing=d.refreshing, max_tps=d.source.max_tps, readonly=d.readonly,
-                     slowdown=getattr(d.source, "slowdown", 1.0), received_at=d.received_at, good_at=d.good_at)
+                     slowdown=getattr(d.source, "slowdown", 1.0), received_at=d.received_at, good_at=d.good_at,
+                     loading=loading(d.source, d.first_error) if d.snap is None else None)

@@ -22,6 +22,7 @@ from textual.widgets import Footer, Log, Static
 
 from batchtui.errors import BatchtuiError
 from batchtui.model import Attempt, IndexDetail, Job, Status
+from batchtui.sanitize import printable as clean
 from batchtui.ui import format as fmt
 from batchtui.ui.events import failure_text
 from batchtui.ui.insight import explain_index, explain_job
@@ -115,7 +116,7 @@ class DetailScreen(DashboardScreen):
         name = (job.job_name if job else raw.get("jobName", self.job_id)) + (
             f"[{self.index}]" if self.index is not None else "")
         title = Text()
-        title.append(f" {name} ", Style(color="#ffffff", bold=True, reverse=True))
+        title.append(f" {clean(name)} ", Style(color="#ffffff", bold=True, reverse=True))
         title.append("  ")
         title.append_text(fmt.status_text(status))
         exit_code = self._exit_code(job)
@@ -133,18 +134,18 @@ class DetailScreen(DashboardScreen):
             why = explain_index(snap, self.job_id, self.index) if self.index is not None else \
                 explain_job(snap, self.job_id)
         if why is not None:
-            rows.add_row("Why", Text(why.summary, TEXT))
+            rows.add_row("Why", Text(clean(why.summary), TEXT))
         failure = self._failure(job)
         if failure:
-            rows.add_row("Reason", Text(failure, Style(color=fmt.STATUS_COLOR[Status.FAILED])))
+            rows.add_row("Reason", Text(clean(failure), Style(color=fmt.STATUS_COLOR[Status.FAILED])))
         rows.add_row("Timeline", self._timeline(job))
         attempts = self._attempts(job)
         rows.add_row("Attempts", _attempts_table(attempts) if attempts else Text("none yet", MUTED))
         definition = raw.get("jobDefinition") or (job.job_definition if job else None)
-        rows.add_row("Definition", Text(_short_arn(definition) or "–", TEXT))
+        rows.add_row("Definition", Text(clean(_short_arn(definition) or "–"), TEXT))
         queue = raw.get("jobQueue") or (job.queue if job else None)
         if queue:
-            rows.add_row("Queue", Text(_short_arn(queue) or "", TEXT))
+            rows.add_row("Queue", Text(clean(_short_arn(queue) or ""), TEXT))
         params = raw.get("parameters") or (dict(job.parameters) if job else {})
         rows.add_row("Parameters", _mapping(params))
         container = raw.get("container") and _container_summary(raw["container"])
@@ -163,7 +164,7 @@ class DetailScreen(DashboardScreen):
             rows.add_row("Depends on", _partners(ups) if ups else Text("nothing", MUTED))
             rows.add_row("Feeds", _partners(downs) if downs else Text("nothing", MUTED))
         if self.describe_error:
-            rows.add_row("DescribeJobs", Text(self.describe_error, Style(color="#e3b341")))
+            rows.add_row("DescribeJobs", Text(clean(self.describe_error), Style(color="#e3b341")))
         elif self.raw is None:
             rows.add_row("", Text("loading DescribeJobs…", MUTED))
         self.query_one("#info", Static).update(Group(rows))
@@ -302,9 +303,9 @@ class DetailScreen(DashboardScreen):
             if self._log_lines == 0 and self._token is None:
                 log.write_line("(the log stream is empty)")
         except BatchtuiError as e:
-            log.write_line(f"⚠ {e}")
+            log.write_line(clean(f"⚠ {e}"))
         except Exception as e:  # noqa: BLE001
-            log.write_line(f"⚠ could not read the log: {type(e).__name__}: {e}")
+            log.write_line(clean(f"⚠ could not read the log: {type(e).__name__}: {e}"))
         first = not self._loaded_once
         self._loaded_once = True
         self._log_titles()
@@ -321,7 +322,7 @@ class DetailScreen(DashboardScreen):
             panel.border_title = "Log"
         else:
             group, stream = self._log_target
-            panel.border_title = f"Log · {group} · {stream} · {self._log_lines:,} lines"
+            panel.border_title = clean(f"Log · {group} · {stream} · {self._log_lines:,} lines")
         panel.border_subtitle = ("following (f to stop)" if self.follow else "f to follow") + " · Home/End"
 
     # --- keys ------------------------------------------------------------------------------------------------
@@ -366,7 +367,7 @@ def _log_group(container: Mapping[str, Any]) -> str:
 def _log_line(event: Mapping[str, Any]) -> str:
     ts = event.get("timestamp")
     stamp = fmt.clock_time(int(ts)) if isinstance(ts, int | float) else "        "
-    return f"{stamp}  {str(event.get('message', '')).rstrip()}"
+    return f"{stamp}  {clean(str(event.get('message', '')).rstrip())}"
 
 
 def _attempt(a: Mapping[str, Any]) -> Attempt:
@@ -388,8 +389,8 @@ def _attempts_table(attempts: list[Attempt]) -> Table:
         took = fmt.duration((a.stopped_at - a.started_at) / 1000) if a.started_at and a.stopped_at else "–"
         code = Text("–" if a.exit_code is None else str(a.exit_code),
                     Style(color=fmt.STATUS_COLOR[Status.FAILED] if a.exit_code else "#e6edf3", bold=True))
-        t.add_row(str(n), code, a.reason or a.status_reason or "", fmt.clock_time(a.started_at),
-                  fmt.clock_time(a.stopped_at), took, a.log_stream or "–")
+        t.add_row(str(n), code, clean(a.reason or a.status_reason or ""), fmt.clock_time(a.started_at),
+                  fmt.clock_time(a.stopped_at), took, clean(a.log_stream or "–"))
     return t
 
 
@@ -400,9 +401,9 @@ def _mapping(values: Mapping[str, Any] | None) -> Text:
     for i, (k, v) in enumerate(values.items()):
         if i:
             t.append("\n")
-        t.append(f"{k}", TEXT)
+        t.append(clean(f"{k}"), TEXT)
         t.append(" = ", MUTED)
-        t.append(str(v), TEXT)
+        t.append(clean(str(v)), TEXT)
     return t
 
 
@@ -422,15 +423,17 @@ def _overrides(values: Mapping[str, Any] | None) -> Text:
     for i, (k, v) in enumerate(values.items()):
         if i:
             t.append("\n")
-        t.append(f"{k}: ", MUTED)
+        t.append(clean(f"{k}: "), MUTED)
         if k == "resourceRequirements" and isinstance(v, list):
-            t.append(" · ".join(f"{r.get('type')} {r.get('value')}" for r in v if isinstance(r, Mapping)), TEXT)
+            t.append(clean(" · ".join(f"{r.get('type')} {r.get('value')}" for r in v if isinstance(r, Mapping))),
+                     TEXT)
         elif k == "environment" and isinstance(v, list):
-            t.append(", ".join(f"{e.get('name')}={e.get('value')}" for e in v if isinstance(e, Mapping)), TEXT)
+            t.append(clean(", ".join(f"{e.get('name')}={_env_value(e)}" for e in v if isinstance(e, Mapping))),
+                     TEXT)
         elif k == "command" and isinstance(v, list):
-            t.append(" ".join(str(x) for x in v), TEXT)
+            t.append(clean(" ".join(str(x) for x in v)), TEXT)
         else:
-            t.append(str(v), TEXT)
+            t.append(clean(str(v)), TEXT)
     return t
 
 
@@ -439,10 +442,18 @@ def _partners(partners: list) -> Text:
     for i, p in enumerate(partners):
         if i:
             t.append("   ")
-        t.append(f"{p.name} ", TEXT)
+        t.append(f"{clean(p.name)} ", TEXT)
         t.append_text(fmt.status_text(p.status, bold=False))
         t.append(f" ({p.relation})", MUTED)
     return t
+
+
+def _env_value(entry: Mapping[str, Any]) -> str:
+    """A container variable's value as shown: masked when its name says it is a secret (DB_PASSWORD, API_KEY…),
+    as in the audit log – a screen can be shared or screenshotted."""
+    from batchtui.audit import MASK, SECRET_NAME
+
+    return MASK if SECRET_NAME.search(str(entry.get("name") or "")) else str(entry.get("value"))
 
 
 def _short_arn(arn: str | None) -> str | None:

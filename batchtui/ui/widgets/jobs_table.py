@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
 from batchtui.model import DependencyType, Job, Snapshot, Status
+from batchtui.sanitize import printable
 from batchtui.ui import format as fmt
 from batchtui.ui.insight import JobInsight, describe_eta
 from batchtui.ui.widgets.index_grid import MARK_COLOR
 
 BAR_W = 16
+NAME_MAX = 32  # cells of the Job column
 MUTED = Style(color="#8b949e")
 
 COLUMNS = (("job", "Job"), ("kind", "Kind"), ("status", "Status"), ("progress", "Progress"), ("done", "Done"),
@@ -33,6 +36,7 @@ class JobsTable(DataTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, cursor_foreground_priority="renderable")
         self._ids: tuple[str, ...] = ()
+        self._cells: dict[str, list[Text | str]] = {}  # what each row shows now
         self._filter = ""
 
     def on_mount(self) -> None:
@@ -78,13 +82,31 @@ class JobsTable(DataTable):
             self.clear()
             for job_id in ids:
                 self.add_row(*rows[job_id], key=job_id)
-            self._ids = ids
+            self._ids, self._cells = ids, rows
             if keep in ids:
                 self.move_cursor(row=ids.index(keep), animate=False)
             return
+        # Only cells that changed are touched, and a column is re-measured only when a cell outgrows it: Textual
+        # re-measures the whole column for every cell updated with update_width, which on a 1,000-job queue made
+        # each refresh cost rows² measurements and froze the dashboard. (A column that could shrink stays as wide
+        # until the rows change.)
+        widths = {c.key.value: c.content_width for c in self.columns.values()}
         for job_id, cells in rows.items():
-            for (key, _), value in zip(COLUMNS, cells, strict=True):
-                self.update_cell(job_id, key, value, update_width=True)
+            old = self._cells.get(job_id)
+            for n, ((key, _), value) in enumerate(zip(COLUMNS, cells, strict=True)):
+                if old is not None and _same(old[n], value):
+                    continue
+                self.update_cell(job_id, key, value, update_width=_width(value) > widths.get(key, 0))
+        self._cells = rows
+
+
+def _same(a: Text | str, b: Text | str) -> bool:
+    return a == b if isinstance(a, str) or isinstance(b, str) else (a.plain == b.plain and a.spans == b.spans
+                                                                     and a.style == b.style)
+
+
+def _width(cell: Text | str) -> int:
+    return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
 
 
 def row(job: Job, insight: JobInsight | None, now: datetime, names: Mapping[str, str],
@@ -92,9 +114,10 @@ def row(job: Job, insight: JobInsight | None, now: datetime, names: Mapping[str,
     counts = fmt.job_counts(job)
     done, total = fmt.done_fraction(job)
     name = Text("● ", Style(color=MARK_COLOR, bold=True)) if marked else Text()
-    name.append(job.job_name, Style(bold=True))
+    name.append(printable(job.job_name), Style(bold=True))
     if job.gone:
         name.append(" (gone)", MUTED)
+    name.truncate(NAME_MAX, overflow="ellipsis")  # a 128-character name must not push Status off the screen
     bar = fmt.progress_bar(counts, BAR_W)
     if job.array is not None:
         bar.append(f" {100 * done // total:>3}%" if total else "", MUTED)

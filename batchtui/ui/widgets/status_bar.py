@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -15,6 +16,7 @@ from textual.widgets import Static
 
 from batchtui.errors import CREDENTIALS
 from batchtui.model import Snapshot
+from batchtui.sanitize import printable
 from batchtui.ui import format as fmt
 
 STALE_AFTER_REFRESHES = 3  # data older than this many refresh periods is called stale even without an error
@@ -51,6 +53,23 @@ def freshness(snap: Snapshot | None, now: datetime, refresh_s: float, received_a
     return Freshness(age, stale, snap.error)
 
 
+@dataclass(frozen=True, slots=True)
+class Loading:
+    """Before the first good refresh: what it has cost so far and what went wrong, so the screen never shows an
+    empty queue it has not read."""
+
+    calls: int = 0
+    throttled: int = 0
+    retrying: int = 0
+    error: str | None = None
+
+
+def loading(source: Any, error: str | None) -> Loading:
+    api = getattr(source, "api", None)
+    return Loading(int(getattr(api, "calls", 0) or 0), int(getattr(api, "throttled", 0) or 0),
+                   int(getattr(api, "retrying", 0) or 0), error)
+
+
 class StatusBar(Static):
     DEFAULT_CSS = """
     StatusBar { height: auto; background: $panel; padding: 0 1; }
@@ -58,10 +77,11 @@ class StatusBar(Static):
 
     def show(self, snap: Snapshot | None, *, queue: str, where: str, now: datetime, refresh_s: float,
              refreshing: bool, max_tps: float | None, readonly: bool, slowdown: float = 1.0,
-             received_at: datetime | None = None, good_at: datetime | None = None) -> None:
+             received_at: datetime | None = None, good_at: datetime | None = None,
+             loading: Loading | None = None) -> None:
         self._args = dict(snap=snap, queue=queue, where=where, now=now, refresh_s=refresh_s, refreshing=refreshing,
                           max_tps=max_tps, readonly=readonly, slowdown=slowdown, received_at=received_at,
-                          good_at=good_at)
+                          good_at=good_at, loading=loading)
         self._draw()
 
     def _draw(self) -> None:
@@ -78,25 +98,32 @@ class StatusBar(Static):
 
 def render(snap: Snapshot | None, *, queue: str, where: str, now: datetime, refresh_s: float, refreshing: bool,
            max_tps: float | None, readonly: bool, slowdown: float = 1.0, width: int = 200,
-           received_at: datetime | None = None, good_at: datetime | None = None) -> Text:
+           received_at: datetime | None = None, good_at: datetime | None = None,
+           loading: Loading | None = None) -> Text:
     """The first line drops its least useful parts (budget, interval, totals) until it fits `width`."""
     f = freshness(snap, now, refresh_s, received_at, good_at)
     for detail in (3, 2, 1, 0):
         line = _first_line(snap, f, queue=queue, where=where, refresh_s=refresh_s, refreshing=refreshing,
-                           max_tps=max_tps, readonly=readonly, slowdown=slowdown, detail=detail)
+                           max_tps=max_tps, readonly=readonly, slowdown=slowdown, detail=detail, loading=loading)
         if line.cell_len <= width:
             break
+    if snap is None and loading is not None and loading.error:
+        line.append("\n")
+        line.append("⚠ no answer yet: ", WARN)
+        line.append(printable(loading.error), TEXT)
+        line.append(" – trying again", MUTED)
     if f.error and snap is not None:
         line.append("\n")
         # Expired credentials do not mend by waiting: say so, rather than an ever older "stale".
         line.append("⚠ credentials: " if snap.error_kind == CREDENTIALS else "⚠ last refresh failed: ", BAD)
-        line.append(f.error, TEXT)
+        line.append(printable(f.error), TEXT)
         line.append(f" – showing the state of {fmt.clock_time(snap.stale_since or snap.polled_at)} UTC", MUTED)
     return line
 
 
 def _first_line(snap: Snapshot | None, f: Freshness, *, queue: str, where: str, refresh_s: float, refreshing: bool,
-                max_tps: float | None, readonly: bool, slowdown: float, detail: int) -> Text:
+                max_tps: float | None, readonly: bool, slowdown: float, detail: int,
+                loading: Loading | None = None) -> Text:
     line = Text()
     line.append("◆ batchtui", ACCENT)
     line.append(*SEP)
@@ -109,7 +136,14 @@ def _first_line(snap: Snapshot | None, f: Freshness, *, queue: str, where: str, 
         line.append("read-only", WARN)
     line.append(*SEP)
     if f.age_s is None:
-        line.append("⟳ first refresh…" if refreshing else "no data yet", MUTED)
+        line.append("⟳ loading…" if refreshing or (loading and loading.error) else "no data yet", MUTED)
+        if loading is not None and loading.calls:
+            line.append(*SEP)
+            line.append(f"API {loading.calls:,} calls", TEXT)
+            if loading.throttled:
+                line.append(f" · {loading.throttled:,} throttled", WARN)
+            if loading.retrying:
+                line.append(f" · {loading.retrying:,} retried", MUTED)
     elif f.error and snap is not None and snap.error_kind == CREDENTIALS:
         line.append("⚠ CREDENTIALS EXPIRED", BAD)
     elif f.error:
