@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import cache, lru_cache
 
 from rich.color import Color
 from rich.style import Style
@@ -135,6 +136,12 @@ def allocate(counts: Mapping[Status, int], width: int) -> list[tuple[Status, int
     A status that has any member gets at least one cell when there is room, so 3 failures among 10,000 still show
     as a red cell rather than vanishing in rounding.
     """
+    return list(_allocate(tuple(sorted((s, n) for s, n in counts.items() if n > 0)), width))
+
+
+@lru_cache(maxsize=4096)  # a big queue draws thousands of bars a refresh, most of them alike
+def _allocate(items: tuple[tuple[Status, int], ...], width: int) -> tuple[tuple[Status, int], ...]:
+    counts = dict(items)
     total = sum(counts.values())
     present = [s for s in BAR_ORDER if counts.get(s, 0) > 0]
     if total <= 0 or width <= 0 or not present:
@@ -156,7 +163,7 @@ def allocate(counts: Mapping[Status, int], width: int) -> list[tuple[Status, int
             break
         cells[s] += 1
         free -= 1
-    return [(s, cells[s]) for s in present if cells[s] > 0]
+    return tuple((s, cells[s]) for s in present if cells[s] > 0)
 
 
 def progress_bar(counts: Mapping[Status, int], width: int) -> Text:
@@ -164,10 +171,15 @@ def progress_bar(counts: Mapping[Status, int], width: int) -> Text:
     text = Text()
     for status, cells in allocate(counts, width):
         char = "█" if status in _SOLID else "░"
-        text.append(char * cells, Style(color=STATUS_COLOR[status]))
+        text.append(char * cells, _status_style(status))
     if text.cell_len < width:
-        text.append("░" * (width - text.cell_len), Style(color=STATUS_COLOR[Status.UNKNOWN]))
+        text.append("░" * (width - text.cell_len), _status_style(Status.UNKNOWN))
     return text
+
+
+@cache
+def _status_style(status: Status) -> Style:
+    return Style(color=STATUS_COLOR[status])
 
 
 def done_fraction(job: Job) -> tuple[int, int]:

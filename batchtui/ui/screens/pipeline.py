@@ -129,7 +129,7 @@ class PipelineScreen(DashboardScreen):
 
     @on(DataTable.RowHighlighted, "#jobs")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._draw_graph()
+        self.query_one(PipelineGraph).select(self.table.selected_job_id())
 
     @on(DataTable.RowSelected, "#jobs")
     def _selected(self, event: DataTable.RowSelected) -> None:

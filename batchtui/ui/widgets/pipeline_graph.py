@@ -42,6 +42,17 @@ class PipelineGraph(ScrollView):
         self._snap, self._selected, self._now, self._insights = snap, selected, now, insights
         self._relayout()
 
+    def select(self, job_id: str | None) -> None:
+        """Only the selection moved (the cursor in the jobs table): restyle two boxes, keep the layout."""
+        if self._snap is None or self._now is None or job_id == self._selected:
+            return
+        old, self._selected = self._selected, job_id
+        graph.reselect(self._layout, self._snap, old, job_id, self._now, self._insights)
+        self.refresh()
+        node = self._layout.nodes.get(job_id or "")
+        if node is not None:
+            self.scroll_to_region(Region(node.x, node.y, node.w, node.h), animate=False, immediate=True)
+
     def _relayout(self) -> None:
         if self._snap is None or self._now is None:
             return
