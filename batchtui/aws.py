@@ -458,6 +458,9 @@ def client_config(max_attempts: int = MAX_ATTEMPTS, connect_timeout: float = CON
 
 
 def _resolve_region(session: AioSession, region: str | None, endpoint_url: str | None, profile: str | None) -> str:
+    """As the AWS CLI v2: --region, then AWS_REGION, then AWS_DEFAULT_REGION, then the profile's region.
+    (botocore itself reads only the last two: boto/boto3#3620.)"""
+    region = region or os.environ.get("AWS_REGION") or None
     if region:
         return region
     try:

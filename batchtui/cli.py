@@ -14,16 +14,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn
 from urllib.parse import urlparse
 
+from batchtui import __version__
 from batchtui.durations import parse_duration, parse_window
 from batchtui.errors import BatchtuiError, OutputClosed
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # Ctrl-C: the shell convention (128 + SIGINT), as README says
-SUBCOMMANDS = ("sim", "cancel", "retry", "audit")
+SUBCOMMANDS = ("sim", "cancel", "retry", "audit", "completion")
 DEMO_DEFAULTS = {"array_size": 10_000, "speed": 60.0}
 
 
@@ -138,12 +139,19 @@ class Parser(argparse.ArgumentParser):
 # --- parsers --------------------------------------------------------------------------------------------------
 
 
-def _aws_options(p: argparse.ArgumentParser) -> None:
+def _aws_options(p: argparse.ArgumentParser, *, inherited: bool = False) -> None:
+    """The AWS flags. `inherited`: on a subcommand, where they may also come before it (`batchtui --profile p
+    cancel X`): no defaults of their own there, or they would overwrite what was given before the subcommand."""
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if inherited else value
+
     g = p.add_argument_group("AWS")
-    g.add_argument("--region", type=region, help="AWS region (default: from the profile or environment)")
-    g.add_argument("--profile", help="AWS named profile")
-    g.add_argument("--endpoint-url", type=endpoint_url, help="Batch API endpoint, e.g. a `batchtui sim` URL")
-    g.add_argument("--max-tps", type=tps, default=10.0,
+    g.add_argument("--region", type=region, default=default(None),
+                   help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's, as the AWS CLI)")
+    g.add_argument("--profile", default=default(None), help="AWS named profile")
+    g.add_argument("--endpoint-url", type=endpoint_url, default=default(None),
+                   help="Batch API endpoint, e.g. a `batchtui sim` URL")
+    g.add_argument("--max-tps", type=tps, default=default(10.0),
                    help="most Batch API requests per second batchtui may make (default 10; the account has 50)")
 
 
@@ -151,10 +159,12 @@ def main_parser() -> argparse.ArgumentParser:
     p = Parser(
         prog="batchtui",
         description="A terminal dashboard for AWS Batch array pipelines.",
-        epilog="Subcommands: `batchtui sim -h`, `batchtui cancel -h`, `batchtui retry -h`, `batchtui audit -h`. "
+        epilog="Defaults come from the config file ($XDG_CONFIG_HOME/batchtui/config.toml, keys named like the long "
+               "flags) and BATCHTUI_* environment variables (BATCHTUI_QUEUE, BATCHTUI_MAX_TPS …); flags win. "
                "Exit codes: 0 ok; 1 runtime error (AWS, network, credentials, unknown queue or job); 2 usage error; "
-               "3 --until-done saw failures; 130 interrupted (Ctrl-C).",
+               "3 --until-done saw failures; 130 interrupted (Ctrl-C); 143/129 SIGTERM/SIGHUP.",
     )
+    p.add_argument("--version", action="version", version=f"batchtui {__version__}")
     p.add_argument("--queue", help="the job queue to watch (name or ARN)")
     _aws_options(p)
     p.add_argument("--refresh", type=positive_duration, default=5.0, metavar="SECONDS",
@@ -175,12 +185,21 @@ def main_parser() -> argparse.ArgumentParser:
     mode = h.add_mutually_exclusive_group()
     mode.add_argument("--once", action="store_true", help="one refresh, print the snapshot, exit")
     mode.add_argument("--watch", action="store_true", help="print one snapshot per refresh")
-    h.add_argument("--json", action="store_true", help="JSON output (camelCase, like the AWS CLI)")
+    h.add_argument("--output", choices=("json", "text", "table"), default=None,
+                   help="json (camelCase, like the AWS CLI), text (a line per job) or table (aligned columns)")
+    h.add_argument("--json", action="store_true", help="the same as --output json")
+    h.add_argument("--query", metavar="JMESPATH",
+                   help="print only what this JMESPath expression selects from the JSON snapshot, as JSON")
     h.add_argument("--until-done", action="store_true",
                    help="with --watch: exit when the pipeline ends (0 all succeeded, 3 some failed)")
     h.add_argument("--timeout", type=positive_duration, default=None, metavar="DURATION",
                    help="how long one refresh keeps trying through throttling and AWS-side errors before it gives "
                         "up (default: 5m for --once; for --watch twice --refresh, at least 10s, then a stale line)")
+    logs = p.add_argument_group("logging")
+    logs.add_argument("--debug", action="store_true",
+                      help="write batchtui's and botocore's debug log (credentials and signatures redacted)")
+    logs.add_argument("--log-file", metavar="PATH",
+                      help="where --debug writes (default: batchtui.log in the platform's log directory)")
     return p
 
 
@@ -212,7 +231,7 @@ def action_parser(name: str) -> argparse.ArgumentParser:
     p = Parser(prog=f"batchtui {name}", description=f"{verb} jobs or array indices.")
     p.add_argument("targets", nargs="+", type=job_ref, metavar="JOB_ID[:INDEX]",
                    help="job ids, or array child ids JOB_ID:INDEX")
-    _aws_options(p)
+    _aws_options(p, inherited=True)
     if name == "cancel":
         p.add_argument("--reason", help="reason recorded with the job (default: batchtui and your user name)")
     else:
@@ -233,21 +252,55 @@ def audit_parser() -> argparse.ArgumentParser:
     return p
 
 
-def parse(argv: Sequence[str]) -> argparse.Namespace:
-    argv = list(argv)
-    if argv and argv[0] in SUBCOMMANDS:
-        name = argv[0]
-        parser = {"sim": sim_parser, "audit": audit_parser}.get(name, lambda: action_parser(name))()
-        args = parser.parse_args(argv[1:])
-        args.command = name
+def completion_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="batchtui completion", description="Print a shell completion script: "
+               "`source <(batchtui completion bash)`, or save it where your shell loads completions.")
+    p.add_argument("shell", choices=("bash", "zsh", "fish"))
+    return p
+
+
+SUBCOMMAND_HELP = {"sim": "a local AWS Batch API simulator", "cancel": "cancel (or terminate) jobs or indices",
+                   "retry": "resubmit failed jobs or indices", "audit": "the actions batchtui has sent",
+                   "completion": "a shell completion script"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: the dashboard's and headless flags, then real subcommands (flags such as --profile
+    may come before or after the subcommand)."""
+    p = main_parser()
+    sub = p.add_subparsers(dest="command", metavar="{sim,cancel,retry,audit,completion}", parser_class=Parser)
+    own = {"sim": sim_parser, "audit": audit_parser, "completion": completion_parser}
+    for name in SUBCOMMANDS:
+        parent = own[name]() if name in own else action_parser(name)
+        # The subcommand's parser reuses the one built for it (its -h included): one definition of each flag.
+        sub.add_parser(name, parents=[parent], add_help=False, help=SUBCOMMAND_HELP[name],
+                       description=parent.description)
+    return p
+
+
+def parse(argv: Sequence[str], defaults: Mapping[str, object] | None = None) -> argparse.Namespace:
+    """`defaults` (from the config file and BATCHTUI_* variables) stand in for built-in defaults; flags win."""
+    parser = build_parser()
+    if defaults:
+        parser.set_defaults(**defaults)
+    args = parser.parse_args(list(argv))
+    if args.command is not None:
         return args
-    parser = main_parser()
-    args = parser.parse_args(argv)
     args.command = "headless" if (args.once or args.watch) else "tui"
+    if args.json:
+        if args.output not in (None, "json"):
+            parser.error(f"--json and --output {args.output} disagree")
+        args.output = "json"
+    if args.query:
+        if args.output not in (None, "json"):
+            parser.error("--query prints JSON: it goes with --output json (or no --output)")
+        args.output = "json"
+        args.query = check_query(args.query, parser)
+    args.json = args.output == "json"
     if args.until_done and not args.watch:
         parser.error("--until-done goes with --watch")
-    if args.json and not (args.once or args.watch):
-        parser.error("--json goes with --once or --watch")
+    if args.output and not (args.once or args.watch):
+        parser.error(f"{'--json' if args.json else '--output'} goes with --once or --watch")
     if args.demo and (args.once or args.watch):
         parser.error("--demo opens the dashboard; use `batchtui sim` with --endpoint-url for headless runs")
     if not args.demo and not args.queue:
@@ -260,6 +313,17 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         if getattr(args, k) is None:
             setattr(args, k, v)
     return args
+
+
+def check_query(text: str, parser: argparse.ArgumentParser) -> object:
+    """A compiled JMESPath expression (jmespath comes with botocore), or a usage error naming the problem."""
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        return jmespath.compile(text)
+    except JMESPathError as e:
+        parser.error(f"--query is not a JMESPath expression: {' '.join(str(e).split())}")
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -276,6 +340,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from batchtui import audit
 
         return audit.main(args)
+    if args.command == "completion":
+        import shtab
+
+        print(shtab.complete(build_parser(), shell=args.shell))
+        return EXIT_OK
     if args.command == "headless":
         from batchtui import headless
 
@@ -286,8 +355,16 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse(sys.argv[1:] if argv is None else argv)
+    from batchtui import config, debuglog
+
     try:
+        defaults = config.defaults()
+    except BatchtuiError as e:  # a config file or BATCHTUI_* value that is wrong: a usage error, nothing started
+        print(f"batchtui: {e}", file=sys.stderr)
+        return e.exit_code
+    args = parse(sys.argv[1:] if argv is None else argv, defaults)
+    try:
+        debuglog.setup(getattr(args, "debug", False), getattr(args, "log_file", None))
         return _dispatch(args)
     except OutputClosed as e:
         _quiet_stdout()

@@ -22,7 +22,8 @@ from typing import IO, Any
 
 import humanize
 
-from batchtui.aws import is_transient, open_api
+from batchtui.analysis import describe_eta
+from batchtui.aws import is_transient, open_api, safe_url
 from batchtui.errors import BatchtuiError
 from batchtui.model import Job, Snapshot, Status
 from batchtui.sanitize import printable
@@ -69,8 +70,10 @@ def snapshot_json(snap: Snapshot, extra: Mapping[str, Mapping] | None = None) ->
         if extra and job.job_id in extra:
             obj.update(extra[job.job_id])
         jobs.append(obj)
-    out: dict[str, Any] = {"queue": snap.queue, "polledAt": iso(snap.polled_at), "apiCalls": snap.api_calls,
-                           "jobs": jobs}
+    out: dict[str, Any] = {"queue": snap.queue, "region": snap.region, "profile": snap.profile,
+                           "polledAt": iso(snap.polled_at), "apiCalls": snap.api_calls, "jobs": jobs}
+    if snap.endpoint:
+        out["endpoint"] = safe_url(snap.endpoint)
     if snap.error:
         out["error"] = snap.error
         out["staleSince"] = iso(snap.stale_since) if snap.stale_since else None
@@ -92,7 +95,10 @@ def header_line(snap: Snapshot) -> str:
     total = f"{humanize.intcomma(snap.total_api_calls)} in all"
     throttled = f", {humanize.intcomma(snap.throttled_calls)} throttled" if snap.throttled_calls else ""
     n = len(snap.jobs)
-    return f"{snap.queue} · {when} · {n} job{'s' if n != 1 else ''} · {calls} ({total}{throttled})"
+    where = " · ".join(x for x in (snap.region, snap.profile and f"profile {snap.profile}",
+                                   snap.endpoint and safe_url(snap.endpoint)) if x)
+    return (f"{snap.queue} · {where + ' · ' if where else ''}{when} · {n} job{'s' if n != 1 else ''} · {calls} "
+            f"({total}{throttled})")
 
 
 def progress(job: Job) -> str:
@@ -121,7 +127,23 @@ def _took(job: Job) -> str:
     return ""
 
 
-def job_line(job: Job, name_width: int) -> str:
+def outlook_text(job: Job, fields: Mapping[str, Any] | None, now: datetime) -> str:
+    """'outlook on track · ETA about 40 minutes (04:40 UTC)' from analysis.job_fields, '' without them."""
+    if not fields:
+        return ""
+    parts = [f"outlook {fields['outlook']}"] if fields.get("outlook") else []
+    if fields.get("eta") and not job.status.terminal:
+        at = datetime.fromisoformat(fields["eta"].replace("Z", "+00:00"))
+        text = describe_eta(at, now, bool(fields.get("etaLowerBound")))
+        parts.append(f"ETA {text} ({at.strftime('%H:%M')} UTC)")
+    doomed = len(fields.get("doomedIndices") or ())
+    if doomed:
+        parts.append(f"{humanize.intcomma(doomed)} can no longer succeed")
+    return " · ".join(parts)
+
+
+def job_line(job: Job, name_width: int, fields: Mapping[str, Any] | None = None,
+             now: datetime | None = None) -> str:
     parts = [job.job_name.ljust(name_width), job.status.name.ljust(9)]
     detail = progress(job) or _took(job)
     if job.array is None and job.status is Status.FAILED and (job.reason or job.status_reason):
@@ -131,21 +153,48 @@ def job_line(job: Job, name_width: int) -> str:
     if job.stale_error:
         since = f" as of {iso(job.stale_since)}" if job.stale_since else ""
         detail = (detail + " · " if detail else "") + f"stale{since}: {job.stale_error}"
+    outlook = outlook_text(job, fields, now or datetime.now(UTC))
+    if outlook:
+        detail = (detail + " · " if detail else "") + outlook
     return "  ".join(parts + ([detail] if detail else [])).rstrip()
 
 
-def snapshot_text(snap: Snapshot) -> list[str]:
+def snapshot_text(snap: Snapshot, extra: Mapping[str, Mapping] | None = None) -> list[str]:
     lines = [header_line(snap)]
     if snap.error:
         lines.append(stale_line(snap))
     width = max((len(j.job_name) for j in snap.jobs), default=0)
     by_id = {j.job_id: j for j in snap.jobs}
+    extra = extra or {}
     for n, p in enumerate(snap.pipelines):
         if len(snap.pipelines) > 1:
             lines.append(f"pipeline {n + 1} of {len(snap.pipelines)}")
-        lines.extend("  " + job_line(by_id[i], width) for i in p.job_ids if i in by_id)
+        lines.extend("  " + job_line(by_id[i], width, extra.get(i), snap.polled_at) for i in p.job_ids if i in by_id)
     if not snap.jobs:
         lines.append("  (no jobs created in this queue within --since)")
+    return lines
+
+
+TABLE_COLUMNS = ("JOB", "STATUS", "DONE", "RUNNING", "RUNNABLE", "FAILED", "OUTLOOK", "ETA", "JOB ID")
+
+
+def snapshot_table(snap: Snapshot, extra: Mapping[str, Mapping] | None = None) -> list[str]:
+    """`--output table`: one aligned row a job (dependency order), for eyes and for `column`-minded scripts."""
+    extra = extra or {}
+    rows = [TABLE_COLUMNS]
+    for job in snap.jobs:
+        fields = extra.get(job.job_id) or {}
+        counts = job.array.counts() if job.array is not None else {}
+        size = job.array.size if job.array is not None else None
+        done = counts.get("SUCCEEDED", 0) + counts.get("FAILED", 0)
+        eta = fields.get("eta") if not job.status.terminal else None
+        rows.append((job.job_name, job.status.name + (" (stale)" if job.stale_error else ""),
+                     f"{done:,}/{size:,}" if size is not None else "-",
+                     *(f"{counts.get(s, 0):,}" if size is not None else "-" for s in ("RUNNING", "RUNNABLE", "FAILED")),
+                     fields.get("outlook") or "-", eta[11:16] + " UTC" if eta else "-", job.job_id))
+    widths = [max(len(str(r[c])) for r in rows) for c in range(len(TABLE_COLUMNS))]
+    lines = [header_line(snap)] + ([stale_line(snap)] if snap.error else [])
+    lines += ["  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return lines
 
 
@@ -160,10 +209,15 @@ def stale_line(snap: Snapshot) -> str:
 
 
 class Printer:
-    """Writes and flushes line by line; knows whether the reader went away (a closed pipe)."""
+    """Writes and flushes line by line; knows whether the reader went away (a closed pipe).
 
-    def __init__(self, as_json: bool, out: IO[str] | None = None) -> None:
-        self.as_json = as_json
+    `output` is json, text or table; `query` a compiled JMESPath expression applied to each JSON document."""
+
+    def __init__(self, as_json: bool, out: IO[str] | None = None, *, output: str | None = None,
+                 query: Any = None) -> None:
+        self.output = output or ("json" if as_json else "text")
+        self.as_json = self.output == "json"
+        self.query = query
         self.out = out or sys.stdout
 
     def line(self, text: str) -> None:
@@ -172,18 +226,22 @@ class Printer:
         self.out.write(text + "\n")
         self.out.flush()
 
+    def document(self, doc: Mapping[str, Any]) -> None:
+        value = self.query.search(doc) if self.query is not None else doc
+        self.line(json.dumps(value, separators=(",", ":")))
+
     def snapshot(self, snap: Snapshot, extra: Mapping[str, Mapping] | None = None, *, full: bool = True) -> None:
         if self.as_json:
-            self.line(json.dumps(snapshot_json(snap, extra), separators=(",", ":")))
+            self.document(snapshot_json(snap, extra))
         elif full or not snap.error:
-            for text in snapshot_text(snap):
+            for text in (snapshot_table(snap, extra) if self.output == "table" else snapshot_text(snap, extra)):
                 self.line(text)
         else:
             self.line(f"{header_line(snap)}  {stale_line(snap)}")
 
     def error(self, queue: str, error: str, api_calls: int = 0) -> None:
         if self.as_json:
-            self.line(json.dumps(error_json(queue, error, api_calls), separators=(",", ":")))
+            self.document(error_json(queue, error, api_calls))
         else:
             self.line(f"! {error} (retrying)")
 
@@ -257,9 +315,9 @@ async def watch(poller: Any, args: argparse.Namespace, printer: Printer, extra: 
 
 
 def main(args: argparse.Namespace) -> int:
-    printer = Printer(args.json)
+    printer = Printer(args.json, output=getattr(args, "output", None), query=getattr(args, "query", None))
     try:
-        return asyncio.run(run(args, printer, _extra_fields() if args.json else None))
+        return asyncio.run(run(args, printer, _extra_fields()))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED  # Ctrl-C: quietly
     except BrokenPipeError:

@@ -209,6 +209,7 @@ class Snapshot:
     pipelines: tuple[Pipeline, ...] = ()
     region: str | None = None
     endpoint: str | None = None
+    profile: str | None = None  # the AWS profile the client was opened with (or AWS_PROFILE)
     total_api_calls: int = 0  # since the poller started
     throttled_calls: int = 0  # since the poller started
     error: str | None = None  # set when this refresh failed: jobs are then the last good state

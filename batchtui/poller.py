@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import os
 import random
 import time
 from collections import deque
@@ -792,6 +793,7 @@ class Poller:
         return Snapshot(
             queue=self.queue, polled_at=datetime.now(UTC), api_calls=self.api.calls - calls0,
             jobs=ordered_jobs(pipelines, jobs), pipelines=pipelines, region=self.region, endpoint=self.endpoint,
+            profile=getattr(self.api, "profile", None) or os.environ.get("AWS_PROFILE"),
             total_api_calls=self.api.calls, throttled_calls=self.api.throttled)
 
     @staticmethod

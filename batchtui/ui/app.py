@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from textual import work
 from textual.app import App
@@ -98,6 +99,7 @@ class BatchtuiApp(App[int]):
         # Actions (k9s: ctrl+k kills). Under --readonly check_action removes them: not shown, not run.
         Binding("R", "retry", "Retry", key_display="R", id="actions.retry"),
         Binding("ctrl+k", "cancel_jobs", "Cancel", id="actions.cancel"),
+        Binding("ctrl+s", "screenshot", "Screenshot", show=False, id="app.screenshot"),
     ]
 
     def __init__(self, source: Source, *, refresh_s: float = 5.0, readonly: bool = False, bell: bool = True,
@@ -153,6 +155,37 @@ class BatchtuiApp(App[int]):
         self.push_screen(PipelineScreen())
         self.start_refresh()
         self.set_interval(1.0, self._tick)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """An SVG of the screen, in a directory that exists: the current one if it can be written, else the state
+        directory (Textual's default, ~/Downloads, is missing on most bastions: "Failed to save screenshot")."""
+        import os
+
+        from platformdirs import user_state_dir
+
+        target = Path(path) if path else Path.cwd()
+        if not os.access(target, os.W_OK):
+            target = Path(user_state_dir("batchtui")) / "screenshots"
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(filename, str(target))
+        except OSError as e:
+            self.notify(f"screenshot not saved in {target}: {e.strerror or e}", severity="error")
+            return
+        self.notify(f"screenshot saved: {saved}", title="Screenshot")
+
+    remember_theme = False  # set by the real entry point: a theme chosen in the app is kept in the config file
+
+    def _theme_changed(self, theme: Any) -> None:
+        if not self.remember_theme:
+            return
+        from batchtui import config
+
+        try:
+            config.remember_theme(theme.name)
+        except OSError as e:
+            self.notify(f"theme {theme.name} not saved to the config file: {e.strerror or e}", severity="warning")
 
     def _tick(self) -> None:
         if isinstance(self.screen, DashboardScreen):
@@ -343,6 +376,7 @@ class BatchtuiApp(App[int]):
                       Binding("U", "", "unmark all", key_display="U"),
                       Binding("y", "", "plan window: send it (once); d: downstream on/off; Esc: back")])]),
                   ("Also", [Binding("ctrl+p", "", "command palette: open a job, switch theme…"),
+                            Binding("ctrl+s", "", "save a screenshot (SVG) in the current directory"),
                             Binding("ctrl+q", "", "quit (even from inside a text box)")])]
         self.push_screen(HelpScreen.from_bindings(self, groups, [("Commands (:)", list(COMMAND_HELP)),
                                                                  ("Array filters (/)", list(FILTER_HELP))]))
@@ -483,6 +517,28 @@ def _exit_on_signals(app: BatchtuiApp) -> Iterator[None]:
             loop.remove_signal_handler(sig)
 
 
+def binding_ids() -> set[str]:
+    """Every id a `[keys]` table may remap: the bindings of the app, its screens and widgets."""
+    from batchtui.ui.screens import action, array, detail, modals, pipeline
+    from batchtui.ui.widgets import index_grid, jobs_table
+
+    owners: list[Any] = [BatchtuiApp]
+    for module in (action, array, detail, modals, pipeline, index_grid, jobs_table):
+        owners += [v for v in vars(module).values() if isinstance(v, type) and "BINDINGS" in vars(v)]
+    return {b.id for owner in owners for b in owner.BINDINGS if isinstance(b, Binding) and b.id}
+
+
+def check_keymap(keymap: dict[str, str] | None) -> dict[str, str]:
+    """A `[keys]` table naming a binding that does not exist is a usage error, before anything starts."""
+    if not keymap:
+        return {}
+    unknown = sorted(set(keymap) - binding_ids())
+    if unknown:
+        raise UsageError(f"unknown key binding id{'s' if len(unknown) > 1 else ''} in [keys]: {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(binding_ids()))})")
+    return keymap
+
+
 def check_theme(name: str | None) -> None:
     """A bad --theme is a usage error, found before anything starts."""
     from textual.theme import BUILTIN_THEMES
@@ -493,6 +549,7 @@ def check_theme(name: str | None) -> None:
 
 async def _run(args: argparse.Namespace) -> int:
     check_theme(args.theme)
+    keymap = check_keymap(getattr(args, "keymap", None))
     with ExitStack() as stack:
         queue, endpoint, where, data_clock = args.queue, args.endpoint_url, None, None
         if args.demo:
@@ -511,6 +568,9 @@ async def _run(args: argparse.Namespace) -> int:
                               data_clock=data_clock)
             if args.theme:
                 app.theme = args.theme
+            if keymap:
+                app.set_keymap(keymap)
+            app.remember_theme = True
             with _exit_on_signals(app):
                 await app.run_async()
     if app.crashed_to is not None or app._exception is not None:

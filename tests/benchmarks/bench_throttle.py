@@ -90,12 +90,15 @@ def comparable(doc: dict) -> list:
     return sorted((j["jobId"], j["status"], sorted((j.get("childCounts") or {}).items())) for j in doc["jobs"])
 
 
+PYTHON = sys.executable  # --python: the interpreter of a venv with another checkout installed (a baseline)
+
+
 async def once(url: str, code: str | None, timeout: str | None) -> tuple[int, dict | None, float, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
     if code:
         env["PYTHONPATH"] = code
-    argv = [sys.executable, "-m", "batchtui.cli", "--queue", "ProdQueue", "--endpoint-url", url, "--once", "--json"]
+    argv = [PYTHON, "-m", "batchtui.cli", "--queue", "ProdQueue", "--endpoint-url", url, "--once", "--json"]
     if timeout:
         argv += ["--timeout", timeout]
     t0 = time.monotonic()
@@ -140,7 +143,11 @@ def main() -> int:
     p.add_argument("--code", help="PYTHONPATH of another batchtui checkout, for a baseline")
     p.add_argument("--timeout", default="300s", help="--timeout passed to --once (omit with 'none')")
     p.add_argument("--only", help="e.g. 1@0.25 to run one configuration")
+    p.add_argument("--python", help="the interpreter of a venv where --code is installed (editable installs win over "
+                                    "PYTHONPATH)")
     args = p.parse_args()
+    global PYTHON
+    PYTHON = args.python or sys.executable
     if args.timeout == "none":
         args.timeout = None
     where = args.code or str(Path(__file__).resolve().parents[2])

@@ -204,7 +204,7 @@ BIG_CHILD = textwrap.dedent("""
 """)
 
 
-async def big_queues(code: str | None, limit_s: float) -> None:
+async def big_queues(code: str | None, limit_s: float, python: str | None = None) -> None:
     root = Path(code) if code else Path(__file__).resolve().parents[2]
     env = os.environ.copy()
     if code:
@@ -213,7 +213,8 @@ async def big_queues(code: str | None, limit_s: float) -> None:
     for kind, label in (("1000", "1,000 plain jobs"), ("5000", "5,000 plain jobs"), ("six", "six 10,000-child "
                                                                                             "pipelines")):
         t = time.perf_counter()
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", BIG_CHILD, str(root / "tests" / "ui"), kind,
+        proc = await asyncio.create_subprocess_exec(python or sys.executable, "-c", BIG_CHILD,
+                                                    str(root / "tests" / "ui"), kind,
                                                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
                                                     env=env)
         try:
@@ -241,9 +242,10 @@ def main() -> int:
     ap.add_argument("--big", action="store_true", help="only the big-queue cases (3)")
     ap.add_argument("--code", help="with --big: PYTHONPATH of another batchtui checkout, for a baseline")
     ap.add_argument("--limit", type=float, default=300.0, help="with --big: seconds a case may take (default 300)")
+    ap.add_argument("--python", help="with --big: the interpreter of a venv where that checkout is installed")
     args = ap.parse_args()
     if args.big:
-        asyncio.run(big_queues(args.code, args.limit))
+        asyncio.run(big_queues(args.code, args.limit, args.python))
         return 0
     asyncio.run(grid_render(args.size, 10 if args.quick else args.frames))
     if not args.quick:

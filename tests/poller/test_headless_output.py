@@ -31,7 +31,9 @@ async def test_json_follows_the_design_contract():
     snap = await Poller(pipeline(), "ProdQueue").refresh()
     out = snapshot_json(snap, {"b": {"outlook": "will fail"}})
     json.dumps(out)  # serialisable as is
-    assert list(out) == ["queue", "polledAt", "apiCalls", "jobs"]
+    # DESIGN.md's fields, with `region` and `profile` at the top level (the endpoint too when one is set)
+    assert list(out) == ["queue", "region", "profile", "polledAt", "apiCalls", "jobs", "endpoint"]
+    assert out["region"] == snap.region and out["endpoint"] == "http://fake"
     assert out["queue"] == "ProdQueue" and out["polledAt"].endswith("Z") and out["apiCalls"] == snap.api_calls
     a, b, d = out["jobs"]
     assert a == {"jobId": "a", "jobName": "JobA", "status": "SUCCEEDED", "arraySize": None, "dependsOn": []}
@@ -40,6 +42,23 @@ async def test_json_follows_the_design_contract():
                                 "SUCCEEDED": 6, "FAILED": 1}
     assert b["failedIndices"] == [6] and b["outlook"] == "will fail"
     assert d["dependsOn"] == [{"jobId": "b", "type": None}, {"jobId": None, "type": "SEQUENTIAL"}]
+
+
+async def test_text_and_table_carry_outlook_and_eta_and_where_the_data_came_from(monkeypatch):
+    from batchtui.analysis import job_fields
+    from batchtui.headless import snapshot_table
+
+    monkeypatch.setenv("AWS_PROFILE", "prod")
+    snap = await Poller(pipeline(), "ProdQueue", region="us-west-2").refresh()
+    extra = job_fields(snap)
+    text = snapshot_text(snap, extra)
+    assert "us-west-2 · profile prod" in text[0]
+    b_line = next(line for line in text if line.split()[0] == "JobB")
+    assert f"outlook {extra['b']['outlook']}" in b_line
+    table = snapshot_table(snap, extra)
+    assert table[1].split() == ["JOB", "STATUS", "DONE", "RUNNING", "RUNNABLE", "FAILED", "OUTLOOK", "ETA", "JOB", "ID"]
+    b_row = next(line for line in table if line.startswith("JobB"))
+    assert "7/10" in b_row and extra["b"]["outlook"] in b_row
 
 
 async def test_child_counts_come_from_the_per_index_state_not_the_lagging_summary():

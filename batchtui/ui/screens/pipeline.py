@@ -12,6 +12,7 @@ from textual.css.scalar import Scalar
 from textual.widgets import DataTable, Footer, Input, Static
 
 from batchtui.model import Snapshot, Status
+from batchtui.sanitize import printable as clean
 from batchtui.ui import format as fmt
 from batchtui.ui.insight import describe_eta, pipeline_eta
 from batchtui.ui.screens.base import DashboardScreen
@@ -51,7 +52,8 @@ class PipelineScreen(DashboardScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#graph-panel").border_title = "Pipeline"
+        # Until the first refresh answers, say so: an empty panel must not read as an empty queue.
+        self.query_one("#graph-panel").border_title = f"Pipeline · loading {clean(self.dash.source.queue)}…"
         self.query_one("#jobs-panel").border_title = "Jobs"
         self.query_one("#feed-panel").border_title = "Events"
         self.query_one("#jobs-filter").display = False

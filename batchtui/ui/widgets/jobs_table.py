@@ -24,6 +24,10 @@ MUTED = Style(color="#8b949e")
 COLUMNS = (("job", "Job"), ("kind", "Kind"), ("status", "Status"), ("progress", "Progress"), ("done", "Done"),
            ("children", "Children ✘ ▶ ◷"), ("elapsed", "Elapsed"), ("rate", "Rate"), ("eta", "ETA"),
            ("outlook", "Outlook"), ("after", "After"))
+# On a narrow screen columns give way in this order, least useful first: Job, Status, Progress and Outlook stay
+# (at 80×24 the table used to stop at "Childre" and hide the outlook, the main value).
+DROP_ORDER = ("kind", "after", "elapsed", "rate", "done", "children", "eta")
+CELL_PADDING = 2  # DataTable's one cell of padding on each side
 
 
 class JobsTable(DataTable):
@@ -36,12 +40,46 @@ class JobsTable(DataTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, cursor_foreground_priority="renderable")
         self._ids: tuple[str, ...] = ()
-        self._cells: dict[str, list[Text | str]] = {}  # what each row shows now
+        self._cells: dict[str, list[Text | str]] = {}  # what each row shows now (every column, hidden ones too)
+        self._hidden: set[str] = set()  # columns that do not fit the width
         self._filter = ""
 
     def on_mount(self) -> None:
+        self._add_columns()
+
+    def _add_columns(self) -> None:
         for key, label in COLUMNS:
-            self.add_column(label, key=key)
+            if key not in self._hidden:
+                self.add_column(label, key=key)
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Hide the columns that do not fit the width, in DROP_ORDER, and show them again when there is room."""
+        avail = self.size.width
+        if not avail:
+            return
+        widths = {key: max([cell_len(label)] + [_width(cells[n]) for cells in self._cells.values()]) + CELL_PADDING
+                  for n, (key, label) in enumerate(COLUMNS)}
+        total, hidden = sum(widths.values()), set()
+        for key in DROP_ORDER:
+            if total <= avail:
+                break
+            hidden.add(key)
+            total -= widths[key]
+        if hidden != self._hidden:
+            self._hidden = hidden
+            keep = self.selected_job_id()
+            self.clear(columns=True)
+            self._add_columns()
+            for job_id in self._ids:
+                self.add_row(*self._shown(self._cells[job_id]), key=job_id)
+            if keep in self._ids:
+                self.move_cursor(row=self._ids.index(keep), animate=False)
+
+    def _shown(self, cells: list[Text | str]) -> list[Text | str]:
+        return [c for (key, _), c in zip(COLUMNS, cells, strict=True) if key not in self._hidden]
 
     def action_first(self) -> None:
         self.move_cursor(row=0)
@@ -81,10 +119,11 @@ class JobsTable(DataTable):
             keep = self.selected_job_id()
             self.clear()
             for job_id in ids:
-                self.add_row(*rows[job_id], key=job_id)
+                self.add_row(*self._shown(rows[job_id]), key=job_id)
             self._ids, self._cells = ids, rows
             if keep in ids:
                 self.move_cursor(row=ids.index(keep), animate=False)
+            self._fit()
             return
         # Only cells that changed are touched, and a column is re-measured only when a cell outgrows it: Textual
         # re-measures the whole column for every cell updated with update_width, which on a 1,000-job queue made
@@ -94,7 +133,7 @@ class JobsTable(DataTable):
         for job_id, cells in rows.items():
             old = self._cells.get(job_id)
             for n, ((key, _), value) in enumerate(zip(COLUMNS, cells, strict=True)):
-                if old is not None and _same(old[n], value):
+                if key in self._hidden or (old is not None and _same(old[n], value)):
                     continue
                 self.update_cell(job_id, key, value, update_width=_width(value) > widths.get(key, 0))
         self._cells = rows
