@@ -582,7 +582,10 @@ def job_fields(snap: Snapshot) -> dict[str, dict]:
       finished or cannot be known.
     - `etaLowerBound`: true when `eta` is only the earliest it can finish (its own pace is not known yet).
     - `waitingOn`: ids of the unfinished jobs it still waits for (see waiting_on).
+    - `failureGroups`: its failed work grouped by cause, largest first (see triage.py).
     """
+    from batchtui.triage import groups_of
+
     a = analyze(snap)
     out: dict[str, dict] = {}
     for job in snap.jobs:
@@ -595,6 +598,7 @@ def job_fields(snap: Snapshot) -> dict[str, dict]:
         }
         if job.is_array or job.array is not None:
             fields["doomedIndices"] = doomed_indices(snap, job.job_id)
+        fields["failureGroups"] = [g.to_json() for g in groups_of(job)]
         out[job.job_id] = fields
     return out
 

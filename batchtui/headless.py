@@ -142,6 +142,23 @@ def outlook_text(job: Job, fields: Mapping[str, Any] | None, now: datetime) -> s
     return " · ".join(parts)
 
 
+def group_lines(fields: Mapping[str, Any] | None) -> list[str]:
+    """The job's failure groups, one line each: '86 oom · exit 137 · … · indices 3-9, 17 → retry-more-memory'."""
+    from batchtui.plan import format_indices
+
+    out = []
+    for g in (fields or {}).get("failureGroups") or ():
+        parts = [f"{g['count']:,} {g['cause']}"]
+        if g["signature"]:
+            parts.append(g["signature"])
+        elif g["exitCode"] is not None:
+            parts.append(f"exit {g['exitCode']}")
+        if g["indices"]:
+            parts.append(f"indices {format_indices(g['indices'])}")
+        out.append(" · ".join(parts) + f" → {g['repair']}")
+    return out
+
+
 def job_line(job: Job, name_width: int, fields: Mapping[str, Any] | None = None,
              now: datetime | None = None) -> str:
     parts = [job.job_name.ljust(name_width), job.status.name.ljust(9)]
@@ -169,7 +186,10 @@ def snapshot_text(snap: Snapshot, extra: Mapping[str, Mapping] | None = None) ->
     for n, p in enumerate(snap.pipelines):
         if len(snap.pipelines) > 1:
             lines.append(f"pipeline {n + 1} of {len(snap.pipelines)}")
-        lines.extend("  " + job_line(by_id[i], width, extra.get(i), snap.polled_at) for i in p.job_ids if i in by_id)
+        for i in p.job_ids:
+            if i in by_id:
+                lines.append("  " + job_line(by_id[i], width, extra.get(i), snap.polled_at))
+                lines.extend("      ✘ " + g for g in group_lines(extra.get(i)))
     if not snap.jobs:
         lines.append("  (no jobs created in this queue within --since)")
     return lines

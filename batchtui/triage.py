@@ -1,0 +1,183 @@
+"""Failure triage: every failed job and index in exactly one group, by how its last attempt failed, with the repair
+that group needs (pure: a Snapshot in, groups out).
+
+    groups = failure_groups(snap)[job_id]     # [FailureGroup(cause="oom", count=86, repair="retry-more-memory", …)]
+
+Causes, decided from the strings AWS gives (aws-batch-facts.md, "How attempts fail": prefixes, never whole strings),
+in this order: `cancelled` (cancelled or terminated by someone: a reason of theirs and no exit code), `oom`, `spot`
+(instance reclaimed or lost), `timeout`, `start` (failed to start: image pull, resource initialisation …),
+`dependency` (failed because what it depends on failed: no attempt of its own), `app` (the job's own code).
+`app` splits further by signature – exit code and reason with numbers, ids, paths and times masked – so
+"KeyError: 'checksum' in shard 1344" and "… shard 2281" are one group. Signatures come from what the listing says;
+reading the logs for a better one is not done yet, and every group says so (`sampled: false`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from batchtui.model import IndexDetail, Job, Snapshot, Status
+
+CANCELLED, OOM, SPOT, TIMEOUT, START, DEPENDENCY, APP = (
+    "cancelled", "oom", "spot", "timeout", "start", "dependency", "app")
+REPAIRS = {OOM: "retry-more-memory", SPOT: "retry", TIMEOUT: "retry-longer-timeout", START: "retry",
+           DEPENDENCY: "retry-upstream", CANCELLED: "none", APP: "fix-first"}
+
+OOM_PREFIX = "OutOfMemoryError"
+SPOT_PREFIX = "Host EC2"
+TIMEOUT_TEXT = "Job attempt duration exceeded timeout"
+START_PREFIXES = ("CannotPullContainerError", "ResourceInitializationError", "CannotStartContainerError",
+                  "CannotInspectContainerError", "Task failed to start", "CannotCreateContainerError")
+DEPENDENCY_PREFIX = "Dependent Job failed"
+APP_STATUS = "Essential container in task exited"  # AWS's statusReason for a container that exited on its own
+
+# What a signature masks so that one bug reads as one group: ids, paths, numbers, times (most specific first).
+_MASKS = (
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"), "<time>"),
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), "<id>"),
+    (re.compile(r"\bi-[0-9a-f]{8,17}\b"), "<instance>"),
+    (re.compile(r"\b0x[0-9a-f]+\b|\b[0-9a-f]{12,}\b", re.I), "<hex>"),
+    (re.compile(r"(?:s3://|/)[\w.\-/]+"), "<path>"),
+    (re.compile(r"\d+(\.\d+)?"), "<n>"),
+)
+MAX_SIGNATURE = 160
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One failed job or index, as its last attempt ended."""
+
+    job_id: str
+    index: int | None
+    exit_code: int | None
+    reason: str | None  # container.reason
+    status_reason: str | None
+    stopped_at: int | None  # epoch ms
+    attempted: bool  # it ran (or tried to): an exit code, a container reason, a start time or attempts
+    cancelled: bool = False  # isCancelled / isTerminated, where AWS says so
+
+
+@dataclass
+class FailureGroup:
+    cause: str
+    signature: str
+    exit_code: int | None
+    count: int = 0
+    indices: list[int] = field(default_factory=list)  # arrays; empty for a plain job
+    example: str = ""  # a job id or JOB:INDEX
+    first_ms: int | None = None
+    last_ms: int | None = None
+    sampled: bool = False  # the signature came from the log (not yet: from the listing's reasons)
+    _codes: set[int | None] = field(default_factory=set, repr=False)
+
+    @property
+    def repair(self) -> str:
+        return REPAIRS[self.cause]
+
+    def add(self, f: Failure) -> None:
+        self.count += 1
+        if f.index is not None:
+            self.indices.append(f.index)
+        if not self.example:
+            self.example = f.job_id if f.index is None else f"{f.job_id}:{f.index}"
+        self._codes.add(f.exit_code)
+        self.exit_code = f.exit_code if len(self._codes) == 1 else None
+        if f.stopped_at is not None:
+            self.first_ms = f.stopped_at if self.first_ms is None else min(self.first_ms, f.stopped_at)
+            self.last_ms = f.stopped_at if self.last_ms is None else max(self.last_ms, f.stopped_at)
+
+    def to_json(self) -> dict:
+        return {"cause": self.cause, "signature": self.signature, "exitCode": self.exit_code, "count": self.count,
+                "indices": sorted(self.indices), "example": self.example, "firstAt": _iso(self.first_ms),
+                "lastAt": _iso(self.last_ms), "repair": self.repair, "sampled": self.sampled}
+
+
+def classify(f: Failure) -> str:
+    reason, status = f.reason or "", f.status_reason or ""
+    if f.cancelled or (f.exit_code is None and not reason and status and not _known(status)):
+        return CANCELLED  # someone's own reason, no exit code of the job's own
+    if reason.startswith(OOM_PREFIX) or status.startswith(OOM_PREFIX):
+        return OOM
+    if status.startswith(SPOT_PREFIX) or reason.startswith(SPOT_PREFIX):
+        return SPOT
+    if TIMEOUT_TEXT in status or TIMEOUT_TEXT in reason:
+        return TIMEOUT
+    if any(reason.startswith(p) or status.startswith(p) for p in START_PREFIXES):
+        return START
+    if status.startswith(DEPENDENCY_PREFIX) or not f.attempted:
+        return DEPENDENCY
+    return APP
+
+
+def _known(status: str) -> bool:
+    """A statusReason AWS itself writes (as opposed to a reason a person gave when cancelling)."""
+    return status.startswith((APP_STATUS, OOM_PREFIX, SPOT_PREFIX, DEPENDENCY_PREFIX, TIMEOUT_TEXT, *START_PREFIXES))
+
+
+def signature(f: Failure, cause: str) -> str:
+    """What tells one group of this cause from another: for `app` the exit code and the reason, normalised."""
+    if cause in (DEPENDENCY, CANCELLED, SPOT, TIMEOUT):
+        return normalise(f.status_reason or "") if cause == CANCELLED else ""
+    text = f.reason or ("" if (f.status_reason or "").startswith(APP_STATUS) else f.status_reason) or ""
+    head = f"exit {f.exit_code}" if f.exit_code is not None and cause == APP else ""
+    body = normalise(text)
+    return " · ".join(p for p in (head, body) if p)
+
+
+def normalise(text: str) -> str:
+    text = " ".join(text.split())
+    for pattern, mask in _MASKS:
+        text = pattern.sub(mask, text)
+    return text if len(text) <= MAX_SIGNATURE else text[:MAX_SIGNATURE - 1] + "…"
+
+
+def failures(job: Job) -> Iterable[Failure]:
+    """The job's failed indices (an array) or the job itself (a plain job that FAILED)."""
+    if job.array is not None:
+        cancelled = job.is_cancelled or job.is_terminated
+        for i in job.array.indices(Status.FAILED):
+            yield _child(job, i, job.array.details.get(i), cancelled)
+        return
+    if job.status is Status.FAILED:
+        last = job.attempts[-1] if job.attempts else None
+        yield Failure(job.job_id, None, job.exit_code if job.exit_code is not None else (last and last.exit_code),
+                      job.reason or (last.reason if last else None), job.status_reason, job.stopped_at,
+                      attempted=bool(job.attempts or job.exit_code is not None or job.reason or job.started_at),
+                      cancelled=job.is_cancelled or job.is_terminated)
+
+
+def _child(job: Job, i: int, d: IndexDetail | None, cancelled: bool) -> Failure:
+    if d is None:  # a failed child seen only by status: nothing says it ran
+        return Failure(job.job_id, i, None, None, None, None, attempted=False, cancelled=cancelled)
+    last = d.attempts[-1] if d.attempts else None
+    return Failure(job.job_id, i, d.exit_code if d.exit_code is not None else (last and last.exit_code),
+                   d.reason or (last.reason if last else None),
+                   d.status_reason or (last.status_reason if last else None), d.stopped_at,
+                   attempted=bool(d.attempts or d.exit_code is not None or d.reason or d.started_at),
+                   cancelled=cancelled and d.exit_code is None)
+
+
+def groups_of(job: Job) -> list[FailureGroup]:
+    """The job's failures grouped, largest group first."""
+    by_key: dict[tuple[str, str], FailureGroup] = {}
+    for f in failures(job):
+        cause = classify(f)
+        sig = signature(f, cause)
+        group = by_key.get((cause, sig))
+        if group is None:
+            group = by_key[(cause, sig)] = FailureGroup(cause, sig, f.exit_code)
+        group.add(f)
+    return sorted(by_key.values(), key=lambda g: (-g.count, g.cause, g.signature))
+
+
+def failure_groups(snap: Snapshot) -> dict[str, list[FailureGroup]]:
+    return {job.job_id: groups_of(job) for job in snap.jobs}
+
+
+def _iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
