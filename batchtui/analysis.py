@@ -583,7 +583,9 @@ def job_fields(snap: Snapshot) -> dict[str, dict]:
     - `etaLowerBound`: true when `eta` is only the earliest it can finish (its own pace is not known yet).
     - `waitingOn`: ids of the unfinished jobs it still waits for (see waiting_on).
     - `failureGroups`: its failed work grouped by cause, largest first (see triage.py).
+    - `waiting`: for a job with RUNNABLE work, why it is not moving (see capacity.py).
     """
+    from batchtui.capacity import diagnose
     from batchtui.triage import groups_of
 
     a = analyze(snap)
@@ -599,6 +601,9 @@ def job_fields(snap: Snapshot) -> dict[str, dict]:
         if job.is_array or job.array is not None:
             fields["doomedIndices"] = doomed_indices(snap, job.job_id)
         fields["failureGroups"] = [g.to_json() for g in groups_of(job)]
+        waiting = diagnose(job, snap.capacity, snap)
+        if waiting is not None:
+            fields["waiting"] = waiting.to_json()
         out[job.job_id] = fields
     return out
 

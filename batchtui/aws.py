@@ -174,6 +174,21 @@ class BatchApi:
         where = f" in {self.region}" if self.region else ""
         raise UnknownQueue(f"no job queue named {queue!r}{where} (check --queue, --region and --profile)")
 
+    async def describe_compute_environments(self, refs: Sequence[str]) -> list[dict]:
+        """Raw computeEnvironments entries for names or ARNs (at most 100 a call, as AWS allows)."""
+        out: list[dict] = []
+        refs = list(dict.fromkeys(refs))
+        for start in range(0, len(refs), 100):
+            resp = await self._read("DescribeComputeEnvironments", self._batch.describe_compute_environments,
+                                    computeEnvironments=refs[start:start + 100])
+            out.extend(self._required(resp, "computeEnvironments", "DescribeComputeEnvironments"))
+        return out
+
+    async def get_job_queue_snapshot(self, queue: str) -> dict:
+        """The raw GetJobQueueSnapshot answer (frontOfQueue: the first 100 RUNNABLE jobs in dispatch order)."""
+        resp = await self._read("GetJobQueueSnapshot", self._batch.get_job_queue_snapshot, jobQueue=queue)
+        return resp if isinstance(resp, dict) else {}
+
     async def list_jobs(self, **kwargs: Any) -> dict:
         """One ListJobs page, the raw answer (jobSummaryList, nextToken)."""
         resp = await self._read("ListJobs", self._batch.list_jobs, **kwargs)

@@ -190,6 +190,10 @@ def snapshot_text(snap: Snapshot, extra: Mapping[str, Mapping] | None = None) ->
             if i in by_id:
                 lines.append("  " + job_line(by_id[i], width, extra.get(i), snap.polled_at))
                 lines.extend("      ✘ " + g for g in group_lines(extra.get(i)))
+                waiting = (extra.get(i) or {}).get("waiting")
+                if waiting:
+                    fix = f" – fix: {waiting['fix']}" if waiting.get("fix") else ""
+                    lines.append(f"      ⏸ {waiting['cause']}: {waiting['text']}{fix}")
     if not snap.jobs:
         lines.append("  (no jobs created in this queue within --since)")
     return lines

@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:  # capacity.py builds on this module
+    from batchtui.capacity import World
 
 class Status(IntEnum):
     """A Batch job status; the value is its byte in ArrayState.statuses, in lifecycle order."""
@@ -215,6 +218,7 @@ class Snapshot:
     error: str | None = None  # set when this refresh failed: jobs are then the last good state
     stale_since: datetime | None = None  # when the data last was fresh, if this refresh failed
     error_kind: str | None = None  # errors.kind_of(the error): "credentials" needs the person, not a retry
+    capacity: World | None = None  # the queue's compute environments and front, read while work is RUNNABLE
 
     def job(self, job_id: str) -> Job | None:
         return self._index().get(job_id)

@@ -44,7 +44,8 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from batchtui.aws import ServerError
-from batchtui.errors import OTHER, ApiError, BatchtuiError, kind_of
+from batchtui.capacity import World, has_runnable_work
+from batchtui.errors import OTHER, AccessDenied, ApiError, BatchtuiError, kind_of
 from batchtui.model import (
     AWS_STATUSES,
     ArrayState,
@@ -506,6 +507,9 @@ async def list_pages(api: Any, kwargs: dict[str, Any]) -> AsyncIterator[dict]:
         kwargs["nextToken"] = token
 
 
+CAPACITY_EVERY_S = 60.0  # how often the queue's environments and front are read while work is RUNNABLE
+
+
 @dataclass
 class _Tracked:
     """What the poller holds for one top-level job between refreshes."""
@@ -539,6 +543,9 @@ class Poller:
         self.refreshes = 0
         self.syncs = 0  # array syncs done in total (the rest were skipped)
         self.slowdown = 1.0  # >1 while AWS throttles us: the factor to stretch the refresh interval by
+        self._world: World | None = None  # the capacity read last (None while nothing is RUNNABLE)
+        self._world_at = 0.0
+        self._queue_desc: Any = None  # DescribeJobQueues' answer from this refresh's queue check, if it made one
 
     @property
     def last_good(self) -> Snapshot | None:
@@ -594,7 +601,7 @@ class Poller:
 
     async def _refresh(self) -> None:
         if not self._queue_checked:
-            await self.api.check_queue(self.queue)
+            self._queue_desc = await self.api.check_queue(self.queue)  # the first capacity read reuses it
             self._queue_checked = True
         listed = await self._list_queue()
         for t in self._jobs.values():
@@ -616,6 +623,43 @@ class Poller:
                 raise e  # a malformed answer: refresh() reports it
         if failures and self._last_good is None:
             raise failures[0]  # nothing known yet to fall back on
+        await self._read_capacity()
+
+    async def _read_capacity(self) -> None:
+        """While work is RUNNABLE, now and then: the queue, its compute environments and its front (3 calls at most,
+        on their own slower cadence). A queue with no RUNNABLE work costs nothing; what cannot be read (no IAM
+        permission, an endpoint without the operation) is noted in the World, never a failed refresh."""
+        views = [self._job_view(t) for t in self._jobs.values() if not t.job.gone]
+        if not any(has_runnable_work(j) for j in views):
+            self._world = None
+            return
+        now = time.monotonic()
+        if self._world is not None and now - self._world_at < CAPACITY_EVERY_S:
+            return
+        self._world_at = now
+        missing: list[str] = []
+        queue, self._queue_desc = self._queue_desc, None
+        if queue is None:
+            queue = await self._capacity_call("DescribeJobQueues", "check_queue", missing, self.queue)
+        refs = [str(o.get("computeEnvironment")) for o in (queue or {}).get("computeEnvironmentOrder") or ()
+                if isinstance(o, Mapping) and o.get("computeEnvironment")]
+        envs = await self._capacity_call("DescribeComputeEnvironments", "describe_compute_environments", missing,
+                                         refs) if refs else []
+        front = await self._capacity_call("GetJobQueueSnapshot", "get_job_queue_snapshot", missing, self.queue)
+        self._world = World.parse(queue, envs or [], front, missing)
+
+    async def _capacity_call(self, op: str, method: str, missing: list[str], *args: Any) -> Any:
+        call = getattr(self.api, method, None)
+        if call is None:
+            missing.append(f"{op} is not available here")
+            return None
+        try:
+            return await call(*args)
+        except AccessDenied:
+            missing.append(f"no permission for batch:{op}")
+        except BatchtuiError as e:  # an endpoint without the operation (moto), throttling past the deadline …
+            missing.append(f"{op} failed: {e}")
+        return None
 
     async def _sync_or_keep(self, job_id: str, t: _Tracked, failures: list[BaseException]) -> None:
         try:
@@ -790,7 +834,7 @@ class Poller:
     def _snapshot(self, calls0: int) -> Snapshot:
         jobs = [self._job_view(t) for t in self._jobs.values()]
         pipelines = build_pipelines(jobs)
-        return Snapshot(
+        return Snapshot(capacity=self._world,
             queue=self.queue, polled_at=datetime.now(UTC), api_calls=self.api.calls - calls0,
             jobs=ordered_jobs(pipelines, jobs), pipelines=pipelines, region=self.region, endpoint=self.endpoint,
             profile=getattr(self.api, "profile", None) or os.environ.get("AWS_PROFILE"),

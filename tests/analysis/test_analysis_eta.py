@@ -164,7 +164,7 @@ def test_job_fields_are_json_ready():
     fields = an.job_fields(s)
     json.dumps(fields)
     assert set(fields) == {"A", "B", "C", "E"}
-    assert set(fields["C"]) == {"outlook", "doomedIndices", "eta", "etaLowerBound", "waitingOn"}
+    assert set(fields["C"]) == {"outlook", "doomedIndices", "eta", "etaLowerBound", "waitingOn", "failureGroups"}
     assert fields["C"]["doomedIndices"] == [20] and fields["C"]["waitingOn"] == ["B"]
     assert fields["E"]["outlook"] == "will fail" and "doomedIndices" not in fields["E"]
     assert fields["A"]["eta"] is None and fields["B"]["eta"].endswith("Z")

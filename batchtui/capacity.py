@@ -1,0 +1,360 @@
+"""Why RUNNABLE work is not moving: the queue's compute environments, instance fit and the queue head (pure).
+
+    world = World.parse(queue_dict, [ce_dicts...], snapshot_dict)   # the AWS answers, read here only
+    waiting = diagnose(job, world, snap)                              # Waiting(cause="no-instance-fits", …)
+
+The evidence is weighed in the order on-call engineers check it (aws-batch-facts.md, "Compute environments, queues
+and why work sits in RUNNABLE"): AWS's own statusReason on the job (the blocked-queue codes); the queue itself
+INVALID or DISABLED; its environments DISABLED or INVALID; no instance type they may launch holds the job (memory
+counted as AWS counts it); every maxvCpus below the job's vCPUs; an unplaceable job at the head of the queue
+blocking the rest; the environments at maxvCpus with running work; else it is simply in line. Instance sizes come
+from the table batchtui ships (`instance_types`, shared with the simulator); a type it does not know is named as
+unknown, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from batchtui import instance_types as it
+from batchtui.model import Job, Snapshot, Status
+
+CAUSES = ("no-instance-fits", "max-vcpus-too-small", "ce-disabled", "ce-invalid", "queue-invalid",
+          "insufficient-capacity", "service-role", "blocked-behind", "capacity-full", "lower-priority", "in-line")
+# AWS's blocked-queue statusReason codes (prefixes), and the cause each means.
+AWS_REASONS = (
+    ("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT", "no-instance-fits"),
+    ("MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE", "max-vcpus-too-small"),
+    ("CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY", "insufficient-capacity"),
+    ("MISCONFIGURATION:SERVICE_ROLE_PERMISSIONS", "service-role"),
+    ("ACTION_REQUIRED", "ce-invalid"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeEnv:
+    name: str
+    arn: str
+    state: str  # ENABLED | DISABLED
+    status: str  # VALID | INVALID | CREATING | UPDATING | …
+    status_reason: str | None
+    kind: str  # MANAGED | UNMANAGED
+    resources: str | None  # EC2 | SPOT | FARGATE | FARGATE_SPOT (MANAGED only)
+    min_vcpus: int | None = None
+    max_vcpus: int | None = None
+    desired_vcpus: int | None = None
+    instance_types: tuple[str, ...] = ()
+
+    @property
+    def fargate(self) -> bool:
+        return (self.resources or "").startswith("FARGATE")
+
+    @property
+    def usable(self) -> bool:
+        return self.state == "ENABLED" and self.status == "VALID"
+
+    def unknown_types(self) -> list[str]:
+        return [t for t in self.instance_types if not it.is_known(t) and t not in it.ALIASES and t not in it.FAMILIES]
+
+    def largest(self) -> it.InstanceType | None:
+        types = it.expand(self.instance_types)
+        return max(types, key=lambda t: (t.vcpus, it.usable_memory_mib(t)), default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueInfo:
+    name: str
+    arn: str
+    state: str
+    status: str
+    status_reason: str | None
+    priority: int | None
+    environments: tuple[str, ...]  # computeEnvironmentOrder, in order (ARNs or names as AWS gave them)
+    fair_share: bool = False
+
+
+@dataclass(frozen=True)
+class World:
+    """What batchtui learned about a queue's capacity on its last capacity read (None fields: not readable)."""
+
+    queue: QueueInfo | None
+    environments: tuple[ComputeEnv, ...] = ()
+    front: tuple[str, ...] = ()  # job ids at the front of the queue, in dispatch order (GetJobQueueSnapshot)
+    missing: tuple[str, ...] = ()  # what could not be read and why ("batch:DescribeComputeEnvironments denied")
+
+    @classmethod
+    def parse(cls, queue: Mapping | None, environments: Iterable[Mapping] = (), snapshot: Mapping | None = None,
+              missing: Sequence[str] = ()) -> World:
+        q = _queue(queue) if isinstance(queue, Mapping) else None
+        envs = tuple(_environment(e) for e in environments if isinstance(e, Mapping))
+        if q is not None:  # in the queue's order
+            rank = {ref: n for n, ref in enumerate(q.environments)}
+            envs = tuple(sorted(envs, key=lambda e: rank.get(e.arn, rank.get(e.name, len(rank)))))
+        front = tuple(_job_id(j.get("jobArn")) for j in ((snapshot or {}).get("frontOfQueue") or {}).get("jobs") or ()
+                      if isinstance(j, Mapping) and j.get("jobArn"))
+        return cls(q, envs, front, tuple(missing))
+
+
+def _queue(d: Mapping) -> QueueInfo:
+    order = sorted((o for o in d.get("computeEnvironmentOrder") or () if isinstance(o, Mapping)),
+                   key=lambda o: o.get("order") or 0)
+    return QueueInfo(str(d.get("jobQueueName") or ""), str(d.get("jobQueueArn") or ""), str(d.get("state") or ""),
+                     str(d.get("status") or ""), _str(d.get("statusReason")), _int(d.get("priority")),
+                     tuple(str(o.get("computeEnvironment")) for o in order if o.get("computeEnvironment")),
+                     fair_share=bool(d.get("schedulingPolicyArn")))
+
+
+def _environment(d: Mapping) -> ComputeEnv:
+    r = d.get("computeResources") if isinstance(d.get("computeResources"), Mapping) else {}
+    return ComputeEnv(str(d.get("computeEnvironmentName") or ""), str(d.get("computeEnvironmentArn") or ""),
+                      str(d.get("state") or ""), str(d.get("status") or ""), _str(d.get("statusReason")),
+                      str(d.get("type") or ""), _str(r.get("type")), _int(r.get("minvCpus")), _int(r.get("maxvCpus")),
+                      _int(r.get("desiredvCpus")), tuple(str(t) for t in r.get("instanceTypes") or ()))
+
+
+def _job_id(arn: Any) -> str:
+    return str(arn).rsplit("/", 1)[-1]
+
+
+def _str(v: Any) -> str | None:
+    return str(v) if v not in (None, "") else None
+
+
+def _int(v: Any) -> int | None:
+    try:
+        return int(v) if v is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+# --- what a job needs -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    vcpus: float | None
+    memory_mib: int | None
+    gpus: int = 0
+
+    def text(self) -> str:
+        parts = []
+        if self.vcpus is not None:
+            parts.append(f"{self.vcpus:g} vCPU")
+        if self.memory_mib is not None:
+            parts.append(f"{self.memory_mib:,} MiB")
+        if self.gpus:
+            parts.append(f"{self.gpus} GPU")
+        return ", ".join(parts) or "unknown resources"
+
+
+def needs(job: Job) -> Needs:
+    """From the job's container (DescribeJobs: resourceRequirements, or the older vcpus/memory fields)."""
+    c = job.container_overrides or {}
+    found: dict[str, str] = {}
+    for r in c.get("resourceRequirements") or ():
+        if isinstance(r, Mapping) and r.get("type") and r.get("value") is not None:
+            found[str(r["type"]).upper()] = str(r["value"])
+    vcpus = _float(found.get("VCPU", c.get("vcpus")))
+    memory = _int(found.get("MEMORY", c.get("memory")))
+    return Needs(vcpus, memory, _int(found.get("GPU")) or 0)
+
+
+def _float(v: Any) -> float | None:
+    try:
+        return float(v) if v is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+# --- the diagnosis ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Waiting:
+    cause: str
+    text: str
+    aws_reason: str | None = None
+    compute_environment: str | None = None
+    blocked_by: str | None = None
+    fix: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cause": self.cause, "text": self.text, "awsReason": self.aws_reason,
+                "computeEnvironment": self.compute_environment, "blockedBy": self.blocked_by, "fix": self.fix}
+
+
+def has_runnable_work(job: Job) -> bool:
+    if job.array is not None:
+        return job.array.count(Status.RUNNABLE) > 0
+    return job.status is Status.RUNNABLE
+
+
+def _runnable_reason(job: Job) -> str | None:
+    """AWS's statusReason on the RUNNABLE job or the first RUNNABLE child that has one."""
+    if job.array is None:
+        return job.status_reason if job.status is Status.RUNNABLE else None
+    for i, d in job.array.details.items():
+        if d.status_reason and job.array.statuses[i] == Status.RUNNABLE:
+            return d.status_reason
+    return job.status_reason if job.status is Status.RUNNABLE else None
+
+
+def diagnose(job: Job, world: World | None, snap: Snapshot | None = None) -> Waiting | None:
+    """Why the job's RUNNABLE work waits; None for a job with none."""
+    if not has_runnable_work(job):
+        return None
+    reason = _runnable_reason(job)
+    for prefix, cause in AWS_REASONS:
+        if reason and reason.startswith(prefix):
+            return _from_aws(cause, reason, job, world)
+    if world is None or world.queue is None:
+        return Waiting("in-line", "waiting for capacity (the queue's compute environments could not be read"
+                       + (f": {'; '.join(world.missing)})" if world and world.missing else ")"), reason)
+    q = world.queue
+    if q.status == "INVALID":
+        return Waiting("queue-invalid", f"the queue {q.name} is INVALID" + (f": {q.status_reason}" if q.status_reason
+                                                                           else ""), reason)
+    envs = world.environments
+    if not envs and world.missing:
+        return Waiting("in-line", f"waiting in {q.name} (its compute environments could not be read: "
+                       f"{'; '.join(world.missing)})", reason)
+    invalid = [e for e in envs if e.status == "INVALID"]
+    disabled = [e for e in envs if e.state == "DISABLED"]
+    usable = [e for e in envs if e.usable]
+    if not usable and invalid:
+        e = invalid[0]
+        return Waiting("ce-invalid", f"{e.name} is INVALID" + (f": {e.status_reason}" if e.status_reason else ""),
+                       reason, e.name, fix=f"fix {e.name} (see its statusReason), then: aws batch "
+                       f"update-compute-environment --compute-environment {e.name} --state ENABLED")
+    if not usable and disabled:
+        e = disabled[0]
+        return Waiting("ce-disabled", f"{e.name} is DISABLED: it places nothing new", reason, e.name,
+                       fix=f"aws batch update-compute-environment --compute-environment {e.name} --state ENABLED")
+    return (_fit(job, usable or list(envs), reason) or _head(job, world, snap, reason)
+            or _full(job, usable, snap, reason) or Waiting("in-line", _in_line(job, q, snap), reason,
+                                                           usable[0].name if usable else None))
+
+
+def _from_aws(cause: str, reason: str, job: Job, world: World | None) -> Waiting:
+    """AWS said why: explain it in words, with the evidence batchtui has."""
+    envs = [e for e in (world.environments if world else ()) if e.usable] or list(world.environments if world else ())
+    found = _fit(job, envs, reason) if cause in ("no-instance-fits", "max-vcpus-too-small") and envs else None
+    if found is not None and found.cause == cause:
+        return found
+    text = {"no-instance-fits": f"needs {needs(job).text()}: no instance type the queue's environments may launch "
+                                "holds it (AWS: job resource requirement)",
+            "max-vcpus-too-small": f"needs {needs(job).text()}: more vCPUs than the environments' maxvCpus",
+            "insufficient-capacity": "AWS cannot get the instances it needs right now (insufficient capacity)",
+            "service-role": "the compute environment's service role lacks permissions",
+            "ce-invalid": "the queue's compute environments are INVALID"}[cause]
+    return Waiting(cause, text, reason, envs[0].name if envs else None)
+
+
+def _fit(job: Job, envs: Sequence[ComputeEnv], reason: str | None) -> Waiting | None:
+    """no-instance-fits / max-vcpus-too-small, when the evidence shows it."""
+    need = needs(job)
+    if need.vcpus is None and need.memory_mib is None or not envs:
+        return None
+    vcpus, memory = need.vcpus or 0, need.memory_mib or 0
+    ec2 = [e for e in envs if not e.fargate]
+    if ec2 and all(e.max_vcpus is not None and e.max_vcpus < vcpus for e in ec2):
+        e = max(ec2, key=lambda e: e.max_vcpus or 0)
+        return Waiting("max-vcpus-too-small", f"needs {need.text()}; {e.name} may use at most {e.max_vcpus} vCPUs",
+                       reason, e.name, fix=f"aws batch update-compute-environment --compute-environment {e.name} "
+                       f"--compute-resources maxvCpus={_at_least(vcpus)}")
+    unknown = [t for e in ec2 for t in e.unknown_types()]
+    fitting = [e for e in ec2 if any(it.fits(t, vcpus, memory, need.gpus) for t in it.expand(e.instance_types))]
+    if ec2 and not fitting and not unknown and len(ec2) == len(envs):
+        e = max(ec2, key=lambda e: (e.largest().vcpus if e.largest() else 0))
+        big = e.largest()
+        has = (f"the largest instance type {e.name} may launch, {big.name}, offers {big.vcpus} vCPU, "
+               f"{it.usable_memory_mib(big):,} MiB" + (f", {big.gpus} GPU" if big.gpus else "")) if big else \
+            f"{e.name} may launch no instance type batchtui knows"
+        bigger = it.smallest_fit(it.expand(["optimal", "g5"]), vcpus, memory, need.gpus)
+        fix = (f"aws batch update-compute-environment --compute-environment {e.name} --compute-resources "
+               f"instanceTypes={bigger.name}" if bigger else None)
+        if fix and e.kind == "MANAGED":
+            fix += " (or ask for less memory/vCPUs in the job)"
+        return Waiting("no-instance-fits", f"needs {need.text()}; {has}", reason, e.name, fix=fix)
+    return None
+
+
+def _at_least(vcpus: float) -> int:
+    n = int(vcpus) if vcpus == int(vcpus) else int(vcpus) + 1
+    return max(n, 1)
+
+
+def _head(job: Job, world: World, snap: Snapshot | None, reason: str | None) -> Waiting | None:
+    """The queue's head is an unplaceable job (AWS wrote a blocked-queue reason on it): everything behind waits."""
+    if not world.front or snap is None or world.queue is None or world.queue.fair_share:
+        return None
+    head_id = world.front[0]
+    if head_id == job.job_id or head_id.startswith(job.job_id + ":"):
+        return None
+    head = _find(snap, head_id)
+    head_reason = _reason_of(snap, head_id)
+    if head_reason and any(head_reason.startswith(p) for p, _ in AWS_REASONS):
+        name = head.job_name if head else head_id
+        return Waiting("blocked-behind", f"behind {name} at the head of {world.queue.name}, which cannot be placed "
+                       f"({head_reason.split(' - ')[0]})", reason, blocked_by=head_id,
+                       fix=f"cancel the job blocking the queue head: batchtui cancel {head_id}")
+    return None
+
+
+def _find(snap: Snapshot, job_id: str) -> Job | None:
+    parent = job_id.split(":", 1)[0]
+    return snap.job(parent)
+
+
+def _reason_of(snap: Snapshot, job_id: str) -> str | None:
+    parent, _, index = job_id.partition(":")
+    job = snap.job(parent)
+    if job is None:
+        return None
+    if index.isdigit() and job.array is not None:
+        d = job.array.details.get(int(index))
+        return d.status_reason if d else None
+    return job.status_reason
+
+
+def _full(job: Job, envs: Sequence[ComputeEnv], snap: Snapshot | None, reason: str | None) -> Waiting | None:
+    """The environments are at maxvCpus with running work: how many of this job fit at a time."""
+    ec2 = [e for e in envs if e.max_vcpus and not e.fargate]
+    if not ec2:
+        return None
+    e = ec2[0]
+    need = needs(job)
+    if e.desired_vcpus is None or e.max_vcpus is None or e.desired_vcpus < e.max_vcpus:
+        return None
+    running = _running_vcpus(snap) if snap is not None else None
+    per = f"; {int(e.max_vcpus // need.vcpus):,} of this job fit at a time" if need.vcpus else ""
+    used = f" ({running:g} vCPUs held by running work batchtui sees)" if running else ""
+    return Waiting("capacity-full", f"{e.name} is at its maxvCpus ({e.desired_vcpus}/{e.max_vcpus} vCPUs){used}"
+                   f"{per}", reason, e.name, fix=f"aws batch update-compute-environment --compute-environment "
+                   f"{e.name} --compute-resources maxvCpus={e.max_vcpus * 2} (if the account's limits allow)")
+
+
+def _running_vcpus(snap: Snapshot) -> float:
+    total = 0.0
+    for j in snap.jobs:
+        n = needs(j).vcpus or 0
+        count = j.array.count(Status.RUNNING) + j.array.count(Status.STARTING) if j.array is not None else \
+            int(j.status in (Status.RUNNING, Status.STARTING))
+        total += n * count
+    return total
+
+
+def _in_line(job: Job, q: QueueInfo, snap: Snapshot | None) -> str:
+    order = "ordering follows the queue's fair-share policy" if q.fair_share else "first in, first out"
+    return f"in line in {q.name} ({order}); its environments have room for it"
+
+
+def diagnose_all(snap: Snapshot, world: World | None) -> dict[str, Waiting]:
+    out: dict[str, Waiting] = {}
+    for job in snap.jobs:
+        w = diagnose(job, world, snap)
+        if w is not None:
+            out[job.job_id] = w
+    return out
