@@ -41,6 +41,7 @@ LABEL_STYLE = Style(color="#79c0ff", bold=True)
 TEXT_STYLE = Style(color="#c9d1d9")
 MUTED_STYLE = Style(color="#8b949e")
 SELECTED_BORDER = Style(color="#ffffff", bold=True)
+STALLED_STYLE = Style(color="#e3b341", bold=True)
 
 
 class Canvas:
@@ -398,6 +399,8 @@ def _plain_times(job: Job) -> str:
 def _rate_line(job: Job, iw: int, now: datetime, insight: JobInsight | None) -> list[tuple[str, Style | None]]:
     if insight is None:
         return []
+    if insight.stalled:  # no rate or ETA means anything while nothing can be placed: say why instead
+        return [(fmt.truncate("⏸ " + insight.stalled, iw), STALLED_STYLE)]
     parts: list[tuple[str, Style | None]] = []
     if insight.rate_per_min is not None and job.array is not None and not job.status.terminal:
         rate = insight.rate_per_min

@@ -24,6 +24,21 @@ class JobInsight:
     eta_lower_bound: bool = False
     waiting_on: tuple[str, ...] = ()
     doomed: int = 0  # unfinished indices that can no longer succeed
+    waiting: str | None = None  # capacity.py's cause for its RUNNABLE work
+    waiting_text: str | None = None
+    waiting_fix: str | None = None
+
+    @property
+    def stalled(self) -> str | None:
+        """A short label when RUNNABLE work cannot move as things are ("no instance fits"), else None."""
+        return STALLED.get(self.waiting or "")
+
+
+# Short enough for a graph box (about 20 cells), after a "⏸ ".
+STALLED = {"no-instance-fits": "no instance fits", "max-vcpus-too-small": "maxvCpus too small",
+           "ce-disabled": "CE disabled", "ce-invalid": "CE invalid", "queue-invalid": "queue invalid",
+           "service-role": "CE service role", "insufficient-capacity": "no EC2 capacity",
+           "blocked-behind": "queue head blocked", "capacity-full": "CE at maxvCpus"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +69,9 @@ def job_insights(snap: Snapshot) -> dict[str, JobInsight]:
                 eta_lower_bound=bool(eta and eta.lower_bound),
                 waiting_on=tuple(f.get("waitingOn") or ()),
                 doomed=len(f.get("doomedIndices") or ()),
+                waiting=(f.get("waiting") or {}).get("cause"),
+                waiting_text=(f.get("waiting") or {}).get("text"),
+                waiting_fix=(f.get("waiting") or {}).get("fix"),
             )
         return out
     except Exception:  # noqa: BLE001 - see the module docstring

@@ -182,6 +182,13 @@ class ArrayScreen(DashboardScreen):
         if why is not None:
             t.append("\nwhy: ", Style(color="#79c0ff", bold=True))
             t.append(clean(why.summary) + "\n", Style(color="#e6edf3"))
+        insight = self.dash.insights.get(job.job_id)
+        if insight is not None and insight.waiting_text and job.array.status(index) is Status.RUNNABLE:
+            t.append("capacity: ", Style(color="#e3b341", bold=True))
+            t.append(clean(insight.waiting_text) + "\n", Style(color="#e6edf3"))
+            if insight.waiting_fix:
+                t.append("fix: ", MUTED)
+                t.append(clean(insight.waiting_fix) + "\n", Style(color="#e6edf3"))
         ups, downs = upstream(snap, job, index), downstream(snap, job, index)
         if ups:
             t.append("\nwaits for\n", HEAD)

@@ -135,6 +135,13 @@ class DetailScreen(DashboardScreen):
                 explain_job(snap, self.job_id)
         if why is not None:
             rows.add_row("Why", Text(clean(why.summary), TEXT))
+        insight = self.dash.insights.get(self.job_id)
+        if insight is not None and insight.waiting_text and status is Status.RUNNABLE:
+            capacity = Text(clean(insight.waiting_text), TEXT)
+            if insight.waiting_fix:
+                capacity.append("\nfix: ", MUTED)
+                capacity.append(clean(insight.waiting_fix), TEXT)
+            rows.add_row("Capacity", capacity)
         failure = self._failure(job)
         if failure:
             rows.add_row("Reason", Text(clean(failure), Style(color=fmt.STATUS_COLOR[Status.FAILED])))

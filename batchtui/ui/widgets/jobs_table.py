@@ -171,7 +171,9 @@ def row(job: Job, insight: JobInsight | None, now: datetime, names: Mapping[str,
         if insight.rate_per_min is not None and job.array is not None and not job.status.terminal:
             r = insight.rate_per_min
             rate = f"{r:,.0f}/min" if r >= 10 else f"{r:.1f}/min"
-        if insight.eta is not None and not job.status.terminal:
+        if insight.stalled:
+            eta = Text("⏸ " + insight.stalled, Style(color="#e3b341", bold=True))
+        elif insight.eta is not None and not job.status.terminal:
             eta = Text(describe_eta(insight.eta, now, insight.eta_lower_bound))
         if insight.outlook:
             outlook = Text(insight.outlook, Style(color=fmt.OUTLOOK_COLOR.get(insight.outlook), bold=True))

@@ -1,0 +1,47 @@
+"""On screen, stalled work says why: the graph node and the jobs table show a short cause instead of a made-up ETA,
+and the array screen's why-panel gives the evidence and the fix for a RUNNABLE index."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import ui_factory as f
+
+from batchtui.capacity import World
+from batchtui.model import Status
+from batchtui.ui.app import BatchtuiApp
+from batchtui.ui.screens.array import ArrayScreen
+
+ARN = "arn:aws:batch:us-east-1:123456789012"
+QUEUE = {"jobQueueName": "ProdQueue", "jobQueueArn": f"{ARN}:job-queue/ProdQueue", "state": "ENABLED",
+         "status": "VALID", "priority": 1,
+         "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": f"{ARN}:compute-environment/TinyCE"}]}
+TINY = {"computeEnvironmentName": "TinyCE", "computeEnvironmentArn": f"{ARN}:compute-environment/TinyCE",
+        "type": "MANAGED", "state": "ENABLED", "status": "VALID",
+        "computeResources": {"type": "EC2", "minvCpus": 0, "maxvCpus": 256, "desiredvCpus": 0,
+                             "instanceTypes": ["c6i.4xlarge"]}}
+
+
+async def test_a_job_no_instance_can_hold_shows_stuck_with_the_evidence_and_the_fix():
+    snap = replace(f.reference(400), capacity=World.parse(QUEUE, [TINY]))
+    app = BatchtuiApp(f.ScriptedSource([snap]), refresh_s=3600, bell=False, clock=lambda: f.NOW)
+    async with app.run_test(size=(160, 50)) as pilot:
+        for _ in range(200):
+            if app.snap is not None and not app.refreshing:
+                break
+            await pilot.pause(0.01)
+        await pilot.pause()
+        assert app.insights[f.job_id("JobB")].waiting == "no-instance-fits"
+        shown = app.export_screenshot().replace("&#160;", " ")
+        assert shown.count("⏸ no instance fits") == 4  # JobB and JobC (32 GiB on a 31,907 MiB box): node + table
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ArrayScreen)
+        job = app.snap.by_name("JobB")
+        app.screen.query_one("IndexGrid").cursor = job.array.indices(Status.RUNNABLE)[0]
+        await pilot.pause(0.2)
+        from textual.widgets import Static
+
+        info = " ".join(str(app.screen.query_one("#index-info", Static).render()).split())
+        assert "capacity: needs 32 vCPU, 4,096 MiB" in info and "c6i.4xlarge" in info
+        assert "fix: aws batch update-compute-environment --compute-environment TinyCE" in info
