@@ -77,3 +77,41 @@ def test_which_failures_may_have_applied_a_call():
 def test_a_submit_error_does_not_claim_retries_it_never_made():
     err = map_error(_client_error(500, "ServerException"), "SubmitJob", retried=False)
     assert "after retries" not in str(err) and "HTTP 500" in str(err)
+
+
+def _families():
+    import aiohttp
+
+    return [
+        (bex.SSOError(), "CredentialsError"), (bex.TokenRetrievalError(provider="sso", error_msg="expired"),
+                                               "CredentialsError"),
+        (bex.CredentialRetrievalError(provider="sso", error_msg="x"), "CredentialsError"),
+        (bex.UnauthorizedSSOTokenError(), "CredentialsError"),
+        (bex.NoCredentialsError(), "CredentialsError"), (bex.PartialCredentialsError(provider="env", cred_var="k"),
+                                                        "CredentialsError"),
+        (bex.ProfileNotFound(profile="nope"), "CredentialsError"), (bex.NoRegionError(), "BatchtuiError"),
+        (bex.EndpointConnectionError(endpoint_url="http://x"), "EndpointUnreachable"),
+        (bex.ConnectTimeoutError(endpoint_url="http://x"), "EndpointUnreachable"),
+        (bex.ReadTimeoutError(endpoint_url="http://x"), "NoAnswer"),
+        (bex.ConnectionClosedError(endpoint_url="http://x"), "EndpointUnreachable"),
+        (bex.HTTPClientError(error="reset"), "EndpointUnreachable"),
+        (bex.ParamValidationError(report="bad\nreport"), "ApiError"),
+        (ResponseParserError("bad json"), "ServerError"),
+        (_client_error(400, "ClientException"), "ApiError"), (_client_error(403, "AccessDeniedException"),
+                                                             "AccessDenied"),
+        (_client_error(403, "ExpiredTokenException"), "CredentialsError"),
+        (_client_error(429, "TooManyRequestsException"), "Throttled"), (_client_error(500, "ServerException"),
+                                                                       "ServerError"),
+        (aiohttp.ClientPayloadError("truncated"), "ApiError"), (RuntimeError("odd\nthing"), "ApiError"),
+    ]
+
+
+def test_every_exception_family_becomes_one_of_our_types_on_one_line():
+    for e, kind in _families():
+        err = map_error(e, "ListJobs", endpoint="http://127.0.0.1:1", profile="sso-dev")
+        assert isinstance(err, BatchtuiError), e
+        assert type(err).__name__ == kind, (e, type(err).__name__)
+        assert "\n" not in str(err) and str(err), e
+        if kind == "CredentialsError" and not isinstance(e, bex.ProfileNotFound | bex.NoCredentialsError
+                                                         | bex.PartialCredentialsError | bex.ClientError):
+            assert "aws sso login --profile sso-dev" in str(err)
