@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
+from batchtui import triage
 from batchtui.model import Job, Snapshot, Status
 from batchtui.sanitize import printable
 from batchtui.ui import format as fmt
@@ -102,24 +103,35 @@ def _newly_failed(old: Job, job: Job) -> list[int]:
 
 
 def _index_failures(old: Job, job: Job, at: datetime) -> list[Event]:
+    """New failures, spoken of by cause (triage.py): "JobC: 86 oom (exit 137), 212 dependency". A failure that only
+    follows an upstream one is a warning, never an alert: it is not a crash of its own."""
     new = _newly_failed(old, job)
     if not new or job.array is None:
         return []
-    details = job.array.details
+    fresh = set(new)
+    causes = {f.index: (triage.classify(f), f) for f in triage.failures(job) if f.index in fresh}
     if len(new) <= LIST_UP_TO:
         out = []
         for i in new:
-            d = details.get(i)
-            why = failure_text(d.exit_code, d.reason, d.status_reason) if d else "no reason known yet"
-            out.append(Event(at, BAD, f"{job.job_name}[{i}] failed: {why}", alert=True, job_id=job.job_id, index=i,
-                             kind="index"))
+            cause, f = causes.get(i, (triage.DEPENDENCY, None))
+            if cause == triage.DEPENDENCY:
+                out.append(Event(at, WARN, f"{job.job_name}[{i}] failed: what it depends on failed (dependency)",
+                                 job_id=job.job_id, index=i, kind="index"))
+                continue
+            why = failure_text(f.exit_code, f.reason, f.status_reason) if f else "no reason known yet"
+            out.append(Event(at, BAD, f"{job.job_name}[{i}] failed ({cause}): {why}", alert=True, job_id=job.job_id,
+                             index=i, kind="index"))
         return out
-    codes = Counter(details[i].exit_code if i in details else None for i in new)
-    grouped = ", ".join(f"{'exit ' + str(c) if c is not None else 'no exit code'} ×{n:,}"
-                        for c, n in codes.most_common(3))
+    counts = Counter(cause for cause, _ in causes.values())
+    codes = {c: Counter(f.exit_code for cause, f in causes.values() if cause == c) for c in counts}
+    parts = []
+    for cause, n in counts.most_common():
+        code, k = codes[cause].most_common(1)[0]
+        parts.append(f"{n:,} {cause}" + (f" (exit {code})" if code is not None and k == n else ""))
+    own = any(c != triage.DEPENDENCY for c in counts)
     sample = ", ".join(str(i) for i in new[:5]) + ("…" if len(new) > 5 else "")
-    return [Event(at, BAD, f"{job.job_name}: {len(new):,} indices failed ({grouped}), e.g. [{sample}]", alert=True,
-                  job_id=job.job_id, index=new[0], kind="index")]
+    return [Event(at, BAD if own else WARN, f"{job.job_name}: {len(new):,} more indices failed: {', '.join(parts)}; "
+                  f"e.g. [{sample}]", alert=own, job_id=job.job_id, index=new[0], kind="index")]
 
 
 def _job_change(old: Job, job: Job, at: datetime) -> list[Event]:

@@ -102,8 +102,9 @@ async def once(url: str, code: str | None, timeout: str | None) -> tuple[int, di
     if timeout:
         argv += ["--timeout", timeout]
     t0 = time.monotonic()
+    # cwd: `python -m` puts the current directory first on sys.path, ahead of any installed checkout
     proc = await asyncio.create_subprocess_exec(*argv, env=env, stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE)
+                                                stderr=asyncio.subprocess.PIPE, cwd=code or None)
     out, err = await proc.communicate()
     took = time.monotonic() - t0
     doc = json.loads(out) if proc.returncode == 0 and out.strip() else None

@@ -216,7 +216,7 @@ async def big_queues(code: str | None, limit_s: float, python: str | None = None
         proc = await asyncio.create_subprocess_exec(python or sys.executable, "-c", BIG_CHILD,
                                                     str(root / "tests" / "ui"), kind,
                                                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                                                    env=env)
+                                                    env=env, cwd=str(root))
         try:
             out, err = await asyncio.wait_for(proc.communicate(), limit_s)
         except TimeoutError:

@@ -81,7 +81,7 @@ def test_a_newly_failed_index_is_reported_with_exit_code_and_reason(ref):
     d = IndexDetail(301, exit_code=137, reason=f.OOM)
     later = f.with_index(ref, "JobB", 301, Status.FAILED, d)
     ev = events.diff(ref, later)
-    assert [e.text for e in ev] == [f"JobB[301] failed: exit 137 · {f.OOM}"]
+    assert [e.text for e in ev] == [f"JobB[301] failed (oom): exit 137 · {f.OOM}"]
     assert ev[0].alert and ev[0].index == 301
 
 
@@ -91,7 +91,22 @@ def test_many_failures_in_one_refresh_are_one_grouped_line(ref):
         snap = f.with_index(snap, "JobB", i, Status.FAILED, IndexDetail(i, exit_code=137))
     ev = events.diff(ref, snap)
     assert len(ev) == 1
-    assert "10 indices failed (exit 137 ×10)" in ev[0].text
+    assert "JobB: 10 more indices failed: 10 app (exit 137)" in ev[0].text and ev[0].alert
+
+
+def test_failures_are_spoken_of_by_cause_and_dependency_failures_are_not_crashes(ref):
+    snap = ref
+    for i in range(350, 356):
+        snap = f.with_index(snap, "JobB", i, Status.FAILED, IndexDetail(i, exit_code=137, reason=f.OOM))
+    for i in range(356, 362):
+        snap = f.with_index(snap, "JobB", i, Status.FAILED, IndexDetail(i, status_reason=f.DEP_FAILED))
+    (ev,) = events.diff(ref, snap)
+    assert "12 more indices failed: 6 oom (exit 137), 6 dependency" in ev.text  # ties: in index order
+    only_deps = ref
+    for i in range(356, 366):
+        only_deps = f.with_index(only_deps, "JobB", i, Status.FAILED, IndexDetail(i, status_reason=f.DEP_FAILED))
+    (dep,) = events.diff(ref, only_deps)
+    assert "10 dependency" in dep.text and not dep.alert and dep.level == events.WARN
 
 
 def test_job_success_failure_and_pipeline_end(ref):

@@ -353,7 +353,7 @@ async def test_an_index_failure_rings_the_bell_and_shows_a_toast_and_a_feed_line
         await pilot.press("r")
         await ready(pilot, refreshes=2)
         assert rings == [1]
-        assert any(f"JobB[{fresh}] failed: exit 137" in n.message for n in app._notifications)
+        assert any(f"JobB[{fresh}] failed (oom): exit 137" in n.message for n in app._notifications)
         feed = app.screen.query_one(EventFeed)
         assert any(f"JobB[{fresh}] failed" in line.text for line in feed.lines)
 
