@@ -35,6 +35,7 @@ from batchtui.errors import BatchtuiError, UsageError, kind_of
 from batchtui.model import Snapshot, split_child_id
 from batchtui.ui.events import TOAST_ORDER, Event, diff
 from batchtui.ui.insight import JobInsight, job_insights
+from batchtui.ui.palette import LightPalette
 from batchtui.ui.screens.action import ActionScreen
 from batchtui.ui.screens.array import ArrayScreen
 from batchtui.ui.screens.base import MARK_ACTIONS, DashboardScreen
@@ -106,6 +107,8 @@ class BatchtuiApp(App[int]):
                  theme: str | None = None, clock: Callable[[], datetime] | None = None,
                  data_clock: Callable[[], datetime] | None = None, crash_log: Path | None = None) -> None:
         super().__init__()
+        self._light = LightPalette(enabled=False)  # on while the theme is light (see palette.py)
+        self._filters.append(self._light)
         self.source = source
         self.refresh_s = refresh_s
         self.readonly = readonly
@@ -156,6 +159,7 @@ class BatchtuiApp(App[int]):
         self.start_refresh()
         self.set_interval(1.0, self._tick)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self._light.enabled = not self.current_theme.dark
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """An SVG of the screen, in a directory that exists: the current one if it can be written, else the state
@@ -178,6 +182,11 @@ class BatchtuiApp(App[int]):
     remember_theme = False  # set by the real entry point: a theme chosen in the app is kept in the config file
 
     def _theme_changed(self, theme: Any) -> None:
+        # The screens' colours are tuned for dark backgrounds: on a light theme the palette filter swaps them.
+        self._light.enabled = not theme.dark
+        self.refresh(repaint=True)
+        if self.screen is not None:
+            self.screen.refresh(repaint=True)
         if not self.remember_theme:
             return
         from batchtui import config

@@ -58,6 +58,27 @@ def test_pipeline_screen_small_terminal(snap_compare):
     assert snap_compare(app_on(f.reference_source()), terminal_size=SMALL, run_before=steps())
 
 
+def _light(app: BatchtuiApp) -> BatchtuiApp:
+    app.theme = "textual-light"
+    return app
+
+
+def test_pipeline_screen_light_theme(snap_compare):
+    """textual-light: every colour tuned for dark backgrounds swapped for its light counterpart (palette.py)."""
+    assert snap_compare(_light(app_on(f.reference_source())), terminal_size=SIZE, run_before=steps())
+
+
+def test_array_screen_light_theme_at_80x24(snap_compare):
+    """The grid and its legend at 80×24 in a light theme."""
+    assert snap_compare(_light(app_on(f.reference_source(2000))), terminal_size=(80, 24),
+                        run_before=steps("down", "enter"))
+
+
+def test_pipeline_screen_at_80x24(snap_compare):
+    """At 80×24 the jobs table keeps Status, Progress and Outlook (low-value columns give way first)."""
+    assert snap_compare(app_on(f.reference_source()), terminal_size=(80, 24), run_before=steps())
+
+
 def test_array_screen_all_ten_thousand_indices(snap_compare):
     """JobB: 10,000 half-block cells on one screen, legend with counts by status, index 0 selected."""
     assert snap_compare(app_on(f.reference_source()), terminal_size=SIZE, run_before=steps("down", "enter"))
