@@ -219,6 +219,7 @@ class Snapshot:
     stale_since: datetime | None = None  # when the data last was fresh, if this refresh failed
     error_kind: str | None = None  # errors.kind_of(the error): "credentials" needs the person, not a retry
     capacity: World | None = None  # the queue's compute environments and front, read while work is RUNNABLE
+    loading: bool = False  # the first refresh is still reading arrays: indices not read yet are UNKNOWN
 
     def job(self, job_id: str) -> Job | None:
         return self._index().get(job_id)

@@ -37,7 +37,7 @@ import os
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -508,6 +508,7 @@ async def list_pages(api: Any, kwargs: dict[str, Any]) -> AsyncIterator[dict]:
 
 
 CAPACITY_EVERY_S = 60.0  # how often the queue's environments and front are read while work is RUNNABLE
+PARTIAL_EVERY_S = 0.5  # the first refresh's partial snapshots, at most this often
 
 
 @dataclass
@@ -546,6 +547,10 @@ class Poller:
         self._world: World | None = None  # the capacity read last (None while nothing is RUNNABLE)
         self._world_at = 0.0
         self._queue_desc: Any = None  # DescribeJobQueues' answer from this refresh's queue check, if it made one
+        # Called with each partial snapshot of the first refresh (the dashboard draws them); None: none made.
+        self.on_partial: Callable[[Snapshot], None] | None = None
+        self._partial_at = 0.0
+        self._calls0 = 0
 
     @property
     def last_good(self) -> Snapshot | None:
@@ -556,6 +561,7 @@ class Poller:
             raise RuntimeError("Poller.refresh called while a refresh is running (polls must not overlap)")
         self._busy = True
         calls0, throttled0 = self.api.calls, self.api.throttled
+        self._calls0 = calls0
         try:
             try:
                 await self._refresh()
@@ -599,6 +605,21 @@ class Poller:
 
     # -- one refresh -----------------------------------------------------------------------------------------
 
+    def _publish_partial(self, calls0: int, *, every_s: float = 0.0) -> None:
+        """The first refresh shows what it already knows – the queue's jobs and graph after the first listing,
+        then the arrays as their pages arrive – instead of a blank screen for as long as the slowest array takes.
+        Later refreshes have the last good snapshot on screen and publish only when done."""
+        if self.on_partial is None or self._last_good is not None:
+            return
+        now = time.monotonic()
+        if now - self._partial_at < every_s:
+            return
+        self._partial_at = now
+        try:
+            self.on_partial(dataclasses.replace(self._snapshot(calls0), loading=True))
+        except Exception:  # noqa: BLE001 - a display hook must never break the refresh
+            pass
+
     async def _refresh(self) -> None:
         if not self._queue_checked:
             self._queue_desc = await self.api.check_queue(self.queue)  # the first capacity read reuses it
@@ -609,6 +630,7 @@ class Poller:
         for s in listed:
             self._update(s, fields_from_summary(s), listed=True)
         await self._describe_round(listed_ids={s["jobId"] for s in listed})
+        self._publish_partial(self._calls0)
         # Arrays sync side by side (the budget still paces the calls). A sync commits only when complete, so one
         # that fails leaves its array as it was, marked stale, while the others go on: a refresh that loses some
         # calls still publishes what it learned. Failures are caught inside each task, so none cancels the others
@@ -670,6 +692,7 @@ class Poller:
             return
         t.sync_error = None
         t.synced_at = datetime.now(UTC)
+        self._publish_partial(self._calls0, every_s=PARTIAL_EVERY_S)
 
     async def _list_queue(self) -> list[dict]:
         after = str(int((self._clock() - self.since_s) * 1000))

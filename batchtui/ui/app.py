@@ -155,6 +155,8 @@ class BatchtuiApp(App[int]):
     # --- lifecycle ---------------------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        if hasattr(self.source, "on_partial"):
+            self.source.on_partial = self.apply_partial  # type: ignore[attr-defined]
         self.push_screen(PipelineScreen())
         self.start_refresh()
         self.set_interval(1.0, self._tick)
@@ -256,8 +258,18 @@ class BatchtuiApp(App[int]):
         self.first_error = message
         return None
 
+    def apply_partial(self, snap: Snapshot) -> None:
+        """A partial snapshot of the first refresh (the queue's jobs, arrays filling in): drawn, no events yet."""
+        if self.snap is None or self.snap.loading:
+            self.snap, self.insights = snap, job_insights(snap)
+            self.received_at = self.now()
+            if isinstance(self.screen, DashboardScreen):
+                self.screen.snapshot_changed()
+
     def apply_snapshot(self, snap: Snapshot) -> None:
-        events = diff(self.snap, snap)
+        # After partial snapshots, the first complete one is still "the first": its failures are a summary, not a
+        # flood of "index failed" events for indices that were only not read yet.
+        events = diff(None if self.snap is not None and self.snap.loading else self.snap, snap)
         if not snap.error or not self.insights:
             self.insights = job_insights(snap)
         self.snap = snap

@@ -61,7 +61,14 @@ class PollerSource:
             kw["clock"] = lambda: clock().timestamp()
         return Poller(self.api, queue=queue, since_s=self._since_s, region=self._region, endpoint=self._endpoint, **kw)
 
+    on_partial: Callable[[Snapshot], None] | None = None  # set by the app: the first refresh's partial snapshots
+
+    def _partial(self, snap: Snapshot) -> None:
+        if self.on_partial is not None:
+            self.on_partial(replace(snap, polled_at=self._clock()) if self._clock is not None else snap)
+
     async def refresh(self) -> Snapshot:
+        self._poller.on_partial = self._partial
         snap = await self._poller.refresh()
         if self._clock is None:
             return snap

@@ -467,3 +467,19 @@ async def test_an_array_listed_without_its_summary_is_still_kept_current():
     # Nothing moved: the queue listing and one DescribeJobs for the summaries, no child listings.
     assert fb.calls - calls == 2
     assert [op for op, _ in fb.log[-2:]] == ["ListJobs", "DescribeJobs"]
+
+
+async def test_the_first_refresh_publishes_what_it_knows_before_the_arrays_are_read():
+    fb = reference(size=20)
+    poller = Poller(fb, "ProdQueue")
+    partials = []
+    poller.on_partial = partials.append
+    first = await poller.refresh()
+    assert partials and all(p.loading for p in partials) and not first.loading
+    early = partials[0]
+    assert [j.job_id for j in early.jobs] == [j.job_id for j in first.jobs]  # the graph: every job, in order
+    b = early.by_name("JobB")
+    assert b.array is not None and b.array.count(Status.UNKNOWN) == 20  # not read yet, and it says so
+    partials.clear()
+    await poller.refresh()
+    assert partials == []  # later refreshes keep the last good state on screen until they are done

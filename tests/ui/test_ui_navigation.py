@@ -621,3 +621,22 @@ async def test_help_on_an_80_column_terminal_is_one_column_and_cuts_nothing():
         assert len(table.columns) == 1  # one section a row
         text = _plain(table, width=help_screen.query_one("#help-box").content_region.width)
         assert "status:failed,running" in text.replace("\n", "").replace(" ", "")
+
+
+async def test_partial_snapshots_are_drawn_without_events_and_the_first_full_one_is_a_summary():
+    from batchtui.model import ArrayState
+
+    snap = f.reference(400)
+    b = snap.by_name("JobB")
+    unread = replace(f.with_job(snap, b, array=ArrayState.of(bytearray([Status.UNKNOWN]) * 400, {})), loading=True)
+    app = make(f.ScriptedSource([snap]))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.snap, app.events, app.events_added = None, [], 0
+        app.apply_partial(unread)
+        await pilot.pause()
+        assert app.snap is unread and app.events == []
+        assert "reading arrays" in str(app.screen.query_one(StatusBar).render())
+        app.apply_snapshot(snap)
+        await pilot.pause()
+        assert len(app.events) == 1 and app.events[0].text.startswith("watching ProdQueue")  # no flood

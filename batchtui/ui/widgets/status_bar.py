@@ -152,7 +152,9 @@ def _first_line(snap: Snapshot | None, f: Freshness, *, queue: str, where: str, 
         line.append(f"⚠ updated {fmt.age(f.age_s)}", WARN)
     else:
         line.append(f"● updated {fmt.age(f.age_s)}", Style(color="#3fb950"))
-    if refreshing and f.age_s is not None:
+    if snap is not None and snap.loading:
+        line.append("  ⟳ reading arrays…", ACCENT)
+    elif refreshing and f.age_s is not None:
         line.append("  ⟳", ACCENT)
     if snap is not None:
         line.append(*SEP)
