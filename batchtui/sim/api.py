@@ -15,18 +15,32 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from batchtui import instance_types
+from batchtui.sim.capacity import (
+    ALLOCATION_STRATEGIES,
+    CE_TYPES,
+    CR_TYPES,
+    MAX_ENVIRONMENTS_PER_QUEUE,
+    STATES,
+    ComputeEnvironment,
+    ComputeResources,
+    Queue,
+    TimeLimitAction,
+    name_of,
+)
 from batchtui.sim.engine import (
     ACCOUNT,
     FAILED,
     MAX_ARRAY_SIZE,
     REGION,
     RUNNING,
+    STARTING,
     STATUS_CODES,
     STATUS_NAMES,
+    SUCCEEDED,
     Engine,
     Job,
     JobDefinition,
-    Queue,
     SimError,
     Unit,
 )
@@ -71,6 +85,102 @@ def _str_map(body: dict[str, Any], key: str) -> dict[str, str]:
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise SimError(f"{key} must map strings to strings")
     return value
+
+
+def _state(body: dict[str, Any]) -> str | None:
+    state = _get(body, "state", str)
+    if state is not None and state not in STATES:
+        raise SimError(f"state must be ENABLED or DISABLED; got {state!r}")
+    return state
+
+
+def _instance_types(spec: dict[str, Any]) -> list[str]:
+    names = _str_list(spec, "instanceTypes")
+    unknown = [n for n in names if not instance_types.is_known(n)]
+    if unknown:
+        raise SimError(f"Unknown instance type(s) {', '.join(unknown)}: batchtui sim knows the families "
+                       f"{', '.join(sorted(instance_types.FAMILIES))}, their sizes, optimal and default_x86_64")
+    return names
+
+
+def _check_vcpus(min_vcpus: int, max_vcpus: int, desired: int | None) -> None:
+    if min_vcpus < 0:
+        raise SimError(f"minvCpus must be 0 or more; got {min_vcpus}")
+    if max_vcpus < min_vcpus:
+        raise SimError(f"maxvCpus ({max_vcpus}) must not be less than minvCpus ({min_vcpus})")
+    if desired is not None and not min_vcpus <= desired <= max_vcpus:
+        raise SimError(f"desiredvCpus ({desired}) must be between minvCpus ({min_vcpus}) and maxvCpus ({max_vcpus})")
+
+
+# computeResources members the simulator keeps only to describe them back
+_ECHOED = ("subnets", "securityGroupIds", "instanceRole", "ec2KeyPair", "imageId", "bidPercentage",
+           "spotIamFleetRole", "placementGroup", "launchTemplate", "ec2Configuration", "tags")
+
+
+def _compute_resources(spec: dict[str, Any]) -> ComputeResources:
+    kind = _get(spec, "type", str, required=True)
+    if kind not in CR_TYPES:
+        raise SimError(f"computeResources type must be one of {', '.join(CR_TYPES)}; got {kind!r}")
+    max_vcpus = _get(spec, "maxvCpus", int, required=True)
+    min_vcpus = _get(spec, "minvCpus", int) or 0
+    _check_vcpus(min_vcpus, max_vcpus, _get(spec, "desiredvCpus", int))
+    fargate = kind in ("FARGATE", "FARGATE_SPOT")
+    types = _instance_types(spec)
+    if fargate and types:
+        raise SimError("A FARGATE compute environment takes no instanceTypes")
+    if not fargate and not types:
+        raise SimError("instanceTypes is required for an EC2 or SPOT compute environment")
+    strategy = _get(spec, "allocationStrategy", str) or "BEST_FIT_PROGRESSIVE"
+    if strategy not in ALLOCATION_STRATEGIES:
+        raise SimError(f"allocationStrategy must be one of {', '.join(ALLOCATION_STRATEGIES)}; got {strategy!r}")
+    extra = {k: spec[k] for k in _ECHOED if spec.get(k) is not None}
+    return ComputeResources(kind, max_vcpus, min_vcpus, types, strategy, extra)
+
+
+def _resource_changes(current: ComputeResources, spec: dict[str, Any]) -> dict[str, Any]:
+    """UpdateComputeEnvironment's computeResources as changes to ComputeResources' fields."""
+    changes: dict[str, Any] = {}
+    for key, attr in (("minvCpus", "min_vcpus"), ("maxvCpus", "max_vcpus")):
+        value = _get(spec, key, int)
+        if value is not None:
+            changes[attr] = value
+    _check_vcpus(changes.get("min_vcpus", current.min_vcpus), changes.get("max_vcpus", current.max_vcpus),
+                 _get(spec, "desiredvCpus", int))
+    if spec.get("instanceTypes") is not None:
+        if current.fargate:
+            raise SimError("A FARGATE compute environment takes no instanceTypes")
+        changes["instance_types"] = _instance_types(spec)
+        if not changes["instance_types"]:
+            raise SimError("instanceTypes must name at least one instance type")
+    strategy = _get(spec, "allocationStrategy", str)
+    if strategy is not None:
+        if strategy not in ALLOCATION_STRATEGIES:
+            raise SimError(f"allocationStrategy must be one of {', '.join(ALLOCATION_STRATEGIES)}")
+        changes["allocation_strategy"] = strategy
+    echoed = {k: spec[k] for k in _ECHOED if spec.get(k) is not None}
+    if echoed:
+        changes["extra"] = {**current.extra, **echoed}
+    return changes
+
+
+def _time_limit_actions(body: dict[str, Any]) -> list[TimeLimitAction] | None:
+    entries = _get(body, "jobStateTimeLimitActions", list)
+    if entries is None:
+        return None
+    actions = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise SimError("jobStateTimeLimitActions entries need reason, state, maxTimeSeconds and action")
+        reason = _get(entry, "reason", str, required=True)
+        state = _get(entry, "state", str, required=True)
+        seconds = _get(entry, "maxTimeSeconds", int, required=True)
+        action = _get(entry, "action", str, required=True)
+        if state != "RUNNABLE" or action != "CANCEL":
+            raise SimError("jobStateTimeLimitActions support state RUNNABLE and action CANCEL only")
+        if not 600 <= seconds <= 86400:
+            raise SimError(f"maxTimeSeconds must be between 600 and 86,400; got {seconds}")
+        actions.append(TimeLimitAction(reason, state, seconds, action))
+    return actions
 
 
 def _reason(body: dict[str, Any]) -> str:
@@ -118,7 +228,15 @@ class BatchService:
             "TerminateJobs": lambda b: self._stop_many(b, terminate=True),
             "DescribeJobQueues": self.describe_job_queues,
             "DescribeComputeEnvironments": self.describe_compute_environments,
+            "CreateComputeEnvironment": self.create_compute_environment,
+            "UpdateComputeEnvironment": self.update_compute_environment,
+            "DeleteComputeEnvironment": self.delete_compute_environment,
+            "CreateJobQueue": self.create_job_queue,
+            "UpdateJobQueue": self.update_job_queue,
+            "DeleteJobQueue": self.delete_job_queue,
+            "GetJobQueueSnapshot": self.get_job_queue_snapshot,
             "RegisterJobDefinition": self.register_job_definition,
+            "DeregisterJobDefinition": self.deregister_job_definition,
             "DescribeJobDefinitions": self.describe_job_definitions,
             "TagResource": self.tag_resource,
             "UntagResource": self.untag_resource,
@@ -149,6 +267,8 @@ class BatchService:
         queue = e.queue(queue_ref)
         if queue is None:
             raise SimError(f"Job queue {queue_ref} does not exist")
+        if queue.state != "ENABLED":
+            raise SimError(f"Job queue {queue.name} is DISABLED: it accepts no new jobs")
         jd_ref = _get(body, "jobDefinition", str, required=True)
         jobdef = e.job_definition(jd_ref)
         if jobdef is None or jobdef.status != "ACTIVE":
@@ -392,40 +512,155 @@ class BatchService:
 
     # --- queues, compute environments, job definitions ---------------------------------------------------
 
+    def _page(self, body: dict[str, Any], items: list[Any], listing: str) -> tuple[list[Any], str | None]:
+        """maxResults (1..100, all when absent and no nextToken, as AWS answers) and an opaque nextToken."""
+        limit = _get(body, "maxResults", int)
+        if limit is not None and not 1 <= limit <= MAX_DESCRIBE:
+            raise SimError(f"maxResults must be between 1 and {MAX_DESCRIBE}")
+        key = _listing_key(listing)
+        start = _decode_token(body.get("nextToken"), key) or 0
+        if limit is None:
+            limit = MAX_DESCRIBE
+        page = items[start:start + limit]
+        return page, (_encode_token(key, start + limit) if start + limit < len(items) else None)
+
     def describe_job_queues(self, body: dict[str, Any]) -> dict[str, Any]:
         refs = _str_list(body, "jobQueues")
         queues: Iterable[Queue | None] = (
             (self.engine.queue(r) for r in refs) if refs else self.engine.queues.values())
-        out, seen = [], set()
-        for q in queues:
-            if q is None or q.name in seen:
-                continue
-            seen.add(q.name)
-            out.append({
-                "jobQueueName": q.name, "jobQueueArn": q.arn, "state": "ENABLED", "status": "VALID",
-                "statusReason": "JobQueue Healthy", "priority": q.priority, "jobQueueType": "ECS",
-                "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": q.ce.arn}], "tags": dict(q.tags),
-                "jobStateTimeLimitActions": [],
-            })
-        return {"jobQueues": out}
+        found: dict[str, Queue] = {q.name: q for q in queues if q is not None}
+        page, token = self._page(body, list(found.values()), "queues")
+        out: dict[str, Any] = {"jobQueues": [queue_detail(q) for q in page]}
+        if token:
+            out["nextToken"] = token
+        return out
 
     def describe_compute_environments(self, body: dict[str, Any]) -> dict[str, Any]:
-        refs = {r.rsplit("/", 1)[-1] for r in _str_list(body, "computeEnvironments")}
-        out = []
-        for ce in self.engine.compute_environments:
-            if refs and ce.name not in refs:
-                continue
-            out.append({
-                "computeEnvironmentName": ce.name, "computeEnvironmentArn": ce.arn, "type": "MANAGED",
-                "state": "ENABLED", "status": "VALID", "statusReason": "ComputeEnvironment Healthy",
-                "computeResources": {
-                    "type": "EC2", "minvCpus": 0, "maxvCpus": sum(p.vcpus for p in ce.pools),
-                    "desiredvCpus": sum(p.vcpus - p.free_vcpus for p in ce.pools),
-                    "instanceTypes": [p.name for p in ce.pools], "subnets": [], "securityGroupIds": [],
-                    "allocationStrategy": "BEST_FIT_PROGRESSIVE",
-                },
-            })
-        return {"computeEnvironments": out}
+        refs = _str_list(body, "computeEnvironments")
+        ces = self.engine.compute_environments
+        chosen = [ces.get(name_of(r)) for r in dict.fromkeys(refs)] if refs else list(ces.values())
+        page, token = self._page(body, [c for c in chosen if c is not None], "environments")
+        out: dict[str, Any] = {"computeEnvironments": [ce_detail(c) for c in page]}
+        if token:
+            out["nextToken"] = token
+        return out
+
+    # --- compute environments: create, update, delete ------------------------------------------------------
+
+    def _environment(self, ref: Any) -> ComputeEnvironment:
+        ce = self.engine.compute_environment(ref) if isinstance(ref, str) else None
+        if ce is None:
+            raise SimError(f"Compute environment {ref} does not exist")
+        return ce
+
+    def create_compute_environment(self, body: dict[str, Any]) -> dict[str, Any]:
+        name = _get(body, "computeEnvironmentName", str, required=True)
+        if not NAME_RE.fullmatch(name):
+            raise SimError(f"computeEnvironmentName {name!r} is not valid: up to 128 letters, numbers, hyphens and "
+                           "underscores")
+        kind = _get(body, "type", str, required=True)
+        if kind not in CE_TYPES:
+            raise SimError(f"type must be MANAGED or UNMANAGED; got {kind!r}")
+        state = _state(body)
+        spec = _get(body, "computeResources", dict)
+        resources = None
+        if kind == "MANAGED":
+            if spec is None:
+                raise SimError("A MANAGED compute environment needs computeResources")
+            resources = _compute_resources(spec)
+        elif spec is not None:
+            raise SimError("An UNMANAGED compute environment takes no computeResources")
+        ce = ComputeEnvironment(name, kind, resources, state=state or "ENABLED",
+                                service_role=_get(body, "serviceRole", str), tags=_str_map(body, "tags"),
+                                unmanaged_vcpus=_get(body, "unmanagedvCpus", int))
+        self.engine.create_compute_environment(ce)
+        return {"computeEnvironmentName": ce.name, "computeEnvironmentArn": ce.arn}
+
+    def update_compute_environment(self, body: dict[str, Any]) -> dict[str, Any]:
+        ce = self._environment(_get(body, "computeEnvironment", str, required=True))
+        state = _state(body)
+        spec = _get(body, "computeResources", dict)
+        changes: dict[str, Any] = {}
+        if spec:
+            if ce.resources is None:
+                raise SimError(f"Compute environment {ce.name} is UNMANAGED: it has no computeResources to update")
+            changes = _resource_changes(ce.resources, spec)
+        self.engine.update_compute_environment(ce, state=state, changes=changes)
+        return {"computeEnvironmentName": ce.name, "computeEnvironmentArn": ce.arn}
+
+    def delete_compute_environment(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.engine.delete_compute_environment(self._environment(_get(body, "computeEnvironment", str,
+                                                                      required=True)))
+        return {}
+
+    # --- job queues: create, update, delete, snapshot ------------------------------------------------------
+
+    def _queue(self, ref: Any) -> Queue:
+        queue = self.engine.queue(ref) if isinstance(ref, str) else None
+        if queue is None:
+            raise SimError(f"Job queue {ref} does not exist")
+        return queue
+
+    def _order(self, body: dict[str, Any], required: bool) -> list[ComputeEnvironment] | None:
+        entries = _get(body, "computeEnvironmentOrder", list, required)
+        if entries is None:
+            return None
+        if not entries:
+            raise SimError("computeEnvironmentOrder must name at least one compute environment")
+        if len(entries) > MAX_ENVIRONMENTS_PER_QUEUE:
+            raise SimError(f"A job queue can use at most {MAX_ENVIRONMENTS_PER_QUEUE} compute environments; "
+                           f"{len(entries)} were given")
+        pairs = []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise SimError("computeEnvironmentOrder entries need order and computeEnvironment")
+            order = _get(entry, "order", int, required=True)
+            pairs.append((order, self._environment(_get(entry, "computeEnvironment", str, required=True))))
+        if len({o for o, _ in pairs}) != len(pairs) or len({c.name for _, c in pairs}) != len(pairs):
+            raise SimError("computeEnvironmentOrder has a repeated order or compute environment")
+        ces = [ce for _, ce in sorted(pairs, key=lambda p: p[0])]
+        if len({ce.fargate for ce in ces}) > 1:
+            raise SimError("A job queue cannot mix FARGATE and EC2 compute environments")
+        return ces
+
+    def create_job_queue(self, body: dict[str, Any]) -> dict[str, Any]:
+        name = _get(body, "jobQueueName", str, required=True)
+        if not NAME_RE.fullmatch(name):
+            raise SimError(f"jobQueueName {name!r} is not valid: up to 128 letters, numbers, hyphens and underscores")
+        priority = _get(body, "priority", int, required=True)
+        order = self._order(body, required=True)
+        assert order is not None
+        queue = Queue(name, order, priority=priority, state=_state(body) or "ENABLED", tags=_str_map(body, "tags"),
+                      time_limit_actions=_time_limit_actions(body) or [],
+                      scheduling_policy_arn=_get(body, "schedulingPolicyArn", str))
+        self.engine.create_job_queue(queue)
+        return {"jobQueueName": queue.name, "jobQueueArn": queue.arn}
+
+    def update_job_queue(self, body: dict[str, Any]) -> dict[str, Any]:
+        queue = self._queue(_get(body, "jobQueue", str, required=True))
+        self.engine.update_job_queue(queue, state=_state(body), priority=_get(body, "priority", int),
+                                     order=self._order(body, required=False),
+                                     time_limit_actions=_time_limit_actions(body))
+        return {"jobQueueName": queue.name, "jobQueueArn": queue.arn}
+
+    def delete_job_queue(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.engine.delete_job_queue(self._queue(_get(body, "jobQueue", str, required=True)))
+        return {}
+
+    def get_job_queue_snapshot(self, body: dict[str, Any]) -> dict[str, Any]:
+        queue = self._queue(_get(body, "jobQueue", str, required=True))
+        now = self.engine.now_ms
+        front = [{"jobArn": f"arn:aws:batch:{REGION}:{ACCOUNT}:job/{u.job_id}", "earliestTimeAtPosition": u.runnable_at}
+                 for u in self.engine.front_of_queue(queue)]
+        in_use = sum(u.job.demand.vcpus for job in queue.jobs if job.status not in (SUCCEEDED, FAILED)
+                     for u in _running_units(job))
+        return {"frontOfQueue": {"jobs": front, "lastUpdatedAt": now},
+                "queueUtilization": {"totalCapacityUsage": [{"capacityUnit": "VCPU", "quantity": float(in_use)}],
+                                     "lastUpdatedAt": now}}
+
+    def deregister_job_definition(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.engine.deregister_job_definition(_get(body, "jobDefinition", str, required=True))
+        return {}
 
     def register_job_definition(self, body: dict[str, Any]) -> dict[str, Any]:
         name = _get(body, "jobDefinitionName", str, required=True)
@@ -530,6 +765,52 @@ def _name_matcher(pattern: str, get: Callable[[Job], str], case_sensitive: bool 
 # --- answers ------------------------------------------------------------------------------------------------
 
 
+def _running_units(job: Job) -> Iterable[Unit]:
+    return (u for u in job.units() if u.status in (STARTING, RUNNING))
+
+
+def _tags(tags: dict[str, str]) -> dict[str, Any]:
+    """AWS leaves an empty tags map out of its answers."""
+    return {"tags": dict(tags)} if tags else {}
+
+
+def queue_detail(q: Queue) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "jobQueueName": q.name, "jobQueueArn": q.arn, "state": q.state, "status": q.status,
+        "statusReason": q.status_reason, "priority": q.priority, "jobQueueType": "ECS",
+        "computeEnvironmentOrder": [{"order": i, "computeEnvironment": ce.arn} for i, ce in enumerate(q.order, 1)],
+        **_tags(q.tags),
+        "jobStateTimeLimitActions": [{"reason": a.reason, "state": a.state, "maxTimeSeconds": a.max_time_seconds,
+                                      "action": a.action} for a in q.time_limit_actions],
+    }
+    if q.scheduling_policy_arn:
+        out["schedulingPolicyArn"] = q.scheduling_policy_arn
+    return out
+
+
+def ce_detail(ce: ComputeEnvironment) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "computeEnvironmentName": ce.name, "computeEnvironmentArn": ce.arn,
+        "ecsClusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{ce.name}", **_tags(ce.tags), "type": ce.type,
+        "state": ce.state, "status": ce.status, "statusReason": ce.status_reason,
+        "containerOrchestrationType": "ECS",
+    }
+    if ce.resources is not None:
+        r = ce.resources
+        resources: dict[str, Any] = {"type": r.type, "allocationStrategy": r.allocation_strategy,
+                                     "minvCpus": r.min_vcpus, "maxvCpus": r.max_vcpus,
+                                     "desiredvCpus": ce.desired_vcpus}
+        if not r.fargate:
+            resources["instanceTypes"] = list(r.instance_types)
+        resources.update({"subnets": [], "securityGroupIds": [], **r.extra})
+        out["computeResources"] = resources
+    if ce.unmanaged_vcpus is not None:
+        out["unmanagedvCpus"] = ce.unmanaged_vcpus
+    if ce.service_role:
+        out["serviceRole"] = ce.service_role
+    return out
+
+
 def _array_properties(engine: Engine, job: Job) -> dict[str, Any]:
     summary, at = engine.summary(job)
     return {"size": job.size, "statusSummary": dict(summary), "statusSummaryLastUpdatedAt": at}
@@ -562,6 +843,8 @@ def _summary(job: Job, job_id: str, status: int, reason: str | None, started: in
     out["isTerminated"] = terminated
     if job.share_identifier:
         out["shareIdentifier"] = job.share_identifier
+    if status in (STARTING, RUNNING):  # parents are never STARTING or RUNNING
+        out["capacityUsage"] = [{"capacityUnit": "VCPU", "quantity": float(job.demand.vcpus)}]
     return out
 
 
@@ -594,9 +877,9 @@ def child_summary(engine: Engine, job: Job, u: Unit) -> dict[str, Any]:
 
 def _attempt_detail(att: Any, job: Job) -> dict[str, Any]:
     container: dict[str, Any] = {
-        "containerInstanceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:container-instance/{job.queue.ce.name}/"
+        "containerInstanceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:container-instance/{att.instance.ce.name}/"
                                 f"{att.task_id[:32]}",
-        "taskArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{job.queue.ce.name}/{att.task_id[::-1][:32]}",
+        "taskArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{att.instance.ce.name}/{att.task_id[::-1][:32]}",
         "logStreamName": att.log_stream,
         "networkInterfaces": [],
     }
@@ -664,7 +947,7 @@ def job_detail(engine: Engine, job: Job, child: Unit | None) -> dict[str, Any]:
                                   else _array_properties(engine, job))
     if job.timeout is not None:
         out["timeout"] = job.timeout
-    out["tags"] = dict(job.tags)
+    out.update(_tags(job.tags))
     out["propagateTags"] = job.propagate_tags
     out["platformCapabilities"] = list(job.jobdef.platform_capabilities)
     out["isCancelled"] = cancelled
@@ -680,7 +963,7 @@ def jobdef_detail(jd: JobDefinition) -> dict[str, Any]:
     out: dict[str, Any] = {
         "jobDefinitionName": jd.name, "jobDefinitionArn": jd.arn, "revision": jd.revision, "status": jd.status,
         "type": jd.type, "parameters": dict(jd.parameters), "containerProperties": jd.container,
-        "tags": dict(jd.tags), "propagateTags": jd.propagate_tags,
+        **_tags(jd.tags), "propagateTags": jd.propagate_tags,
         "platformCapabilities": list(jd.platform_capabilities), "containerOrchestrationType": "ECS",
     }
     if jd.retry_strategy is not None:

@@ -2,10 +2,11 @@
 
 Model (each choice is what aws-batch-facts.md says, or the simplest reading of it where AWS does not say):
 - Jobs are SUBMITTED, then after a moment evaluated: PENDING while a dependency is unmet, else RUNNABLE.
-- RUNNABLE work waits in its queue's compute environment for vCPU and memory (from resourceRequirements), first in,
-  first out per resource shape; a compute environment has pools of instance families (compute- and memory-optimised)
-  and each job goes to the pool whose memory per vCPU suits it best, as Batch's BEST_FIT_PROGRESSIVE would. Then
-  STARTING for a few seconds, RUNNING, SUCCEEDED or FAILED; a failed attempt with attempts left goes back to RUNNABLE.
+- RUNNABLE work waits in its queue, first in, first out (queues by priority, higher first), until one instance of a
+  compute environment in the queue's computeEnvironmentOrder can hold it (capacity.py: placement, scaling, and the
+  "Job queue blocked" reasons). A head job no environment could ever hold blocks the queue; a head that only waits
+  for room lets smaller work behind it start. Then STARTING for a few seconds, RUNNING, SUCCEEDED or FAILED; a failed
+  attempt with attempts left goes back to RUNNABLE. Spot environments lose an instance now and then.
 - Array parents are only SUBMITTED, PENDING, SUCCEEDED or FAILED; children are `parent:index`.
 - N_TO_N: child i waits for child i of the dependency. When the dependency array finishes, the partners of its failed
   children fail (AWS does not say when; the dependency job completing is when Batch re-evaluates the dependents, so a
@@ -20,6 +21,7 @@ run, and a resubmission of an index (next generation) draws afresh, as a re-run 
 from __future__ import annotations
 
 import heapq
+import itertools
 import random
 import time
 import uuid
@@ -30,19 +32,37 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
+from batchtui.sim.capacity import (
+    ACCOUNT as ACCOUNT,
+)
+from batchtui.sim.capacity import (
+    BLOCKED_REASONS,
+    TIME_LIMIT_REASON,
+    ComputeEnvironment,
+    ComputeResources,
+    Demand,
+    Instance,
+    Queue,
+    TimeLimitAction,
+    arn,
+    name_of,
+)
+from batchtui.sim.capacity import (
+    REGION as REGION,
+)
+
 SUBMITTED, PENDING, RUNNABLE, STARTING, RUNNING, SUCCEEDED, FAILED = range(7)
 STATUS_NAMES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
 STATUS_CODES = {name: code for code, name in enumerate(STATUS_NAMES)}
 TERMINAL = (SUCCEEDED, FAILED)
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
 
 DEPENDENCY_FAILED = "Dependent Job failed"
 CHILD_FAILED = "Array Child Job failed"
 CONTAINER_EXITED = "Essential container in task exited"
 OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 TIMEOUT_REASON = "Job attempt duration exceeded timeout"
+HOST_TERMINATED = "Host EC2 (instance {}) terminated."
 
 DEFAULT_DURATION_S = 60.0
 DEFAULT_VCPUS = 1
@@ -50,12 +70,9 @@ DEFAULT_MEMORY_MIB = 2048
 MAX_ARRAY_SIZE = 10_000
 MAX_DEPENDENCIES = 20
 
-_EV_SETTLE, _EV_RUNNING, _EV_END, _EV_SUMMARY, _EV_REQUEUE = range(5)
+_EV_SETTLE, _EV_RUNNING, _EV_END, _EV_SUMMARY, _EV_REQUEUE, _EV_CE_READY, _EV_TIME_LIMIT = range(7)
 RETRY_DELAY_MS = 10_000  # a retried attempt waits in RUNNABLE for the scheduler's next look
-
-
-def arn(kind: str, name: str) -> str:
-    return f"arn:aws:batch:{REGION}:{ACCOUNT}:{kind}/{name}"
+CE_TRANSITION_MS = 30_000  # CREATING or UPDATING until VALID
 
 
 class SimError(Exception):
@@ -79,6 +96,7 @@ class SimConfig:
     error_rate: float = 0.0  # fraction 0..1 of requests answered 500 ServerException
     outages: Sequence[tuple[float, float]] = ()  # (start_s, length_s) real seconds after start: every request 503
     start_ms: int | None = None  # the simulated clock at start (default: real now − advance_s, so it ends at now)
+    spot_interruption_rate: float = 0.05  # fraction of attempts on SPOT environments whose instance is reclaimed
 
 
 # --- deterministic draws ------------------------------------------------------------------------------------
@@ -113,53 +131,6 @@ def name_key(name: str) -> int:
 # --- the objects ------------------------------------------------------------------------------------------
 
 
-class Pool:
-    """One instance family of a compute environment: vCPU and memory that running work holds."""
-
-    __slots__ = ("name", "vcpus", "memory", "free_vcpus", "free_memory", "shapes")
-
-    def __init__(self, name: str, vcpus: int, memory_mib: int) -> None:
-        self.name, self.vcpus, self.memory = name, vcpus, memory_mib
-        self.free_vcpus, self.free_memory = vcpus, memory_mib
-        self.shapes: dict[tuple[int, int], deque[Unit]] = {}  # RUNNABLE work per (vcpus, memory), FIFO
-
-    def suitability(self, vcpus: int, memory: int) -> float:
-        """Lower is better: how far the job's memory per vCPU is from this family's (inf if it can never fit)."""
-        if vcpus > self.vcpus or memory > self.memory:
-            return float("inf")
-        import math
-
-        return abs(math.log((memory / max(vcpus, 1)) / (self.memory / self.vcpus)))
-
-
-@dataclass
-class ComputeEnvironment:
-    name: str
-    pools: list[Pool]
-
-    @property
-    def arn(self) -> str:
-        return arn("compute-environment", self.name)
-
-    def pool_for(self, vcpus: int, memory: int) -> Pool:
-        best = min(self.pools, key=lambda p: p.suitability(vcpus, memory))
-        return best  # a job that fits nowhere stays RUNNABLE for ever, as on AWS (a blocked queue)
-
-
-@dataclass
-class Queue:
-    name: str
-    ce: ComputeEnvironment
-    priority: int = 1
-    tags: dict[str, str] = field(default_factory=dict)
-    jobs: list[Job] = field(default_factory=list)  # top-level jobs in submission (seq) order
-    seqs: list[int] = field(default_factory=list)
-
-    @property
-    def arn(self) -> str:
-        return arn("job-queue", self.name)
-
-
 @dataclass
 class JobDefinition:
     name: str
@@ -181,9 +152,10 @@ class JobDefinition:
 
 class Attempt:
     __slots__ = ("started_at", "stopped_at", "exit_code", "reason", "status_reason", "log_stream", "task_id",
-                 "planned_end", "outcome")
+                 "planned_end", "outcome", "instance")
 
-    def __init__(self, started_at: int, log_stream: str, task_id: str) -> None:
+    def __init__(self, started_at: int, log_stream: str, task_id: str, instance: Instance) -> None:
+        self.instance = instance
         self.started_at = started_at
         self.stopped_at: int | None = None
         self.exit_code: int | None = None
@@ -192,7 +164,7 @@ class Attempt:
         self.log_stream = log_stream
         self.task_id = task_id
         self.planned_end = started_at
-        self.outcome = "ok"  # ok | exit1 | oom | timeout | terminated
+        self.outcome = "ok"  # ok | exit1 | oom | timeout | spot | terminated
 
 
 class Unit:
@@ -200,7 +172,7 @@ class Unit:
 
     __slots__ = ("job", "index", "status", "waiting", "dep_failed", "attempts", "started_at", "stopped_at",
                  "status_reason", "cancel_reason", "cancel_is_terminate", "is_cancelled", "is_terminated", "rseq",
-                 "token", "orig_index", "generation")
+                 "token", "orig_index", "generation", "instance", "runnable_at")
 
     def __init__(self, job: Job, index: int | None, orig_index: int, generation: int) -> None:
         self.job = job
@@ -220,6 +192,8 @@ class Unit:
         self.token = 0  # bumped to invalidate scheduled events (terminate)
         self.orig_index = orig_index
         self.generation = generation
+        self.instance: Instance | None = None  # where it is placed while STARTING or RUNNING
+        self.runnable_at = 0  # when it last joined its queue's line (GetJobQueueSnapshot's earliestTimeAtPosition)
 
     @property
     def job_id(self) -> str:
@@ -237,7 +211,7 @@ class Job:
         self.container: dict[str, Any] = {}
         self.env: dict[str, str] = {}
         self.vcpus, self.memory = DEFAULT_VCPUS, DEFAULT_MEMORY_MIB
-        self.pool: Pool | None = None
+        self.demand = Demand(DEFAULT_VCPUS, DEFAULT_MEMORY_MIB)
         self.retry_strategy: dict[str, Any] | None = None
         self.timeout: dict[str, Any] | None = None
         self.tags: dict[str, str] = {}
@@ -327,14 +301,18 @@ class Engine:
             self.advance(self.config.advance_s)
 
     def _install_queues(self) -> None:
-        prod = ComputeEnvironment("ProdCE", [
-            Pool("c6i", vcpus=4096, memory_mib=8 * 1024 * 1024),  # compute-optimised: 2 GiB per vCPU
-            Pool("r6i", vcpus=2048, memory_mib=16 * 1024 * 1024),  # memory-optimised: 8 GiB per vCPU
-        ])
-        other = ComputeEnvironment("OtherCE", [Pool("m6i", vcpus=256, memory_mib=1024 * 1024)])
-        self.compute_environments = [prod, other]
-        self.queues["ProdQueue"] = Queue("ProdQueue", prod, priority=10)
-        self.queues["OtherQueue"] = Queue("OtherQueue", other, priority=1)
+        """The default account, sized so the reference pipeline runs as it always has: ProdQueue tries a
+        compute-optimised environment (JobB's 32-vCPU children, 128 at a time) and then a memory-optimised one whose
+        instances are too small for JobB (JobC's 32 GiB children, three an r6i.4xlarge, 510 at a time)."""
+        self.compute_environments: dict[str, ComputeEnvironment] = {}
+        memory_types = ["r6i.large", "r6i.xlarge", "r6i.2xlarge", "r6i.4xlarge"]
+        for name, types, max_vcpus in (("ProdCE", ["c6i"], 4096), ("ProdMemoryCE", memory_types, 2720),
+                                       ("OtherCE", ["m6i"], 256)):
+            self.compute_environments[name] = ComputeEnvironment(
+                name, resources=ComputeResources("EC2", max_vcpus, instance_types=types))
+        ces = self.compute_environments
+        self.queues["ProdQueue"] = Queue("ProdQueue", [ces["ProdCE"], ces["ProdMemoryCE"]], priority=10)
+        self.queues["OtherQueue"] = Queue("OtherQueue", [ces["OtherCE"]], priority=1)
 
     # --- ids and lookups ------------------------------------------------------------------------------
 
@@ -342,8 +320,10 @@ class Engine:
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
 
     def queue(self, name_or_arn: str) -> Queue | None:
-        name = name_or_arn.rsplit("/", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
-        return self.queues.get(name)
+        return self.queues.get(name_of(name_or_arn))
+
+    def compute_environment(self, name_or_arn: str) -> ComputeEnvironment | None:
+        return self.compute_environments.get(name_of(name_or_arn))
 
     def job_definition(self, ref: str) -> JobDefinition | None:
         """`name`, `name:revision` or an ARN; a bare name means the latest ACTIVE revision."""
@@ -413,12 +393,16 @@ class Engine:
             self._settle(obj)
         elif kind == _EV_SUMMARY:
             self._refresh_summary(obj)
+        elif kind == _EV_CE_READY:
+            self._ce_ready(obj)
         elif obj.token == token:  # a unit event not cancelled by TerminateJob
             if kind == _EV_RUNNING:
                 self._running(obj)
             elif kind == _EV_REQUEUE:
                 if obj.status == RUNNABLE:
                     self._enqueue(obj)
+            elif kind == _EV_TIME_LIMIT:
+                self._time_limit(obj)
             else:
                 self._end_attempt(obj)
 
@@ -434,6 +418,100 @@ class Engine:
                            timeout, dict(tags or {}), propagate_tags, list(platform_capabilities or ["EC2"]))
         revisions.append(jd)
         return jd
+
+    def deregister_job_definition(self, ref: str) -> None:
+        """The revision becomes INACTIVE: it is still described, but no longer submittable."""
+        if ":" not in name_of(ref):
+            raise SimError(f"Job definition {ref} names no revision (name:revision or an ARN)")
+        jd = self.job_definition(ref)
+        if jd is None:
+            raise SimError(f"Job definition {ref} does not exist")
+        jd.status = "INACTIVE"
+
+    # --- compute environments and queues (requests validated by the API layer) ------------------------
+
+    def create_compute_environment(self, ce: ComputeEnvironment) -> None:
+        """A new environment is CREATING for a moment, then VALID."""
+        if ce.name in self.compute_environments:
+            raise SimError(f"Compute environment {ce.name} already exists")
+        ce.status, ce.status_reason = "CREATING", "ComputeEnvironment is being created"
+        self.compute_environments[ce.name] = ce
+        self._at(self.now_ms + CE_TRANSITION_MS, _EV_CE_READY, ce)
+
+    def update_compute_environment(self, ce: ComputeEnvironment, *, state: str | None = None,
+                                   changes: dict[str, Any] | None = None) -> None:
+        """state applies at once; computeResources changes make it UPDATING until they are in place."""
+        if state is not None:
+            ce.state = state
+        if changes:
+            assert ce.resources is not None
+            for key, value in changes.items():
+                setattr(ce.resources, key, value)
+            ce.refresh_types()
+            if ce.status != "INVALID":
+                ce.status, ce.status_reason = "UPDATING", "ComputeEnvironment is being updated"
+                self._at(self.now_ms + CE_TRANSITION_MS, _EV_CE_READY, ce)
+        self._world_changed()
+
+    def invalidate_compute_environment(self, name: str, reason: str) -> None:
+        """Make an environment INVALID (a broken service role, a deleted subnet…): it places nothing new."""
+        ce = self.compute_environments[name]
+        ce.status, ce.status_reason = "INVALID", reason
+        self._world_changed()
+
+    def _ce_ready(self, ce: ComputeEnvironment) -> None:
+        if ce.status in ("CREATING", "UPDATING"):
+            ce.status, ce.status_reason = "VALID", "ComputeEnvironment Healthy"
+            self._world_changed(schedule=False)  # advance_to schedules after the event
+
+    def delete_compute_environment(self, ce: ComputeEnvironment) -> None:
+        if ce.state != "DISABLED":
+            raise SimError(f"Compute environment {ce.name} must be DISABLED before it can be deleted")
+        users = [q.name for q in self.queues.values() if ce in q.order]
+        if users:
+            raise SimError(f"Compute environment {ce.name} is still used by job queue(s) {', '.join(users)}")
+        del self.compute_environments[ce.name]
+        self._world_changed()
+
+    def create_job_queue(self, queue: Queue) -> None:
+        if queue.name in self.queues:
+            raise SimError(f"Job queue {queue.name} already exists")
+        self.queues[queue.name] = queue
+
+    def update_job_queue(self, queue: Queue, *, state: str | None = None, priority: int | None = None,
+                         order: list[ComputeEnvironment] | None = None,
+                         time_limit_actions: list[TimeLimitAction] | None = None) -> None:
+        if state is not None:
+            queue.state = state
+        if priority is not None:
+            queue.priority = priority
+        if order is not None:
+            queue.order = order
+        if time_limit_actions is not None:
+            queue.time_limit_actions = time_limit_actions
+        self._world_changed()
+
+    def _world_changed(self, schedule: bool = True) -> None:
+        """An environment or a queue changed: reasons are worked out afresh and waiting work gets another look."""
+        for queue in self.queues.values():
+            queue.forget()
+        self._dirty = True
+        if schedule:
+            self._schedule()
+
+    def delete_job_queue(self, queue: Queue) -> None:
+        """Only a DISABLED queue; the jobs it still holds are terminated, as AWS does."""
+        if queue.state != "DISABLED":
+            raise SimError(f"Job queue {queue.name} must be DISABLED before it can be deleted")
+        for job in queue.jobs:
+            if job.status not in TERMINAL:
+                self.cancel(job.job_id, "Job queue deleted", terminate=True)
+        del self.queues[queue.name]
+
+    def front_of_queue(self, queue: Queue, limit: int = 100) -> list[Unit]:
+        """The first RUNNABLE jobs in dispatch order (what GetJobQueueSnapshot's frontOfQueue shows)."""
+        lines = ((u for u in line if u.status == RUNNABLE) for line in queue.waiting.values())
+        return list(itertools.islice(heapq.merge(*lines, key=lambda u: u.rseq), limit))
 
     # --- submitting --------------------------------------------------------------------------------------
 
@@ -451,7 +529,7 @@ class Engine:
         job.container = merge_container(jobdef.container, container_overrides or {})
         job.env = {e["name"]: e.get("value", "") for e in job.container.get("environment", [])}
         job.vcpus, job.memory = resources(job.container)
-        job.pool = queue.ce.pool_for(job.vcpus, job.memory)
+        job.demand = demand(job.container, jobdef.platform_capabilities)
         job.retry_strategy = retry_strategy if retry_strategy is not None else jobdef.retry_strategy
         job.timeout = timeout if timeout is not None else jobdef.timeout
         job.tags = {**(jobdef.tags if (propagate_tags or jobdef.propagate_tags) else {}), **(tags or {})}
@@ -627,10 +705,9 @@ class Engine:
     def _enqueue(self, u: Unit) -> None:
         self._rseq += 1
         u.rseq = self._rseq
+        u.runnable_at = self.now_ms
         job = u.job
-        pool = job.pool
-        assert pool is not None
-        pool.shapes.setdefault((job.vcpus, job.memory), deque()).append(u)
+        job.queue.waiting.setdefault(job.demand, deque()).append(u)
         self._dirty = True
 
     def _fail(self, u: Unit, reason: str, *, cancelled: bool = False, terminated: bool = False) -> None:
@@ -652,29 +729,61 @@ class Engine:
 
     def _schedule(self) -> None:
         self._dirty = False
-        for ce in self.compute_environments:
-            for pool in ce.pools:
-                self._schedule_pool(pool)
+        for queue in sorted(self.queues.values(), key=lambda q: -q.priority):  # higher priority places first
+            self._schedule_queue(queue)
 
-    def _schedule_pool(self, pool: Pool) -> None:
-        """Start RUNNABLE work while it fits: the oldest head among shapes that fit (FIFO, with backfill)."""
+    def _schedule_queue(self, queue: Queue) -> None:
+        """Start RUNNABLE work in FIFO order while it can be placed. Each shape's line is FIFO, so only the heads
+        of the lines compete: the oldest that fits starts. A head that waits for room lets the next line go
+        (backfill); the queue's head that can never be placed blocks everything behind it."""
+        lines = queue.waiting
         while True:
-            best: deque[Unit] | None = None
-            best_seq = 0
-            for (vcpus, memory), dq in pool.shapes.items():
-                while dq and dq[0].status != RUNNABLE:
-                    dq.popleft()  # cancelled while waiting
-                if dq and vcpus <= pool.free_vcpus and memory <= pool.free_memory:
-                    if best is None or dq[0].rseq < best_seq:
-                        best, best_seq = dq, dq[0].rseq
-            if best is None:
+            heads: list[tuple[int, Demand, deque[Unit]]] = []
+            for d, line in lines.items():
+                while line and line[0].status != RUNNABLE:
+                    line.popleft()  # cancelled while waiting
+                if line:
+                    heads.append((line[0].rseq, d, line))
+            heads.sort(key=lambda h: h[0])
+            for n, (_, d, line) in enumerate(heads):
+                inst = queue.place(d, len(line))
+                if inst is not None:
+                    self._start(line.popleft(), inst)
+                    break
+                if n == 0 and self._block(queue, line[0]):
+                    return
+            else:
                 return
-            self._start(best.popleft(), pool)
 
-    def _start(self, u: Unit, pool: Pool) -> None:
+    def _block(self, queue: Queue, u: Unit) -> bool:
+        """The queue's head cannot be placed now: if it never can, it says why and blocks the queue."""
+        reason = queue.blocked_reason(u.job.demand)
+        if reason is None:
+            if u.status_reason in BLOCKED_REASONS:
+                u.status_reason = None  # unblocked (say an environment grew) but waiting for room
+            return False
+        if u.status_reason != reason:
+            u.status_reason = reason
+            for action in queue.time_limit_actions:
+                if action.state == "RUNNABLE" and reason.startswith(action.reason):
+                    self._at(self.now_ms + action.max_time_seconds * 1000, _EV_TIME_LIMIT, u, u.token)
+        return True
+
+    def _time_limit(self, u: Unit) -> None:
+        """jobStateTimeLimitActions: a job still blocked at the head for maxTimeSeconds is cancelled."""
+        if u.status != RUNNABLE or u.status_reason not in BLOCKED_REASONS:
+            return
+        for action in u.job.queue.time_limit_actions:
+            if action.action == "CANCEL" and u.status_reason.startswith(action.reason):
+                self._fail(u, TIME_LIMIT_REASON.format(action.reason), cancelled=True)
+                self._dirty = True
+                return
+
+    def _start(self, u: Unit, inst: Instance) -> None:
         job = u.job
-        pool.free_vcpus -= job.vcpus
-        pool.free_memory -= job.memory
+        u.instance = inst
+        if u.status_reason in BLOCKED_REASONS:
+            u.status_reason = None  # the reason goes away when the job moves
         self._set(u, STARTING)
         attempt_no = len(u.attempts or ()) + 1
         starting = 3000 + int(9000 * draw(self.seed, job.name_key, u.orig_index, u.generation, attempt_no, 5))
@@ -693,7 +802,8 @@ class Engine:
         keys = (self.seed, job.name_key, u.orig_index, u.generation, n)
         stream_id = f"{hash64(*keys, 11):016x}{hash64(*keys, 12):016x}"
         stream = f"{job.jobdef.name}/default/{stream_id}"
-        att = Attempt(self.now_ms, stream, f"{hash64(*keys, 13):016x}{hash64(*keys, 14):016x}")
+        assert u.instance is not None
+        att = Attempt(self.now_ms, stream, f"{hash64(*keys, 13):016x}{hash64(*keys, 14):016x}", u.instance)
         attempts.append(att)
         self.log_streams[stream] = (u, n)
         duration = job.duration_ms * (0.75 + 0.5 * draw(*keys, 2))
@@ -705,14 +815,16 @@ class Engine:
         limit = (job.timeout or {}).get("attemptDurationSeconds")
         if limit and duration > limit * 1000:
             duration, att.outcome = limit * 1000, "timeout"
+        if u.instance.ce.spot and draw(*keys, 6) < self.config.spot_interruption_rate:
+            duration, att.outcome = duration * draw(*keys, 8), "spot"  # reclaimed part way through
         att.planned_end = self.now_ms + max(1000, int(duration))
         self._at(att.planned_end, _EV_END, u, u.token)
 
     def _release(self, u: Unit) -> None:
-        pool = u.job.pool
-        assert pool is not None
-        pool.free_vcpus += u.job.vcpus
-        pool.free_memory += u.job.memory
+        inst = u.instance
+        if inst is not None:
+            inst.ce.release(inst, u.job.demand)
+            u.instance = None
         self._dirty = True
 
     def _end_attempt(self, u: Unit) -> None:
@@ -730,6 +842,8 @@ class Engine:
             return
         if att.outcome == "timeout":
             att.status_reason = TIMEOUT_REASON
+        elif att.outcome == "spot":
+            att.status_reason = HOST_TERMINATED.format(att.instance.id)  # no exit code: the host went away
         else:
             att.exit_code = 137 if att.outcome == "oom" else 1
             att.reason = OOM_REASON if att.outcome == "oom" else None
@@ -890,6 +1004,20 @@ def merge_container(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str
         else:
             merged[key] = value
     return merged
+
+
+def demand(container: dict[str, Any], platform_capabilities: Sequence[str]) -> Demand:
+    """What one attempt asks of an instance: vCPUs (fractional on Fargate), MiB, GPUs, and the platform."""
+    vcpus, memory = resources(container)
+    exact: float = vcpus
+    gpus = 0
+    for r in container.get("resourceRequirements", []):
+        if r.get("type") == "VCPU":
+            exact = float(r["value"])
+        elif r.get("type") == "GPU":
+            gpus = int(float(r["value"]))
+    fargate = "FARGATE" in platform_capabilities
+    return Demand(exact if fargate else vcpus, memory, gpus, fargate)
 
 
 def resources(container: dict[str, Any]) -> tuple[int, int]:
