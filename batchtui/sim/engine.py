@@ -973,6 +973,7 @@ class Engine:
         st = u.status
         if st in (SUBMITTED, RUNNABLE):
             self._fail(u, reason, cancelled=not terminate, terminated=terminate)
+            self._dirty = self._dirty or st == RUNNABLE  # it may have been blocking its queue's head
         elif st == PENDING:
             if u.cancel_reason is None:
                 u.cancel_reason, u.cancel_is_terminate = reason, terminate
