@@ -223,6 +223,9 @@ def sim_parser() -> argparse.ArgumentParser:
                    help="answer this percentage of requests with a 500 ServerException")
     p.add_argument("--outage", type=outage, action="append", default=[], metavar="START+LENGTH",
                    help="real-time outage window after start, e.g. 60s+30s (repeatable): every call gets 503")
+    scenarios = ("stuck-capacity", "blocked-head", "max-vcpus", "invalid-ce", "disabled-ce")  # sim/scenarios.py
+    p.add_argument("--scenario", choices=scenarios, metavar="NAME",
+                   help="start with something wrong so work sits in RUNNABLE: " + ", ".join(scenarios))
     return p
 
 

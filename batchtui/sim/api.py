@@ -880,9 +880,10 @@ def _attempt_detail(att: Any, job: Job) -> dict[str, Any]:
         "containerInstanceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:container-instance/{att.instance.ce.name}/"
                                 f"{att.task_id[:32]}",
         "taskArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{att.instance.ce.name}/{att.task_id[::-1][:32]}",
-        "logStreamName": att.log_stream,
         "networkInterfaces": [],
     }
+    if att.log_stream:  # a container that never started has none
+        container["logStreamName"] = att.log_stream
     if att.exit_code is not None:
         container["exitCode"] = att.exit_code
     if att.reason:

@@ -11,8 +11,9 @@ Model (each choice is what aws-batch-facts.md says, or the simplest reading of i
 - N_TO_N: child i waits for child i of the dependency. When the dependency array finishes, the partners of its failed
   children fail (AWS does not say when; the dependency job completing is when Batch re-evaluates the dependents, so a
   run shows doomed indices waiting for a while). SEQUENTIAL: child i waits for i-1; a failure fails the rest at once.
-- Work is steered by container environment: SIM_DURATION_S, SIM_FAIL_RATE, SIM_FAIL_INDICES, and the retry markers
-  BATCHTUI_ARRAY_INDEX / BATCHTUI_ARRAY_INDICES (a resubmitted index behaves as that original index).
+- Work is steered by container environment: SIM_DURATION_S, SIM_FAIL_RATE, SIM_FAIL_INDICES (`3,7:oom,9:spot`:
+  indices whose every attempt fails, as KIND app|oom|spot|start|timeout or, with no kind, app or oom at random), and
+  the retry markers BATCHTUI_ARRAY_INDEX / BATCHTUI_ARRAY_INDICES (a resubmitted index behaves as that original index).
 
 Every random choice is a hash of (seed, job name, original index, generation, attempt), so the same seed gives the same
 run, and a resubmission of an index (next generation) draws afresh, as a re-run would.
@@ -63,6 +64,9 @@ CONTAINER_EXITED = "Essential container in task exited"
 OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 TIMEOUT_REASON = "Job attempt duration exceeded timeout"
 HOST_TERMINATED = "Host EC2 (instance {}) terminated."
+CANNOT_PULL = ("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref {}: "
+               "not found")
+FAIL_KINDS = ("app", "oom", "spot", "start", "timeout")
 
 DEFAULT_DURATION_S = 60.0
 DEFAULT_VCPUS = 1
@@ -96,6 +100,7 @@ class SimConfig:
     error_rate: float = 0.0  # fraction 0..1 of requests answered 500 ServerException
     outages: Sequence[tuple[float, float]] = ()  # (start_s, length_s) real seconds after start: every request 503
     start_ms: int | None = None  # the simulated clock at start (default: real now − advance_s, so it ends at now)
+    scenario: str | None = None  # scenarios.SCENARIOS: the default environments with something wrong
     spot_interruption_rate: float = 0.05  # fraction of attempts on SPOT environments whose instance is reclaimed
 
 
@@ -164,7 +169,7 @@ class Attempt:
         self.log_stream = log_stream
         self.task_id = task_id
         self.planned_end = started_at
-        self.outcome = "ok"  # ok | exit1 | oom | timeout | spot | terminated
+        self.outcome = "ok"  # ok | exit1 | oom | timeout | spot | start | terminated
 
 
 class Unit:
@@ -242,7 +247,7 @@ class Job:
         self.name_key = name_key(name)
         self.duration_ms = int(DEFAULT_DURATION_S * 1000)
         self.fail_rate = 0.0
-        self.fail_indices: frozenset[int] = frozenset()
+        self.fail_indices: dict[int, str] = {}  # original index → failure kind ("": app or oom at random)
         self.log_group = "/aws/batch/job"
 
     @property
@@ -291,9 +296,11 @@ class Engine:
         self.generations: dict[tuple[int, int], int] = {}
         self.reference_ids: dict[str, str] = {}
         self._install_queues()
-        if self.config.pipeline == "reference":
-            from batchtui.sim import scenarios
+        from batchtui.sim import scenarios
 
+        if self.config.scenario:
+            scenarios.prepare(self, self.config.scenario)
+        if self.config.pipeline == "reference":
             self.reference_ids = scenarios.submit_reference(self, self.config.array_size)
         elif self.config.pipeline not in ("none", "", None):
             raise ValueError(f"unknown pipeline {self.config.pipeline!r} (reference or none)")
@@ -561,7 +568,7 @@ class Engine:
             job.fail_rate = min(1.0, max(0.0, float(env.get("SIM_FAIL_RATE", 0.0))))
         except ValueError:
             pass
-        job.fail_indices = frozenset(_ints(env.get("SIM_FAIL_INDICES", "")))
+        job.fail_indices = fail_kinds(env.get("SIM_FAIL_INDICES", ""))
 
     def _make_units(self, job: Job, size: int) -> None:
         gens = self.generations
@@ -790,12 +797,8 @@ class Engine:
         self._at(self.now_ms + starting, _EV_RUNNING, u, u.token)
 
     def _running(self, u: Unit) -> None:
+        """STARTING → RUNNING: the attempt begins (or, for a container that cannot start, fails at once)."""
         job = u.job
-        self._set(u, RUNNING)
-        if u.started_at is None:
-            u.started_at = self.now_ms
-        if job.started_at is None:
-            job.started_at = self.now_ms
         attempts = u.attempts if u.attempts is not None else []
         u.attempts = attempts
         n = len(attempts) + 1
@@ -805,20 +808,38 @@ class Engine:
         assert u.instance is not None
         att = Attempt(self.now_ms, stream, f"{hash64(*keys, 13):016x}{hash64(*keys, 14):016x}", u.instance)
         attempts.append(att)
+        kind = job.fail_indices.get(u.orig_index)
+        if kind is None and draw(*keys, 1) < job.fail_rate:
+            kind = ""
+        if kind == "start":  # the container never ran: no log stream, the attempt ends at once
+            att.log_stream, att.outcome = "", "start"
+            self._end_attempt(u)
+            return
+        self._set(u, RUNNING)
+        if u.started_at is None:
+            u.started_at = self.now_ms
+        if job.started_at is None:
+            job.started_at = self.now_ms
         self.log_streams[stream] = (u, n)
         duration = job.duration_ms * (0.75 + 0.5 * draw(*keys, 2))
-        fails = u.orig_index in job.fail_indices or draw(*keys, 1) < job.fail_rate
-        if fails:
-            duration *= 0.2 + 0.7 * draw(*keys, 3)
-            oom_share = 0.8 if job.memory >= 16384 else 0.25
-            att.outcome = "oom" if draw(*keys, 4) < oom_share else "exit1"
         limit = (job.timeout or {}).get("attemptDurationSeconds")
+        if kind == "timeout":
+            duration = max(duration, limit * 1000 + 1) if limit else duration
+            att.outcome = "timeout"
+        elif kind is not None:
+            duration *= 0.2 + 0.7 * draw(*keys, 3)
+            att.outcome = {"app": "exit1", "oom": "oom", "spot": "spot"}.get(kind) or self._app_or_oom(job, keys)
         if limit and duration > limit * 1000:
             duration, att.outcome = limit * 1000, "timeout"
         if u.instance.ce.spot and draw(*keys, 6) < self.config.spot_interruption_rate:
             duration, att.outcome = duration * draw(*keys, 8), "spot"  # reclaimed part way through
         att.planned_end = self.now_ms + max(1000, int(duration))
         self._at(att.planned_end, _EV_END, u, u.token)
+
+    @staticmethod
+    def _app_or_oom(job: Job, keys: tuple[int, ...]) -> str:
+        oom_share = 0.8 if job.memory >= 16384 else 0.25  # memory-heavy work mostly dies of memory
+        return "oom" if draw(*keys, 4) < oom_share else "exit1"
 
     def _release(self, u: Unit) -> None:
         inst = u.instance
@@ -842,6 +863,10 @@ class Engine:
             return
         if att.outcome == "timeout":
             att.status_reason = TIMEOUT_REASON
+            self._fail(u, TIMEOUT_REASON)  # a timed-out job is not retried (SubmitJob's timeout)
+            return
+        if att.outcome == "start":
+            att.status_reason = CANNOT_PULL.format(u.job.container.get("image", "image"))
         elif att.outcome == "spot":
             att.status_reason = HOST_TERMINATED.format(att.instance.id)  # no exit code: the host went away
         else:
@@ -1031,6 +1056,16 @@ def resources(container: dict[str, Any]) -> tuple[int, int]:
         elif r.get("type") == "MEMORY":
             memory = float(r["value"])
     return max(1, int(round(vcpus))), max(1, int(memory))
+
+
+def fail_kinds(text: str) -> dict[int, str]:
+    """SIM_FAIL_INDICES: `3,7:oom` → {3: "", 7: "oom"}; unknown kinds and stray text are ignored."""
+    out: dict[int, str] = {}
+    for part in str(text).replace(" ", "").split(","):
+        index, _, kind = part.partition(":")
+        if index.lstrip("-").isdigit() and (not kind or kind in FAIL_KINDS):
+            out[int(index)] = kind
+    return out
 
 
 def _ints(text: str) -> list[int]:

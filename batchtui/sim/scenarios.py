@@ -77,6 +77,46 @@ def register_definitions(engine: Engine) -> None:
                                            tags={"pipeline": "reference"})
 
 
+# --- scenarios: the default account with something wrong, for `batchtui sim --scenario NAME` --------------------
+
+SCENARIOS = ("stuck-capacity", "blocked-head", "max-vcpus", "invalid-ce", "disabled-ce")
+SMALL_C6I = ["c6i.large", "c6i.xlarge", "c6i.2xlarge", "c6i.4xlarge"]  # 16 vCPUs at most: no room for JobB's 32
+
+
+def prepare(engine: Engine, scenario: str) -> None:
+    """Change the default environments (before the pipeline is submitted) so that work sits in RUNNABLE:
+    - stuck-capacity: ProdCE may only launch c6i up to .4xlarge, so JobB's 32-vCPU children fit no instance type;
+    - blocked-head: a 256-vCPU job reaches the head of ProdQueue first and blocks the pipeline behind it;
+    - max-vcpus: ProdCE's maxvCpus is 16, below JobB's 32;
+    - invalid-ce: both of ProdQueue's environments are INVALID;
+    - disabled-ce: ProdCE is DISABLED, so JobB (too big for ProdMemoryCE) waits with no reason given."""
+    prod = engine.compute_environments["ProdCE"]
+    assert prod.resources is not None
+    if scenario == "stuck-capacity":
+        engine.update_compute_environment(prod, changes={"instance_types": SMALL_C6I})
+        prod.status, prod.status_reason = "VALID", "ComputeEnvironment Healthy"  # as if changed long ago
+    elif scenario == "max-vcpus":
+        engine.update_compute_environment(prod, changes={"max_vcpus": 16})
+        prod.status, prod.status_reason = "VALID", "ComputeEnvironment Healthy"
+    elif scenario == "invalid-ce":
+        for name in ("ProdCE", "ProdMemoryCE"):
+            engine.invalidate_compute_environment(name, "CLIENT_ERROR - The security group sg-0a1b2c3d does not "
+                                                        "exist (Service: AmazonEC2; Status Code: 400)")
+    elif scenario == "disabled-ce":
+        engine.update_compute_environment(prod, state="DISABLED")
+    elif scenario == "blocked-head":
+        register_definitions(engine)
+        from batchtui.sim.api import BatchService
+
+        BatchService(engine).call("SubmitJob", {
+            "jobName": "Reindex-Everything", "jobQueue": "ProdQueue", "jobDefinition": "JobA-list-and-validate:1",
+            "containerOverrides": {"resourceRequirements": [{"type": "VCPU", "value": "256"},
+                                                            {"type": "MEMORY", "value": "4096"}]}})
+        engine.advance(5)  # RUNNABLE before the pipeline's first job: it is the head
+    else:
+        raise ValueError(f"unknown scenario {scenario!r} ({', '.join(SCENARIOS)})")
+
+
 def submit_reference(engine: Engine, array_size: int) -> dict[str, str]:
     """Register the job definitions and submit the five jobs to ProdQueue; returns {JobName: jobId}."""
     from batchtui.sim.api import BatchService

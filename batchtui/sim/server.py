@@ -281,6 +281,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         speed=args.speed, seed=args.seed, pipeline=args.pipeline, array_size=args.array_size,
         advance_s=args.advance, throttle_tps=args.throttle_tps, latency_ms=args.latency_ms,
         error_rate=args.error_rate / 100.0, outages=[parse_outage(o) for o in args.outage],
+        scenario=getattr(args, "scenario", None),
     )
 
 

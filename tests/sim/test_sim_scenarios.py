@@ -1,0 +1,100 @@
+"""Failure kinds per index (SIM_FAIL_INDICES=INDEX:KIND) and the `--scenario` worlds where work sits in RUNNABLE,
+through boto3 over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sim_harness import Sim
+
+from batchtui.cli import sim_parser
+from batchtui.sim.capacity import CE_INVALID, COMPUTE_ENVIRONMENT_MAX_RESOURCE, JOB_RESOURCE_REQUIREMENT
+from batchtui.sim.server import config_from_args
+
+
+def attempts_of(sim: Sim, arr: str, index: int) -> list[dict[str, Any]]:
+    return sim.describe(f"{arr}:{index}")["attempts"]
+
+
+def test_fail_indices_take_a_kind_per_index(sim: Sim) -> None:
+    env = {"SIM_FAIL_INDICES": "1:app,2:oom,3:spot,4:start,5:timeout", "SIM_DURATION_S": "30"}
+    arr = sim.submit("kinds", size=6, env=env, timeout={"attemptDurationSeconds": 60})
+    sim.advance(600)
+    ok, app, oom, spot, start, timeout = (attempts_of(sim, arr, i)[-1] for i in range(6))
+    assert ok["container"]["exitCode"] == 0
+    assert (app["container"]["exitCode"], app["statusReason"]) == (1, "Essential container in task exited")
+    assert oom["container"]["exitCode"] == 137
+    assert oom["container"]["reason"].startswith("OutOfMemoryError: Container killed due to memory usage")
+    assert spot["statusReason"].startswith("Host EC2 (instance i-") and "exitCode" not in spot["container"]
+    assert start["statusReason"].startswith("CannotPullContainerError: ")
+    assert "logStreamName" not in start["container"] and "exitCode" not in start["container"]
+    assert timeout["statusReason"] == "Job attempt duration exceeded timeout"
+    assert timeout["stoppedAt"] - timeout["startedAt"] == 60_000
+    assert [sim.describe(f"{arr}:{i}")["status"] for i in range(6)] == ["SUCCEEDED"] + ["FAILED"] * 5
+
+
+def test_spot_and_start_failures_are_retried_but_a_timeout_is_not(sim: Sim) -> None:
+    arr = sim.submit("retried", size=3, env={"SIM_FAIL_INDICES": "0:spot,1:start,2:timeout"},
+                     retryStrategy={"attempts": 3}, timeout={"attemptDurationSeconds": 60})
+    sim.advance(900)
+    assert [len(attempts_of(sim, arr, i)) for i in range(3)] == [3, 3, 1]
+    start = sim.describe(f"{arr}:1")
+    assert start["status"] == "FAILED" and "startedAt" not in start  # it never ran
+
+
+def test_plain_fail_indices_still_fail_as_the_application_or_memory(sim: Sim) -> None:
+    arr = sim.submit("plain", size=2, env={"SIM_FAIL_INDICES": "1, 7:bogus"})
+    sim.advance(300)
+    assert attempts_of(sim, arr, 1)[-1]["container"]["exitCode"] in (1, 137)
+    assert sim.describe(f"{arr}:0")["status"] == "SUCCEEDED"
+
+
+def scenario_sim(make_sim: Any, name: str) -> Sim:
+    args = sim_parser().parse_args(["--scenario", name, "--speed", "0"])
+    assert config_from_args(args).scenario == name
+    return make_sim(pipeline="reference", array_size=40, scenario=name)
+
+
+def first_child_reason(sim: Sim, job: str) -> str | None:
+    children = sim.batch.list_jobs(arrayJobId=sim.engine.reference_ids[job], jobStatus="RUNNABLE")["jobSummaryList"]
+    return next((c["statusReason"] for c in children if c.get("statusReason")), None)
+
+
+@pytest.mark.parametrize(("name", "reason"), [("stuck-capacity", JOB_RESOURCE_REQUIREMENT),
+                                              ("max-vcpus", COMPUTE_ENVIRONMENT_MAX_RESOURCE)])
+def test_jobb_children_sit_in_runnable_with_the_reason(make_sim: Any, name: str, reason: str) -> None:
+    sim = scenario_sim(make_sim, name)
+    sim.advance(30 * 60)
+    assert sim.status(sim.engine.reference_ids["JobA"]) == "SUCCEEDED"
+    assert first_child_reason(sim, "JobB") == reason
+    assert sim.batch.list_jobs(arrayJobId=sim.engine.reference_ids["JobB"], jobStatus="RUNNING")[
+        "jobSummaryList"] == []
+
+
+def test_blocked_head_holds_the_whole_pipeline(make_sim: Any) -> None:
+    sim = scenario_sim(make_sim, "blocked-head")
+    sim.advance(30 * 60)
+    runnable = sim.batch.list_jobs(jobQueue="ProdQueue", jobStatus="RUNNABLE")["jobSummaryList"]
+    assert [(j["jobName"], j.get("statusReason")) for j in runnable] == [
+        ("Reindex-Everything", JOB_RESOURCE_REQUIREMENT), ("JobA", None)]
+    head = runnable[0]["jobId"]
+    sim.batch.cancel_job(jobId=head, reason="wrong size")
+    sim.advance(20)
+    assert sim.status(sim.engine.reference_ids["JobA"]) == "RUNNING"
+
+
+def test_invalid_ce_says_so_on_the_head(make_sim: Any) -> None:
+    sim = scenario_sim(make_sim, "invalid-ce")
+    sim.advance(60)
+    assert sim.describe(sim.engine.reference_ids["JobA"])["statusReason"] == CE_INVALID
+    ces = sim.batch.describe_compute_environments(computeEnvironments=["ProdCE", "ProdMemoryCE"])
+    assert [c["status"] for c in ces["computeEnvironments"]] == ["INVALID", "INVALID"]
+
+
+def test_disabled_ce_leaves_jobb_waiting_without_a_reason(make_sim: Any) -> None:
+    sim = scenario_sim(make_sim, "disabled-ce")
+    sim.advance(30 * 60)
+    assert sim.status(sim.engine.reference_ids["JobA"]) == "SUCCEEDED"  # it fits the memory environment
+    assert first_child_reason(sim, "JobB") is None
+    assert len(sim.children(sim.engine.reference_ids["JobB"], "RUNNABLE")) == 40
