@@ -447,7 +447,8 @@ class Engine:
 
     def update_compute_environment(self, ce: ComputeEnvironment, *, state: str | None = None,
                                    changes: dict[str, Any] | None = None) -> None:
-        """state applies at once; computeResources changes make it UPDATING until they are in place."""
+        """state applies at once; computeResources changes make it UPDATING until they are in place (an INVALID
+        one too: the update is taken as the fix)."""
         if state is not None:
             ce.state = state
         if changes:
@@ -455,9 +456,8 @@ class Engine:
             for key, value in changes.items():
                 setattr(ce.resources, key, value)
             ce.refresh_types()
-            if ce.status != "INVALID":
-                ce.status, ce.status_reason = "UPDATING", "ComputeEnvironment is being updated"
-                self._at(self.now_ms + CE_TRANSITION_MS, _EV_CE_READY, ce)
+            ce.status, ce.status_reason = "UPDATING", "ComputeEnvironment is being updated"
+            self._at(self.now_ms + CE_TRANSITION_MS, _EV_CE_READY, ce)
         self._world_changed()
 
     def invalidate_compute_environment(self, name: str, reason: str) -> None:

@@ -202,6 +202,10 @@ def test_jobs_in_a_queue_whose_environments_are_all_invalid_say_so(sim: Sim) -> 
     assert (detail["status"], detail["statusReason"]) == ("RUNNABLE", CE_INVALID)
     ce = sim.batch.describe_compute_environments(computeEnvironments=["QCE"])["computeEnvironments"][0]
     assert (ce["status"], ce["statusReason"]) == ("INVALID", "CLIENT_ERROR - the service role is missing")
+    sim.batch.update_compute_environment(computeEnvironment="QCE", computeResources={"maxvCpus": 512})  # the fix
+    sim.advance(20)
+    detail = sim.describe(job)
+    assert detail["status"] == "RUNNING" and "statusReason" not in detail
 
 
 def test_a_time_limit_action_cancels_a_blocked_head(sim: Sim) -> None:
