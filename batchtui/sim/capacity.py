@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from batchtui import instance_types as it
 
@@ -53,9 +53,9 @@ def name_of(name_or_arn: str) -> str:
     return name_or_arn.rsplit("/", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
 
 
-@dataclass(frozen=True)
-class Demand:
-    """What one job asks of an instance (its resourceRequirements) and which platform it runs on."""
+class Demand(NamedTuple):
+    """What one job asks of an instance (its resourceRequirements) and which platform it runs on. A NamedTuple,
+    not a dataclass: it keys the queue's lines and is hashed on every placement."""
 
     vcpus: float
     memory: int
@@ -138,6 +138,8 @@ class ComputeEnvironment:
     open: dict[str, Instance] = field(default_factory=dict)
     vcpus_in_use: float = 0.0  # the vCPUs of the running instances (of the running tasks on Fargate)
     types: tuple[it.InstanceType, ...] = ()
+    fargate: bool = False  # from computeResources.type, kept as a field: the scheduler asks on every placement
+    spot: bool = False
     _fitting: dict[Demand, list[it.InstanceType]] = field(default_factory=dict, repr=False)
     _full_for: set[Demand] = field(default_factory=set, repr=False)  # shapes that found no room since a release
 
@@ -147,20 +149,14 @@ class ComputeEnvironment:
     def refresh_types(self) -> None:
         """After computeResources change: the allowed types, and nothing cached from before."""
         self.types = it.expand(self.resources.instance_types) if self.resources else ()
+        self.fargate = self.resources is not None and self.resources.fargate
+        self.spot = self.resources is not None and self.resources.type in ("SPOT", "FARGATE_SPOT")
         self._fitting.clear()
         self._full_for.clear()
 
     @property
     def arn(self) -> str:
         return arn("compute-environment", self.name)
-
-    @property
-    def fargate(self) -> bool:
-        return self.resources is not None and self.resources.fargate
-
-    @property
-    def spot(self) -> bool:
-        return self.resources is not None and self.resources.type in ("SPOT", "FARGATE_SPOT")
 
     @property
     def desired_vcpus(self) -> int:
@@ -204,7 +200,7 @@ class ComputeEnvironment:
 
     def place(self, d: Demand, waiting: int) -> Instance | None:
         """An instance with room for the job, launching one if maxvCpus allows; None when it must wait."""
-        if d in self._full_for:
+        if d in self._full_for or not (self.fargate or self.fitting_types(d)):
             return None
         inst = self._find_room(d, waiting)
         if inst is None:
