@@ -418,3 +418,39 @@ def test_the_reference_environments_hold_the_reference_jobs(make_sim: Any) -> No
     sim.engine.run_until_idle()
     assert sim.status(ids["JobA"]) == "SUCCEEDED"
     assert sim.describe(ids["JobB"])["arrayProperties"]["statusSummary"]["SUCCEEDED"] > 0
+
+
+@pytest.mark.parametrize(("call", "kw"), [
+    ("create_compute_environment", {"computeEnvironmentName": "C", "type": "MANAGED",
+                                    "computeResources": {"type": "EC2", "maxvCpus": "lots", "instanceTypes": ["m6i"]}}),
+    ("create_compute_environment", {"computeEnvironmentName": "C", "type": "MANAGED",
+                                    "computeResources": {"type": "EC2", "maxvCpus": 4, "instanceTypes": [7]}}),
+    ("create_job_queue", {"jobQueueName": "Q", "priority": 1, "computeEnvironmentOrder": [{"order": "first"}]}),
+    ("create_job_queue", {"jobQueueName": "Q", "priority": 1, "computeEnvironmentOrder": [
+        {"order": 1, "computeEnvironment": "ProdCE"}, {"order": 1, "computeEnvironment": "OtherCE"}]}),
+    ("update_job_queue", {"jobQueue": "ProdQueue", "jobStateTimeLimitActions": [{"reason": "r"}]}),
+    ("update_job_queue", {"jobQueue": "ProdQueue", "state": "PAUSED"}),
+    ("describe_compute_environments", {"nextToken": "not-a-token"}),
+])
+def test_malformed_requests_are_400s_not_500s(sim: Sim, call: str, kw: dict[str, Any]) -> None:
+    code, _, status = error_of(getattr(sim.raw, call), **kw)  # raw: botocore does not validate first
+    assert (code, status) == ("ClientException", 400)
+
+
+def test_an_unmanaged_environment_holds_work_without_a_reason(sim: Sim) -> None:
+    sim.batch.create_compute_environment(computeEnvironmentName="Mine", type="UNMANAGED", unmanagedvCpus=16)
+    queue(sim, "Q", "Mine")
+    sim.advance(CE_READY_S)
+    job = sim.submit("j", queue="Q")
+    sim.advance(120)
+    detail = sim.describe(job)
+    assert detail["status"] == "RUNNABLE" and "statusReason" not in detail  # Batch cannot know what you will add
+    ce = sim.batch.describe_compute_environments(computeEnvironments=["Mine"])["computeEnvironments"][0]
+    assert (ce["type"], ce["unmanagedvCpus"], "computeResources" in ce) == ("UNMANAGED", 16, False)
+
+
+def test_a_queue_cannot_mix_fargate_and_ec2_environments(sim: Sim) -> None:
+    environment(sim, "Serverless", None, max_vcpus=4, kind="FARGATE")
+    code, message, _ = error_of(sim.batch.create_job_queue, jobQueueName="Q", priority=1, computeEnvironmentOrder=[
+        {"order": 1, "computeEnvironment": "Serverless"}, {"order": 2, "computeEnvironment": "ProdCE"}])
+    assert code == "ClientException" and "FARGATE" in message
