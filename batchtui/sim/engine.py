@@ -34,10 +34,9 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from batchtui.sim.capacity import (
-    ACCOUNT as ACCOUNT,
-)
-from batchtui.sim.capacity import (
+    ACCOUNT,  # noqa: F401 (re-exported: api and logs build ARNs with it)
     BLOCKED_REASONS,
+    REGION,  # noqa: F401
     TIME_LIMIT_REASON,
     ComputeEnvironment,
     ComputeResources,
@@ -48,15 +47,11 @@ from batchtui.sim.capacity import (
     arn,
     name_of,
 )
-from batchtui.sim.capacity import (
-    REGION as REGION,
-)
 
 SUBMITTED, PENDING, RUNNABLE, STARTING, RUNNING, SUCCEEDED, FAILED = range(7)
 STATUS_NAMES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
 STATUS_CODES = {name: code for code, name in enumerate(STATUS_NAMES)}
 TERMINAL = (SUCCEEDED, FAILED)
-
 
 DEPENDENCY_FAILED = "Dependent Job failed"
 CHILD_FAILED = "Array Child Job failed"
