@@ -15,7 +15,7 @@ environments, queues and why work sits in RUNNABLE":
 
 from __future__ import annotations
 
-import itertools
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -79,16 +79,13 @@ class ComputeResources:
         return self.type in FARGATE_TYPES
 
 
-_instance_numbers = itertools.count(1)
-
-
 class Instance:
     """One launched EC2 instance (or, on Fargate, one task's own capacity) and what is left on it."""
 
     __slots__ = ("id", "type", "ce", "vcpus", "free_vcpus", "free_memory", "free_gpus", "jobs")
 
-    def __init__(self, ce: ComputeEnvironment, type_: it.InstanceType | None, demand: Demand) -> None:
-        self.id = f"i-{next(_instance_numbers):017x}"
+    def __init__(self, ce: ComputeEnvironment, type_: it.InstanceType | None, demand: Demand, number: int) -> None:
+        self.id = f"i-{zlib.crc32(ce.name.encode()):08x}{number:09x}"  # 17 hex digits, the same every run
         self.type, self.ce = type_, ce
         if type_ is None:  # a Fargate task: exactly its own size
             self.vcpus: float = demand.vcpus
@@ -123,6 +120,10 @@ def _per_instance(t: it.InstanceType, d: Demand) -> int:
 
 @dataclass
 class ComputeEnvironment:
+    """A compute environment and the instances it runs. An UNMANAGED one has no computeResources: its instances are
+    the user's own and the simulator registers none, so its work waits (with no blocked reason: Batch cannot tell
+    what the user will add)."""
+
     name: str
     type: str = "MANAGED"
     resources: ComputeResources | None = None
@@ -137,6 +138,7 @@ class ComputeEnvironment:
     # last it took leaves this set until a job leaves it: the scheduler scans this on every placement.
     open: dict[str, Instance] = field(default_factory=dict)
     vcpus_in_use: float = 0.0  # the vCPUs of the running instances (of the running tasks on Fargate)
+    launched: int = 0  # instances launched so far (numbers their ids)
     types: tuple[it.InstanceType, ...] = ()
     fargate: bool = False  # from computeResources.type, kept as a field: the scheduler asks on every placement
     spot: bool = False
@@ -170,9 +172,6 @@ class ComputeEnvironment:
 
     def serves(self, d: Demand) -> bool:
         return self.fargate == d.fargate  # an UNMANAGED environment is EC2
-
-    # An UNMANAGED environment's instances are the user's own and the simulator registers none: its work waits
-    # (with no blocked reason: Batch cannot tell what the user will add).
 
     # --- could this job ever run here, and does it fit now --------------------------------------------------
 
@@ -227,7 +226,8 @@ class ComputeEnvironment:
         return None if best is None else self._launch(best[2], d)
 
     def _launch(self, t: it.InstanceType | None, d: Demand) -> Instance:
-        inst = Instance(self, t, d)
+        self.launched += 1
+        inst = Instance(self, t, d, self.launched)
         self.instances[inst.id] = inst
         self.open[inst.id] = inst
         self.vcpus_in_use += inst.vcpus
