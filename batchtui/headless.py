@@ -193,7 +193,7 @@ def snapshot_text(snap: Snapshot, extra: Mapping[str, Mapping] | None = None) ->
                 waiting = (extra.get(i) or {}).get("waiting")
                 if waiting:
                     fix = f" – fix: {waiting['fix']}" if waiting.get("fix") else ""
-                    lines.append(f"      ⏸ {waiting['cause']}: {waiting['text']}{fix}")
+                    lines.append(f"      ⊘ {waiting['cause']}: {waiting['text']}{fix}")
     if not snap.jobs:
         lines.append("  (no jobs created in this queue within --since)")
     return lines

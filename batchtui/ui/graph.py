@@ -400,7 +400,7 @@ def _rate_line(job: Job, iw: int, now: datetime, insight: JobInsight | None) -> 
     if insight is None:
         return []
     if insight.stalled:  # no rate or ETA means anything while nothing can be placed: say why instead
-        return [(fmt.truncate("⏸ " + insight.stalled, iw), STALLED_STYLE)]
+        return [(fmt.truncate("⊘ " + insight.stalled, iw), STALLED_STYLE)]
     parts: list[tuple[str, Style | None]] = []
     if insight.rate_per_min is not None and job.array is not None and not job.status.terminal:
         rate = insight.rate_per_min

@@ -34,7 +34,8 @@ class JobInsight:
         return STALLED.get(self.waiting or "")
 
 
-# Short enough for a graph box (about 20 cells), after a "⏸ ".
+# Short enough for a graph box (about 20 cells), after a "⊘ ". Not `capacity-full` or `in-line`: such work moves,
+# at the pace the environment allows, and its ETA means something.
 STALLED = {"no-instance-fits": "no instance fits", "max-vcpus-too-small": "maxvCpus too small",
            "ce-disabled": "CE disabled", "ce-invalid": "CE invalid", "queue-invalid": "queue invalid",
            "service-role": "CE service role", "insufficient-capacity": "no EC2 capacity",

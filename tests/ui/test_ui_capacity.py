@@ -33,7 +33,7 @@ async def test_a_job_no_instance_can_hold_shows_stuck_with_the_evidence_and_the_
         await pilot.pause()
         assert app.insights[f.job_id("JobB")].waiting == "no-instance-fits"
         shown = app.export_screenshot().replace("&#160;", " ")
-        assert shown.count("⏸ no instance fits") == 4  # JobB and JobC (32 GiB on a 31,907 MiB box): node + table
+        assert shown.count("⊘ no instance fits") == 4  # JobB and JobC (32 GiB on a 31,907 MiB box): node + table
         await pilot.press("down", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ArrayScreen)

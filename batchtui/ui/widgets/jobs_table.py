@@ -172,7 +172,7 @@ def row(job: Job, insight: JobInsight | None, now: datetime, names: Mapping[str,
             r = insight.rate_per_min
             rate = f"{r:,.0f}/min" if r >= 10 else f"{r:.1f}/min"
         if insight.stalled:
-            eta = Text("⏸ " + insight.stalled, Style(color="#e3b341", bold=True))
+            eta = Text("⊘ " + insight.stalled, Style(color="#e3b341", bold=True))
         elif insight.eta is not None and not job.status.terminal:
             eta = Text(describe_eta(insight.eta, now, insight.eta_lower_bound))
         if insight.outlook:
