@@ -224,22 +224,49 @@ def diagnose(job: Job, world: World | None, snap: Snapshot | None = None) -> Wai
     disabled = [e for e in envs if e.state == "DISABLED"]
     usable = [e for e in envs if e.usable]
     if not usable and invalid:
-        e = invalid[0]
-        return Waiting("ce-invalid", f"{e.name} is INVALID" + (f": {e.status_reason}" if e.status_reason else ""),
-                       reason, e.name, fix=f"fix {e.name} (see its statusReason), then: aws batch "
-                       f"update-compute-environment --compute-environment {e.name} --state ENABLED")
+        return _invalid(invalid[0], reason)
     if not usable and disabled:
-        e = disabled[0]
-        return Waiting("ce-disabled", f"{e.name} is DISABLED: it places nothing new", reason, e.name,
-                       fix=f"aws batch update-compute-environment --compute-environment {e.name} --state ENABLED")
+        return _disabled(disabled[0], reason)
+    # Some environment is usable, but only an unusable one could hold this job: that one is the cause.
+    if usable and (invalid or disabled) and not any(_holds(e, job) for e in usable):
+        for e in invalid + disabled:
+            if _holds(e, job):
+                return _invalid(e, reason) if e.status == "INVALID" else _disabled(e, reason)
     return (_fit(job, usable or list(envs), reason) or _head(job, world, snap, reason)
             or _full(job, usable, snap, reason) or Waiting("in-line", _in_line(job, q, snap), reason,
                                                            usable[0].name if usable else None))
 
 
+def _invalid(e: ComputeEnv, reason: str | None) -> Waiting:
+    return Waiting("ce-invalid", f"{e.name} is INVALID" + (f": {e.status_reason}" if e.status_reason else ""),
+                   reason, e.name, fix=f"fix what {e.name}'s statusReason says, then: aws batch "
+                   f"update-compute-environment --compute-environment {e.name} --state ENABLED")
+
+
+def _disabled(e: ComputeEnv, reason: str | None) -> Waiting:
+    return Waiting("ce-disabled", f"{e.name} is DISABLED: it places nothing new", reason, e.name,
+                   fix=f"aws batch update-compute-environment --compute-environment {e.name} --state ENABLED")
+
+
+def _holds(e: ComputeEnv, job: Job) -> bool:
+    """One instance type the environment may launch holds the job (unknown needs: assume it does)."""
+    need = needs(job)
+    if need.vcpus is None and need.memory_mib is None:
+        return True
+    vcpus, memory = need.vcpus or 0, need.memory_mib or 0
+    if e.max_vcpus is not None and not e.fargate and e.max_vcpus < vcpus:
+        return False
+    if e.fargate:
+        return it.fargate_valid(vcpus, memory)
+    return bool(e.unknown_types()) or any(it.fits(t, vcpus, memory, need.gpus) for t in it.expand(e.instance_types))
+
+
 def _from_aws(cause: str, reason: str, job: Job, world: World | None) -> Waiting:
     """AWS said why: explain it in words, with the evidence batchtui has."""
-    envs = [e for e in (world.environments if world else ()) if e.usable] or list(world.environments if world else ())
+    every = list(world.environments if world else ())
+    if cause == "ce-invalid" and any(e.status == "INVALID" for e in every):
+        return _invalid(next(e for e in every if e.status == "INVALID"), reason)
+    envs = [e for e in every if e.usable] or every
     found = _fit(job, envs, reason) if cause in ("no-instance-fits", "max-vcpus-too-small") and envs else None
     if found is not None and found.cause == cause:
         return found
@@ -253,32 +280,29 @@ def _from_aws(cause: str, reason: str, job: Job, world: World | None) -> Waiting
 
 
 def _fit(job: Job, envs: Sequence[ComputeEnv], reason: str | None) -> Waiting | None:
-    """no-instance-fits / max-vcpus-too-small, when the evidence shows it."""
+    """no-instance-fits / max-vcpus-too-small, when no environment can hold the job and the evidence says why."""
     need = needs(job)
-    if need.vcpus is None and need.memory_mib is None or not envs:
+    if need.vcpus is None and need.memory_mib is None or not envs or any(_holds(e, job) for e in envs):
         return None
     vcpus, memory = need.vcpus or 0, need.memory_mib or 0
     ec2 = [e for e in envs if not e.fargate]
-    if ec2 and all(e.max_vcpus is not None and e.max_vcpus < vcpus for e in ec2):
-        e = max(ec2, key=lambda e: e.max_vcpus or 0)
+    if not ec2 or any(e.unknown_types() for e in ec2):
+        return None  # a type batchtui cannot size: say nothing rather than guess
+    by_instance = [e for e in ec2 if any(it.fits(t, vcpus, memory, need.gpus) for t in it.expand(e.instance_types))]
+    if by_instance:  # an instance would hold it, but the environment may not grow that far
+        e = max(by_instance, key=lambda e: e.max_vcpus or 0)
         return Waiting("max-vcpus-too-small", f"needs {need.text()}; {e.name} may use at most {e.max_vcpus} vCPUs",
                        reason, e.name, fix=f"aws batch update-compute-environment --compute-environment {e.name} "
                        f"--compute-resources maxvCpus={_at_least(vcpus)}")
-    unknown = [t for e in ec2 for t in e.unknown_types()]
-    fitting = [e for e in ec2 if any(it.fits(t, vcpus, memory, need.gpus) for t in it.expand(e.instance_types))]
-    if ec2 and not fitting and not unknown and len(ec2) == len(envs):
-        e = max(ec2, key=lambda e: (e.largest().vcpus if e.largest() else 0))
-        big = e.largest()
-        has = (f"the largest instance type {e.name} may launch, {big.name}, offers {big.vcpus} vCPU, "
-               f"{it.usable_memory_mib(big):,} MiB" + (f", {big.gpus} GPU" if big.gpus else "")) if big else \
-            f"{e.name} may launch no instance type batchtui knows"
-        bigger = it.smallest_fit(it.expand(["optimal", "g5"]), vcpus, memory, need.gpus)
-        fix = (f"aws batch update-compute-environment --compute-environment {e.name} --compute-resources "
-               f"instanceTypes={bigger.name}" if bigger else None)
-        if fix and e.kind == "MANAGED":
-            fix += " (or ask for less memory/vCPUs in the job)"
-        return Waiting("no-instance-fits", f"needs {need.text()}; {has}", reason, e.name, fix=fix)
-    return None
+    e = max(ec2, key=lambda e: (e.largest().vcpus if e.largest() else 0))
+    big = e.largest()
+    has = (f"the largest instance type {e.name} may launch, {big.name}, offers {big.vcpus} vCPU, "
+           f"{it.usable_memory_mib(big):,} MiB" + (f", {big.gpus} GPU" if big.gpus else "")) if big else \
+        f"{e.name} may launch no instance type batchtui knows"
+    bigger = it.smallest_fit(it.expand(["optimal", "g5"]), vcpus, memory, need.gpus)
+    fix = (f"aws batch update-compute-environment --compute-environment {e.name} --compute-resources "
+           f"instanceTypes={bigger.name} (or ask for less memory/vCPUs in the job)" if bigger else None)
+    return Waiting("no-instance-fits", f"needs {need.text()}; {has}", reason, e.name, fix=fix)
 
 
 def _at_least(vcpus: float) -> int:
