@@ -26,6 +26,7 @@ EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # Ctrl-C: the shell convention (128 + SIGINT), as README says
 SUBCOMMANDS = ("sim", "cancel", "retry", "audit", "completion")
 DEMO_DEFAULTS = {"array_size": 10_000, "speed": 60.0}
+SCENARIOS = ("stuck-capacity", "blocked-head", "max-vcpus", "invalid-ce", "disabled-ce")  # sim/scenarios.py
 
 
 # --- argument types: each raises ArgumentTypeError with a message naming the problem -------------------------
@@ -181,6 +182,8 @@ def main_parser() -> argparse.ArgumentParser:
                       help=f"demo: size of the reference arrays (default {DEMO_DEFAULTS['array_size']:,})")
     demo.add_argument("--speed", type=non_negative_float, default=None,
                       help=f"demo: simulated seconds per real second (default {DEMO_DEFAULTS['speed']:g})")
+    demo.add_argument("--scenario", choices=SCENARIOS, metavar="NAME", default=None,
+                      help="demo: start with an incident, work stuck in RUNNABLE: " + ", ".join(SCENARIOS))
     h = p.add_argument_group("headless")
     mode = h.add_mutually_exclusive_group()
     mode.add_argument("--once", action="store_true", help="one refresh, print the snapshot, exit")
@@ -223,9 +226,8 @@ def sim_parser() -> argparse.ArgumentParser:
                    help="answer this percentage of requests with a 500 ServerException")
     p.add_argument("--outage", type=outage, action="append", default=[], metavar="START+LENGTH",
                    help="real-time outage window after start, e.g. 60s+30s (repeatable): every call gets 503")
-    scenarios = ("stuck-capacity", "blocked-head", "max-vcpus", "invalid-ce", "disabled-ce")  # sim/scenarios.py
-    p.add_argument("--scenario", choices=scenarios, metavar="NAME",
-                   help="start with something wrong so work sits in RUNNABLE: " + ", ".join(scenarios))
+    p.add_argument("--scenario", choices=SCENARIOS, metavar="NAME",
+                   help="start with something wrong so work sits in RUNNABLE: " + ", ".join(SCENARIOS))
     return p
 
 
@@ -308,7 +310,7 @@ def parse(argv: Sequence[str], defaults: Mapping[str, object] | None = None) -> 
         parser.error("--demo opens the dashboard; use `batchtui sim` with --endpoint-url for headless runs")
     if not args.demo and not args.queue:
         parser.error("--queue is required (or --demo to try batchtui on the simulator)")
-    given = [f"--{k.replace('_', '-')}" for k in DEMO_DEFAULTS if getattr(args, k) is not None]
+    given = [f"--{k.replace('_', '-')}" for k in (*DEMO_DEFAULTS, "scenario") if getattr(args, k) is not None]
     if given and not args.demo:
         parser.error(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with --demo "
                      "(for a simulator of your own: `batchtui sim`)")

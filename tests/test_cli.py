@@ -99,3 +99,10 @@ def test_core_modules_never_import_textual():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_cli_offers_exactly_the_simulators_scenarios():
+    from batchtui.sim.scenarios import SCENARIOS
+
+    assert cli.SCENARIOS == SCENARIOS
+    assert cli.parse(["--demo", "--scenario", "blocked-head"]).scenario == "blocked-head"

@@ -136,7 +136,8 @@ def demo_simulator(args: argparse.Namespace) -> Iterator[Any]:
     os.environ.pop("AWS_PROFILE", None)
     os.environ.update(AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo", AWS_DEFAULT_REGION="us-east-1",
                       AWS_REGION="us-east-1")
-    config = SimConfig(speed=args.speed, array_size=args.array_size, pipeline="reference", seed=DEMO_SEED)
+    config = SimConfig(speed=args.speed, array_size=args.array_size, pipeline="reference", seed=DEMO_SEED,
+                       scenario=getattr(args, "scenario", None))
     handle = run_in_thread(config, host="127.0.0.1", port=0)
     try:
         yield handle
