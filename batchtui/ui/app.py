@@ -101,6 +101,7 @@ class BatchtuiApp(App[int]):
         Binding("R", "retry", "Retry", key_display="R", id="actions.retry"),
         Binding("ctrl+k", "cancel_jobs", "Cancel", id="actions.cancel"),
         Binding("ctrl+s", "screenshot", "Screenshot", show=False, id="app.screenshot"),
+        Binding("c", "capacity", "Capacity", show=False, id="app.capacity"),
     ]
 
     def __init__(self, source: Source, *, refresh_s: float = 5.0, readonly: bool = False, bell: bool = True,
@@ -398,9 +399,16 @@ class BatchtuiApp(App[int]):
                       Binding("y", "", "plan window: send it (once); d: downstream on/off; Esc: back")])]),
                   ("Also", [Binding("ctrl+p", "", "command palette: open a job, switch theme…"),
                             Binding("ctrl+s", "", "save a screenshot (SVG) in the current directory"),
+                            Binding("c", "", "capacity: the queue's environments, its front, why work waits"),
                             Binding("ctrl+q", "", "quit (even from inside a text box)")])]
         self.push_screen(HelpScreen.from_bindings(self, groups, [("Commands (:)", list(COMMAND_HELP)),
                                                                  ("Array filters (/)", list(FILTER_HELP))]))
+
+    def action_capacity(self) -> None:
+        from batchtui.ui.screens.capacity import CapacityScreen
+
+        if not isinstance(self.screen, CapacityScreen):
+            self.push_screen(CapacityScreen())
 
     def action_command(self) -> None:
         self.push_screen(CommandScreen(), self.run_command)
@@ -434,6 +442,8 @@ class BatchtuiApp(App[int]):
                             severity="error")
         elif verb in ("refresh", "r"):
             self.action_refresh()
+        elif verb in ("capacity", "cap"):
+            self.action_capacity()
         elif verb in ("help", "h", "?"):
             self.action_help()
         else:

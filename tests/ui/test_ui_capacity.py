@@ -45,3 +45,39 @@ async def test_a_job_no_instance_can_hold_shows_stuck_with_the_evidence_and_the_
         info = " ".join(str(app.screen.query_one("#index-info", Static).render()).split())
         assert "capacity: needs 32 vCPU, 4,096 MiB" in info and "c6i.4xlarge" in info
         assert "fix: aws batch update-compute-environment --compute-environment TinyCE" in info
+
+
+async def test_the_capacity_view_shows_the_queue_its_environments_the_front_and_why():
+    from textual.widgets import Static
+
+    from batchtui.ui.screens.capacity import CapacityScreen
+
+    front = {"frontOfQueue": {"jobs": [{"jobArn": f"{ARN}:job/{f.job_id('JobB')}:7"}]}}
+    snap = replace(f.reference(400), capacity=World.parse(QUEUE, [TINY], front))
+    app = BatchtuiApp(f.ScriptedSource([snap]), refresh_s=3600, bell=False, clock=lambda: f.NOW)
+    async with app.run_test(size=(160, 50)) as pilot:
+        for _ in range(200):
+            if app.snap is not None and not app.refreshing:
+                break
+            await pilot.pause(0.01)
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, CapacityScreen)
+        from io import StringIO
+
+        from rich.console import Console
+
+        from batchtui.ui.screens.capacity import capacity_view
+
+        console = Console(file=StringIO(), width=150, record=True)
+        console.print(capacity_view(app.snap))
+        body = " ".join(console.export_text().split())
+        assert app.screen.query_one("#capacity-body", Static) is not None
+        assert "Queue ProdQueue" in body and "first in, first out" in body, body
+        assert "TinyCE" in body and "c6i.4xlarge" in body and "0 / 256" in body
+        assert "1. JobB[7]" in body and "JobB: no-instance-fits – needs 32 vCPU" in body
+        await pilot.press("escape")
+        assert not isinstance(app.screen, CapacityScreen)
+        app.run_command("capacity")
+        await pilot.pause()
+        assert isinstance(app.screen, CapacityScreen)

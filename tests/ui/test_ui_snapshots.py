@@ -79,6 +79,33 @@ def test_pipeline_screen_at_80x24(snap_compare):
     assert snap_compare(app_on(f.reference_source()), terminal_size=(80, 24), run_before=steps())
 
 
+def _stuck() -> f.ScriptedSource:
+    from batchtui.capacity import World
+
+    arn = "arn:aws:batch:us-east-1:123456789012"
+    queue = {"jobQueueName": "ProdQueue", "jobQueueArn": f"{arn}:job-queue/ProdQueue", "state": "ENABLED",
+             "status": "VALID", "priority": 1,
+             "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": f"{arn}:compute-environment/TinyCE"}]}
+    tiny = {"computeEnvironmentName": "TinyCE", "computeEnvironmentArn": f"{arn}:compute-environment/TinyCE",
+            "type": "MANAGED", "state": "ENABLED", "status": "VALID",
+            "computeResources": {"type": "EC2", "minvCpus": 0, "maxvCpus": 256, "desiredvCpus": 0,
+                                 "instanceTypes": ["c6i.4xlarge"]}}
+    front = {"frontOfQueue": {"jobs": [{"jobArn": f"{arn}:job/{f.job_id('JobB')}:1500"}]}}
+    source = f.reference_source()
+    source.snapshots = [replace(s, capacity=World.parse(queue, [tiny], front)) for s in source.snapshots]
+    return source
+
+
+def test_capacity_view_of_a_stuck_queue(snap_compare):
+    """`c`: the queue, its environment (c6i.4xlarge only), the front of the queue and why JobB/JobC wait."""
+    assert snap_compare(app_on(_stuck()), terminal_size=SIZE, run_before=steps("c"))
+
+
+def test_pipeline_screen_with_stuck_work(snap_compare):
+    """Stalled arrays say why on the graph and in the jobs table (⊘ no instance fits) instead of an ETA."""
+    assert snap_compare(app_on(_stuck()), terminal_size=SIZE, run_before=steps())
+
+
 def test_array_screen_all_ten_thousand_indices(snap_compare):
     """JobB: 10,000 half-block cells on one screen, legend with counts by status, index 0 selected."""
     assert snap_compare(app_on(f.reference_source()), terminal_size=SIZE, run_before=steps("down", "enter"))

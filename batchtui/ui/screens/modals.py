@@ -22,6 +22,7 @@ COMMAND_HELP = (
     (":filter TEXT", "filter the current screen (jobs table, or array indices)"),
     (":theme NAME", "switch the colour theme (ctrl+p lists them too)"),
     (":refresh", "refresh now (same as r)"),
+    (":capacity", "why work waits: the queue's environments and its front (same as c)"),
     (":help", "this help"),
     (":q  :quit", "quit"),
 )

@@ -1,0 +1,142 @@
+"""The Capacity view (`c`, `:capacity`): why work is not moving – the queue, its compute environments in the order
+it tries them (state, status, vCPUs desired/max, instance types), the front of the queue, and each waiting job's
+cause with its fix. batchtui changes no environment or queue itself (infrastructure code usually owns them): it
+shows the command; cancelling a blocking head is the usual planned, confirmed, audited cancel (`:job ID`, ctrl+k).
+"""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from batchtui.capacity import World, diagnose
+from batchtui.model import Snapshot
+from batchtui.sanitize import printable as clean
+
+HEAD = Style(color="#58a6ff", bold=True)
+TEXT = Style(color="#e6edf3")
+MUTED = Style(color="#8b949e")
+GOOD = Style(color="#3fb950", bold=True)
+BAD = Style(color="#f85149", bold=True)
+WARN = Style(color="#e3b341", bold=True)
+FRONT_SHOWN = 10
+
+
+def capacity_view(snap: Snapshot | None) -> Group:
+    """Everything the view shows, as one renderable (pure: a Snapshot in)."""
+    world = snap.capacity if snap is not None else None
+    if snap is None or world is None:
+        return Group(Text("No RUNNABLE work in this queue: nothing waits for capacity (compute environments are "
+                          "read only while something does).", MUTED))
+    parts: list = [_queue(world), Text(""), _environments(world), Text(""), _front(world, snap), Text(""),
+                   _waiting(snap, world)]
+    if world.missing:
+        parts += [Text(""), Text("Could not read: " + "; ".join(world.missing), WARN)]
+    return Group(*parts)
+
+
+def _state(value: str, good: str) -> Text:
+    return Text(value or "?", GOOD if value == good else BAD)
+
+
+def _queue(world: World) -> Text:
+    q = world.queue
+    if q is None:
+        return Text("The queue could not be described.", WARN)
+    t = Text("Queue ", HEAD)
+    t.append(clean(q.name), TEXT)
+    t.append("  ")
+    t.append_text(_state(q.state, "ENABLED"))
+    t.append(" · ")
+    t.append_text(_state(q.status, "VALID"))
+    t.append(f" · priority {q.priority}" if q.priority is not None else "", MUTED)
+    t.append(" · fair share" if q.fair_share else " · first in, first out", MUTED)
+    if q.status_reason:
+        t.append(f"\n  {clean(q.status_reason)}", WARN)
+    return t
+
+
+def _environments(world: World) -> Table:
+    t = Table(title="Compute environments, in the order the queue tries them", title_justify="left",
+              title_style=HEAD, box=None, padding=(0, 2, 0, 0), header_style=MUTED)
+    for col in ("#", "name", "kind", "state", "status", "vCPUs desired / max", "instance types"):
+        t.add_column(col, overflow="fold")
+    for n, e in enumerate(world.environments, 1):
+        kind = f"{e.kind} {e.resources or ''}".strip()
+        vcpus = f"{e.desired_vcpus if e.desired_vcpus is not None else '?'} / " \
+                f"{e.max_vcpus if e.max_vcpus is not None else '?'}" if e.kind == "MANAGED" else "–"
+        types = ", ".join(e.instance_types) or "–"
+        status = _state(e.status, "VALID")
+        if e.status_reason:
+            status.append(f" ({clean(e.status_reason)})", WARN)
+        t.add_row(str(n), clean(e.name), kind, _state(e.state, "ENABLED"), status, vcpus, clean(types))
+    if not world.environments:
+        t.add_row("", Text("none could be read", MUTED), "", "", "", "", "")
+    return t
+
+
+def _front(world: World, snap: Snapshot) -> Text:
+    t = Text("Front of the queue (GetJobQueueSnapshot)\n", HEAD)
+    if not world.front:
+        t.append("  empty, or not readable\n", MUTED)
+        return t
+    for n, job_id in enumerate(world.front[:FRONT_SHOWN], 1):
+        parent, _, index = job_id.partition(":")
+        job = snap.job(parent)
+        name = (job.job_name if job else parent) + (f"[{index}]" if index else "")
+        reason = None
+        if job is not None and index.isdigit() and job.array is not None:
+            d = job.array.details.get(int(index))
+            reason = d.status_reason if d else None
+        elif job is not None:
+            reason = job.status_reason
+        t.append(f"  {n}. {clean(name)}", TEXT)
+        t.append(f"  {job_id}", MUTED)
+        if reason:
+            t.append(f"  {clean(reason)}", WARN)
+        t.append("\n")
+    if len(world.front) > FRONT_SHOWN:
+        t.append(f"  … and {len(world.front) - FRONT_SHOWN} more\n", MUTED)
+    return t
+
+
+def _waiting(snap: Snapshot, world: World) -> Text:
+    t = Text("Why work waits\n", HEAD)
+    found = False
+    for job in snap.jobs:
+        w = diagnose(job, world, snap)
+        if w is None:
+            continue
+        found = True
+        t.append(f"  {clean(job.job_name)}: ", TEXT)
+        t.append(w.cause, WARN)
+        t.append(f" – {clean(w.text)}\n", TEXT)
+        if w.fix:
+            t.append(f"    fix: {clean(w.fix)}\n", MUTED)
+    if not found:
+        t.append("  nothing\n", MUTED)
+    return t
+
+
+class CapacityScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,c", "dismiss", "Close", id="capacity.close")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="capacity-box"):
+            with VerticalScroll():
+                yield Static(capacity_view(self.app.snap), id="capacity-body")  # type: ignore[attr-defined]
+            yield Static(Text("Esc closes · batchtui changes no environment itself: it shows the command",
+                              MUTED), id="capacity-foot")
+
+    def on_mount(self) -> None:
+        self.query_one("#capacity-box").border_title = "Capacity"
+
+    def action_dismiss(self) -> None:
+        self.dismiss()
