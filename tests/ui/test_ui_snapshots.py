@@ -74,6 +74,11 @@ def test_array_screen_light_theme_at_80x24(snap_compare):
                         run_before=steps("down", "enter"))
 
 
+def test_retry_window_at_80x24_keeps_its_keys_on_screen(snap_compare):
+    """The plan scrolls; `y · d · Esc` stays visible on a small terminal."""
+    assert snap_compare(app_on(f.reference_source(400)), terminal_size=(80, 24), run_before=steps("down", "R"))
+
+
 def test_pipeline_screen_at_80x24(snap_compare):
     """At 80×24 the jobs table keeps Status, Progress and Outlook (low-value columns give way first)."""
     assert snap_compare(app_on(f.reference_source()), terminal_size=(80, 24), run_before=steps())

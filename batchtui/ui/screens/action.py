@@ -86,6 +86,19 @@ class ActionScreen(ModalScreen[bool]):
         box.border_title = f"{'Retry' if self.kind == 'retry' else 'Cancel'} · {self.what}"
         self.replan()
         self.query_one("#action-scroll").focus()
+        self._fit_plan()
+
+    def on_resize(self) -> None:
+        self._fit_plan()
+
+    def _fit_plan(self) -> None:
+        """The plan scrolls; the keys line (y · d · Esc) and the reason box always stay on screen. The box may take
+        85% of the height: less its border and padding (4), the keys (2) and, for a cancel, the reason (4)."""
+        height = self.app.size.height
+        if not height:
+            return
+        reserved = 4 + 2 + (4 if self.query("#action-reason") else 0)
+        self.query_one("#action-scroll").styles.max_height = max(3, min(30, int(height * 0.85) - reserved))
 
     # --- planning --------------------------------------------------------------------------------------------
 
