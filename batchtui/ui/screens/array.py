@@ -25,6 +25,9 @@ MUTED = Style(color="#8b949e")
 HEAD = Style(color="#ffffff", bold=True)
 
 
+COMPACT_BELOW = 100  # screen columns under which the legend collapses
+SIDE_FULL, SIDE_COMPACT = 34, 24
+
 class ArrayScreen(DashboardScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="array.back"),
@@ -124,20 +127,27 @@ class ArrayScreen(DashboardScreen):
         else:
             panel.border_subtitle = "arrows/PgUp/PgDn/Home/End move · click picks · Enter opens"
 
+    def _compact(self) -> bool:
+        return 0 < self.app.size.width < COMPACT_BELOW
+
     def _render_legend(self, job: Job) -> None:
         assert job.array is not None
         raw = job.array.statuses
         size = len(raw)
         t = Text()
+        # On a narrow screen the legend collapses: statuses with no index and the percentages give way, so the
+        # grid keeps most of the width (at 80×24 the full legend took 34 of 80 columns).
+        compact = self._compact()
+        self.query_one("#side").styles.width = SIDE_COMPACT if compact else SIDE_FULL
         for st in fmt.LEGEND_ORDER:
             n = raw.count(st)
-            if st is Status.UNKNOWN and not n:
+            if (st is Status.UNKNOWN or compact) and not n:
                 continue
             t.append("██ ", Style(color=fmt.STATUS_COLOR[st]))
-            t.append(f"{st.name:<10}", Style(color="#e6edf3" if n else "#6e7681", bold=bool(n)))
+            t.append(f"{st.name:<{9 if compact else 10}}", Style(color="#e6edf3" if n else "#6e7681", bold=bool(n)))
             t.append(f"{n:>7,}", Style(color="#e6edf3" if n else "#6e7681"))
-            pct = f"{100 * n / size:5.1f}%" if size else ""
-            t.append(f" {pct}\n", MUTED)
+            pct = f" {100 * n / size:5.1f}%" if size and not compact else ""
+            t.append(f"{pct}\n", MUTED)
         if self.marked:
             t.append("██ ", Style(color=MARK_COLOR))
             t.append(f"{'marked':<10}{len(self.marked):>7,}\n", Style(color=MARK_COLOR, bold=True))
