@@ -42,6 +42,7 @@ class JobsTable(DataTable):
         self._ids: tuple[str, ...] = ()
         self._cells: dict[str, list[Text | str]] = {}  # what each row shows now (every column, hidden ones too)
         self._hidden: set[str] = set()  # columns that do not fit the width
+        self._row_cache: dict[str, tuple[tuple, list[Text | str]]] = {}  # job id → (what it showed, its cells)
         self._filter = ""
 
     def on_mount(self) -> None:
@@ -77,6 +78,22 @@ class JobsTable(DataTable):
                 self.add_row(*self._shown(self._cells[job_id]), key=job_id)
             if keep in self._ids:
                 self.move_cursor(row=self._ids.index(keep), animate=False)
+
+    def _row(self, job: Job, insight: JobInsight | None, now: datetime, names: Mapping[str, str],
+             marked: bool) -> list[Text | str]:
+        """row(), reused while nothing it shows changed: a 5,000-job queue rebuilt 55,000 cells a refresh."""
+        elapsed = fmt.elapsed_s(job, now)
+        key = (job.job_name, job.status, job.gone, job.stale_error, job.started_at, job.stopped_at,
+               bytes(job.array.statuses) if job.array is not None else None, job.depends_on,
+               tuple(names.get(d.job_id or "") for d in job.depends_on), insight, marked,
+               None if elapsed is None else int(elapsed), None if insight is None or insight.eta is None
+               else int((insight.eta - now).total_seconds()))
+        cached = self._row_cache.get(job.job_id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        cells = row(job, insight, now, names, marked)
+        self._row_cache[job.job_id] = (key, cells)
+        return cells
 
     def _shown(self, cells: list[Text | str]) -> list[Text | str]:
         return [c for (key, _), c in zip(COLUMNS, cells, strict=True) if key not in self._hidden]
@@ -114,7 +131,7 @@ class JobsTable(DataTable):
         jobs = [j for j in snap.jobs if self.matches(j)]
         ids = tuple(j.job_id for j in jobs)
         names = {j.job_id: j.job_name for j in snap.jobs}
-        rows = {j.job_id: row(j, insights.get(j.job_id), now, names, j.job_id in marked) for j in jobs}
+        rows = {j.job_id: self._row(j, insights.get(j.job_id), now, names, j.job_id in marked) for j in jobs}
         if ids != self._ids:
             keep = self.selected_job_id()
             self.clear()
@@ -140,6 +157,8 @@ class JobsTable(DataTable):
 
 
 def _same(a: Text | str, b: Text | str) -> bool:
+    if a is b:
+        return True
     return a == b if isinstance(a, str) or isinstance(b, str) else (a.plain == b.plain and a.spans == b.spans
                                                                      and a.style == b.style)
 
