@@ -19,10 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from batchtui.model import IndexDetail, Job, Snapshot, Status
+from batchtui.model import ArrayState, IndexDetail, Job, Snapshot, Status
 
 CANCELLED, OOM, SPOT, TIMEOUT, START, DEPENDENCY, APP = (
     "cancelled", "oom", "spot", "timeout", "start", "dependency", "app")
+CAUSES = (OOM, SPOT, TIMEOUT, START, DEPENDENCY, CANCELLED, APP)
 REPAIRS = {OOM: "retry-more-memory", SPOT: "retry", TIMEOUT: "retry-longer-timeout", START: "retry",
            DEPENDENCY: "retry-upstream", CANCELLED: "none", APP: "fix-first"}
 
@@ -139,7 +140,7 @@ def failures(job: Job) -> Iterable[Failure]:
     if job.array is not None:
         cancelled = job.is_cancelled or job.is_terminated
         for i in job.array.indices(Status.FAILED):
-            yield _child(job, i, job.array.details.get(i), cancelled)
+            yield _child(job.job_id, i, job.array.details.get(i), cancelled)
         return
     if job.status is Status.FAILED:
         last = job.attempts[-1] if job.attempts else None
@@ -149,11 +150,16 @@ def failures(job: Job) -> Iterable[Failure]:
                       cancelled=job.is_cancelled or job.is_terminated)
 
 
-def _child(job: Job, i: int, d: IndexDetail | None, cancelled: bool) -> Failure:
+def causes_of(array: ArrayState, cancelled: bool = False) -> dict[int, str]:
+    """The cause of every FAILED index (the grid's `group:` filter)."""
+    return {i: classify(_child("", i, array.details.get(i), cancelled)) for i in array.indices(Status.FAILED)}
+
+
+def _child(job_id: str, i: int, d: IndexDetail | None, cancelled: bool) -> Failure:
     if d is None:  # a failed child seen only by status: nothing says it ran
-        return Failure(job.job_id, i, None, None, None, None, attempted=False, cancelled=cancelled)
+        return Failure(job_id, i, None, None, None, None, attempted=False, cancelled=cancelled)
     last = d.attempts[-1] if d.attempts else None
-    return Failure(job.job_id, i, d.exit_code if d.exit_code is not None else (last and last.exit_code),
+    return Failure(job_id, i, d.exit_code if d.exit_code is not None else (last and last.exit_code),
                    d.reason or (last.reason if last else None),
                    d.status_reason or (last.status_reason if last else None), d.stopped_at,
                    attempted=bool(d.attempts or d.exit_code is not None or d.reason or d.started_at),

@@ -3,7 +3,9 @@
 Syntax (case-insensitive; terms separated by spaces):
     status:FAILED            a status (or several: status:failed,running); a bare status name works too (failed)
     exit:137                 an exit code (exit:1,137)
-    reason:memory            text in the container reason or status reason
+    reason:memory            text in the container reason or status reason (quote text with spaces:
+                             reason:"Essential container")
+    group:oom                the failure group (triage.py): oom spot timeout start dependency cancelled app
     100-199   42   5000-     an index, a range, an open range
     !status:SUCCEEDED        any term negated
 Terms of the same kind are OR-ed, different kinds AND-ed: `status:failed status:running 0-999` means (FAILED or
@@ -13,9 +15,11 @@ RUNNING) and index 0..999.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 
 from batchtui.model import ArrayState, Status
+from batchtui.triage import CAUSES, causes_of
 
 
 class FilterError(ValueError):
@@ -24,7 +28,7 @@ class FilterError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    kind: str  # status / exit / reason / range
+    kind: str  # status / exit / reason / group / range
     negate: bool
     statuses: frozenset[int] = frozenset()
     codes: frozenset[int] = frozenset()
@@ -61,7 +65,11 @@ _STATUS_NAMES = {s.name.lower(): s for s in Status}
 
 
 def parse(text: str) -> Filter:
-    terms = [_term(word) for word in text.split()]
+    try:
+        words = shlex.split(text)
+    except ValueError as e:  # an unclosed quote
+        raise FilterError(f"{e} in {text.strip()!r}") from None
+    terms = [_term(word) for word in words]
     return Filter(text.strip(), tuple(terms))
 
 
@@ -95,13 +103,18 @@ def _term(word: str) -> Term:
             raise FilterError(f"exit: wants whole numbers, e.g. exit:137 (got {value!r})") from None
     if key in ("reason", "r"):
         return Term("reason", negate, text=value.lower())
+    if key in ("group", "g", "cause"):
+        unknown = [v for v in values if v.lower() not in CAUSES]
+        if unknown:
+            raise FilterError(f"unknown group {unknown[0]!r} (one of {', '.join(CAUSES)})")
+        return Term("group", negate, text=",".join(v.lower() for v in values))
     if key in ("index", "i", "range"):
         if value.isdigit():
             return Term("range", negate, low=int(value), high=int(value))
         if m := _RANGE.match(value):
             return _range(word, negate, m)
         raise FilterError(f"index: wants a number or a range, e.g. 100-199 (got {value!r})")
-    raise FilterError(f"unknown filter {key!r}: use status:, exit:, reason:, or an index range like 100-199")
+    raise FilterError(f"unknown filter {key!r}: use status:, exit:, reason:, group:, or an index range like 100-199")
 
 
 def _range(word: str, negate: bool, m: re.Match[str]) -> Term:
@@ -138,6 +151,9 @@ def _term_bits(t: Term, array: ArrayState) -> int:
     if t.kind == "status":
         table = bytes(1 if b in t.statuses else 0 for b in range(256))
         return _bits(array.statuses.translate(table))
+    if t.kind == "group":
+        wanted = set(t.text.split(","))
+        return sum(1 << i for i, cause in causes_of(array).items() if cause in wanted and i < size)
     if t.kind == "range":
         high = size - 1 if t.high is None else min(t.high, size - 1)
         if t.low > high:

@@ -282,3 +282,22 @@ def test_expired_credentials_are_named_as_such_not_an_endless_stale():
                    where="us-east-1", now=f.NOW, refresh_s=5, refreshing=False, max_tps=None, readonly=False,
                    width=200).plain
     assert "STALE" in other and "CREDENTIALS" not in other
+
+
+def test_the_grid_filter_knows_failure_groups_and_quoted_text():
+    from batchtui.model import ArrayState
+    from batchtui.ui import filters as flt
+
+    statuses = bytearray([Status.SUCCEEDED]) * 6
+    details = {1: IndexDetail(1, 137, f.OOM), 2: IndexDetail(2, None, None, f.DEP_FAILED),
+               3: IndexDetail(3, 1, None, "Essential container in task exited")}
+    for i in details:
+        statuses[i] = Status.FAILED
+    array = ArrayState.of(statuses, details)
+    assert flt.matches(flt.parse("group:oom").mask(array)) == [1]
+    assert flt.matches(flt.parse("group:app,dependency").mask(array)) == [2, 3]
+    assert flt.matches(flt.parse('reason:"Essential container"').mask(array)) == [3]
+    assert flt.matches(flt.parse("!group:dependency status:FAILED").mask(array)) == [1, 3]
+    for bad, says in (("group:bogus", "unknown group 'bogus'"), ('reason:"open', "No closing quotation")):
+        with pytest.raises(flt.FilterError, match=says):
+            flt.parse(bad)

@@ -29,7 +29,8 @@ COMMAND_HELP = (
 FILTER_HELP = (
     ("status:FAILED", "indices with that status (status:failed,running for several; a bare name works)"),
     ("exit:137", "indices whose exit code was 137 (exit:1,137)"),
-    ("reason:memory", "text in the container reason or status reason"),
+    ("reason:memory", "text in the container reason or status reason; quote spaces: reason:\"Essential container\""),
+    ("group:oom", "a failure group: oom spot timeout start dependency cancelled app"),
     ("100-199  42  5000-", "an index range, one index, an open range"),
     ("!status:SUCCEEDED", "negate any term; same kind = or, different kinds = and"),
 )
