@@ -102,6 +102,7 @@ class BatchtuiApp(App[int]):
         Binding("ctrl+k", "cancel_jobs", "Cancel", id="actions.cancel"),
         Binding("ctrl+s", "screenshot", "Screenshot", show=False, id="app.screenshot"),
         Binding("c", "capacity", "Capacity", show=False, id="app.capacity"),
+        Binding("F", "failures", "Failures", show=False, key_display="F", id="app.failures"),
     ]
 
     def __init__(self, source: Source, *, refresh_s: float = 5.0, readonly: bool = False, bell: bool = True,
@@ -400,6 +401,8 @@ class BatchtuiApp(App[int]):
                   ("Also", [Binding("ctrl+p", "", "command palette: open a job, switch theme…"),
                             Binding("ctrl+s", "", "save a screenshot (SVG) in the current directory"),
                             Binding("c", "", "capacity: the queue's environments, its front, why work waits"),
+                            Binding("F", "", "failures: every failure group, its size and its repair",
+                                    key_display="F"),
                             Binding("ctrl+q", "", "quit (even from inside a text box)")])]
         self.push_screen(HelpScreen.from_bindings(self, groups, [("Commands (:)", list(COMMAND_HELP)),
                                                                  ("Array filters (/)", list(FILTER_HELP))]))
@@ -409,6 +412,25 @@ class BatchtuiApp(App[int]):
 
         if not isinstance(self.screen, CapacityScreen):
             self.push_screen(CapacityScreen())
+
+    def action_failures(self) -> None:
+        from batchtui.ui.screens.failures import FailuresScreen
+
+        if not isinstance(self.screen, FailuresScreen):
+            self.push_screen(FailuresScreen())
+
+    def open_group(self, job_id: str, group: Any) -> None:
+        """A failure group: the array's grid filtered to it, or the plain job's detail."""
+        job = self.snap.job(job_id) if self.snap else None
+        if job is None:
+            return
+        if job.array is None:
+            self.push_screen(DetailScreen(job_id))
+            return
+        first = min(group.indices) if group.indices else 0
+        screen = ArrayScreen(job_id, first)
+        self.push_screen(screen)
+        self.call_after_refresh(screen.set_filter, f"group:{group.cause}")
 
     def action_command(self) -> None:
         self.push_screen(CommandScreen(), self.run_command)
@@ -444,6 +466,8 @@ class BatchtuiApp(App[int]):
             self.action_refresh()
         elif verb in ("capacity", "cap"):
             self.action_capacity()
+        elif verb in ("failures", "fail"):
+            self.action_failures()
         elif verb in ("help", "h", "?"):
             self.action_help()
         else:

@@ -106,6 +106,11 @@ def test_capacity_view_of_a_stuck_queue(snap_compare):
     assert snap_compare(app_on(_stuck()), terminal_size=SIZE, run_before=steps("c"))
 
 
+def test_failures_view(snap_compare):
+    """`F`: the failure groups across the queue (oom, app by signature, dependency …), largest first."""
+    assert snap_compare(app_on(f.reference_source()), terminal_size=SIZE, run_before=steps("F"))
+
+
 def test_pipeline_screen_with_stuck_work(snap_compare):
     """Stalled arrays say why on the graph and in the jobs table (⊘ no instance fits) instead of an ETA."""
     assert snap_compare(app_on(_stuck()), terminal_size=SIZE, run_before=steps())

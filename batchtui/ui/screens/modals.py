@@ -23,6 +23,7 @@ COMMAND_HELP = (
     (":theme NAME", "switch the colour theme (ctrl+p lists them too)"),
     (":refresh", "refresh now (same as r)"),
     (":capacity", "why work waits: the queue's environments and its front (same as c)"),
+    (":failures", "every failure group across the queue, with its repair (same as F)"),
     (":help", "this help"),
     (":q  :quit", "quit"),
 )

@@ -1,0 +1,93 @@
+"""The Failures view (`F`, `:failures`): how many different problems there are, and what to do about each – one row
+per failure group across the queue's jobs (triage.py), largest first. Enter opens the group: the array's grid
+filtered to it (`group:CAUSE`), or a plain job's detail.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from batchtui.model import Snapshot
+from batchtui.plan import format_indices
+from batchtui.sanitize import printable as clean
+from batchtui.triage import FailureGroup, groups_of
+from batchtui.ui import format as fmt
+
+MUTED = Style(color="#8b949e")
+CAUSE_COLOR = {"oom": "#f85149", "app": "#f85149", "spot": "#e3b341", "timeout": "#e3b341", "start": "#e3b341",
+               "dependency": "#8b949e", "cancelled": "#8b949e"}
+REPAIR_TEXT = {"retry": "retry as is", "retry-more-memory": "retry with more memory",
+               "retry-longer-timeout": "retry with a longer timeout", "fix-first": "fix the code first",
+               "retry-upstream": "retry upstream, --downstream", "none": "nothing (on purpose)"}
+
+
+def failure_rows(snap: Snapshot | None) -> list[tuple[str, FailureGroup]]:
+    """(job id, group) for every group of every job, largest first."""
+    if snap is None:
+        return []
+    rows = [(job.job_id, g) for job in snap.jobs for g in groups_of(job)]
+    return sorted(rows, key=lambda r: -r[1].count)
+
+
+def _when(ms: int | None) -> str:
+    return fmt.clock_time(datetime.fromtimestamp(ms / 1000, UTC)) if ms else "–"
+
+
+class FailuresScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,F", "dismiss", "Close", id="failures.close"),
+                Binding("enter", "open", "Open the group", id="failures.open")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: list[tuple[str, FailureGroup]] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="failures-box"):
+            yield DataTable(id="failures-table", cursor_type="row", zebra_stripes=False)
+            yield Static(Text("Enter opens the group (the grid filtered to it) · Esc closes", MUTED),
+                         id="failures-foot")
+
+    def on_mount(self) -> None:
+        snap = self.app.snap  # type: ignore[attr-defined]
+        self._rows = failure_rows(snap)
+        n = sum(g.count for _, g in self._rows)
+        self.query_one("#failures-box").border_title = (
+            f"Failures · {n:,} in {len(self._rows)} group{'s' * (len(self._rows) != 1)}")
+        table = self.query_one(DataTable)
+        for label in ("Job", "Cause", "Count", "Signature", "Indices", "First", "Last", "Repair"):
+            table.add_column(label)
+        names = {j.job_id: j.job_name for j in snap.jobs} if snap else {}
+        for job_id, g in self._rows:
+            table.add_row(clean(names.get(job_id, job_id)),
+                          Text(g.cause, Style(color=CAUSE_COLOR.get(g.cause), bold=True)),
+                          Text(f"{g.count:,}", justify="right"), clean(fmt.truncate(g.signature or "–", 40)),
+                          fmt.truncate(format_indices(sorted(g.indices), 3) if g.indices else "–", 24),
+                          _when(g.first_ms), _when(g.last_ms), REPAIR_TEXT.get(g.repair, g.repair))
+        if not self._rows:
+            table.add_row("no failed work in this queue", "", "", "", "", "", "", "")
+        table.focus()
+
+    @on(DataTable.RowSelected, "#failures-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        table = self.query_one(DataTable)
+        if not self._rows or not 0 <= table.cursor_row < len(self._rows):
+            return
+        job_id, group = self._rows[table.cursor_row]
+        dash = self.app
+        self.dismiss()
+        dash.open_group(job_id, group)  # type: ignore[attr-defined]
+
+    def action_dismiss(self) -> None:
+        self.dismiss()

@@ -1,0 +1,38 @@
+"""The Failures view: every failure group across the queue, largest first, with its repair; Enter opens the grid
+filtered to the group."""
+
+from __future__ import annotations
+
+import ui_factory as f
+
+from batchtui.ui.app import BatchtuiApp
+from batchtui.ui.screens.array import ArrayScreen
+from batchtui.ui.screens.failures import FailuresScreen, failure_rows
+
+
+async def test_the_failures_view_lists_groups_and_opens_the_grid_filtered_to_one():
+    source = f.reference_source(2000)
+    app = BatchtuiApp(source, refresh_s=3600, bell=False, clock=lambda: f.NOW)
+    async with app.run_test(size=(160, 50)) as pilot:
+        for _ in range(200):
+            if app.snap is not None and not app.refreshing:
+                break
+            await pilot.pause(0.01)
+        rows = failure_rows(app.snap)
+        assert rows and [g.count for _, g in rows] == sorted((g.count for _, g in rows), reverse=True)
+        total_failed = sum(j.array.counts()["FAILED"] for j in app.snap.jobs if j.array is not None)
+        assert sum(g.count for _, g in rows) == total_failed  # every failed index in exactly one group
+        await pilot.press("F")
+        await pilot.pause()
+        assert isinstance(app.screen, FailuresScreen)
+        assert app.screen.query_one("#failures-box").border_title.startswith(f"Failures · {total_failed:,} in ")
+        job_id, first = rows[0]
+        await pilot.press("enter")
+        for _ in range(100):
+            if isinstance(app.screen, ArrayScreen) and app.screen._filter is not None:
+                break
+            await pilot.pause(0.02)
+        screen = app.screen
+        assert isinstance(screen, ArrayScreen) and screen.job_id == job_id
+        assert screen._filter.text == f"group:{first.cause}"
+        assert set(first.indices) <= set(screen._matches)
