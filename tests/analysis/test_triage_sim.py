@@ -13,13 +13,6 @@ SimServer = pytest.importorskip("batchtui.sim.server").SimServer
 SimConfig = pytest.importorskip("batchtui.sim.engine").SimConfig
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-
-
 async def test_the_reference_runs_failures_are_grouped_by_cause_with_their_repairs():
     config = SimConfig(speed=0.0, seed=11, pipeline="reference", array_size=300, advance_s=3 * 3600,
                        summary_lag_s=0.0)
