@@ -226,6 +226,9 @@ def sim_parser() -> argparse.ArgumentParser:
                    help="answer this percentage of requests with a 500 ServerException")
     p.add_argument("--outage", type=outage, action="append", default=[], metavar="START+LENGTH",
                    help="real-time outage window after start, e.g. 60s+30s (repeatable): every call gets 503")
+    p.add_argument("--world", metavar="FILE",
+                   help="a TOML file declaring compute environments, job queues, job definitions and jobs, each table "
+                        "the body of its Create/Register/Submit call (see batchtui/sim/world.py)")
     p.add_argument("--scenario", choices=SCENARIOS, metavar="NAME",
                    help="start with something wrong so work sits in RUNNABLE: " + ", ".join(SCENARIOS))
     return p

@@ -28,7 +28,7 @@ import time
 import uuid
 import zlib
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
@@ -96,6 +96,7 @@ class SimConfig:
     outages: Sequence[tuple[float, float]] = ()  # (start_s, length_s) real seconds after start: every request 503
     start_ms: int | None = None  # the simulated clock at start (default: real now − advance_s, so it ends at now)
     scenario: str | None = None  # scenarios.SCENARIOS: the default environments with something wrong
+    world: Mapping[str, Any] | None = None  # world.load(--world FILE): declared environments, queues, jobs
     spot_interruption_rate: float = 0.05  # fraction of attempts on SPOT environments whose instance is reclaimed
 
 
@@ -295,6 +296,10 @@ class Engine:
 
         if self.config.scenario:
             scenarios.prepare(self, self.config.scenario)
+        if self.config.world:
+            from batchtui.sim import world
+
+            world.apply(self, dict(self.config.world))
         if self.config.pipeline == "reference":
             self.reference_ids = scenarios.submit_reference(self, self.config.array_size)
         elif self.config.pipeline not in ("none", "", None):

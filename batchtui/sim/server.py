@@ -127,6 +127,9 @@ class SimServer:
 
     async def _handle(self, request: web.Request) -> web.Response:
         self.request_count += 1
+        if request.method == "POST" and request.rel_url.raw_path == "/" and \
+                request.content_type == "application/x-www-form-urlencoded":
+            return await self._ec2(request)
         service, op, resource = self._route(request)
         self.requests_by_operation[op or "Unknown"] += 1
         if self.config.latency_ms > 0:
@@ -158,6 +161,19 @@ class SimServer:
         content_type = "application/json" if service == "batch" else "application/x-amz-json-1.1"
         return web.Response(body=json.dumps(answer, separators=(",", ":")).encode(), status=200,
                             headers={"Content-Type": content_type, "x-amzn-RequestId": str(uuid.uuid4())})
+
+
+    async def _ec2(self, request: web.Request) -> web.Response:
+        """EC2's query protocol: DescribeInstanceTypes only (sim/ec2.py)."""
+        from batchtui.sim import ec2
+
+        form = dict(await request.post())
+        self.requests_by_operation[str(form.get("Action") or "Unknown")] += 1
+        try:
+            text, status = ec2.handle({k: str(v) for k, v in form.items()}), 200
+        except ec2.Ec2Error as e:
+            text, status = ec2.error_xml(e), e.status
+        return web.Response(text=text, status=status, content_type="text/xml")
 
 
 async def _json_body(request: web.Request, service: str) -> dict[str, Any]:
@@ -282,7 +298,16 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         advance_s=args.advance, throttle_tps=args.throttle_tps, latency_ms=args.latency_ms,
         error_rate=args.error_rate / 100.0, outages=[parse_outage(o) for o in args.outage],
         scenario=getattr(args, "scenario", None),
+        world=_world(getattr(args, "world", None)),
     )
+
+
+def _world(path: str | None) -> dict | None:
+    if not path:
+        return None
+    from batchtui.sim import world
+
+    return world.load(path)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -290,17 +315,18 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         config = config_from_args(args)
+        engine = Engine(config)  # a world file the API refuses is a usage error, before anything is served
     except ValueError as e:
         raise UsageError(str(e)) from None
     try:
-        return asyncio.run(_serve(config, args.host, args.port))
+        return asyncio.run(_serve(config, args.host, args.port, engine))
     except OSError as e:
         raise BatchtuiError(f"cannot serve on {args.host}:{args.port}: {e.strerror or e}") from None
     except KeyboardInterrupt:
         return 0
 
 
-async def _serve(config: SimConfig, host: str, port: int) -> int:
+async def _serve(config: SimConfig, host: str, port: int, engine: Engine | None = None) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -308,7 +334,7 @@ async def _serve(config: SimConfig, host: str, port: int) -> int:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # not on this platform: Ctrl-C raises KeyboardInterrupt
             pass
-    async with SimServer(config, host, port) as sim:
+    async with SimServer(config, host, port, engine=engine) as sim:
         jobs = len(sim.engine.job_list) + sum(j.size for j in sim.engine.job_list)
         parts = [f"pipeline {config.pipeline}", f"{jobs:,} jobs", f"speed {config.speed:g}x", f"seed {config.seed}"]
         if config.throttle_tps:
