@@ -26,7 +26,8 @@ EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # Ctrl-C: the shell convention (128 + SIGINT), as README says
 SUBCOMMANDS = ("sim", "cancel", "retry", "audit", "completion")
 DEMO_DEFAULTS = {"array_size": 10_000, "speed": 60.0}
-SCENARIOS = ("stuck-capacity", "blocked-head", "max-vcpus", "invalid-ce", "disabled-ce")  # sim/scenarios.py
+SCENARIOS = ("stuck-capacity", "blocked-head", "max-vcpus", "invalid-ce", "disabled-ce", "spot-storm",
+             "oom-wave")  # sim/scenarios.py
 
 
 # --- argument types: each raises ArgumentTypeError with a message naming the problem -------------------------

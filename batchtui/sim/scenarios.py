@@ -79,7 +79,9 @@ def register_definitions(engine: Engine) -> None:
 
 # --- scenarios: the default account with something wrong, for `batchtui sim --scenario NAME` --------------------
 
-SCENARIOS = ("stuck-capacity", "blocked-head", "max-vcpus", "invalid-ce", "disabled-ce")
+SCENARIOS = ("stuck-capacity", "blocked-head", "max-vcpus", "invalid-ce", "disabled-ce", "spot-storm", "oom-wave")
+SPOT_STORM_RATE = 0.3  # a third of attempts on ProdCE lose their instance
+OOM_WAVE_EVERY = 9  # every 9th JobC index runs out of memory
 SMALL_C6I = ["c6i.large", "c6i.xlarge", "c6i.2xlarge", "c6i.4xlarge"]  # 16 vCPUs at most: no room for JobB's 32
 
 
@@ -89,7 +91,10 @@ def prepare(engine: Engine, scenario: str) -> None:
     - blocked-head: a 256-vCPU job reaches the head of ProdQueue first and blocks the pipeline behind it;
     - max-vcpus: ProdCE's maxvCpus is 16, below JobB's 32;
     - invalid-ce: both of ProdQueue's environments are INVALID;
-    - disabled-ce: ProdCE is DISABLED, so JobB (too big for ProdMemoryCE) waits with no reason given."""
+    - disabled-ce: ProdCE is DISABLED, so JobB (too big for ProdMemoryCE) waits with no reason given;
+    - spot-storm: ProdCE runs on SPOT and loses an instance under a third of its attempts (`Host EC2 … terminated.`,
+      retried where JobB's retryStrategy allows);
+    - oom-wave: every 9th index of JobC runs out of memory (exit 137, OutOfMemoryError)."""
     prod = engine.compute_environments["ProdCE"]
     assert prod.resources is not None
     if scenario == "stuck-capacity":
@@ -104,6 +109,18 @@ def prepare(engine: Engine, scenario: str) -> None:
                                                         "exist (Service: AmazonEC2; Status Code: 400)")
     elif scenario == "disabled-ce":
         engine.update_compute_environment(prod, state="DISABLED")
+    elif scenario == "spot-storm":
+        import dataclasses
+
+        prod.resources.type = "SPOT"
+        prod.refresh_types()
+        engine.config = dataclasses.replace(engine.config, spot_interruption_rate=SPOT_STORM_RATE)
+    elif scenario == "oom-wave":
+        register_definitions(engine)
+        (jobdef,) = [d for d in engine.jobdefs["JobC-Memory-Intensive-Processing"] if d.status == "ACTIVE"][-1:]
+        env = [e for e in jobdef.container.get("environment") or () if e.get("name") != "SIM_FAIL_INDICES"]
+        waves = ",".join(f"{i}:oom" for i in range(0, engine.config.array_size, OOM_WAVE_EVERY))
+        jobdef.container["environment"] = [*env, {"name": "SIM_FAIL_INDICES", "value": waves}]
     elif scenario == "blocked-head":
         register_definitions(engine)
         from batchtui.sim.api import BatchService

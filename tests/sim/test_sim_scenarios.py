@@ -98,3 +98,20 @@ def test_disabled_ce_leaves_jobb_waiting_without_a_reason(make_sim: Any) -> None
     assert sim.status(sim.engine.reference_ids["JobA"]) == "SUCCEEDED"  # it fits the memory environment
     assert first_child_reason(sim, "JobB") is None
     assert len(sim.children(sim.engine.reference_ids["JobB"], "RUNNABLE")) == 40
+
+
+def test_spot_storm_and_oom_wave_scenarios():
+    from batchtui.sim.engine import Engine, SimConfig
+    from batchtui.sim.scenarios import OOM_WAVE_EVERY
+
+    storm = Engine(SimConfig(speed=0.0, seed=11, array_size=60, scenario="spot-storm"))
+    storm.advance(3 * 3600)
+    b = storm.jobs[storm.reference_ids["JobB"]]
+    reclaimed = [a for c in b.children for a in c.attempts if (a.status_reason or "").startswith("Host EC2")]
+    assert reclaimed and all(a.exit_code is None for a in reclaimed)  # instances lost, no exit code of the job's
+    wave = Engine(SimConfig(speed=0.0, seed=11, array_size=60, scenario="oom-wave"))
+    wave.advance(3 * 3600)
+    c = wave.jobs[wave.reference_ids["JobC"]]
+    ooms = {ch.index for ch in c.children if ch.attempts and (ch.attempts[-1].reason or "").startswith(
+        "OutOfMemoryError")}
+    assert set(range(0, 60, OOM_WAVE_EVERY)) - {i for i in range(60) if c.children[i].attempts == []} <= ooms
