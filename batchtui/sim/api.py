@@ -285,11 +285,15 @@ class BatchService:
         # JSON null means absent, and members outside the shape never reach AWS: keep only set, modelled ones
         overrides = {k: overrides[k] for k in OVERRIDE_MEMBERS if overrides.get(k) is not None}
         self._check_container(overrides)
+        if jobdef.type == "multinode":
+            raise SimError(f"Job definition {jd_ref} is a multi-node parallel one: batchtui sim does not run "
+                           "multi-node parallel jobs (it would not run them as one container either)")
         retry = _get(body, "retryStrategy", dict)
         if retry is not None:
-            attempts = _get(retry, "attempts", int)
-            if attempts is not None and not 1 <= attempts <= 10:
-                raise SimError(f"retryStrategy attempts must be between 1 and 10; got {attempts}")
+            _check_retry(retry)
+        priority = _get(body, "schedulingPriorityOverride", int)
+        if priority is not None and not 0 <= priority <= 9999:
+            raise SimError(f"schedulingPriorityOverride must be between 0 and 9999; got {priority}")
         timeout = _get(body, "timeout", dict)
         if timeout is not None:
             seconds = _get(timeout, "attemptDurationSeconds", int)
@@ -677,8 +681,8 @@ class BatchService:
         container = {k: v for k, v in (container or {}).items() if v is not None}  # JSON null means absent
         self._check_container(container)
         retry = _get(body, "retryStrategy", dict)
-        if retry is not None and _get(retry, "attempts", int) is not None and not 1 <= retry["attempts"] <= 10:
-            raise SimError("retryStrategy attempts must be between 1 and 10")
+        if retry is not None:
+            _check_retry(retry)
         jd = self.engine.register_job_definition(
             name, container, type_=kind, parameters=_str_map(body, "parameters"), retry_strategy=retry,
             timeout=_get(body, "timeout", dict), tags=_str_map(body, "tags"),
@@ -975,3 +979,17 @@ def jobdef_detail(jd: JobDefinition) -> dict[str, Any]:
 
 
 __all__ = ["BatchService", "FAILED", "job_detail", "job_summary", "child_summary"]
+
+
+def _check_retry(retry: dict[str, Any]) -> None:
+    """retryStrategy as the model documents it: attempts 1–10, and evaluateOnExit (at most 5 rules) only with
+    attempts."""
+    attempts = _get(retry, "attempts", int)
+    if attempts is not None and not 1 <= attempts <= 10:
+        raise SimError(f"retryStrategy attempts must be between 1 and 10; got {attempts}")
+    rules = _get(retry, "evaluateOnExit", list)
+    if rules is not None:
+        if attempts is None:
+            raise SimError("retryStrategy evaluateOnExit requires attempts")
+        if len(rules) > 5:
+            raise SimError(f"retryStrategy evaluateOnExit takes at most 5 rules; got {len(rules)}")

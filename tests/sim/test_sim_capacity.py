@@ -454,3 +454,27 @@ def test_a_queue_cannot_mix_fargate_and_ec2_environments(sim: Sim) -> None:
     code, message, _ = error_of(sim.batch.create_job_queue, jobQueueName="Q", priority=1, computeEnvironmentOrder=[
         {"order": 1, "computeEnvironment": "Serverless"}, {"order": 2, "computeEnvironment": "ProdCE"}])
     assert code == "ClientException" and "FARGATE" in message
+
+
+def test_lifecycle_limits_are_refused_as_aws_refuses_them(sim: Sim) -> None:
+    from botocore.exceptions import ClientError
+
+    batch = sim.batch
+    container = {"image": "busybox", "resourceRequirements": [{"type": "VCPU", "value": "1"},
+                                                              {"type": "MEMORY", "value": "512"}]}
+    rule = {"onExitCode": "1", "action": "RETRY"}
+    for bad in ({"evaluateOnExit": [rule]}, {"attempts": 3, "evaluateOnExit": [rule] * 6}):
+        with pytest.raises(ClientError) as e:
+            batch.register_job_definition(jobDefinitionName="r", type="container", containerProperties=container,
+                                          retryStrategy=bad)
+        assert e.value.response["Error"]["Code"] == "ClientException"
+    batch.register_job_definition(jobDefinitionName="ok", type="container", containerProperties=container)
+    with pytest.raises(ClientError, match="between 0 and 9999"):
+        batch.submit_job(jobName="p", jobQueue="ProdQueue", jobDefinition="ok", schedulingPriorityOverride=10000)
+    with pytest.raises(ClientError, match="evaluateOnExit requires attempts"):
+        batch.submit_job(jobName="p", jobQueue="ProdQueue", jobDefinition="ok",
+                         retryStrategy={"evaluateOnExit": [rule]})
+    batch.register_job_definition(jobDefinitionName="mnp", type="multinode", nodeProperties={
+        "numNodes": 2, "mainNode": 0, "nodeRangeProperties": [{"targetNodes": "0:", "container": container}]})
+    with pytest.raises(ClientError, match="does not run multi-node parallel jobs"):
+        batch.submit_job(jobName="m", jobQueue="ProdQueue", jobDefinition="mnp")
