@@ -127,8 +127,9 @@ class SimServer:
 
     async def _handle(self, request: web.Request) -> web.Response:
         self.request_count += 1
-        if request.method == "POST" and request.rel_url.raw_path == "/" and \
-                request.content_type == "application/x-www-form-urlencoded":
+        # EC2's query protocol: a form POSTed to / with no X-Amz-Target (CloudWatch Logs posts JSON there with one)
+        if request.method == "POST" and request.rel_url.raw_path == "/" and "X-Amz-Target" not in request.headers \
+                and request.content_type == "application/x-www-form-urlencoded":
             return await self._ec2(request)
         service, op, resource = self._route(request)
         self.requests_by_operation[op or "Unknown"] += 1
