@@ -604,6 +604,8 @@ def job_fields(snap: Snapshot) -> dict[str, dict]:
         waiting = diagnose(job, snap.capacity, snap)
         if waiting is not None:
             fields["waiting"] = waiting.to_json()
+            if waiting.stuck:  # nothing can be placed as things are: no ETA rather than a made-up one
+                fields["eta"], fields["etaLowerBound"] = None, False
         out[job.job_id] = fields
     return out
 

@@ -180,6 +180,11 @@ class Waiting:
     blocked_by: str | None = None
     fix: str | None = None
 
+    @property
+    def stuck(self) -> bool:
+        """Nothing will move until someone changes something (as opposed to waiting its turn)."""
+        return self.cause not in ("in-line", "capacity-full", "lower-priority", "insufficient-capacity")
+
     def to_json(self) -> dict[str, Any]:
         return {"cause": self.cause, "text": self.text, "awsReason": self.aws_reason,
                 "computeEnvironment": self.compute_environment, "blockedBy": self.blocked_by, "fix": self.fix}

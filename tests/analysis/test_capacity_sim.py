@@ -19,7 +19,12 @@ async def waiting(scenario: str, advance_s: float = 20 * 60) -> dict[str, dict]:
     async with SimServer(config) as sim, open_api(endpoint_url=sim.url) as api:
         snap = await Poller(api, "ProdQueue").refresh()
     fields = job_fields(snap)
-    return {j.job_name: fields[j.job_id]["waiting"] for j in snap.jobs if "waiting" in fields[j.job_id]}
+    found = {j.job_name: fields[j.job_id]["waiting"] for j in snap.jobs if "waiting" in fields[j.job_id]}
+    for j in snap.jobs:  # a stuck job's ETA is null with its cause, never a made-up number
+        w = fields[j.job_id].get("waiting")
+        if w and w["cause"] not in ("in-line", "capacity-full"):
+            assert fields[j.job_id]["eta"] is None, j.job_name
+    return found
 
 
 async def test_stuck_capacity_no_instance_type_holds_jobb():

@@ -110,6 +110,30 @@ async def unchanged(size: int) -> None:
           f"then {calls} calls per refresh")
 
 
+CAPACITY_OPS = ("DescribeComputeEnvironments", "GetJobQueueSnapshot", "DescribeJobQueues")
+
+
+async def capacity_reads(size: int) -> None:
+    """What the capacity diagnosis costs: calls per refresh while work is RUNNABLE and once nothing is."""
+    from batchtui import poller as poller_module
+
+    for label, advance in (("with RUNNABLE work (JobB under way)", 15 * 60), ("without (the run over)", 30 * 3600)):
+        async with SimServer(config(size, advance), host="127.0.0.1", port=0) as sim:
+            async with open_api(endpoint_url=sim.url, max_tps=1000.0) as api:
+                poller = Poller(api, QUEUE)
+                await poller.refresh()
+                before = dict(sim.requests_by_operation)
+                calls = [(await poller.refresh()).api_calls for _ in range(5)]
+                within = {op: sim.requests_by_operation[op] - before.get(op, 0) for op in CAPACITY_OPS}
+                poller._world_at -= poller_module.CAPACITY_EVERY_S  # a minute later: the next capacity read
+                later = dict(sim.requests_by_operation)
+                after_minute = (await poller.refresh()).api_calls
+                read = {op: sim.requests_by_operation[op] - later.get(op, 0) for op in CAPACITY_OPS}
+        print(f"  capacity reads, {label}: refreshes within the minute {calls} calls "
+              f"(capacity calls {sum(within.values())}); the refresh a minute later {after_minute} calls, of which "
+              f"{sum(read.values())} capacity ({', '.join(f'{k} {v}' for k, v in read.items() if v) or 'none'})")
+
+
 async def whole_run(size: int, step_s: float) -> None:
     async with SimServer(config(size, 0.0), host="127.0.0.1", port=0) as sim:
         async with open_api(endpoint_url=sim.url, max_tps=100000.0) as ours, \
@@ -180,6 +204,7 @@ async def main() -> None:
     await cold_snapshot(a.size)
     for size in sorted({1_000, a.size}):
         await unchanged(size)
+    await capacity_reads(1_000)
     await whole_run(1_000, a.step)
     if not a.quick:
         await whole_run(a.size, a.step)
