@@ -9,6 +9,7 @@ attempts fail (two attempts, so ~0.6% of its indices), so a run shows failed ind
 
 from __future__ import annotations
 
+import copy
 import json
 from importlib import resources as importlib_resources
 from typing import TYPE_CHECKING, Any
@@ -73,8 +74,9 @@ def reference_requests() -> list[dict[str, Any]]:
 def register_definitions(engine: Engine) -> None:
     for name, (container, retry, params) in JOB_DEFINITIONS.items():
         if engine.job_definition(name) is None:
-            engine.register_job_definition(name, container, retry_strategy=retry, parameters=params,
-                                           tags={"pipeline": "reference"})
+            # copies: each engine owns its definitions (a scenario that changes one must not change the module's)
+            engine.register_job_definition(name, copy.deepcopy(container), retry_strategy=copy.deepcopy(retry),
+                                           parameters=dict(params), tags={"pipeline": "reference"})
 
 
 # --- scenarios: the default account with something wrong, for `batchtui sim --scenario NAME` --------------------
@@ -120,7 +122,7 @@ def prepare(engine: Engine, scenario: str) -> None:
         (jobdef,) = [d for d in engine.jobdefs["JobC-Memory-Intensive-Processing"] if d.status == "ACTIVE"][-1:]
         env = [e for e in jobdef.container.get("environment") or () if e.get("name") != "SIM_FAIL_INDICES"]
         waves = ",".join(f"{i}:oom" for i in range(0, engine.config.array_size, OOM_WAVE_EVERY))
-        jobdef.container["environment"] = [*env, {"name": "SIM_FAIL_INDICES", "value": waves}]
+        jobdef.container = {**jobdef.container, "environment": [*env, {"name": "SIM_FAIL_INDICES", "value": waves}]}
     elif scenario == "blocked-head":
         register_definitions(engine)
         from batchtui.sim.api import BatchService
