@@ -81,3 +81,22 @@ async def test_the_capacity_view_shows_the_queue_its_environments_the_front_and_
         app.run_command("capacity")
         await pilot.pause()
         assert isinstance(app.screen, CapacityScreen)
+
+
+async def test_the_capacity_view_offers_the_usual_cancel_of_the_queue_head():
+    from batchtui.ui.screens.action import ActionScreen
+
+    head = f"{f.job_id('JobB')}:7"
+    front = {"frontOfQueue": {"jobs": [{"jobArn": f"{ARN}:job/{head}"}]}}
+    snap = replace(f.reference(400), capacity=World.parse(QUEUE, [TINY], front))
+    app = BatchtuiApp(f.ScriptedSource([snap]), refresh_s=3600, bell=False, clock=lambda: f.NOW)
+    async with app.run_test(size=(160, 50)) as pilot:
+        for _ in range(200):
+            if app.snap is not None and not app.refreshing:
+                break
+            await pilot.pause(0.01)
+        await pilot.press("c", "ctrl+k")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ActionScreen) and screen.kind == "cancel" and screen.what == "JobB[7]"
+        assert screen.plan is not None and screen.state == "plan"  # shown, nothing sent before `y`

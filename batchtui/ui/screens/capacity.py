@@ -126,17 +126,41 @@ def _waiting(snap: Snapshot, world: World) -> Text:
 
 
 class CapacityScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,c", "dismiss", "Close", id="capacity.close")]
+    BINDINGS = [Binding("escape,q,c", "dismiss", "Close", id="capacity.close"),
+                Binding("ctrl+k", "cancel_head", "Cancel the queue's head", id="capacity.cancel_head")]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="capacity-box"):
             with VerticalScroll():
                 yield Static(capacity_view(self.app.snap), id="capacity-body")  # type: ignore[attr-defined]
-            yield Static(Text("Esc closes · batchtui changes no environment itself: it shows the command",
-                              MUTED), id="capacity-foot")
+            yield Static(Text("Esc closes · ctrl+k cancels the job at the head of the queue (planned, confirmed, "
+                              "audited) · batchtui changes no environment itself: it shows the command", MUTED),
+                         id="capacity-foot")
 
     def on_mount(self) -> None:
         self.query_one("#capacity-box").border_title = "Capacity"
 
     def action_dismiss(self) -> None:
         self.dismiss()
+
+    def action_cancel_head(self) -> None:
+        """The usual cancel of the job blocking the queue: its plan window, confirmation and audit (not in
+        --readonly, where the plan window refuses it)."""
+        from batchtui.plan import Selection
+        from batchtui.ui.screens.action import ActionScreen
+
+        app = self.app
+        snap = app.snap  # type: ignore[attr-defined]
+        world = snap.capacity if snap is not None else None
+        if getattr(app, "readonly", False):
+            app.notify("read-only: batchtui sends no cancel", severity="warning")
+            return
+        if world is None or not world.front:
+            app.notify("the front of the queue is not known", severity="warning")
+            return
+        head = world.front[0]
+        parent, _, index = head.partition(":")
+        job = snap.job(parent)
+        what = (job.job_name if job else parent) + (f"[{index}]" if index else "")
+        self.dismiss()
+        app.push_screen(ActionScreen("cancel", [Selection.parse(head)], what))
