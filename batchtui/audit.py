@@ -184,13 +184,17 @@ class Action:
     def new_jobs(self) -> list[str]:
         return [str(c["jobId"]) for c in self.calls if c.get("jobId")]
 
+    @property
+    def error(self) -> str | None:
+        return ((self.end or {}).get("outcome") or {}).get("error")
+
     def to_json(self) -> dict[str, Any]:
         i = self.intent
         return {"planId": self.plan_id, "time": i.get("time"), "action": i.get("action"), "state": self.state,
                 "user": i.get("user"), "host": i.get("host"), "profile": i.get("profile"), "region": i.get("region"),
                 "endpoint": i.get("endpoint"), "account": i.get("account"), "calls": self.planned,
                 "sent": len(self.calls) + (1 if self._in_flight else 0), "newJobs": self.new_jobs,
-                "error": (self.end or {}).get("outcome", {}).get("error") if self.end else None,
+                "error": self.error,
                 "inFlight": self._in_flight}
 
     @property
@@ -216,9 +220,9 @@ class Action:
             what = (f"{calls}: interrupted – outcome unknown ({len(self.calls)} answered"
                     + (f", step {flight} may have been sent" if flight else "") + ")")
         elif state == UNKNOWN:
-            what = f"{calls}: outcome unknown – {(self.end or {}).get('outcome', {}).get('error')}"
+            what = f"{calls}: outcome unknown – {self.error}"
         else:
-            what = f"{calls}: {state} – {(self.end or {}).get('outcome', {}).get('error')}"
+            what = f"{calls}: {state} – {self.error}"
         return f"{head}  [{self.plan_id}]  {what}"
 
 

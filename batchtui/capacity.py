@@ -238,7 +238,7 @@ def diagnose(job: Job, world: World | None, snap: Snapshot | None = None) -> Wai
             if _holds(e, job):
                 return _invalid(e, reason) if e.status == "INVALID" else _disabled(e, reason)
     return (_fit(job, usable or list(envs), reason) or _head(job, world, snap, reason)
-            or _full(job, usable, snap, reason) or Waiting("in-line", _in_line(job, q, snap), reason,
+            or _full(job, usable, snap, reason) or Waiting("in-line", _in_line(q), reason,
                                                            usable[0].name if usable else None))
 
 
@@ -375,7 +375,7 @@ def _running_vcpus(snap: Snapshot) -> float:
     return total
 
 
-def _in_line(job: Job, q: QueueInfo, snap: Snapshot | None) -> str:
+def _in_line(q: QueueInfo) -> str:
     order = "ordering follows the queue's fair-share policy" if q.fair_share else "first in, first out"
     return f"in line in {q.name} ({order}); its environments have room for it"
 

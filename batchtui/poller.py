@@ -651,12 +651,11 @@ class Poller:
         """While work is RUNNABLE, now and then: the queue, its compute environments and its front (3 calls at most,
         on their own slower cadence). A queue with no RUNNABLE work costs nothing; what cannot be read (no IAM
         permission, an endpoint without the operation) is noted in the World, never a failed refresh."""
-        views = [self._job_view(t) for t in self._jobs.values() if not t.job.gone]
-        if not any(has_runnable_work(j) for j in views):
-            self._world = None
-            return
         now = time.monotonic()
         if self._world is not None and now - self._world_at < CAPACITY_EVERY_S:
+            return  # not due: no job views built, nothing read (a job no longer RUNNABLE gets no diagnosis anyway)
+        if not any(has_runnable_work(self._job_view(t)) for t in self._jobs.values() if not t.job.gone):
+            self._world = None
             return
         self._world_at = now
         missing: list[str] = []

@@ -7,23 +7,13 @@ from dataclasses import replace
 
 import ui_factory as f
 
-from batchtui.capacity import World
 from batchtui.model import Status
 from batchtui.ui.app import BatchtuiApp
 from batchtui.ui.screens.array import ArrayScreen
 
-ARN = "arn:aws:batch:us-east-1:123456789012"
-QUEUE = {"jobQueueName": "ProdQueue", "jobQueueArn": f"{ARN}:job-queue/ProdQueue", "state": "ENABLED",
-         "status": "VALID", "priority": 1,
-         "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": f"{ARN}:compute-environment/TinyCE"}]}
-TINY = {"computeEnvironmentName": "TinyCE", "computeEnvironmentArn": f"{ARN}:compute-environment/TinyCE",
-        "type": "MANAGED", "state": "ENABLED", "status": "VALID",
-        "computeResources": {"type": "EC2", "minvCpus": 0, "maxvCpus": 256, "desiredvCpus": 0,
-                             "instanceTypes": ["c6i.4xlarge"]}}
-
 
 async def test_a_job_no_instance_can_hold_shows_stuck_with_the_evidence_and_the_fix():
-    snap = replace(f.reference(400), capacity=World.parse(QUEUE, [TINY]))
+    snap = replace(f.reference(400), capacity=f.tiny_world())
     app = BatchtuiApp(f.ScriptedSource([snap]), refresh_s=3600, bell=False, clock=lambda: f.NOW)
     async with app.run_test(size=(160, 50)) as pilot:
         for _ in range(200):
@@ -52,8 +42,7 @@ async def test_the_capacity_view_shows_the_queue_its_environments_the_front_and_
 
     from batchtui.ui.screens.capacity import CapacityScreen
 
-    front = {"frontOfQueue": {"jobs": [{"jobArn": f"{ARN}:job/{f.job_id('JobB')}:7"}]}}
-    snap = replace(f.reference(400), capacity=World.parse(QUEUE, [TINY], front))
+    snap = replace(f.reference(400), capacity=f.tiny_world(f"{f.job_id('JobB')}:7"))
     app = BatchtuiApp(f.ScriptedSource([snap]), refresh_s=3600, bell=False, clock=lambda: f.NOW)
     async with app.run_test(size=(160, 50)) as pilot:
         for _ in range(200):
@@ -86,9 +75,7 @@ async def test_the_capacity_view_shows_the_queue_its_environments_the_front_and_
 async def test_the_capacity_view_offers_the_usual_cancel_of_the_queue_head():
     from batchtui.ui.screens.action import ActionScreen
 
-    head = f"{f.job_id('JobB')}:7"
-    front = {"frontOfQueue": {"jobs": [{"jobArn": f"{ARN}:job/{head}"}]}}
-    snap = replace(f.reference(400), capacity=World.parse(QUEUE, [TINY], front))
+    snap = replace(f.reference(400), capacity=f.tiny_world(f"{f.job_id('JobB')}:7"))
     app = BatchtuiApp(f.ScriptedSource([snap]), refresh_s=3600, bell=False, clock=lambda: f.NOW)
     async with app.run_test(size=(160, 50)) as pilot:
         for _ in range(200):

@@ -85,19 +85,9 @@ def test_pipeline_screen_at_80x24(snap_compare):
 
 
 def _stuck() -> f.ScriptedSource:
-    from batchtui.capacity import World
-
-    arn = "arn:aws:batch:us-east-1:123456789012"
-    queue = {"jobQueueName": "ProdQueue", "jobQueueArn": f"{arn}:job-queue/ProdQueue", "state": "ENABLED",
-             "status": "VALID", "priority": 1,
-             "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": f"{arn}:compute-environment/TinyCE"}]}
-    tiny = {"computeEnvironmentName": "TinyCE", "computeEnvironmentArn": f"{arn}:compute-environment/TinyCE",
-            "type": "MANAGED", "state": "ENABLED", "status": "VALID",
-            "computeResources": {"type": "EC2", "minvCpus": 0, "maxvCpus": 256, "desiredvCpus": 0,
-                                 "instanceTypes": ["c6i.4xlarge"]}}
-    front = {"frontOfQueue": {"jobs": [{"jobArn": f"{arn}:job/{f.job_id('JobB')}:1500"}]}}
     source = f.reference_source()
-    source.snapshots = [replace(s, capacity=World.parse(queue, [tiny], front)) for s in source.snapshots]
+    world = f.tiny_world(f"{f.job_id('JobB')}:1500")
+    source.snapshots = [replace(s, capacity=world) for s in source.snapshots]
     return source
 
 

@@ -325,3 +325,22 @@ def reference_source(size: int = 10_000, snapshots: Sequence[Snapshot | Exceptio
     logs = {d["container"]["logStreamName"]: log_lines(d["container"]["logStreamName"])
             for d in desc.values() if d["container"].get("logStreamName")}
     return ScriptedSource(list(snapshots) if snapshots is not None else [snap], logs=logs, described=desc)
+
+
+ARN = "arn:aws:batch:us-east-1:123456789012"
+TINY_QUEUE = {"jobQueueName": QUEUE, "jobQueueArn": f"{ARN}:job-queue/{QUEUE}", "state": "ENABLED", "status": "VALID",
+              "priority": 1,
+              "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": f"{ARN}:compute-environment/TinyCE"}]}
+TINY_CE = {"computeEnvironmentName": "TinyCE", "computeEnvironmentArn": f"{ARN}:compute-environment/TinyCE",
+           "type": "MANAGED", "state": "ENABLED", "status": "VALID",
+           "computeResources": {"type": "EC2", "minvCpus": 0, "maxvCpus": 256, "desiredvCpus": 0,
+                                "instanceTypes": ["c6i.4xlarge"]}}
+
+
+def tiny_world(*front: str):
+    """ProdQueue on one environment that may launch only c6i.4xlarge (16 vCPU): JobB (32) and JobC (32 GiB) are
+    stuck; `front` job ids (JOB or JOB:INDEX) head the queue."""
+    from batchtui.capacity import World
+
+    snapshot = {"frontOfQueue": {"jobs": [{"jobArn": f"{ARN}:job/{j}"} for j in front]}}
+    return World.parse(TINY_QUEUE, [TINY_CE], snapshot)
