@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from batchtui.model import ArrayState, IndexDetail, Job, Snapshot, Status
+from batchtui.sanitize import printable
 
 CANCELLED, OOM, SPOT, TIMEOUT, START, DEPENDENCY, APP = (
     "cancelled", "oom", "spot", "timeout", "start", "dependency", "app")
@@ -129,7 +130,8 @@ def signature(f: Failure, cause: str) -> str:
 
 
 def normalise(text: str) -> str:
-    text = " ".join(text.split())
+    # Escape sequences out first: masking their digits would leave fragments no sanitiser recognises ("[<n>J").
+    text = " ".join(printable(text).split())
     for pattern, mask in _MASKS:
         text = pattern.sub(mask, text)
     return text if len(text) <= MAX_SIGNATURE else text[:MAX_SIGNATURE - 1] + "…"

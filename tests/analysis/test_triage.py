@@ -37,6 +37,8 @@ def test_signatures_mask_numbers_ids_paths_and_times():
     b = normalise("KeyError: 'checksum' in shard 2281 at 2026-11-25T04:55:12Z (s3://bucket/in/part-0917.json)")
     assert a == b == "KeyError: 'checksum' in shard <n> at <time> (<path>)"
     assert normalise("job 5f1c0e2a-0a0a-4a6e-9d1e-aaaaaaaa0001 failed") == "job <id> failed"
+    # a reason with escape sequences (anyone who may cancel writes one) signs as its text, not as fragments
+    assert normalise("\x1b]2;PWNED\x07\x1b[2J\x1b[31mRED\x1b[0m\r\nfake line") == "RED fake line"
 
 
 def _array(details: dict[int, IndexDetail], size: int = 10) -> Job:
