@@ -508,7 +508,10 @@ def throughput(snap: Snapshot, job_id: str) -> Throughput | None:
 
 def job_eta(snap: Snapshot, job_id: str) -> Eta | None:
     """When an unfinished job will finish; None when finished, unknown id, or it cannot be known."""
-    a = analyze(snap)
+    return _eta(analyze(snap), job_id)
+
+
+def _eta(a: Analysis, job_id: str) -> Eta | None:
     job = a.by_id.get(job_id)
     est = a.finish.get(job_id)
     if job is None or est is None or job.status.terminal:
@@ -584,6 +587,9 @@ def job_fields(snap: Snapshot) -> dict[str, dict]:
     - `waitingOn`: ids of the unfinished jobs it still waits for (see waiting_on).
     - `failureGroups`: its failed work grouped by cause, largest first (see triage.py).
     - `waiting`: for a job with RUNNABLE work, why it is not moving (see capacity.py).
+    - `retries`, `effectiveChildCounts`, `effectiveOutlook`, `effectiveEta`: an original job that batchtui retried –
+      its retries, its indices counted by their latest attempt, and the outlook/ETA counting the repairs where they
+      differ (see lineage.py); `retryOf` on a retry: the job it re-runs.
     """
     from batchtui.capacity import diagnose
     from batchtui.triage import groups_of
@@ -607,7 +613,32 @@ def job_fields(snap: Snapshot) -> dict[str, dict]:
             if waiting.stuck:  # nothing can be placed as things are: no ETA rather than a made-up one
                 fields["eta"], fields["etaLowerBound"] = None, False
         out[job.job_id] = fields
+    _add_repairs(snap, out)
     return out
+
+
+def _add_repairs(snap: Snapshot, out: dict[str, dict]) -> None:
+    from batchtui import lineage
+
+    joined = lineage.join(snap)
+    if not joined.root_of:
+        return
+    eff = lineage.effective(snap)
+    e = _analyze(eff)  # not cached: `analyze` keeps the raw snapshot's analysis
+    for retry_id, root in joined.root_of.items():
+        out[retry_id]["retryOf"] = snap.job(retry_id).retry_of or root  # type: ignore[union-attr]
+    for job in eff.jobs:
+        fields = out[job.job_id]
+        repair = joined.repairs.get(job.job_id)
+        if repair is not None:
+            fields["retries"] = [r.to_json() for r in repair.retries]
+            counts = repair.effective_counts()
+            if counts is not None:
+                fields["effectiveChildCounts"] = counts
+        if e.outlook[job.job_id] != fields["outlook"]:
+            fields["effectiveOutlook"] = e.outlook[job.job_id]
+            eta = _eta(e, job.job_id)
+            fields["effectiveEta"] = _iso(eta.at) if eta else None
 
 
 def describe_eta(eta: datetime | Eta | None, now: datetime, lower_bound: bool = False) -> str:

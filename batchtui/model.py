@@ -57,6 +57,14 @@ class DependencyType:
     SEQUENTIAL = "SEQUENTIAL"
 
 
+# Lineage: what a batchtui retry re-runs. The tag names the job it re-runs (an original or an earlier retry); the
+# environment variable tells a retry's children which original index each re-runs (child i: the i-th), or, for a
+# plain job re-running one index, which one. Indices are always the original's (a retry of a retry keeps them).
+RETRY_OF_TAG = "batchtui:retry-of"
+INDEX_ENV = "BATCHTUI_ARRAY_INDEX"
+INDICES_ENV = "BATCHTUI_ARRAY_INDICES"
+
+
 @dataclass(frozen=True, slots=True)
 class Dependency:
     """One dependsOn entry. SEQUENTIAL entries have no job_id; a standard one has type None."""
@@ -167,6 +175,11 @@ class Job:
         return self.array_size is not None
 
     @property
+    def retry_of(self) -> str | None:
+        """The job this one re-runs, when batchtui submitted it as a retry (its lineage tag)."""
+        return (self.tags or {}).get(RETRY_OF_TAG) or None
+
+    @property
     def upstream_ids(self) -> tuple[str, ...]:
         return tuple(d.job_id for d in self.depends_on if d.job_id)
 
@@ -248,13 +261,33 @@ class Snapshot:
         return any(j.status is Status.FAILED for j in self.jobs)
 
 
+def retry_roots(jobs: Iterable[Job]) -> dict[str, str]:
+    """Retry id → the original it re-runs in the end (through retries of retries), for the retries whose original
+    is among `jobs`. A retry whose original is not there (AWS no longer returns it) is not in the map."""
+    by_id = {j.job_id: j for j in jobs}
+    roots: dict[str, str] = {}
+    for job in by_id.values():
+        seen = {job.job_id}
+        up = job.retry_of
+        while up is not None and up in by_id and up not in seen:  # a cycle can only be hand-made tags
+            seen.add(up)
+            if by_id[up].retry_of is None:
+                roots[job.job_id] = up
+                break
+            up = by_id[up].retry_of
+    return roots
+
+
 def build_pipelines(jobs: Iterable[Job]) -> tuple[Pipeline, ...]:
     """Group jobs into connected components over dependsOn edges, each in dependency order.
 
     Dependencies on jobs not in `jobs` are ignored here (the poller follows them and includes them when it can).
-    Components are ordered by their earliest createdAt, so the oldest pipeline comes first.
+    Components are ordered by their earliest createdAt, so the oldest pipeline comes first. Retries whose original
+    is among `jobs` are no pipeline's members: they belong to their original's node (see lineage.py).
     """
     jobs = list(jobs)
+    folded = retry_roots(jobs)
+    jobs = [j for j in jobs if j.job_id not in folded]
     by_id = {j.job_id: j for j in jobs}
     parent = {j.job_id: j.job_id for j in jobs}
 
@@ -300,9 +333,17 @@ def _pipeline(members: list[Job], all_edges: list[Edge]) -> Pipeline:
 
 
 def ordered_jobs(pipelines: Iterable[Pipeline], jobs: Iterable[Job]) -> tuple[Job, ...]:
-    """Jobs in the order the pipelines list them (what Snapshot.jobs holds)."""
+    """Jobs in the order the pipelines list them (what Snapshot.jobs holds), each original followed by its
+    retries in the order they were submitted."""
     by_id = {j.job_id: j for j in jobs}
-    return tuple(by_id[i] for p in pipelines for i in p.job_ids)
+    retries: dict[str, list[Job]] = {}
+    for retry_id, root in retry_roots(by_id.values()).items():
+        retries.setdefault(root, []).append(by_id[retry_id])
+    out: list[Job] = []
+    for i in (i for p in pipelines for i in p.job_ids):
+        out.append(by_id[i])
+        out.extend(sorted(retries.get(i, ()), key=lambda j: (j.created_at or 0, j.job_name)))
+    return tuple(out)
 
 
 def split_child_id(job_id: str) -> tuple[str, int | None]:

@@ -36,7 +36,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from batchtui.errors import UnknownJob, UsageError
-from batchtui.model import DependencyType, Job, Snapshot, Status, split_child_id
+from batchtui.lineage import env_value, index_list
+from batchtui.model import (
+    INDEX_ENV,
+    INDICES_ENV,
+    RETRY_OF_TAG,
+    DependencyType,
+    Job,
+    Snapshot,
+    Status,
+    split_child_id,
+)
 
 CANCEL, TERMINATE, SUBMIT = "CancelJobs", "TerminateJobs", "SubmitJob"
 KIND_CANCEL, KIND_RETRY = "cancel", "retry"
@@ -44,10 +54,7 @@ BULK_CHUNK = 50  # CancelJobs / TerminateJobs take at most 50 ids
 REASON_MAX = 1024  # AWS limit on the reason of CancelJob/TerminateJob
 ARRAY_MIN, ARRAY_MAX = 2, 10_000
 MAX_DEPENDS_ON = 20
-RETRY_OF_TAG = "batchtui:retry-of"
 PLAN_TAG = "batchtui:plan"  # "<run id>.<step>", added when the SubmitJob is sent (execute.py), not part of the plan
-INDEX_ENV = "BATCHTUI_ARRAY_INDEX"
-INDICES_ENV = "BATCHTUI_ARRAY_INDICES"
 RESERVED_ENV_PREFIX = "AWS_BATCH"  # SubmitJob refuses environment names starting with this
 RESERVED_TAG_PREFIX = "aws:"  # tags users may not set
 NAME_MAX = 128
@@ -589,7 +596,7 @@ class _RetryPlanner:
         """The group split so that each new job's containerOverrides (with its index list) stays in budget."""
         if len(group.indices) < 2 or group.indices == list(range(job.array_size or 0)):
             return [group]
-        mapping = index_map(job)
+        mapping = index_list(job)
         base = _overrides_size(_overrides(job, group.indices[:2], False)) - len(
             ",".join(str(mapping[i] if mapping else i) for i in group.indices[:2]))
         parts: list[list[int]] = [[]]
@@ -848,29 +855,13 @@ def _env(job: Job) -> list[dict]:
     return [dict(e) for e in ((job.container_overrides or {}).get("environment") or ()) if isinstance(e, Mapping)]
 
 
-def _env_value(job: Job, name: str) -> str | None:
-    return next((e.get("value") for e in _env(job) if e.get("name") == name), None)
-
-
-def index_map(job: Job) -> list[int] | None:
-    """For an array that is itself a batchtui retry: the original index each child re-runs (else None)."""
-    text = _env_value(job, INDICES_ENV)
-    if not text or not job.is_array:
-        return None
-    try:
-        values = [int(v) for v in text.split(",")]
-    except ValueError:
-        return None
-    return values if len(values) == job.array_size else None
-
-
 def _overrides(job: Job, indices: list[int] | None, whole: bool) -> dict[str, Any]:
     """containerOverrides for the new job: the original's, minus AWS_BATCH_*, with the batchtui index variable."""
     src = job.container_overrides or {}
     out: dict[str, Any] = {k: _plain_data(src[k]) for k in ("command", "resourceRequirements") if src.get(k)}
     env = [e for e in _env(job) if not str(e.get("name", "")).startswith(RESERVED_ENV_PREFIX)]
     if indices is not None and not whole:
-        mapping = index_map(job)
+        mapping = index_list(job)
         original = [mapping[i] if mapping else i for i in indices]
         env = [e for e in env if e.get("name") not in (INDEX_ENV, INDICES_ENV)]
         if len(original) == 1:
@@ -890,15 +881,15 @@ def _existing_provider(orig: Job, retry: Job) -> Provider | None:
     """What an earlier batchtui retry of `orig` re-runs, in orig's own indices."""
     if not orig.is_array:
         return Provider(retry.job_id, retry.job_name, None, plain=not retry.is_array)
-    own = index_map(orig)
+    own = index_list(orig)
     if retry.is_array:
-        theirs = index_map(retry)
+        theirs = index_list(retry)
         if theirs is None:  # a whole resubmission
             indices = list(range(retry.array_size or 0))
         else:
             indices = [own.index(v) if own else v for v in theirs if own is None or v in own]
     else:
-        text = _env_value(retry, INDEX_ENV)
+        text = env_value(retry, INDEX_ENV)
         if text is None or not text.isdigit():
             return None
         v = int(text)

@@ -229,3 +229,39 @@ async def test_the_installed_command_end_to_end():
         assert code == 2 and "no terminal to ask for confirmation" in err
         code, out, err = await batchtui("cancel", b, "--yes")
         assert code == 0 and "Done: all 1 call succeeded." in out, err
+
+
+async def once_json(sim) -> dict:
+    """`batchtui --queue ProdQueue --once --json` in this event loop."""
+    import json
+
+    from batchtui import headless
+
+    args = cli.parse(["--queue", "ProdQueue", "--once", "--json", "--since", "7d", "--endpoint-url", sim.url])
+    out = io.StringIO()
+    assert await headless.run(args, headless.Printer(True, out), headless._extra_fields()) == 0
+    return json.loads(out.getvalue())
+
+
+async def test_retries_are_joined_back_into_their_originals_in_the_json():
+    async with SimServer(cfg(), host="127.0.0.1", port=0) as sim, open_api(endpoint_url=sim.url) as api:
+        await finished_reference(sim, api)
+        ids = sim.engine.reference_ids
+        failed = await failed_indices(api, ids["JobB"])
+        code, out, err = await run_cli(sim, "retry", ids["JobB"], "--downstream", "--yes")
+        assert code == 0, err + out
+        doc = await once_json(sim)
+        jobs = {j["jobName"]: j for j in doc["jobs"]}
+        b, retry_b = jobs["JobB"], jobs["JobB-retry"]
+        assert b["outlook"] == "failed" and b["childCounts"]["FAILED"] == len(failed)
+        assert b["retries"] == [{"jobId": retry_b["jobId"], "indices": failed}]
+        assert retry_b["retryOf"] == ids["JobB"]
+        assert b["effectiveChildCounts"]["FAILED"] == 0
+        assert b["effectiveOutlook"] == "on track" and jobs["JobE"]["effectiveOutlook"] == "on track"
+        sim.engine.run_until_idle()
+        doc = await once_json(sim)
+        jobs = {j["jobName"]: j for j in doc["jobs"]}
+        assert jobs["JobB"]["effectiveChildCounts"]["SUCCEEDED"] == SIZE
+        assert {n: jobs[n]["effectiveOutlook"] for n in ("JobB", "JobC", "JobD", "JobE")} == dict.fromkeys(
+            ("JobB", "JobC", "JobD", "JobE"), "succeeded")
+        assert all(jobs[n]["outlook"] == "failed" for n in ("JobB", "JobE"))  # what AWS says of the originals
