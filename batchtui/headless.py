@@ -159,6 +159,25 @@ def group_lines(fields: Mapping[str, Any] | None) -> list[str]:
     return out
 
 
+def repair_lines(snap: Snapshot, job_id: str, fields: Mapping[str, Any] | None, width: int) -> list[str]:
+    """An original's retries, folded into it: 'retried: 9,976 succeeded + 24 retried: 20 succeeded, 4 running ·
+    outlook on track', then one line per retry job."""
+    from batchtui import lineage
+
+    repair = lineage.join(snap).of(job_id)
+    if repair is None or repair.original.job_id != job_id:
+        return []
+    head = f"effective: {repair.summary()}"
+    if fields and fields.get("effectiveOutlook"):
+        head += f" · outlook {fields['effectiveOutlook']}"
+    out = [head]
+    for r in repair.retries:
+        job = snap.job(r.job_id)
+        if job is not None:
+            out.append(job_line(job, width, None, snap.polled_at))
+    return out
+
+
 def job_line(job: Job, name_width: int, fields: Mapping[str, Any] | None = None,
              now: datetime | None = None) -> str:
     parts = [job.job_name.ljust(name_width), job.status.name.ljust(9)]
@@ -189,6 +208,7 @@ def snapshot_text(snap: Snapshot, extra: Mapping[str, Mapping] | None = None) ->
         for i in p.job_ids:
             if i in by_id:
                 lines.append("  " + job_line(by_id[i], width, extra.get(i), snap.polled_at))
+                lines.extend("      ↻ " + r for r in repair_lines(snap, i, extra.get(i), width))
                 lines.extend("      ✘ " + g for g in group_lines(extra.get(i)))
                 waiting = (extra.get(i) or {}).get("waiting")
                 if waiting:

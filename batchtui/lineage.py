@@ -77,9 +77,10 @@ class Repair:
             return f"retried {len(self.retries)}× · now {self.effective.status.name.lower()}"
         retried = set(self.latest)
         own = [s for i, s in enumerate(self.original.array.statuses) if i not in retried]
-        head = _counts_text(own) or "nothing else"
         now = _counts_text([self.effective.array.statuses[i] for i in self.retried])
-        return f"{head} + {len(retried):,} retried: {now}"
+        if not own:
+            return f"all {len(retried):,} retried: {now}"
+        return f"{_counts_text(own)} + {len(retried):,} retried: {now}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.timer import Timer
 
 from batchtui.errors import BatchtuiError, UsageError, kind_of
+from batchtui.lineage import effective
 from batchtui.model import Snapshot, split_child_id
 from batchtui.ui.events import TOAST_ORDER, Event, diff
 from batchtui.ui.insight import JobInsight, job_insights
@@ -123,7 +124,8 @@ class BatchtuiApp(App[int]):
         self.good_at: datetime | None = None  # wall time the last snapshot without an error arrived
         self.crash_log = crash_log
         self.crashed_to: Path | None = None
-        self.snap: Snapshot | None = None
+        self.snap: Snapshot | None = None  # what the screens show: retries folded into their originals
+        self.raw: Snapshot | None = None  # as the poller read it: what retry and cancel plans are made from
         self.first_error: str | None = None  # why the refreshes so far failed, before any succeeded
         self.insights: dict[str, JobInsight] = {}
         self.events: list[Event] = []  # the latest MAX_EVENTS of this queue
@@ -254,15 +256,16 @@ class BatchtuiApp(App[int]):
     def _failed(self, message: str, kind: str | None = None) -> Snapshot | None:
         """The last good state, marked with the error. None before the first good one: an empty snapshot would
         say "0 jobs" about a queue nobody has read yet; the status bar says it is still loading, and why."""
-        if self.snap is not None:
-            return replace(self.snap, error=message, error_kind=kind,
-                           stale_since=self.snap.stale_since or self.snap.polled_at)
+        if self.raw is not None:
+            return replace(self.raw, error=message, error_kind=kind,
+                           stale_since=self.raw.stale_since or self.raw.polled_at)
         self.first_error = message
         return None
 
     def apply_partial(self, snap: Snapshot) -> None:
         """A partial snapshot of the first refresh (the queue's jobs, arrays filling in): drawn, no events yet."""
         if self.snap is None or self.snap.loading:
+            self.raw, snap = snap, effective(snap)
             self.snap, self.insights = snap, job_insights(snap)
             self.received_at = self.now()
             if isinstance(self.screen, DashboardScreen):
@@ -271,6 +274,8 @@ class BatchtuiApp(App[int]):
     def apply_snapshot(self, snap: Snapshot) -> None:
         # After partial snapshots, the first complete one is still "the first": its failures are a summary, not a
         # flood of "index failed" events for indices that were only not read yet.
+        # The screens show retries folded into their originals (lineage.effective); actions plan on what AWS has.
+        self.raw, snap = snap, effective(snap)
         events = diff(None if self.snap is not None and self.snap.loading else self.snap, snap)
         if not snap.error or not self.insights:
             self.insights = job_insights(snap)
@@ -502,6 +507,7 @@ class BatchtuiApp(App[int]):
         if isinstance(self.screen, DashboardScreen):
             self.screen.clear_marks()  # marks name the old queue's jobs: "2 marked" would point at nothing here
         self.snap, self.insights, self.events, self.events_added = None, {}, [], 0
+        self.raw = None
         self.received_at = self.good_at = self.first_error = None
         self._again = False
         if self.refreshing:

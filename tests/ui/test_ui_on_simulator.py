@@ -108,9 +108,13 @@ async def test_retry_marked_failures_from_the_grid_submits_once_and_is_audited(t
                 assert "Done: all" in str(action.query_one("#action-plan").render())
                 await pilot.press("escape")
                 assert isinstance(app.screen, ArrayScreen) and not app.screen.marked
-                await wait_for(pilot, lambda: len(app.snap.jobs) > 5 and not app.refreshing)
-                retry = [j for j in app.snap.jobs if j.tags.get("batchtui:retry-of") == ids["JobB"]]
+                await wait_for(pilot, lambda: len(app.raw.jobs) > 5 and not app.refreshing)
+                retry = [j for j in app.raw.jobs if j.tags.get("batchtui:retry-of") == ids["JobB"]]
                 assert retry, "the new job is in the next snapshot"
+                # … and on screen it is folded into JobB: no sixth job, the failed indices now the retry's
+                assert [j.job_name for j in app.snap.jobs] == ["JobA", "JobB", "JobC", "JobD", "JobE"]
+                shown = app.snap.job(ids["JobB"]).array
+                assert all(shown.status(i) is not Status.FAILED for i in failed)
     from batchtui import audit
 
     (done,), bad = audit.read_actions((tmp_path / "batchtui" / "actions.jsonl").read_text().splitlines())

@@ -103,7 +103,7 @@ class ActionScreen(ModalScreen[bool]):
     # --- planning --------------------------------------------------------------------------------------------
 
     def replan(self) -> None:
-        snap = self.dash.snap
+        snap = self.dash.raw or self.dash.snap  # real job ids and lineage tags, not the folded view
         try:
             if snap is None:
                 raise BatchtuiError("no snapshot yet: wait for the first refresh")
