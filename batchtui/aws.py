@@ -87,6 +87,10 @@ class LogStreamNotFound(ApiError):
     """GetLogEvents: the log group or stream does not exist (not written yet, or expired)."""
 
 
+class LogGroupNotFound(LogStreamNotFound):
+    """GetLogEvents: the log group itself does not exist (a job definition naming a group nobody created)."""
+
+
 def is_transient(error: BaseException) -> bool:
     """Worth trying again later (the poller keeps its last good snapshot and marks it stale)."""
     return isinstance(error, Throttled | EndpointUnreachable | ServerError)
@@ -272,9 +276,26 @@ class BatchApi:
                 return await self._logs.get_log_events(**kwargs)
             except bex.ClientError as e:
                 if _code(e) == "ResourceNotFoundException":
+                    if "log group" in _aws_message(e).lower():  # AWS: "The specified log group does not exist."
+                        raise LogGroupNotFound(f"no log group {group!r}") from None
                     raise LogStreamNotFound(f"no log stream {stream!r} in {group!r} (not written yet, or expired)") \
                         from None
                 raise
+
+    async def spare(self, patience_s: float) -> bool:
+        """Wait up to `patience_s` for the Batch budget to have a token nobody else is waiting for (background
+        work goes after status reads); does not take it."""
+        return await self.budget.take_spare(patience_s, take=False)
+
+    async def tail_log(self, group: str, stream: str, limit: int, patience_s: float) -> list[str] | None:
+        """The last `limit` messages of a log stream, oldest first, for background work (triage's samples): the
+        call spends a spare token of the Batch budget (so it fits in --max-tps, behind status reads) and None
+        comes back, with nothing sent, when no token came free within `patience_s`."""
+        if not await self.budget.take_spare(patience_s):
+            return None
+        resp = await self.get_log_events(group, stream, start_from_head=False, limit=limit)
+        events = resp.get("events") if isinstance(resp, dict) else None
+        return [str(e.get("message") or "") for e in events or () if isinstance(e, dict)]
 
     async def _read(self, op: str, call: Any, **kwargs: Any) -> Any:
         """A read, tried again while AWS throttles it or fails on its side, until the deadline."""

@@ -4,6 +4,9 @@ The account's Batch quota (50 TPS) is shared with the pipeline's own SubmitJob c
 monitor must spend a known, small part of it. The bucket also slows itself down when AWS answers "throttled"
 (halving its rate, AIMD-style) and creeps back to the configured rate as calls succeed again, so batchtui yields to
 whoever else is using the quota instead of competing with them.
+
+Background work (reading failed attempts' logs for triage) spends the same budget at a lower priority: it takes a
+token with `take_spare`, only when one is free and no status read is waiting for it, and gives up rather than queue.
 """
 
 from __future__ import annotations
@@ -57,6 +60,22 @@ class TokenBucket:
             self._tokens -= 1.0
             self.waited_s += waited
             return waited
+
+    async def take_spare(self, patience_s: float, *, take: bool = True) -> bool:
+        """Take a token only when nobody else waits for one (lower priority than `acquire`): wait up to
+        `patience_s` for one to come free; False when none did (the caller leaves its work for later). With
+        `take=False` the token is left for the caller's own request to take through `acquire`."""
+        give_up = self._clock() + patience_s
+        while True:
+            if not self._lock.locked():  # acquire() holds the lock while it waits: a status read comes first
+                self._refill()
+                if self._tokens >= 1.0:
+                    self._tokens -= 1.0 if take else 0.0
+                    return True
+            left = give_up - self._clock()
+            if left <= 0:
+                return False
+            await self._sleep(min(left, max((1.0 - self._tokens) / self.rate, 0.005)))
 
     def throttled(self) -> None:
         """AWS said "too many requests": halve our rate (others need the quota more than we do right now)."""

@@ -74,6 +74,8 @@ def snapshot_json(snap: Snapshot, extra: Mapping[str, Mapping] | None = None) ->
                            "polledAt": iso(snap.polled_at), "apiCalls": snap.api_calls, "jobs": jobs}
     if snap.endpoint:
         out["endpoint"] = safe_url(snap.endpoint)
+    if snap.log_note:  # why some failure signatures could not come from logs (a log group missing or not readable)
+        out["logNote"] = snap.log_note
     if snap.error:
         out["error"] = snap.error
         out["staleSince"] = iso(snap.stale_since) if snap.stale_since else None
@@ -149,8 +151,10 @@ def group_lines(fields: Mapping[str, Any] | None) -> list[str]:
     out = []
     for g in (fields or {}).get("failureGroups") or ():
         parts = [f"{g['count']:,} {g['cause']}"]
+        if g["sampled"] and g["exitCode"] is not None:  # a log line: its exit code beside it
+            parts.append(f"exit {g['exitCode']}")
         if g["signature"]:
-            parts.append(g["signature"])
+            parts.append(g["signature"] + (" (from the log)" if g["sampled"] else ""))
         elif g["exitCode"] is not None:
             parts.append(f"exit {g['exitCode']}")
         if g["indices"]:
@@ -263,6 +267,7 @@ class Printer:
         self.as_json = self.output == "json"
         self.query = query
         self.out = out or sys.stdout
+        self._said: set[str] = set()  # notes said once (what log groups cannot be read)
 
     def line(self, text: str) -> None:
         if not self.as_json:  # text carries names and reasons from AWS; JSON escapes control characters itself
@@ -280,6 +285,9 @@ class Printer:
         elif full or not snap.error:
             for text in (snapshot_table(snap, extra) if self.output == "table" else snapshot_text(snap, extra)):
                 self.line(text)
+            if snap.log_note and snap.log_note not in self._said:
+                self._said.add(snap.log_note)
+                self.line(f"! {snap.log_note}")
         else:
             self.line(f"{header_line(snap)}  {stale_line(snap)}")
 

@@ -98,6 +98,15 @@ class IndexDetail:
 
 
 @dataclass(frozen=True, slots=True)
+class LogSample:
+    """The last error line of one failed attempt's log, read once for triage (logsample.py): a finished attempt's
+    log never changes. `line` is None when the log held nothing usable (empty, binary) or could not be read."""
+
+    stream: str
+    line: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ArrayState:
     """Per-index state of one array job: a byte per index (a Status value), plus sparse details."""
 
@@ -169,6 +178,8 @@ class Job:
     gone: bool = False  # no longer returned by AWS (retention): this is its last known state
     stale_since: datetime | None = None  # set when this refresh could not read the array: `array` is as of then
     stale_error: str | None = None  # why it could not
+    # Failed attempts' last log lines read so far, by index (None for a plain job): triage's signatures
+    log_samples: Mapping[int | None, LogSample] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def is_array(self) -> bool:
@@ -233,6 +244,7 @@ class Snapshot:
     error_kind: str | None = None  # errors.kind_of(the error): "credentials" needs the person, not a retry
     capacity: World | None = None  # the queue's compute environments and front, read while work is RUNNABLE
     loading: bool = False  # the first refresh is still reading arrays: indices not read yet are UNKNOWN
+    log_note: str | None = None  # why failure signatures come from reasons only ("no permission for logs:…")
 
     def job(self, job_id: str) -> Job | None:
         return self._index().get(job_id)

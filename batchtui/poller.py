@@ -8,7 +8,9 @@ One `refresh()`:
 4. per array, a sync of its per-index state (`ArrayTracker`) – only when the parent's status or statusSummary
    changed since the last sync, an upstream job had news (JobA succeeded; N_TO_N partners finished), or the last
    sync left doubts;
-5. an immutable Snapshot.
+5. (when something failed) the logs of a bounded sample of failed attempts, for triage's signatures
+   (logsample.py: spare tokens of the same budget, after the status reads, a few a refresh);
+6. an immutable Snapshot.
 
 How an array sync stays cheap and correct (the reasoning is in `ArrayTracker`):
 - indices seen SUCCEEDED or FAILED are final and never looked at again; statuses no open index can reach are not
@@ -46,6 +48,7 @@ from typing import Any, Protocol
 from batchtui.aws import ServerError
 from batchtui.capacity import World, has_runnable_work
 from batchtui.errors import OTHER, AccessDenied, ApiError, BatchtuiError, kind_of
+from batchtui.logsample import LogSampler
 from batchtui.model import (
     AWS_STATUSES,
     ArrayState,
@@ -551,6 +554,8 @@ class Poller:
         self.on_partial: Callable[[Snapshot], None] | None = None
         self._partial_at = 0.0
         self._calls0 = 0
+        # Failed attempts' last log lines (triage's signatures); only where the API can read logs.
+        self.sampler: LogSampler | None = LogSampler(api) if hasattr(api, "tail_log") else None
 
     @property
     def last_good(self) -> Snapshot | None:
@@ -646,6 +651,8 @@ class Poller:
         if failures and self._last_good is None:
             raise failures[0]  # nothing known yet to fall back on
         await self._read_capacity()
+        if self.sampler is not None:
+            await self.sampler.step(self._job_view(t) for t in self._jobs.values() if not t.job.gone)
 
     async def _read_capacity(self) -> None:
         """While work is RUNNABLE, now and then: the queue, its compute environments and its front (3 calls at most,
@@ -860,14 +867,15 @@ class Poller:
             queue=self.queue, polled_at=datetime.now(UTC), api_calls=self.api.calls - calls0,
             jobs=ordered_jobs(pipelines, jobs), pipelines=pipelines, region=self.region, endpoint=self.endpoint,
             profile=getattr(self.api, "profile", None) or os.environ.get("AWS_PROFILE"),
-            total_api_calls=self.api.calls, throttled_calls=self.api.throttled)
+            total_api_calls=self.api.calls, throttled_calls=self.api.throttled,
+            log_note=self.sampler.note if self.sampler is not None else None)
 
-    @staticmethod
-    def _job_view(t: _Tracked) -> Job:
+    def _job_view(self, t: _Tracked) -> Job:
         # ArrayTracker.state() reuses its frozen copy while the array is unchanged: big arrays are not copied
         # on every refresh.
         stale = {"stale_since": t.synced_at, "stale_error": t.sync_error} if t.sync_error else {}
-        return dataclasses.replace(t.job, array=t.array.state() if t.array else None, **stale)
+        samples = {"log_samples": self.sampler.samples(t.job.job_id)} if self.sampler is not None else {}
+        return dataclasses.replace(t.job, array=t.array.state() if t.array else None, **stale, **samples)
 
 
 def _is_child(s: Mapping) -> bool:

@@ -7,19 +7,23 @@ Causes, decided from the strings AWS gives (aws-batch-facts.md, "How attempts fa
 in this order: `cancelled` (cancelled or terminated by someone: a reason of theirs and no exit code), `oom`, `spot`
 (instance reclaimed or lost), `timeout`, `start` (failed to start: image pull, resource initialisation …),
 `dependency` (failed because what it depends on failed: no attempt of its own), `app` (the job's own code).
-`app` splits further by signature – exit code and reason with numbers, ids, paths and times masked – so
-"KeyError: 'checksum' in shard 1344" and "… shard 2281" are one group. Signatures come from what the listing says;
-reading the logs for a better one is not done yet, and every group says so (`sampled: false`).
+`app` splits further by signature – exit code and reason with numbers, ids, paths and times masked – and then by the
+log's last error line, normalised the same way, so "KeyError: 'checksum' in shard 1344" and "… shard 2281" are one
+group. Logs are read for a bounded sample only (`sample_wanted` says which; logsample.py reads them and hands the
+lines over as `Job.log_samples`): SAMPLE_PER_GROUP logs per exit code and reason, spread over its indices, and up to
+SAMPLE_MIXED while the lines read disagree. When every line read agrees, the whole group takes it as its signature;
+when they disagree, the failures whose logs were read form a group per line and the rest keep the exit-code
+signature. A group whose signature came from a log says so (`sampled`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from batchtui.model import ArrayState, IndexDetail, Job, Snapshot, Status
+from batchtui.model import ArrayState, IndexDetail, Job, LogSample, Snapshot, Status
 from batchtui.sanitize import printable
 
 CANCELLED, OOM, SPOT, TIMEOUT, START, DEPENDENCY, APP = (
@@ -47,6 +51,17 @@ _MASKS = (
 )
 MAX_SIGNATURE = 160
 
+SAMPLE_PER_GROUP = 5  # logs read per app group (exit code and reason) while the lines read agree
+SAMPLE_MIXED = 12  # … and up to this many while they disagree, to find the group's other errors
+LOG_TAIL = 25  # the last events of a log that are read (GetLogEvents limit)
+MAX_LINE = 1000  # characters of a log line kept (a log line can be 256 KB)
+
+# What an error line looks like, read from the end of a log; stack frames are skipped (the error is above or below).
+_ERROR_LINE = re.compile(
+    r"\b\w*(?:Error|Exception|Exit)\b|\b(?:error|exception|fatal|panic|killed|fail(?:ed|ure)?|abort(?:ed)?|"
+    r"segmentation fault|denied|cannot|unable|not found|no such)\b", re.IGNORECASE)
+_FRAME = re.compile(r"^(?:at |File \"|\.\.\. \d+ more|Traceback \(most recent call last\))")
+
 
 @dataclass(frozen=True, slots=True)
 class Failure:
@@ -72,12 +87,21 @@ class FailureGroup:
     example: str = ""  # a job id or JOB:INDEX
     first_ms: int | None = None
     last_ms: int | None = None
-    sampled: bool = False  # the signature came from the log (not yet: from the listing's reasons)
+    sampled: bool = False  # the signature came from the log of `logs_read` of its failures
+    logs_read: int = 0
+    note: str = ""  # said beside the signature: the rest of a group whose logs read disagreed were not read
     _codes: set[int | None] = field(default_factory=set, repr=False)
 
     @property
     def repair(self) -> str:
         return REPAIRS[self.cause]
+
+    @property
+    def label(self) -> str:
+        """The signature as shown to a person: a log line keeps its exit code beside it."""
+        if self.sampled and self.exit_code is not None:
+            return f"exit {self.exit_code} · {self.signature}"
+        return " · ".join(p for p in (self.signature, self.note) if p)
 
     def add(self, f: Failure) -> None:
         self.count += 1
@@ -170,15 +194,99 @@ def _child(job_id: str, i: int, d: IndexDetail | None, cancelled: bool) -> Failu
 
 def groups_of(job: Job) -> list[FailureGroup]:
     """The job's failures grouped, largest group first."""
-    by_key: dict[tuple[str, str], FailureGroup] = {}
+    by_key: dict[tuple[str, str], list[Failure]] = {}
     for f in failures(job):
         cause = classify(f)
-        sig = signature(f, cause)
-        group = by_key.get((cause, sig))
-        if group is None:
-            group = by_key[(cause, sig)] = FailureGroup(cause, sig, f.exit_code)
+        by_key.setdefault((cause, signature(f, cause)), []).append(f)
+    groups = [g for (cause, sig), members in by_key.items() for g in _by_log(cause, sig, members, job.log_samples)]
+    return sorted(groups, key=lambda g: (-g.count, g.cause, g.signature))
+
+
+def _by_log(cause: str, sig: str, members: list[Failure],
+            samples: Mapping[int | None, LogSample]) -> list[FailureGroup]:
+    """One group of a cause and signature, split by the log lines read of its members (app only)."""
+    lines = _lines(members, samples) if cause == APP and samples else {}
+    distinct = set(lines.values())
+    if len(distinct) == 1:  # every log read agrees: the group is that error
+        group = FailureGroup(cause, distinct.pop(), None, sampled=True, logs_read=len(lines))
+        for f in sorted(members, key=lambda f: f.index not in lines):  # a member whose log was read is the example
+            group.add(f)
+        return [group]
+    by_line: dict[str, FailureGroup] = {}
+    rest = FailureGroup(cause, sig, None)
+    for f in members:
+        line = lines.get(f.index)
+        if line is None:
+            rest.add(f)
+            continue
+        group = by_line.setdefault(line, FailureGroup(cause, line, None, sampled=True))
+        group.logs_read += 1
         group.add(f)
-    return sorted(by_key.values(), key=lambda g: (-g.count, g.cause, g.signature))
+    if by_line:
+        read = sum(g.logs_read for g in by_line.values())
+        rest.note = f"logs not read (the {read} read show {len(by_line)} different errors)"
+    return [*by_line.values(), *([rest] if rest.count else [])]
+
+
+def _lines(members: Iterable[Failure], samples: Mapping[int | None, LogSample]) -> dict[int | None, str]:
+    out = {}
+    for f in members:
+        sample = samples.get(f.index)
+        line = normalise(sample.line) if sample is not None and sample.line else ""
+        if line:
+            out[f.index] = line
+    return out
+
+
+def sample_wanted(job: Job, tried: Container[int | None]) -> list[int | None]:
+    """Whose logs to read next (indices, None for a plain job): per app group (exit code and reason),
+    SAMPLE_PER_GROUP spread over its indices, up to SAMPLE_MIXED while the lines read disagree. Failures in
+    `tried` count as read (whatever came of it), so the number read per group never passes SAMPLE_MIXED."""
+    by_key: dict[str, list[Failure]] = {}
+    for f in failures(job):
+        cause = classify(f)
+        if cause == APP:
+            by_key.setdefault(signature(f, cause), []).append(f)
+    out: list[int | None] = []
+    for members in by_key.values():
+        done = [f for f in members if f.index in tried]
+        want = SAMPLE_MIXED if len(set(_lines(done, job.log_samples).values())) > 1 else SAMPLE_PER_GROUP
+        need = min(want, len(members)) - len(done)
+        if need > 0:
+            out.extend(_spread([f.index for f in members if f.index not in tried], need))
+    return out
+
+
+def _spread(keys: Sequence[int | None], n: int) -> list[int | None]:
+    """n of the keys spread evenly over them (different shards often fail differently)."""
+    picks = [keys[(2 * j + 1) * len(keys) // (2 * n)] for j in range(min(n, len(keys)))]
+    return list(dict.fromkeys(picks))
+
+
+def last_error_line(messages: Sequence[str]) -> str | None:
+    """The line of a log's tail that says what went wrong: the last one that reads like an error, else the last
+    readable one; None for a log with nothing readable (empty, binary). Printable, at most MAX_LINE characters."""
+    fallback = None
+    for message in reversed(messages):
+        for raw in reversed(str(message).splitlines() or [""]):
+            line = _readable(raw)
+            if line is None or _FRAME.match(line):
+                continue
+            if _ERROR_LINE.search(line):
+                return line
+            fallback = fallback or line
+    return fallback
+
+
+def _readable(raw: str) -> str | None:
+    """A log line fit to show, or None: blank, or mostly bytes that are not text (escape sequences are removed,
+    not counted against it)."""
+    raw = raw[:4 * MAX_LINE].strip()
+    odd = sum(1 for c in raw if c == "\ufffd" or (not c.isprintable() and c not in "\t\x1b"))
+    text = printable(raw).strip()
+    if not text or odd > len(raw) // 10 or not any(c.isalpha() for c in text):
+        return None
+    return text[:MAX_LINE]
 
 
 def failure_groups(snap: Snapshot) -> dict[str, list[FailureGroup]]:

@@ -45,17 +45,7 @@ def attempt_lines(engine: Engine, unit: Unit, n: int) -> list[tuple[int, str]]:
                     f".parquet ({draw(*keys, 22) * 900 + 20:.1f} MiB)")
         body.append(f"INFO {module}: done in {(end - start) / 1000:.1f} s")
     elif att.outcome == "exit1":
-        offset = hash64(*keys, 23) % 10_000_000
-        body = body[:5] + [
-            "Traceback (most recent call last):",
-            '  File "/app/pipeline/__main__.py", line 88, in <module>',
-            "    main()",
-            '  File "/app/pipeline/__main__.py", line 61, in main',
-            "    rows = transform(batch)",
-            '  File "/app/pipeline/transform.py", line 142, in transform',
-            '    raise ValueError(f"corrupt record at offset {offset}")',
-            f"ValueError: corrupt record at offset {offset}",
-        ]
+        body = body[:5] + _app_error(engine, unit, keys)
     elif att.outcome == "oom":
         gib = job.memory / 1024 * (1.05 + draw(*keys, 24) * 0.5)
         body = body[:5] + [
@@ -75,6 +65,41 @@ def attempt_lines(engine: Engine, unit: Unit, n: int) -> list[tuple[int, str]]:
         t = start + (span * k) // max(count - 1, 1) if count > 1 else start
         lines.append((min(t, end), message))
     return lines
+
+
+def _app_error(engine: Engine, unit: Unit, keys: tuple[int, ...]) -> list[str]:
+    """An application error's traceback. SIM_APP_ERRORS=N (1-4, default 1) gives the job N different bugs, one per
+    original index (the same on every attempt, as a bug would be), for triage to tell apart."""
+    try:
+        kinds = max(1, min(len(_APP_ERRORS), int(unit.job.env.get("SIM_APP_ERRORS", "1"))))
+    except ValueError:
+        kinds = 1
+    site, error = _APP_ERRORS[hash64(engine.seed, unit.job.name_key, unit.orig_index, 25) % kinds]
+    number = hash64(*keys, 23) % 10_000_000
+    error = error.format(offset=number, shard=max(unit.orig_index, 0), part=max(unit.orig_index, 0))
+    return ["Traceback (most recent call last):",
+            '  File "/app/pipeline/__main__.py", line 88, in <module>',
+            "    main()",
+            '  File "/app/pipeline/__main__.py", line 61, in main',
+            "    rows = transform(batch)",
+            *site, error]
+
+
+_APP_ERRORS = (
+    (['  File "/app/pipeline/transform.py", line 142, in transform',
+      '    raise ValueError(f"corrupt record at offset {offset}")'],
+     "ValueError: corrupt record at offset {offset}"),
+    (['  File "/app/pipeline/transform.py", line 97, in transform',
+      '    expected = record["checksum"]'],
+     "KeyError: 'checksum' in shard {shard}"),
+    (['  File "/app/pipeline/io.py", line 30, in open_part',
+      '    return open(path, "rb")'],
+     "FileNotFoundError: [Errno 2] No such file or directory: '/scratch/part-{part:05d}.tmp'"),
+    (['  File "/app/pipeline/io.py", line 55, in upload',
+      '    s3.put_object(Bucket=bucket, Key=key, Body=data)'],
+     "botocore.exceptions.ClientError: An error occurred (SlowDown) when calling the PutObject operation "
+     "(reached max retries: 4): Please reduce your request rate."),
+)
 
 
 class LogsService:

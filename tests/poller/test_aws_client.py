@@ -296,3 +296,47 @@ async def test_a_200_answer_that_is_not_what_aws_sends_is_an_error_not_an_empty_
                 assert "could not be read" in str(e.value) and is_transient(e.value)
     finally:
         await runner.cleanup()
+
+
+async def test_a_sampled_log_read_spends_the_batch_budget_and_asks_for_the_tail(server):
+    canned, url = await server((200, None, {"events": [{"timestamp": 1, "message": "KeyError: 'x'"}],
+                                            "nextForwardToken": "f/1", "nextBackwardToken": "b/0"}))
+    async with api(url) as a:
+        tokens = a.budget._tokens
+        assert await a.tail_log("/aws/batch/job", "s/1", 25, patience_s=1.0) == ["KeyError: 'x'"]
+        assert a.budget._tokens < tokens and a.calls == 0 and a.log_calls == 1  # within --max-tps, not a Batch call
+    _, _, body = canned.requests[0]
+    assert body["startFromHead"] is False and body["limit"] == 25
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+async def test_background_work_takes_only_tokens_nobody_is_waiting_for():
+    clock = FakeClock()
+    bucket = TokenBucket(10.0, burst=1, clock=clock, sleep=clock.sleep)
+    assert await bucket.take_spare(0.0)  # the burst token is free
+    assert not await bucket.take_spare(0.05)  # the next comes in 0.1 s: more than it was willing to wait
+    order: list[str] = []
+
+    async def status_read() -> None:
+        await bucket.acquire()
+        order.append("status")
+
+    async def background() -> None:
+        await asyncio.sleep(0)  # arrives while the status read is already waiting
+        if await bucket.take_spare(1.0):
+            order.append("background")
+
+    await asyncio.gather(status_read(), background())
+    assert order == ["status", "background"]  # the status read came first although both waited
+    assert await bucket.take_spare(1.0, take=False) and bucket._tokens >= 1.0  # take=False leaves the token

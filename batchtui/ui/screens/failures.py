@@ -38,6 +38,14 @@ def failure_rows(snap: Snapshot | None) -> list[tuple[str, FailureGroup]]:
     return sorted(rows, key=lambda r: -r[1].count)
 
 
+def _signature(g: FailureGroup) -> Text:
+    """The group's signature; one read from its logs is marked (▤) – a sample of them, said in the foot."""
+    text = Text(clean(fmt.truncate(g.label or "–", 40)))
+    if g.sampled:
+        text = Text("▤ ", MUTED) + text
+    return text
+
+
 def _when(ms: int | None) -> str:
     return fmt.clock_time(datetime.fromtimestamp(ms / 1000, UTC)) if ms else "–"
 
@@ -53,8 +61,7 @@ class FailuresScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="failures-box"):
             yield DataTable(id="failures-table", cursor_type="row", zebra_stripes=False)
-            yield Static(Text("Enter opens the group (the grid filtered to it) · Esc closes", MUTED),
-                         id="failures-foot")
+            yield Static(id="failures-foot")
 
     def on_mount(self) -> None:
         snap = self.app.snap  # type: ignore[attr-defined]
@@ -69,11 +76,17 @@ class FailuresScreen(ModalScreen[None]):
         for job_id, g in self._rows:
             table.add_row(clean(names.get(job_id, job_id)),
                           Text(g.cause, Style(color=CAUSE_COLOR.get(g.cause), bold=True)),
-                          Text(f"{g.count:,}", justify="right"), clean(fmt.truncate(g.signature or "–", 40)),
+                          Text(f"{g.count:,}", justify="right"), _signature(g),
                           fmt.truncate(format_indices(sorted(g.indices), 3) if g.indices else "–", 24),
                           _when(g.first_ms), _when(g.last_ms), REPAIR_TEXT.get(g.repair, g.repair))
         if not self._rows:
             table.add_row("no failed work in this queue", "", "", "", "", "", "", "")
+        foot = Text("Enter opens the group (the grid filtered to it) · Esc closes", MUTED)
+        if any(g.sampled for _, g in self._rows):
+            foot.append("\n▤ the last error line of the logs read (a few per exit code)", MUTED)
+        if snap is not None and snap.log_note:
+            foot.append("\n" + clean(snap.log_note), Style(color="#e3b341"))
+        self.query_one("#failures-foot", Static).update(foot)
         table.focus()
 
     @on(DataTable.RowSelected, "#failures-table")
