@@ -142,6 +142,7 @@ class ComputeEnvironment:
     types: tuple[it.InstanceType, ...] = ()
     fargate: bool = False  # from computeResources.type, kept as a field: the scheduler asks on every placement
     spot: bool = False
+    spot_reclaim_rate: float | None = None  # the share of attempts whose SPOT instance is reclaimed (None: the default)
     _fitting: dict[Demand, list[it.InstanceType]] = field(default_factory=dict, repr=False)
     _full_for: set[Demand] = field(default_factory=set, repr=False)  # shapes that found no room since a release
 
@@ -159,6 +160,9 @@ class ComputeEnvironment:
     @property
     def arn(self) -> str:
         return arn("compute-environment", self.name)
+
+    def reclaim_rate(self, default: float) -> float:
+        return default if self.spot_reclaim_rate is None else self.spot_reclaim_rate
 
     @property
     def desired_vcpus(self) -> int:

@@ -8,11 +8,13 @@ Model (each choice is what aws-batch-facts.md says, or the simplest reading of i
   for room lets smaller work behind it start. Then STARTING for a few seconds, RUNNING, SUCCEEDED or FAILED; a failed
   attempt with attempts left goes back to RUNNABLE. Spot environments lose an instance now and then.
 - Array parents are only SUBMITTED, PENDING, SUCCEEDED or FAILED; children are `parent:index`.
-- N_TO_N: child i waits for child i of the dependency. When the dependency array finishes, the partners of its failed
-  children fail (AWS does not say when; the dependency job completing is when Batch re-evaluates the dependents, so a
-  run shows doomed indices waiting for a while). SEQUENTIAL: child i waits for i-1; a failure fails the rest at once.
-- Work is steered by container environment: SIM_DURATION_S, SIM_FAIL_RATE, SIM_FAIL_INDICES (`3,7:oom,9:spot`:
-  indices whose every attempt fails, as KIND app|oom|spot|start|timeout or, with no kind, app or oom at random), and
+- N_TO_N: child i waits for child i of the dependency, and goes PENDING → FAILED as soon as that partner fails (the
+  user guide: a dependent job fails "automatically" when its dependency fails; for N_TO_N the dependency is the
+  partner index, not the whole array). SEQUENTIAL: child i waits for i-1; a failure fails the rest at once.
+- Work is steered by container environment: SIM_DURATION_S, SIM_FAIL_RATE (with SIM_FAIL_KINDS, `spot:97,app:3`:
+  how those attempts fail, by weight; without it app or oom, mostly oom for memory-heavy work), SIM_FAIL_INDICES
+  (`3,7:oom,9:spot`: indices whose every attempt fails, as KIND app|oom|spot|start|timeout or, with no kind, as
+  SIM_FAIL_RATE's failures do), and
   the retry markers BATCHTUI_ARRAY_INDEX / BATCHTUI_ARRAY_INDICES (a resubmitted index behaves as that original index).
 
 Every random choice is a hash of (seed, job name, original index, generation, attempt), so the same seed gives the same
@@ -59,6 +61,12 @@ CONTAINER_EXITED = "Essential container in task exited"
 OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 TIMEOUT_REASON = "Job attempt duration exceeded timeout"
 HOST_TERMINATED = "Host EC2 (instance {}) terminated."
+# The documented rule (SubmitJob/RegisterJobDefinition propagateTags): "If the total number of combined tags from the
+# job and job definition is over 50, the job is moved to the FAILED state". The statusReason wording is not
+# documented; this one says what happened.
+MAX_PROPAGATED_TAGS = 50
+TOO_MANY_TAGS = ("Task failed to start: {} tags to propagate from the job and its job definition, more than the "
+                 "50 a task can have")
 CANNOT_PULL = ("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref {}: "
                "not found")
 FAIL_KINDS = ("app", "oom", "spot", "start", "timeout")
@@ -217,6 +225,7 @@ class Job:
         self.timeout: dict[str, Any] | None = None
         self.tags: dict[str, str] = {}
         self.propagate_tags = False
+        self.propagated_tags = 0  # tags its tasks would carry (job's and job definition's, aws: ones not counted)
         self.share_identifier: str | None = None
         self.scheduling_priority: int | None = None
         self.size = 0  # 0: plain job
@@ -243,6 +252,7 @@ class Job:
         self.name_key = name_key(name)
         self.duration_ms = int(DEFAULT_DURATION_S * 1000)
         self.fail_rate = 0.0
+        self.fail_mix: tuple[tuple[str, float], ...] = ()  # SIM_FAIL_KINDS as (kind, cumulative share)
         self.fail_indices: dict[int, str] = {}  # original index → failure kind ("": app or oom at random)
         self.log_group = "/aws/batch/job"
 
@@ -309,14 +319,20 @@ class Engine:
 
     def _install_queues(self) -> None:
         """The default account, sized so the reference pipeline runs as it always has: ProdQueue tries a
-        compute-optimised environment (JobB's 32-vCPU children, 128 at a time) and then a memory-optimised one whose
-        instances are too small for JobB (JobC's 32 GiB children, three an r6i.4xlarge, 510 at a time)."""
+        compute-optimised SPOT environment (JobB's 32-vCPU children, 128 at a time, now and then reclaimed) and then
+        an on-demand memory-optimised one whose instances are too small for JobB (JobC's 32 GiB children, three an
+        r6i.4xlarge, 510 at a time)."""
         self.compute_environments: dict[str, ComputeEnvironment] = {}
         memory_types = ["r6i.large", "r6i.xlarge", "r6i.2xlarge", "r6i.4xlarge"]
-        for name, types, max_vcpus in (("ProdCE", ["c6i"], 4096), ("ProdMemoryCE", memory_types, 2720),
-                                       ("OtherCE", ["m6i"], 256)):
+        for name, kind, types, max_vcpus in (("ProdCE", "SPOT", ["c6i"], 4096),
+                                             ("ProdMemoryCE", "EC2", memory_types, 2720),
+                                             ("OtherCE", "EC2", ["m6i"], 256)):
+            strategy = "SPOT_PRICE_CAPACITY_OPTIMIZED" if kind == "SPOT" else "BEST_FIT_PROGRESSIVE"
             self.compute_environments[name] = ComputeEnvironment(
-                name, resources=ComputeResources("EC2", max_vcpus, instance_types=types))
+                name, resources=ComputeResources(kind, max_vcpus, instance_types=types, allocation_strategy=strategy))
+        # ProdCE's reclaims are steered by the reference job definitions (JobB's SIM_FAIL_KINDS), not drawn for
+        # every attempt: a job of your own on ProdQueue, or a retry, runs as on demand, so runs stay comparable.
+        self.compute_environments["ProdCE"].spot_reclaim_rate = 0.0
         ces = self.compute_environments
         self.queues["ProdQueue"] = Queue("ProdQueue", [ces["ProdCE"], ces["ProdMemoryCE"]], priority=10)
         self.queues["OtherQueue"] = Queue("OtherQueue", [ces["OtherCE"]], priority=1)
@@ -541,6 +557,8 @@ class Engine:
         job.timeout = timeout if timeout is not None else jobdef.timeout
         job.tags = {**(jobdef.tags if (propagate_tags or jobdef.propagate_tags) else {}), **(tags or {})}
         job.propagate_tags = bool(propagate_tags if propagate_tags is not None else jobdef.propagate_tags)
+        if job.propagate_tags:
+            job.propagated_tags = _counted_tags({**jobdef.tags, **(tags or {})})
         job.share_identifier, job.scheduling_priority = share_identifier, scheduling_priority
         log_options = (job.container.get("logConfiguration") or {}).get("options") or {}
         job.log_group = log_options.get("awslogs-group", "/aws/batch/job")
@@ -568,6 +586,7 @@ class Engine:
             job.fail_rate = min(1.0, max(0.0, float(env.get("SIM_FAIL_RATE", 0.0))))
         except ValueError:
             pass
+        job.fail_mix = fail_mix(env.get("SIM_FAIL_KINDS", ""))
         job.fail_indices = fail_kinds(env.get("SIM_FAIL_INDICES", ""))
 
     def _make_units(self, job: Job, size: int) -> None:
@@ -606,11 +625,10 @@ class Engine:
             assert target is not None  # validated before submit
             if kind == "N_TO_N":
                 target.n2n_watchers.append(job)
-                complete = target.status in TERMINAL
                 for u, partner in zip(job.children, target.children, strict=True):
                     if partner.status == SUCCEEDED:
                         continue
-                    if partner.status == FAILED and complete:
+                    if partner.status == FAILED:
                         u.dep_failed = True
                     else:
                         u.waiting += 1
@@ -735,9 +753,15 @@ class Engine:
     # --- running ----------------------------------------------------------------------------------------
 
     def _schedule(self) -> None:
-        self._dirty = False
-        for queue in sorted(self.queues.values(), key=lambda q: -q.priority):  # higher priority places first
-            self._schedule_queue(queue)
+        while True:
+            self._dirty = False
+            for queue in sorted(self.queues.values(), key=lambda q: -q.priority):  # higher priority places first
+                self._schedule_queue(queue)
+            if not self._done:  # a job can fail as it is placed (too many tags): follow that through too
+                return
+            self._drain()
+            if not self._dirty:
+                return
 
     def _schedule_queue(self, queue: Queue) -> None:
         """Start RUNNABLE work in FIFO order while it can be placed. Each shape's line is FIFO, so only the heads
@@ -788,9 +812,13 @@ class Engine:
 
     def _start(self, u: Unit, inst: Instance) -> None:
         job = u.job
-        u.instance = inst
         if u.status_reason in BLOCKED_REASONS:
             u.status_reason = None  # the reason goes away when the job moves
+        if job.propagated_tags > MAX_PROPAGATED_TAGS:  # tags reach the task as it is created: it never is
+            inst.ce.release(inst, job.demand)
+            self._fail(u, TOO_MANY_TAGS.format(job.propagated_tags))
+            return
+        u.instance = inst
         self._set(u, STARTING)
         attempt_no = len(u.attempts or ()) + 1
         starting = 3000 + int(9000 * draw(self.seed, job.name_key, u.orig_index, u.generation, attempt_no, 5))
@@ -811,6 +839,8 @@ class Engine:
         kind = job.fail_indices.get(u.orig_index)
         if kind is None and draw(*keys, 1) < job.fail_rate:
             kind = ""
+        if kind == "":
+            kind = self._random_kind(job, keys)
         if kind == "start":  # the container never ran: no log stream, the attempt ends at once
             att.log_stream, att.outcome = "", "start"
             self._end_attempt(u)
@@ -828,18 +858,25 @@ class Engine:
             att.outcome = "timeout"
         elif kind is not None:
             duration *= 0.2 + 0.7 * draw(*keys, 3)
-            att.outcome = {"app": "exit1", "oom": "oom", "spot": "spot"}.get(kind) or self._app_or_oom(job, keys)
+            att.outcome = {"app": "exit1", "oom": "oom", "spot": "spot"}[kind]
         if limit and duration > limit * 1000:
             duration, att.outcome = limit * 1000, "timeout"
-        if u.instance.ce.spot and draw(*keys, 6) < self.config.spot_interruption_rate:
+        if u.instance.ce.spot and draw(*keys, 6) < u.instance.ce.reclaim_rate(self.config.spot_interruption_rate):
             duration, att.outcome = duration * draw(*keys, 8), "spot"  # reclaimed part way through
         att.planned_end = self.now_ms + max(1000, int(duration))
         self._at(att.planned_end, _EV_END, u, u.token)
 
     @staticmethod
-    def _app_or_oom(job: Job, keys: tuple[int, ...]) -> str:
+    def _random_kind(job: Job, keys: tuple[int, ...]) -> str:
+        """How a randomly failing attempt fails: by SIM_FAIL_KINDS, else app or oom by the memory it asks."""
+        x = draw(*keys, 4)
+        for kind, upto in job.fail_mix:
+            if x < upto:
+                return kind
+        if job.fail_mix:
+            return job.fail_mix[-1][0]
         oom_share = 0.8 if job.memory >= 16384 else 0.25  # memory-heavy work mostly dies of memory
-        return "oom" if draw(*keys, 4) < oom_share else "exit1"
+        return "oom" if x < oom_share else "app"
 
     def _release(self, u: Unit) -> None:
         inst = u.instance
@@ -911,11 +948,15 @@ class Engine:
         i = u.index
         for w in job.child_watchers.get(i, ()):
             self._dependency_result(w, ok)
-        if ok:
-            for c in job.n2n_watchers:
-                cu = c.children[i]
+        for c in job.n2n_watchers:
+            cu = c.children[i]
+            if ok:
                 cu.waiting -= 1
                 self._maybe_ready(cu)
+            else:  # the partner failed: this index fails now, not when the whole upstream array ends
+                cu.dep_failed = True
+                if cu.status == PENDING:
+                    self._fail_dependent(cu)
         if job.sequential and i + 1 < job.size:
             nxt = job.children[i + 1]
             if ok:
@@ -938,12 +979,6 @@ class Engine:
         if self.config.summary_lag_s <= 0:
             job.summary, job.summary_at = job.counts(), self.now_ms
         self._job_done(job, not failed)
-        for c in job.n2n_watchers:  # the deferred N_TO_N failures
-            for i in sorted(failed):
-                cu = c.children[i]
-                cu.dep_failed = True
-                if cu.status == PENDING:
-                    self._fail_dependent(cu)
 
     def _job_done(self, job: Job, ok: bool) -> None:
         for w in job.watchers:
@@ -1066,6 +1101,31 @@ def fail_kinds(text: str) -> dict[int, str]:
         if index.lstrip("-").isdigit() and (not kind or kind in FAIL_KINDS):
             out[int(index)] = kind
     return out
+
+
+def fail_mix(text: str) -> tuple[tuple[str, float], ...]:
+    """SIM_FAIL_KINDS: `spot:97,app:3` → (("spot", 0.97), ("app", 1.0)), cumulative; unknown kinds and stray text
+    are ignored."""
+    weights: list[tuple[str, float]] = []
+    for part in str(text).replace(" ", "").split(","):
+        kind, _, weight = part.partition(":")
+        try:
+            w = float(weight)
+        except ValueError:
+            continue
+        if kind in FAIL_KINDS and w > 0 and w != float("inf"):
+            weights.append((kind, w))
+    total = sum(w for _, w in weights)
+    out, acc = [], 0.0
+    for kind, w in weights:
+        acc += w / total
+        out.append((kind, acc))
+    return tuple(out)
+
+
+def _counted_tags(tags: Mapping[str, str]) -> int:
+    """Tags that count against a resource's 50: those with the reserved aws: prefix do not."""
+    return sum(not k.lower().startswith("aws:") for k in tags)
 
 
 def _ints(text: str) -> list[int]:

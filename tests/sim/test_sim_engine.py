@@ -90,12 +90,16 @@ def test_n_to_n_child_starts_after_its_partner_and_follows_index_by_index() -> N
     assert sum(cu.started_at < b.stopped_at for _, cu in pairs) > len(pairs) // 2
 
 
-def test_scenario_seed_11_at_40m_shows_failed_jobb_indices_whose_jobc_partners_still_wait() -> None:
+def test_scenario_seed_11_at_40m_shows_failed_jobb_indices_whose_jobc_partners_failed_with_them() -> None:
     e = engine(pipeline="reference", array_size=2000, seed=11, advance_s=40 * 60)
     b, c = e.jobs[e.reference_ids["JobB"]], e.jobs[e.reference_ids["JobC"]]
     failed = sorted(b.by_status[FAILED])
     assert failed, "JobB has failed indices by 40 minutes"
-    assert all(c.children[i].status == PENDING for i in failed)
+    assert b.status == c.status == PENDING  # both arrays are still going
+    for i in failed:  # each partner failed the moment its JobB index did, not when JobB ends
+        cu = c.children[i]
+        assert (cu.status, cu.status_reason, cu.attempts) == (FAILED, DEPENDENCY_FAILED, None)
+        assert cu.stopped_at == b.children[i].stopped_at
     assert len(b.by_status[RUNNABLE]) > 100  # capacity-bound: JobB children wait in RUNNABLE
     assert len(c.by_status[SUCCEEDED]) > 100  # JobC follows behind JobB
 

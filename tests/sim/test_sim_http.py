@@ -195,6 +195,61 @@ def test_failed_child_reports_exit_code_and_reason(sim: Sim) -> None:
     assert summary["container"]["exitCode"] == d["container"]["exitCode"]
 
 
+def test_an_n_to_n_partner_fails_as_soon_as_its_index_fails_not_when_the_array_ends(sim: Sim) -> None:
+    # index 1 cannot pull its image (it fails within seconds); the others run about ten minutes
+    b = sim.submit("b", size=4, env={"SIM_FAIL_INDICES": "1:start", "SIM_DURATION_S": "600"})
+    c = sim.submit("c", size=4, dependsOn=[{"jobId": b, "type": "N_TO_N"}])
+    sim.advance(60)
+    assert sim.status(f"{b}:1") == "FAILED" and sim.status(b) == "PENDING"  # the upstream array is still running
+    failed = sim.batch.list_jobs(arrayJobId=c, jobStatus="FAILED")["jobSummaryList"]
+    assert [s["arrayProperties"]["index"] for s in failed] == [1]
+    partner = sim.describe(f"{c}:1")
+    assert partner["attempts"] == [] and "startedAt" not in partner  # it never ran
+    assert partner["stoppedAt"] == sim.describe(f"{b}:1")["stoppedAt"]  # at the same moment, not later
+    assert [sim.status(f"{c}:{i}") for i in (0, 2, 3)] == ["PENDING"] * 3
+    sim.advance(1800)
+    assert [sim.status(f"{c}:{i}") for i in range(4)] == ["SUCCEEDED", "FAILED", "SUCCEEDED", "SUCCEEDED"]
+
+
+def test_a_standard_dependent_fails_as_soon_as_its_dependency_fails(sim: Sim) -> None:
+    first = sim.submit("first", env={"SIM_FAIL_INDICES": "-1:start"})  # a plain job is index -1 to the simulator
+    after = sim.submit("after", dependsOn=[{"jobId": first}])
+    sim.advance(5)
+    assert sim.status(after) == "PENDING"
+    sim.advance(30)
+    assert sim.status(first) == "FAILED"
+    assert sim.status(after) == "FAILED" and sim.describe(after)["attempts"] == []
+
+
+def test_more_than_50_propagated_tags_fail_the_job_and_50_run(sim: Sim) -> None:
+    container = {"image": "busybox", "resourceRequirements": [{"type": "VCPU", "value": "1"},
+                                                              {"type": "MEMORY", "value": "512"}],
+                 "environment": [{"name": "SIM_DURATION_S", "value": "30"}]}
+    sim.batch.register_job_definition(jobDefinitionName="tagged", type="container", containerProperties=container,
+                                      tags={f"def{i}": "d" for i in range(30)})
+    job_tags = {f"job{i}": "j" for i in range(20)}
+    at_limit = sim.submit("at-limit", jobDefinition="tagged", tags=job_tags, propagateTags=True)
+    over = sim.submit("over", jobDefinition="tagged", tags={**job_tags, "one-more": "x"}, propagateTags=True)
+    shared = sim.submit("shared", jobDefinition="tagged", tags={**job_tags, "def0": "job wins"}, propagateTags=True)
+    unpropagated = sim.submit("kept", jobDefinition="tagged", tags={**job_tags, "one-more": "x"})
+    arr = sim.submit("over-array", size=2, jobDefinition="tagged", tags={**job_tags, "one-more": "x"},
+                     propagateTags=True)
+    sim.advance(300)
+    assert [sim.status(j) for j in (at_limit, shared, unpropagated)] == ["SUCCEEDED"] * 3
+    detail = sim.describe(over)
+    assert detail["status"] == "FAILED" and detail["attempts"] == [] and "startedAt" not in detail
+    assert "51 tags" in detail["statusReason"] and "50" in detail["statusReason"]
+    assert sim.status(arr) == "FAILED"
+    assert [sim.status(f"{arr}:{i}") for i in range(2)] == ["FAILED", "FAILED"]
+    # a job definition that propagates its own tags counts them too
+    sim.batch.register_job_definition(jobDefinitionName="tagged", type="container", containerProperties=container,
+                                      tags={f"def{i}": "d" for i in range(50)}, propagateTags=True)
+    by_definition = sim.submit("by-definition", jobDefinition="tagged", tags={"team": "data"})
+    sim.advance(60)
+    assert sim.status(by_definition) == "FAILED"
+    assert "51 tags" in sim.describe(by_definition)["statusReason"]
+
+
 # --- SubmitJob validation ------------------------------------------------------------------------------------
 
 
