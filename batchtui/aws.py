@@ -62,6 +62,10 @@ SUBMIT_BACKOFF_S = 1.0
 # one, for READ_PATIENCE_S per call (a dashboard refresh then keeps its last state and tries again next time).
 READ_PATIENCE_S = 20.0
 READ_BACKOFF_S = (1.0, 20.0)  # first wait, longest wait
+# Every retry wait – botocore's backoff between its attempts and ours above – and READ_PATIENCE_S are multiplied by
+# this variable's value when the client opens (1 when unset). The test suite sets it small so that outages and
+# throttling are walked through in milliseconds: the attempts, and so everything counted, stay the same.
+RETRY_SCALE_ENV = "BATCHTUI_RETRY_SCALE"
 
 THROTTLE_CODES = frozenset({
     "TooManyRequestsException", "ThrottlingException", "Throttling", "ThrottledException",
@@ -111,7 +115,7 @@ class BatchApi:
     """Batch and Logs calls with the budget, counters and error mapping applied. Build it with `open_api`."""
 
     def __init__(self, batch: Any, logs: Any, budget: TokenBucket, *, profile: str | None = None,
-                 log_budget: TokenBucket | None = None, submit: Any = None) -> None:
+                 log_budget: TokenBucket | None = None, submit: Any = None, retry_scale: float = 1.0) -> None:
         self._batch = batch
         self._submit = submit if submit is not None else batch  # a test double may have one client for both
         self._logs = logs
@@ -123,6 +127,7 @@ class BatchApi:
         self.log_calls = 0  # CloudWatch Logs requests (a separate quota; not part of `calls`)
         self.retrying = 0  # reads tried again after botocore gave up on throttling or a 5xx
         self.deadline: float | None = None  # time.monotonic() after which a read is not tried again
+        self.retry_scale = retry_scale  # on our own retry waits and patience (RETRY_SCALE_ENV)
         self.region: str | None = getattr(getattr(batch, "meta", None), "region_name", None)
         self.endpoint_url: str | None = getattr(getattr(batch, "meta", None), "endpoint_url", None)
         # The timeout the client was really opened with, so a timeout message quotes it (not a constant).
@@ -219,7 +224,8 @@ class BatchApi:
             except Exception as e:  # noqa: BLE001 - everything from botocore becomes one of our types
                 error = self._map(e, "SubmitJob", retried=False)
                 if isinstance(error, Throttled) and attempt < SUBMIT_THROTTLED_ATTEMPTS:
-                    await asyncio.sleep(SUBMIT_BACKOFF_S * 2 ** (attempt - 1) * random.uniform(0.5, 1.0))
+                    await asyncio.sleep(SUBMIT_BACKOFF_S * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
+                                        * self.retry_scale)
                     continue
                 if answer_lost(e):
                     raise OutcomeUnknown(f"{error}; the job may have been created") from None
@@ -300,14 +306,14 @@ class BatchApi:
     async def _read(self, op: str, call: Any, **kwargs: Any) -> Any:
         """A read, tried again while AWS throttles it or fails on its side, until the deadline."""
         start = time.monotonic()
-        give_up = self.deadline if self.deadline is not None else start + READ_PATIENCE_S
+        give_up = self.deadline if self.deadline is not None else start + READ_PATIENCE_S * self.retry_scale
         for attempt in itertools.count():
             try:
                 with self._mapped(op):
                     return await call(**kwargs)
             except (Throttled, ServerError) as e:
                 first, longest = READ_BACKOFF_S
-                wait = min(longest, first * 2 ** attempt) * random.uniform(0.5, 1.0)
+                wait = min(longest, first * 2 ** attempt) * random.uniform(0.5, 1.0) * self.retry_scale
                 if isinstance(e, NoAnswer):
                     raise
                 if time.monotonic() + wait > give_up:
@@ -493,6 +499,32 @@ def client_config(max_attempts: int = MAX_ATTEMPTS, connect_timeout: float = CON
                   connect_timeout=connect_timeout, read_timeout=read_timeout, user_agent_extra="batchtui")
 
 
+def retry_scale() -> float:
+    """RETRY_SCALE_ENV's factor (1 when unset); anything but a number above 0 is one line naming the variable."""
+    text = os.environ.get(RETRY_SCALE_ENV, "").strip()
+    if not text:
+        return 1.0
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise BatchtuiError(f"{RETRY_SCALE_ENV} must be a number above 0, not {text!r}")
+    return value
+
+
+def _scale_botocore_backoff(client: Any, scale: float) -> None:
+    """botocore has no setting for its backoff: its endpoint waits between attempts in `_sleep`, so that wait is
+    scaled here (only ever called with a scale other than 1, i.e. in tests)."""
+    endpoint = client._endpoint
+    sleep = endpoint._sleep
+
+    async def scaled(amount: float) -> None:
+        await sleep(amount * scale)
+
+    endpoint._sleep = scaled
+
+
 def _resolve_region(session: AioSession, region: str | None, endpoint_url: str | None, profile: str | None) -> str:
     """As the AWS CLI v2: --region, then AWS_REGION, then AWS_DEFAULT_REGION, then the profile's region.
     (botocore itself reads only the last two: boto/boto3#3620.)"""
@@ -521,6 +553,7 @@ async def open_api(region: str | None = None, profile: str | None = None, endpoi
     except bex.ProfileNotFound as e:
         raise map_error(e, "open", profile=profile) from None
     region_name = _resolve_region(session, region, endpoint_url, profile)
+    scale = retry_scale()
     read_timeout = READ_TIMEOUT_S if read_timeout is None else read_timeout
     config = client_config(max_attempts, connect_timeout, read_timeout)
     once = client_config(1, connect_timeout, read_timeout)  # SubmitJob: never resent by botocore
@@ -533,10 +566,13 @@ async def open_api(region: str | None = None, profile: str | None = None, endpoi
             batch = await client("batch", config)
             submit = await client("batch", once)
             logs = await client("logs", config)
+            if scale != 1.0:
+                for made in (batch, submit, logs):
+                    _scale_botocore_backoff(made, scale)
         except (bex.BotoCoreError, ValueError) as e:
             if isinstance(e, bex.InvalidRegionError | bex.UnknownRegionError) or "region" in str(e).lower():
                 raise BatchtuiError(f"not a usable AWS region: {region_name!r}") from None
             raise map_error(e, "open", profile=profile, endpoint=endpoint_url) from None
         budget = TokenBucket(max_tps, burst)
         yield BatchApi(batch, logs, budget, profile=profile, log_budget=TokenBucket(max(1.0, min(max_tps, 10.0))),
-                       submit=submit)
+                       submit=submit, retry_scale=scale)

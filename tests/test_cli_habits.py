@@ -13,17 +13,19 @@ import pytest
 from batchtui import cli, config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "reliability"))
-from reliability_http import FakeServer, clean_env, dummy_env, pipeline, run  # noqa: E402
+from reliability_http import FakeServer, clean_env, dummy_env, pipeline, run, run_here  # noqa: E402
 
 
-def test_the_region_comes_from_the_flag_then_aws_region_then_aws_default_region_then_the_profile(tmp_path):
+def test_the_region_comes_from_the_flag_then_aws_region_then_aws_default_region_then_the_profile(tmp_path, monkeypatch,
+                                                                                                   capsys):
     (tmp_path / "config").write_text("[default]\nregion = ap-south-1\n")
 
     def region(*flags: str, **env: str) -> str:
         e = clean_env(tmp_path, AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y", **env)
         (tmp_path / "config").write_text("[default]\nregion = ap-south-1\n")
         with FakeServer(pipeline()) as server:
-            r = run(["--queue", "ProdQueue", "--once", "--json", "--endpoint-url", server.url, *flags], e)
+            r = run_here(["--queue", "ProdQueue", "--once", "--json", "--endpoint-url", server.url, *flags], e,
+                         monkeypatch, capsys)
         assert r.returncode == 0, r.stderr
         return json.loads(r.stdout)["region"]
 
@@ -65,19 +67,19 @@ def test_config_file_then_environment_then_flags(tmp_path, monkeypatch):
     ('since = "soon"\n', "since: not a duration"),
     ("readonly = \"maybe\"\n", "readonly: not true or false"),
 ])
-def test_a_bad_config_file_is_one_line_naming_it_and_exit_2(text, fragment, tmp_path):
+def test_a_bad_config_file_is_one_line_naming_it_and_exit_2(text, fragment, tmp_path, monkeypatch, capsys):
     file = tmp_path / "config.toml"
     file.write_text(text)
-    r = run(["--queue", "Q", "--once"], dummy_env(tmp_path, BATCHTUI_CONFIG=str(file)), timeout=30)
+    r = run_here(["--queue", "Q", "--once"], dummy_env(tmp_path, BATCHTUI_CONFIG=str(file)), monkeypatch, capsys)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and str(file) in r.stderr and fragment in r.stderr
 
 
-def test_a_bad_environment_value_and_an_unknown_key_id_are_usage_errors(tmp_path):
-    r = run(["--queue", "Q", "--once"], dummy_env(tmp_path, BATCHTUI_REFRESH="never"), timeout=30)
+def test_a_bad_environment_value_and_an_unknown_key_id_are_usage_errors(tmp_path, monkeypatch, capsys):
+    r = run_here(["--queue", "Q", "--once"], dummy_env(tmp_path, BATCHTUI_REFRESH="never"), monkeypatch, capsys)
     assert r.returncode == 2 and "BATCHTUI_REFRESH" in r.stderr and r.stderr.count("\n") == 1
     file = tmp_path / "config.toml"
     file.write_text('[keys]\n"jobs.explode" = "x"\n')
-    r = run(["--queue", "Q"], dummy_env(tmp_path, BATCHTUI_CONFIG=str(file)), timeout=30)
+    r = run_here(["--queue", "Q"], dummy_env(tmp_path, BATCHTUI_CONFIG=str(file)), monkeypatch, capsys)
     assert r.returncode == 2 and "unknown key binding id in [keys]: jobs.explode" in r.stderr
 
 
@@ -106,24 +108,25 @@ def test_debug_writes_a_redacted_log_and_the_terminal_stays_quiet(tmp_path):
     assert r.returncode == 2 and "cannot write the debug log /proc/nope/debug.log" in r.stderr
 
 
-def test_an_sso_profile_that_is_not_logged_in_is_one_line(tmp_path):
+def test_an_sso_profile_that_is_not_logged_in_is_one_line(tmp_path, monkeypatch, capsys):
     env = clean_env(tmp_path)
     (tmp_path / "config").write_text(
         "[profile sso-dev]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\n"
         "sso_account_id = 123456789012\nsso_role_name = ReadOnly\nregion = us-east-1\n")
     with FakeServer(pipeline()) as server:
-        r = run(["--queue", "ProdQueue", "--once", "--profile", "sso-dev", "--endpoint-url", server.url], env)
+        r = run_here(["--queue", "ProdQueue", "--once", "--profile", "sso-dev", "--endpoint-url", server.url], env,
+                     monkeypatch, capsys)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.count("\n") == 1 and "aws sso login --profile sso-dev" in r.stderr
 
 
-def test_output_table_and_query(tmp_path):
+def test_output_table_and_query(tmp_path, monkeypatch, capsys):
     env = dummy_env(tmp_path)
     with FakeServer(pipeline()) as server:
         base = ["--queue", "ProdQueue", "--once", "--endpoint-url", server.url]
-        table = run([*base, "--output", "table"], env)
-        query = run([*base, "--query", "jobs[?status=='FAILED'].jobName"], env)
-        bad = run([*base, "--query", "jobs[?"], env, timeout=30)
+        table = run_here([*base, "--output", "table"], env, monkeypatch, capsys)
+        query = run_here([*base, "--query", "jobs[?status=='FAILED'].jobName"], env, monkeypatch, capsys)
+        bad = run_here([*base, "--query", "jobs[?"], env, monkeypatch, capsys)
     assert table.returncode == 0 and table.stdout.splitlines()[1].split()[:3] == ["JOB", "STATUS", "DONE"]
     assert query.returncode == 0 and isinstance(json.loads(query.stdout), list)
     assert bad.returncode == 2 and "--query is not a JMESPath expression" in bad.stderr

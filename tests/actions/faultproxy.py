@@ -16,7 +16,8 @@ from aiohttp import web
 
 PASS = "pass"  # forwarded, answer returned
 APPLY_THEN_500 = "apply-then-500"  # forwarded (so it takes effect), then a 500 InternalServerError instead
-APPLY_THEN_HANG = "apply-then-hang"  # forwarded, then no answer for `hang_s` (the client's read timeout fires)
+APPLY_THEN_HANG = "apply-then-hang"  # forwarded, then no answer for `hang_s` or until the proxy closes (the
+# client's read timeout fires)
 APPLY_THEN_DROP = "apply-then-drop"  # forwarded, then the connection is closed without an answer
 THROTTLE = "throttle"  # not forwarded: 429 TooManyRequestsException
 REFUSE = "refuse"  # not forwarded: 400 ClientException
@@ -32,6 +33,7 @@ class FaultProxy:
         self.url = ""
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._closing = asyncio.Event()  # ends every hang: the server's cleanup waits for its handlers
 
     async def __aenter__(self) -> FaultProxy:
         self._session = aiohttp.ClientSession()
@@ -46,6 +48,7 @@ class FaultProxy:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._runner is not None and self._session is not None
+        self._closing.set()
         await self._runner.cleanup()
         await self._session.close()
 
@@ -64,7 +67,10 @@ class FaultProxy:
         if fault == APPLY_THEN_500:
             return _error(500, "InternalServerError", "applied, then failed by the fault proxy")
         if fault == APPLY_THEN_HANG:
-            await asyncio.sleep(self.hang_s)
+            try:
+                await asyncio.wait_for(self._closing.wait(), self.hang_s)
+            except TimeoutError:
+                pass
         elif fault == APPLY_THEN_DROP:
             assert request.transport is not None
             request.transport.abort()  # the call has landed upstream; its answer never leaves

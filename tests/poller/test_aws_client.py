@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 
 import pytest
@@ -11,7 +12,15 @@ from aiohttp import web
 
 from batchtui.aws import BulkResult, LogStreamNotFound, ServerError, is_transient, open_api, redact, safe_url
 from batchtui.budget import TokenBucket
-from batchtui.errors import AccessDenied, ApiError, CredentialsError, EndpointUnreachable, Throttled, UnknownQueue
+from batchtui.errors import (
+    AccessDenied,
+    ApiError,
+    BatchtuiError,
+    CredentialsError,
+    EndpointUnreachable,
+    Throttled,
+    UnknownQueue,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -89,13 +98,66 @@ async def test_throttling_beyond_botocores_attempts_is_waited_out_until_the_dead
         assert page["jobSummaryList"][0]["jobId"] == "j"
         assert a.calls == 8 and a.throttled == 7 and a.retrying == 3  # 4 rounds of botocore's 2 attempts
     canned2, url2 = await server(throttled)
+    monkeypatch.setenv(aws.RETRY_SCALE_ENV, "0.05")
     async with api(url2, max_attempts=2) as a:
-        # botocore's own two attempts may take up to ~2 s of its backoff: a deadline past that sees our retries
-        a.deadline = time.monotonic() + 4.0
+        # botocore's own two attempts may take up to ~2 s of its backoff (a twentieth of it here): a deadline past
+        # that sees our retries
+        deadline_s = 1.0
+        a.deadline = time.monotonic() + deadline_s
         t0 = time.monotonic()
         with pytest.raises(Throttled, match="still failing after"):
             await a.list_jobs(jobQueue="ProdQueue")
-        assert a.retrying >= 1 and time.monotonic() - t0 < 4.0 + 4  # gave up at the deadline
+        assert a.retrying >= 1 and time.monotonic() - t0 < deadline_s + 4  # gave up at the deadline
+
+
+async def _waits(url: str, monkeypatch, scale: str | None, deadline_s: float) -> tuple[list[float], int]:
+    """Every wait the client asks for (botocore's and ours; none really waited) through one failing read."""
+    from batchtui import aws
+
+    if scale is None:
+        monkeypatch.delenv(aws.RETRY_SCALE_ENV, raising=False)
+    else:
+        monkeypatch.setenv(aws.RETRY_SCALE_ENV, scale)
+    waits: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recorded(delay: float, *args, **kw):
+        waits.append(delay)
+        await real_sleep(0)
+
+    random.seed(17)  # botocore's jitter and ours come from the module's generator
+    async with api(url, max_attempts=3) as a:
+        monkeypatch.setattr(asyncio, "sleep", recorded)
+        a.deadline = time.monotonic() + deadline_s
+        with pytest.raises(ServerError):
+            await a.list_jobs(jobQueue="ProdQueue")
+        monkeypatch.setattr(asyncio, "sleep", real_sleep)
+        return waits, a.calls
+
+
+async def test_the_retry_scale_shortens_every_wait_and_leaves_the_attempts_alone(server, monkeypatch):
+    _, url = await server((503, "ServerException", {"message": "Service Unavailable"}))
+    real, real_calls = await _waits(url, monkeypatch, None, 0.0)  # botocore's own attempts only
+    scaled, scaled_calls = await _waits(url, monkeypatch, "0.25", 0.0)
+    assert real_calls == scaled_calls == 3 and len(real) == 2 and real[0] > 0
+    assert scaled == pytest.approx([w * 0.25 for w in real])
+    # with a deadline ahead, our own waits between botocore's rounds are scaled as well; a shorter wait passes every
+    # check against the deadline a longer one passed (no time passes here), so the scaled run begins as the real one
+    real, real_calls = await _waits(url, monkeypatch, None, 6.0)
+    scaled, scaled_calls = await _waits(url, monkeypatch, "0.5", 6.0)
+    assert len(real) > 2 and scaled_calls >= real_calls > 3 and len(scaled) >= len(real)
+    assert scaled[:len(real)] == pytest.approx([w * 0.5 for w in real])
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "inf"])
+async def test_a_retry_scale_that_is_not_a_positive_number_is_one_line(server, monkeypatch, value):
+    from batchtui import aws
+
+    _, url = await server((200, None, {"jobQueues": []}))
+    monkeypatch.setenv(aws.RETRY_SCALE_ENV, value)
+    with pytest.raises(BatchtuiError, match=f"^{aws.RETRY_SCALE_ENV} must be a number above 0, not '{value}'$"):
+        async with api(url):
+            pass
 
 
 async def test_a_throttled_call_that_then_succeeds_is_transparent(server):

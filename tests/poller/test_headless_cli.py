@@ -114,7 +114,9 @@ def test_bad_queue_against_the_simulator_is_one_line(sim_url):
 
 def test_watch_until_done_follows_a_whole_run_and_exits_by_outcome():
     pytest.importorskip("batchtui.sim.server")
-    sim = subprocess.Popen([*BATCHTUI, "sim", "--port", "0", "--speed", "300", "--array-size", "20", "--seed", "11"],
+    # 100x: the run lasts ~10 s, so a watch that starts seconds late (a busy machine, tests in parallel) still sees
+    # it unfold rather than only its end
+    sim = subprocess.Popen([*BATCHTUI, "sim", "--port", "0", "--speed", "100", "--array-size", "20", "--seed", "11"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
     try:
         url = next(w for w in sim.stdout.readline().split() if w.startswith("http://"))

@@ -50,6 +50,25 @@ def run(argv: list[str], env: dict[str, str], timeout: float = 60) -> subprocess
     return subprocess.run([*BATCHTUI, *argv], capture_output=True, text=True, timeout=timeout, env=env)
 
 
+def run_here(argv: list[str], env: dict[str, str], monkeypatch: Any, capsys: Any) -> subprocess.CompletedProcess:
+    """What `run` does, in this process, for behaviour a subprocess adds nothing to (it costs a second of imports):
+    the environment is `env` during the call, stdout and stderr are captured, the exit code returned."""
+    from batchtui import cli
+
+    with monkeypatch.context() as patched:
+        for name in [k for k in os.environ if k not in env]:
+            patched.delenv(name)
+        for name, value in env.items():
+            patched.setenv(name, value)
+        capsys.readouterr()
+        try:
+            code = cli.main(argv)
+        except SystemExit as e:  # argparse's own usage errors
+            code = e.code if isinstance(e.code, int) else 2
+        out, err = capsys.readouterr()
+    return subprocess.CompletedProcess([*BATCHTUI, *argv], code, out, err)
+
+
 class Lines:
     """A running `batchtui` whose stdout lines are read on a thread (so a test can wait with a timeout)."""
 
