@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from batchtui import argtypes
 from batchtui.errors import UsageError
 
 ENV_PREFIX = "BATCHTUI_"
@@ -30,11 +31,9 @@ _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 
 def _flags() -> dict[str, Callable[[str], Any]]:
-    from batchtui import cli
-
-    return {"queue": str, "region": cli.region, "profile": str, "endpoint-url": cli.endpoint_url,
-            "refresh": cli.positive_duration, "since": cli.positive_duration, "max-tps": cli.tps, "theme": str,
-            "readonly": _boolean, "no-bell": _boolean}
+    return {"queue": str, "region": argtypes.region, "profile": str, "endpoint-url": argtypes.endpoint_url,
+            "refresh": argtypes.positive_duration, "since": argtypes.positive_duration, "max-tps": argtypes.tps,
+            "theme": str, "readonly": _boolean, "no-bell": _boolean}
 
 
 def _boolean(text: str) -> bool:

@@ -1,0 +1,1 @@
+"""The dashboard's widgets, each rendering a part of a Snapshot."""
