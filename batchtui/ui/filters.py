@@ -6,6 +6,7 @@ Syntax (case-insensitive; terms separated by spaces):
     reason:memory            text in the container reason or status reason (quote text with spaces:
                              reason:"Essential container")
     group:oom                the failure group (triage.py): oom spot timeout start dependency cancelled app
+    doomed                   not finished but can no longer succeed (analysis.py: its dependency failed)
     100-199   42   5000-     an index, a range, an open range
     !status:SUCCEEDED        any term negated
 Terms of the same kind are OR-ed, different kinds AND-ed: `status:failed status:running 0-999` means (FAILED or
@@ -28,7 +29,7 @@ class FilterError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    kind: str  # status / exit / reason / group / range
+    kind: str  # status / exit / reason / group / doomed / range
     negate: bool
     statuses: frozenset[int] = frozenset()
     codes: frozenset[int] = frozenset()
@@ -42,15 +43,16 @@ class Filter:
     text: str
     terms: tuple[Term, ...]
 
-    def mask(self, array: ArrayState) -> bytes:
-        """One byte per index: 1 when it matches."""
+    def mask(self, array: ArrayState, doomed: bytes = b"") -> bytes:
+        """One byte per index: 1 when it matches. `doomed`: the array's doomed mask (analysis.Analysis.doomed_mask),
+        which the `doomed` term needs (it is a fact about the pipeline, not the array alone)."""
         size = array.size
         if not self.terms:
             return b"\x01" * size
         full = (1 << size) - 1
         groups: dict[str, int] = {}
         for t in self.terms:
-            bits = _term_bits(t, array)
+            bits = _bits(doomed[:size]) if t.kind == "doomed" else _term_bits(t, array)
             if t.negate:
                 bits = full & ~bits
             groups[t.kind] = groups.get(t.kind, 0) | bits
@@ -85,8 +87,10 @@ def _term(word: str) -> Term:
             return _range(word, negate, m)
         if body.lower() in _STATUS_NAMES:
             key, value = "status", body
+        elif body.lower() == "doomed":
+            return Term("doomed", negate)
         else:
-            raise FilterError(f"not understood: {word!r} (try status:FAILED, exit:137, 100-199, reason:memory)")
+            raise FilterError(f"not understood: {word!r} (try status:FAILED, exit:137, 100-199, reason:memory, doomed)")
     if not value:
         raise FilterError(f"{key}: needs a value, e.g. {key}:{'FAILED' if key == 'status' else '137'}")
     values = [v for v in value.split(",") if v]
@@ -114,7 +118,8 @@ def _term(word: str) -> Term:
         if m := _RANGE.match(value):
             return _range(word, negate, m)
         raise FilterError(f"index: wants a number or a range, e.g. 100-199 (got {value!r})")
-    raise FilterError(f"unknown filter {key!r}: use status:, exit:, reason:, group:, or an index range like 100-199")
+    raise FilterError(f"unknown filter {key!r}: use status:, exit:, reason:, group:, doomed, "
+                      "or an index range like 100-199")
 
 
 def _range(word: str, negate: bool, m: re.Match[str]) -> Term:

@@ -11,7 +11,7 @@ from batchtui.model import Dependency, IndexDetail, Status
 from batchtui.ui import events, filters, graph
 from batchtui.ui import format as fmt
 from batchtui.ui.partners import downstream, upstream
-from batchtui.ui.widgets.index_grid import CURSOR, DIM_BIT, _code, geometry
+from batchtui.ui.widgets.index_grid import CURSOR, DIM_BIT, DOOMED_BIT, _code, geometry
 from batchtui.ui.widgets.status_bar import freshness
 
 # --- filters -------------------------------------------------------------------------------------------------------
@@ -235,6 +235,13 @@ def test_cells_outside_the_filter_are_dimmed():
     assert CURSOR > DIM_BIT | 7
 
 
+def test_doomed_cells_are_coded_apart_and_still_dim_outside_the_filter():
+    statuses = bytes([Status.PENDING, Status.PENDING, Status.PENDING])
+    coded = _code(statuses, bytes([1, 1, 0]), doomed=bytes([0, 1, 1]))
+    assert coded == bytes([Status.PENDING, Status.PENDING | DOOMED_BIT, Status.PENDING | DOOMED_BIT | DIM_BIT])
+    assert _code(statuses, None, doomed=b"\x01") == statuses  # a mask of another size (a stale one) is ignored
+
+
 # --- partners and freshness ----------------------------------------------------------------------------------------
 
 
@@ -298,6 +305,11 @@ def test_the_grid_filter_knows_failure_groups_and_quoted_text():
     assert flt.matches(flt.parse("group:app,dependency").mask(array)) == [2, 3]
     assert flt.matches(flt.parse('reason:"Essential container"').mask(array)) == [3]
     assert flt.matches(flt.parse("!group:dependency status:FAILED").mask(array)) == [1, 3]
-    for bad, says in (("group:bogus", "unknown group 'bogus'"), ('reason:"open', "No closing quotation")):
+    doomed = bytes([0, 0, 0, 0, 1, 1])
+    assert flt.matches(flt.parse("doomed").mask(array, doomed)) == [4, 5]
+    assert flt.matches(flt.parse("!doomed !status:FAILED").mask(array, doomed)) == [0]
+    assert flt.matches(flt.parse("doomed").mask(array)) == []  # no doom known: nothing is doomed
+    for bad, says in (("group:bogus", "unknown group 'bogus'"), ('reason:"open', "No closing quotation"),
+                      ("doomd", "not understood")):
         with pytest.raises(flt.FilterError, match=says):
             flt.parse(bad)

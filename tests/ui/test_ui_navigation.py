@@ -152,6 +152,35 @@ async def test_filter_dims_the_rest_and_n_jumps_between_matches():
         assert grid.cursor == failed[-1]  # wraps around
 
 
+async def test_doomed_indices_are_drawn_apart_from_pending_and_the_doomed_filter_finds_them():
+    from batchtui.analysis import doomed_indices
+    from batchtui.ui.widgets.index_grid import DOOMED_BIT
+
+    snap = f.reference(400)
+    c = snap.by_name("JobC")
+    fresh = [i for i in c.array.indices(Status.PENDING) if snap.by_name("JobB").array.status(i) is Status.RUNNING]
+    for i in fresh[:3]:  # JobB[i] fails: JobC[i], still PENDING, is doomed
+        snap = f.with_index(snap, "JobB", i, Status.FAILED, IndexDetail(i, exit_code=1))
+    app = make(f.reference_source(400, [snap]))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("down", "down", "enter")
+        screen = app.screen
+        job = app.snap.by_name("JobC")
+        doomed = doomed_indices(app.snap, job.job_id)
+        pending = [i for i in job.array.indices(Status.PENDING) if i not in doomed]
+        assert doomed and pending
+        grid = screen.query_one(IndexGrid)
+        assert all(grid._coded[i] & DOOMED_BIT for i in doomed)
+        assert not any(grid._coded[i] & DOOMED_BIT for i in pending)
+        assert grid.doomed_color != grid._colors[Status.PENDING]
+        await pilot.press("slash", *"doomed", "enter")
+        assert screen._matches == doomed
+        assert "can no longer succeed (/doomed)" in str(screen.query_one("#legend").render())
+        screen.set_filter("!doomed status:PENDING")
+        assert screen._matches == pending
+
+
 async def test_a_bad_filter_is_reported_and_changes_nothing():
     app = make()
     async with app.run_test(size=SIZE) as pilot:

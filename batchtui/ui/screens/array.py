@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Static
 
+from batchtui.analysis import analyze
 from batchtui.model import DependencyType, IndexDetail, Job, Status
 from batchtui.sanitize import printable as clean
 from batchtui.ui import filters
@@ -52,7 +53,7 @@ class ArrayScreen(DashboardScreen):
         yield StatusBar(id="status")
         yield Static(id="array-title")
         yield Input(id="array-filter", classes="filter-input",
-                    placeholder="/ filter: status:FAILED  exit:137  100-199  reason:memory  !status:SUCCEEDED  "
+                    placeholder="/ filter: status:FAILED  exit:137  100-199  reason:memory  doomed  !status:SUCCEEDED  "
                                 "(same kind = or, different kinds = and)")
         with Horizontal(id="array-body"):
             with Vertical(id="grid-panel", classes="panel"):
@@ -68,13 +69,18 @@ class ArrayScreen(DashboardScreen):
         grid.focus()
         job = self.job
         if job is not None and job.array is not None:
-            grid.set_data(job.array.statuses)
+            grid.set_data(job.array.statuses, doomed=self._doomed(job))
             grid.move_to(self._start_index)
 
     @property
     def job(self) -> Job | None:
         snap = self.dash.snap
         return snap.job(self.job_id) if snap else None
+
+    def _doomed(self, job: Job) -> bytes:
+        """1 per index that has not finished but can no longer succeed (the grid draws them apart, `doomed` filters)."""
+        snap = self.dash.snap
+        return analyze(snap).doomed_mask.get(job.job_id, b"") if snap is not None else b""
 
     @property
     def grid(self) -> IndexGrid:
@@ -88,7 +94,7 @@ class ArrayScreen(DashboardScreen):
             return
         if self._filter is not None:
             self._apply(self._filter, job)
-        self.grid.set_data(job.array.statuses, self._mask, frozenset(self.marked))
+        self.grid.set_data(job.array.statuses, self._mask, frozenset(self.marked), self._doomed(job))
         self._render_title(job)
         self._render_legend(job)
         self._render_index(job, self.grid.cursor)
@@ -157,7 +163,8 @@ class ArrayScreen(DashboardScreen):
         insight = self.dash.insights.get(job.job_id)
         if insight is not None:
             if insight.doomed:
-                t.append(f"\n{insight.doomed:,} more can no longer succeed",
+                t.append("\n██ ", Style(color=self.grid.doomed_color))
+                t.append(f"{insight.doomed:,} more can no longer succeed (/doomed)",
                          Style(color=fmt.STATUS_COLOR[Status.FAILED]))
             if insight.outlook:
                 t.append("\noutlook ", MUTED)
@@ -257,7 +264,7 @@ class ArrayScreen(DashboardScreen):
             self._mask, self._matches = None, []
         else:
             self._apply(self._filter, job)
-        self.grid.set_data(job.array.statuses, self._mask, frozenset(self.marked))
+        self.grid.set_data(job.array.statuses, self._mask, frozenset(self.marked), self._doomed(job))
         self._render_title(job)
         self.grid.focus()
         if self._matches and self.grid.cursor not in self._matches:
@@ -267,7 +274,7 @@ class ArrayScreen(DashboardScreen):
 
     def _apply(self, flt: filters.Filter, job: Job) -> None:
         assert job.array is not None
-        self._mask = flt.mask(job.array)
+        self._mask = flt.mask(job.array, self._doomed(job))
         self._matches = filters.matches(self._mask)
 
     # --- marks and actions -----------------------------------------------------------------------------------
@@ -293,7 +300,7 @@ class ArrayScreen(DashboardScreen):
     def _marks_changed(self) -> None:
         job = self.job
         if job is not None and job.array is not None:
-            self.grid.set_data(job.array.statuses, self._mask, frozenset(self.marked))
+            self.grid.set_data(job.array.statuses, self._mask, frozenset(self.marked), self._doomed(job))
             self._render_legend(job)
             panel = self.query_one("#grid-panel")
             if self.marked:

@@ -9,7 +9,8 @@ Two looks, chosen by size:
   so a 120-column grid holds 240 indices per line (10,000 in 42 lines); a label on the left gives each line's first
   index.
 - tiles: when every index fits on screen as a numbered tile (JobD's 10, small test arrays), one tile per index.
-Indices outside the filter are dimmed (blended toward the background); the cursor's index is white.
+Indices outside the filter are dimmed (blended toward the background); the cursor's index is white. Doomed indices
+(not finished, but their dependency failed: they will fail) are a dark red, apart from the grey of plain PENDING work.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from batchtui.model import Status
 from batchtui.ui import format as fmt
 
 DIM_BIT = 8  # a coded cell is status | DIM_BIT when it does not match the filter
+DOOMED_BIT = 32  # ... and status | DOOMED_BIT when it is doomed (a bit, so the whole array is coded without a loop)
 CURSOR = 16
 NONE = 17  # past the last index
 MARKED = 18  # marked for an action (space)
@@ -109,6 +111,7 @@ class IndexGrid(ScrollView, can_focus=True):
         self.statuses: bytes = b""
         self.mask: bytes | None = None
         self.marks: frozenset[int] = frozenset()
+        self.doomed: bytes = b""
         self._coded: bytes = b""
         self._data_key = 0
         self._geo = geometry(0, 80, 24)
@@ -123,16 +126,22 @@ class IndexGrid(ScrollView, can_focus=True):
     # --- data --------------------------------------------------------------------------------------------------
 
     @property
+    def doomed_color(self) -> str:
+        """The colour doomed cells have on this background (the legend's swatch)."""
+        return fmt.dim(fmt.STATUS_COLOR[Status.FAILED], DOOMED_DIM, self._background or "#1e1e1e")
+
+    @property
     def size_(self) -> int:
         return len(self.statuses)
 
-    def set_data(self, statuses: bytes, mask: bytes | None = None, marks: frozenset[int] | None = None) -> None:
-        """New statuses (a refresh), filter mask or marks; redraws only if something changed."""
+    def set_data(self, statuses: bytes, mask: bytes | None = None, marks: frozenset[int] | None = None,
+                 doomed: bytes = b"") -> None:
+        """New statuses (a refresh), filter mask, marks or doomed mask; redraws only if something changed."""
         marks = self.marks if marks is None else marks
-        if statuses == self.statuses and mask == self.mask and marks == self.marks:
+        if statuses == self.statuses and mask == self.mask and marks == self.marks and doomed == self.doomed:
             return
-        self.statuses, self.mask, self.marks = statuses, mask, marks
-        self._coded = _code(statuses, mask, marks)
+        self.statuses, self.mask, self.marks, self.doomed = statuses, mask, marks, doomed
+        self._coded = _code(statuses, mask, marks, doomed)
         self._data_key += 1
         if self.cursor >= len(statuses):
             self.cursor = max(0, len(statuses) - 1)
@@ -250,9 +259,12 @@ class IndexGrid(ScrollView, can_focus=True):
         self._base = self.visual_style.rich_style
         self._lines.clear()
         colors: dict[int, str] = {}
+        doomed = self.doomed_color
         for s in Status:
             colors[s] = fmt.STATUS_COLOR[s]
             colors[s | DIM_BIT] = fmt.dim(fmt.STATUS_COLOR[s], 0.75, background)
+            colors[s | DOOMED_BIT] = doomed
+            colors[s | DOOMED_BIT | DIM_BIT] = fmt.dim(doomed, 0.75, background)
         colors[CURSOR] = "#ffffff"
         colors[NONE] = background
         colors[MARKED] = MARK_COLOR
@@ -262,9 +274,11 @@ class IndexGrid(ScrollView, can_focus=True):
         self._tile_styles = {code: dark + Style(bgcolor=c) for code, c in colors.items()}
         self._tile_styles[CURSOR] = Style(color="#000000", bgcolor="#ffffff", bold=True, underline=True)
         self._tile_styles[MARKED] = Style(color="#000000", bgcolor=MARK_COLOR, bold=True)
-        for code in range(8):
+        for code in (*range(8), *(s | DOOMED_BIT for s in range(8))):
             self._tile_styles[code | DIM_BIT] = Style(color=fmt.dim("#c9d1d9", 0.6, background),
                                                       bgcolor=colors[code | DIM_BIT])
+        for code in range(8):  # light text: dark text on the dark red would hardly read
+            self._tile_styles[code | DOOMED_BIT] = Style(color="#e6edf3", bgcolor=doomed, bold=True)
 
     def _pair_style(self, top: int, bottom: int) -> Style:
         key = (top, bottom)
@@ -342,11 +356,14 @@ class IndexGrid(ScrollView, can_focus=True):
         return Strip(segments).adjust_cell_length(width)
 
 
-def _code(statuses: bytes, mask: bytes | None, marks: frozenset[int] = frozenset()) -> bytes:
-    """status | DIM_BIT for indices outside the mask, with whole-array int arithmetic (no loop per index);
-    MARKED for marked indices."""
+def _code(statuses: bytes, mask: bytes | None, marks: frozenset[int] = frozenset(), doomed: bytes = b"") -> bytes:
+    """status | DOOMED_BIT for doomed indices, | DIM_BIT for indices outside the mask, with whole-array int
+    arithmetic (no loop per index); MARKED for marked indices."""
     coded = statuses.translate(_CLAMP)
     n = len(coded)
+    if len(doomed) == n and n:
+        bits = doomed.translate(_DOOMED_OF_MASK)
+        coded = (int.from_bytes(coded, "big") | int.from_bytes(bits, "big")).to_bytes(n, "big")
     if mask is not None and len(mask) == n:
         dim = mask.translate(_DIM_OF_MASK)
         coded = (int.from_bytes(coded, "big") | int.from_bytes(dim, "big")).to_bytes(n, "big")
@@ -361,3 +378,5 @@ def _code(statuses: bytes, mask: bytes | None, marks: frozenset[int] = frozenset
 
 _CLAMP = bytes(b if b < 8 else Status.UNKNOWN for b in range(256))  # bad data shows as UNKNOWN, never crashes
 _DIM_OF_MASK = bytes(0 if b else DIM_BIT for b in range(256))
+_DOOMED_OF_MASK = bytes(DOOMED_BIT if b else 0 for b in range(256))
+DOOMED_DIM = 0.45  # FAILED's red blended this far toward the background: "will fail", not "has failed"
