@@ -8,7 +8,9 @@ Prints:
 3. total calls over a whole simulated run (the clock advanced --step simulated seconds between refreshes until the
    pipeline is done) beside a naive poller (every status of every array listed at every refresh, same schedule)
    – target ≤ 1/4 of naive; and whether the final state equals a full listing;
-4. peak RSS of a separate headless poller process holding 20,012 jobs – target ≤ 100 MiB.
+4. peak RSS of a separate headless poller process holding 20,012 jobs – target ≤ 100 MiB;
+5. what triage's log sample costs: GetLogEvents (and the DescribeJobs that find the log streams) for an array with
+   20, 200 and 2,000 app failures of three kinds – target: bounded (SAMPLE_MIXED), the same however many failures.
 """
 
 from __future__ import annotations
@@ -134,6 +136,44 @@ async def capacity_reads(size: int) -> None:
               f"{sum(read.values())} capacity ({', '.join(f'{k} {v}' for k, v in read.items() if v) or 'none'})")
 
 
+def failing_world(failures: int) -> SimServer:
+    """One array of 2×failures children, every other one failing with one of three app errors in its log."""
+    sim = SimServer(SimConfig(speed=0.0, seed=5, pipeline="none", summary_lag_s=0.0), host="127.0.0.1", port=0)
+    size = 2 * failures
+    env = {"SIM_DURATION_S": "30", "SIM_APP_ERRORS": "3",
+           "SIM_FAIL_INDICES": ",".join(f"{i}:app" for i in range(0, size, 2))}
+    sim.engine.register_job_definition("work", {
+        "image": "busybox", "command": ["python", "-m", "pipeline.work"],
+        "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "2048"}],
+        "environment": [{"name": k, "value": v} for k, v in env.items()]})
+    sim.engine.submit(name="Work", queue=sim.engine.queue(QUEUE), jobdef=sim.engine.jobdefs["work"][-1],
+                      array_size=size)
+    sim.engine.advance(8 * 3600)
+    return sim
+
+
+async def log_budget(failures: int) -> None:
+    """Refreshes until the sampler reads nothing more, then three more: what the signatures cost in calls."""
+    async with failing_world(failures) as sim, open_api(endpoint_url=sim.url, max_tps=50.0) as api:
+        poller = Poller(api, QUEUE)
+        start = time.perf_counter()
+        refreshes, snap = 1, await poller.refresh()
+        while refreshes < 20:
+            before = poller.sampler.log_calls
+            snap, refreshes = await poller.refresh(), refreshes + 1
+            if poller.sampler.log_calls == before:
+                break
+        seconds = time.perf_counter() - start
+        logs = sim.requests_by_operation["GetLogEvents"]
+        quiet = [(await poller.refresh()).api_calls for _ in range(3)]
+    from batchtui.triage import groups_of
+
+    sampled = sum(1 for g in groups_of(snap.jobs[0]) if g.sampled)
+    print(f"  log sample, {failures:>5,} app failures: {logs} GetLogEvents + {poller.sampler.describe_calls} "
+          f"DescribeJobs (reading every failure's log: {failures:,}) over {refreshes} refreshes ({seconds:.2f} s "
+          f"at 50 TPS), {sampled} signature groups; then {quiet} calls per refresh (nothing read again)")
+
+
 async def whole_run(size: int, step_s: float) -> None:
     async with SimServer(config(size, 0.0), host="127.0.0.1", port=0) as sim:
         async with open_api(endpoint_url=sim.url, max_tps=100000.0) as ours, \
@@ -209,6 +249,8 @@ async def main() -> None:
     if not a.quick:
         await whole_run(a.size, a.step)
     await peak_rss(a.size)
+    for failures in (20, 200, 2_000):
+        await log_budget(failures)
 
 
 if __name__ == "__main__":
