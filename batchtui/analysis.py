@@ -304,7 +304,8 @@ def _median_duration(job: Job) -> float | None:
         runs = [(t.stopped_at - t.started_at) / 1000 for t in job.attempts if t.started_at and t.stopped_at]
         return statistics.median(runs) if runs else None
     st = job.array.statuses
-    ok, other = [], []
+    ok: list[float] = []
+    other: list[float] = []
     for i, d in _finished_details(job):
         if d.started_at and d.stopped_at and d.stopped_at >= d.started_at:
             (ok if st[i] == Status.SUCCEEDED else other).append((d.stopped_at - d.started_at) / 1000)
@@ -417,8 +418,8 @@ def _estimate(a: Analysis, job: Job) -> None:
     now = a.now_ms
     jid = job.job_id
     ups = _ups(a, job, "standard") + _ups(a, job, "n_to_n")
-    a.binding[jid] = max((u.job_id for u in ups if a.finish.get(u.job_id)), key=lambda u: a.finish[u][0],
-                         default=None)
+    done = {u.job_id: f for u in ups if (f := a.finish.get(u.job_id))}
+    a.binding[jid] = max(done, key=lambda u: done[u][0], default=None)
     if job.status.terminal:
         a.finish[jid] = (min(job.stopped_at or now, now), False)
         return
@@ -530,16 +531,19 @@ def pipeline_eta(snap: Snapshot, pipeline: Pipeline | None = None) -> Eta | None
     ids = [j for j in (p.job_ids if p else a.order) if j in a.by_id]
     if not ids or all(a.by_id[j].status.terminal for j in ids):
         return None
-    ests = {j: a.finish.get(j) for j in ids}
-    if None in ests.values():
+    if any(a.finish.get(j) is None for j in ids):
         return None
+    ests = {j: f for j in ids if (f := a.finish.get(j)) is not None}
     last = max(reversed(ids), key=lambda j: ests[j][0])  # on a tie, the most downstream job ends the path
-    at, bound = _latest(*ests.values())
+    latest = _latest(*ests.values())
+    if latest is None:  # not so: ids is not empty
+        return None
+    at, bound = latest
     if bound and at <= a.now_ms:
         return None
     path = [last]
-    while a.binding.get(path[-1]) and a.binding[path[-1]] not in path:
-        path.append(a.binding[path[-1]])
+    while (up := a.binding.get(path[-1])) and up not in path:
+        path.append(up)
     return Eta(_dt(max(at, a.now_ms)), bound, tuple(reversed(path)))
 
 
@@ -644,7 +648,8 @@ def _add_repairs(snap: Snapshot, out: dict[str, dict]) -> None:
 def describe_eta(eta: datetime | Eta | None, now: datetime, lower_bound: bool = False) -> str:
     """"about 40 minutes", "more than about 2 hours" (a lower bound), "any moment now", or "unknown"."""
     if isinstance(eta, Eta):
-        eta, lower_bound = eta.at, eta.lower_bound
+        lower_bound = eta.lower_bound
+        eta = eta.at
     if eta is None:
         return "unknown"
     if now.tzinfo is None:
@@ -734,6 +739,7 @@ def _job_cause(a: Analysis, job: Job, seen: frozenset[str]) -> tuple[Ref, ...]:
     if mask is not None:
         k = mask.find(1)
         if k >= 0:
+            assert job.array is not None  # only arrays have a dead mask
             failed_k = job.array.statuses.find(Status.FAILED)
             if failed_k >= 0 and _own_failure(job, failed_k):
                 k = failed_k  # a child that failed by itself is the better root to name
@@ -810,6 +816,7 @@ def explain_index(snap: Snapshot, job_id: str, index: int) -> Explanation:
 
 
 def _index_waits(a: Analysis, job: Job, i: int) -> list[tuple[Ref, str]]:
+    assert job.array is not None  # an index of an array
     waits: list[tuple[Ref, str]] = []
     for dep in job.depends_on:
         if dep.type == DependencyType.SEQUENTIAL:
@@ -992,6 +999,7 @@ def _job_waits(a: Analysis, job: Job) -> list[tuple[Ref, str]]:
 
 
 def _explain_array(a: Analysis, job: Job) -> Explanation:
+    assert job.array is not None  # called for arrays only
     st = job.array.statuses
     size = len(st)
     status = job.status.name

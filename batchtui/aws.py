@@ -25,7 +25,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from aiobotocore.session import AioSession
@@ -106,6 +106,31 @@ class BulkResult:
 
     successful: list[str] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)  # {"jobId", "code", "message"}
+
+
+# --- the port -------------------------------------------------------------------------------------------------
+
+
+class BatchPort(Protocol):
+    """The one port to AWS that the poller, scope, actions (execute) and the UI's source use: `BatchApi` is the
+    real one; tests pass doubles with the part a test needs. Each caller uses a subset of it."""
+
+    calls: int  # Batch HTTP requests sent, retries included
+    throttled: int  # Batch answers that said "too many requests"
+    region: str | None
+    endpoint_url: str | None
+
+    async def check_queue(self, queue: str) -> dict: ...
+    async def list_jobs(self, **kwargs: Any) -> dict: ...
+    async def describe_jobs(self, ids: Sequence[str]) -> list[dict]: ...
+    async def submit_job(self, **kwargs: Any) -> dict: ...
+    async def find_job(self, queue: str, name: str, tag: str, value: str, max_pages: int = 5) -> str | None: ...
+    async def cancel_jobs(self, ids: Sequence[str], reason: str) -> BulkResult: ...
+    async def terminate_jobs(self, ids: Sequence[str], reason: str) -> BulkResult: ...
+    async def get_log_events(self, group: str, stream: str, next_token: str | None = None,
+                             start_from_head: bool = True, limit: int | None = None) -> dict: ...
+    async def spare(self, patience_s: float) -> bool: ...
+    async def tail_log(self, group: str, stream: str, limit: int, patience_s: float) -> list[str] | None: ...
 
 
 # --- the facade -----------------------------------------------------------------------------------------------

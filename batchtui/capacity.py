@@ -107,7 +107,8 @@ def _queue(d: Mapping) -> QueueInfo:
 
 
 def _environment(d: Mapping) -> ComputeEnv:
-    r = d.get("computeResources") if isinstance(d.get("computeResources"), Mapping) else {}
+    r = d.get("computeResources")
+    r = r if isinstance(r, Mapping) else {}
     return ComputeEnv(str(d.get("computeEnvironmentName") or ""), str(d.get("computeEnvironmentArn") or ""),
                       str(d.get("state") or ""), str(d.get("status") or ""), _str(d.get("statusReason")),
                       str(d.get("type") or ""), _str(r.get("type")), _int(r.get("minvCpus")), _int(r.get("maxvCpus")),
@@ -299,7 +300,7 @@ def _fit(job: Job, envs: Sequence[ComputeEnv], reason: str | None) -> Waiting | 
         return Waiting("max-vcpus-too-small", f"needs {need.text()}; {e.name} may use at most {e.max_vcpus} vCPUs",
                        reason, e.name, fix=f"aws batch update-compute-environment --compute-environment {e.name} "
                        f"--compute-resources maxvCpus={_at_least(vcpus)}")
-    e = max(ec2, key=lambda e: (e.largest().vcpus if e.largest() else 0))
+    e = max(ec2, key=lambda e: t.vcpus if (t := e.largest()) else 0)
     big = e.largest()
     has = (f"the largest instance type {e.name} may launch, {big.name}, offers {big.vcpus} vCPU, "
            f"{it.usable_memory_mib(big):,} MiB" + (f", {big.gpus} GPU" if big.gpus else "")) if big else \

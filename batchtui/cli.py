@@ -116,7 +116,7 @@ def main_parser() -> argparse.ArgumentParser:
     return p
 
 
-def sim_parser() -> argparse.ArgumentParser:
+def sim_parser() -> Parser:
     p = Parser(prog="batchtui sim", description="A local AWS Batch API simulator.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int_between(0, 65535), default=4566, help="port (default 4566; 0 picks one)")
@@ -144,7 +144,7 @@ def sim_parser() -> argparse.ArgumentParser:
     return p
 
 
-def action_parser(name: str) -> argparse.ArgumentParser:
+def action_parser(name: str) -> Parser:
     verb = {"cancel": "Cancel (or terminate, when running)", "retry": "Resubmit failed"}[name]
     p = Parser(prog=f"batchtui {name}", description=f"{verb} jobs or array indices.")
     p.add_argument("targets", nargs="+", type=job_ref, metavar="JOB_ID[:INDEX]",
@@ -160,7 +160,7 @@ def action_parser(name: str) -> argparse.ArgumentParser:
     return p
 
 
-def audit_parser() -> argparse.ArgumentParser:
+def audit_parser() -> Parser:
     p = Parser(prog="batchtui audit", description="The actions batchtui has sent (cancel, retry), one line each: "
                "who, where, what, and how each ended – an interrupted one as 'interrupted – outcome unknown'.")
     p.add_argument("-n", "--last", type=int_between(0, 1_000_000), default=20, metavar="N",
@@ -170,7 +170,7 @@ def audit_parser() -> argparse.ArgumentParser:
     return p
 
 
-def completion_parser() -> argparse.ArgumentParser:
+def completion_parser() -> Parser:
     p = Parser(prog="batchtui completion", description="Print a shell completion script: "
                "`source <(batchtui completion bash)`, or save it where your shell loads completions.")
     p.add_argument("shell", choices=("bash", "zsh", "fish"))

@@ -24,10 +24,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from batchtui.aws import BatchPort, BulkResult
 from batchtui.errors import BatchtuiError, OutcomeUnknown
 from batchtui.model import Status
 from batchtui.plan import CANCEL, KIND_CANCEL, PLAN_TAG, SUBMIT, TERMINATE, Call, Plan
@@ -35,14 +36,6 @@ from batchtui.plan import CANCEL, KIND_CANCEL, PLAN_TAG, SUBMIT, TERMINATE, Call
 MAX_LISTED_ERRORS = 10  # bulk errors named one by one in a summary
 # ListJobs is eventually consistent: a job created a moment ago can take seconds to show. Waits before each lookup.
 LOOKUP_DELAYS_S = (1.0, 2.0, 4.0, 8.0)
-
-
-class Api(Protocol):  # the part of batchtui.aws.BatchApi this module uses
-    async def describe_jobs(self, ids: Sequence[str]) -> list[dict]: ...
-    async def submit_job(self, **kwargs: Any) -> dict: ...
-    async def find_job(self, queue: str, name: str, tag: str, value: str) -> str | None: ...
-    async def cancel_jobs(self, ids: Sequence[str], reason: str) -> Any: ...
-    async def terminate_jobs(self, ids: Sequence[str], reason: str) -> Any: ...
 
 
 class AlreadyExecuted(BatchtuiError):
@@ -224,7 +217,7 @@ def forbid_actions(why: str = "batchtui runs with --readonly") -> None:
     REGISTRY.forbid(why)
 
 
-async def execute(api: Api, plan: Plan, progress: ProgressFn | None = None, *,
+async def execute(api: BatchPort, plan: Plan, progress: ProgressFn | None = None, *,
                   registry: Registry | None = None, stop: asyncio.Event | None = None,
                   recorder: Recorder | None = None) -> Outcome:
     """Make plan.calls in order; stop at the first failure, or before the next call once `stop` is set.
@@ -255,7 +248,7 @@ async def execute(api: Api, plan: Plan, progress: ProgressFn | None = None, *,
 
 @dataclass
 class _Run:
-    api: Api
+    api: BatchPort
     plan: Plan
     progress: ProgressFn | None
     stop: asyncio.Event | None = None
@@ -317,43 +310,43 @@ class _Run:
         return None
 
     async def _step(self, n: int, call: Call, job_ids: Mapping[int, str]) -> StepResult:
-        base = {"step": n, "operation": call.operation, "label": call.label}
+        base = StepResult(n, call.operation, call.label, ok=False)  # each outcome below says what became of it
         try:
             if call.operation == SUBMIT:
                 return await self._submit(base, self._tagged(call.resolved(job_ids), n))
             if call.operation in (CANCEL, TERMINATE):
                 fn = self.api.cancel_jobs if call.operation == CANCEL else self.api.terminate_jobs
                 return _bulk_result(base, call, await fn(list(call.job_ids), call.params["reason"]))
-            return StepResult(**base, ok=False, error=f"unknown operation {call.operation!r}")
+            return replace(base, ok=False, error=f"unknown operation {call.operation!r}")
         except BatchtuiError as e:
-            return StepResult(**base, ok=False, error=str(e))
+            return replace(base, ok=False, error=str(e))
         except Exception as e:  # noqa: BLE001 - a bug must still end in a report of what was and was not done
-            return StepResult(**base, ok=False, error=f"unexpected {type(e).__name__}: {e}")
+            return replace(base, ok=False, error=f"unexpected {type(e).__name__}: {e}")
 
     def _tagged(self, params: dict[str, Any], n: int) -> dict[str, Any]:
         """The SubmitJob with this run's tag: how the job is found again if the answer is lost."""
         return {**params, "tags": {**(params.get("tags") or {}), PLAN_TAG: f"{self.run_id}.{n + 1}"}}
 
-    async def _submit(self, base: dict, params: dict[str, Any]) -> StepResult:
+    async def _submit(self, base: StepResult, params: dict[str, Any]) -> StepResult:
         try:
             resp = await self.api.submit_job(**params)
         except OutcomeUnknown as e:
             return await self._find_lost(base, params, e)
         except BatchtuiError as e:  # refused, throttled past our retries, or never sent: nothing was created
-            return StepResult(**base, ok=False, error=f"not submitted: {e}")
+            return replace(base, ok=False, error=f"not submitted: {e}")
         job_id = resp.get("jobId")
         if not job_id:
-            return StepResult(**base, ok=False, unknown=True,
-                              error="SubmitJob answered without a jobId: " + self._check_hint(params))
-        return StepResult(**base, ok=True, job_id=job_id, job_name=resp.get("jobName"))
+            return replace(base, ok=False, unknown=True,
+                           error="SubmitJob answered without a jobId: " + self._check_hint(params))
+        return replace(base, ok=True, job_id=job_id, job_name=resp.get("jobName"))
 
-    async def _find_lost(self, base: dict, params: dict[str, Any], lost: OutcomeUnknown) -> StepResult:
+    async def _find_lost(self, base: StepResult, params: dict[str, Any], lost: OutcomeUnknown) -> StepResult:
         """The SubmitJob was sent and its answer lost: never send it again, look for the job it may have made."""
         queue, name, tag = params["jobQueue"], params["jobName"], params["tags"][PLAN_TAG]
         total = len(self.plan.calls)
         failure: BatchtuiError | None = None
         for delay in LOOKUP_DELAYS_S:
-            await self._report(Progress(base["step"], total, None,  # a message, not the step's start or end
+            await self._report(Progress(base.step, total, None,  # a message, not the step's start or end
                                         f"the answer to SubmitJob {name} was lost; looking for the job by its tag "
                                         f"{PLAN_TAG}={tag} in {delay:g} s"))
             await asyncio.sleep(delay)
@@ -363,12 +356,12 @@ class _Run:
                 failure = e
                 continue
             if found:
-                return StepResult(**base, ok=True, job_id=found, job_name=name,
-                                  note=f"its answer was lost ({lost}), the job was found by its tag")
+                return replace(base, ok=True, job_id=found, job_name=name,
+                               note=f"its answer was lost ({lost}), the job was found by its tag")
         why = f"the lookup failed too ({failure})" if failure else (
             f"no job with that tag showed up within {sum(LOOKUP_DELAYS_S):g} s")
-        return StepResult(**base, ok=False, unknown=True,
-                          error=f"{lost}; {why}: {self._check_hint(params)}")
+        return replace(base, ok=False, unknown=True,
+                       error=f"{lost}; {why}: {self._check_hint(params)}")
 
     @staticmethod
     def _check_hint(params: Mapping[str, Any]) -> str:
@@ -387,7 +380,7 @@ class _Run:
             self.warnings.append(f"progress display failed: {type(e).__name__}: {e}")
 
 
-def _bulk_result(base: dict, call: Call, result: Any) -> StepResult:
+def _bulk_result(base: StepResult, call: Call, result: BulkResult) -> StepResult:
     successful = tuple(getattr(result, "successful", None) or ())
     errors = tuple(dict(e) for e in (getattr(result, "errors", None) or ()))
     unanswered = [i for i in call.job_ids if i not in successful and i not in {e.get("jobId") for e in errors}]
@@ -396,5 +389,5 @@ def _bulk_result(base: dict, call: Call, result: Any) -> StepResult:
         first = errors[0]
         error = (f"{len(errors)} of {len(call.job_ids)} job(s) refused, e.g. {first.get('jobId')}: "
                  f"{first.get('code')} {first.get('message')}".rstrip())
-        return StepResult(**base, ok=False, successful=successful, errors=errors, error=error)
-    return StepResult(**base, ok=True, successful=successful)
+        return replace(base, ok=False, successful=successful, errors=errors, error=error)
+    return replace(base, ok=True, successful=successful)

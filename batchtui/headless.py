@@ -229,7 +229,7 @@ TABLE_COLUMNS = ("JOB", "STATUS", "DONE", "RUNNING", "RUNNABLE", "FAILED", "OUTL
 def snapshot_table(snap: Snapshot, extra: Mapping[str, Mapping] | None = None) -> list[str]:
     """`--output table`: one aligned row a job (dependency order), for eyes and for `column`-minded scripts."""
     extra = extra or {}
-    rows = [TABLE_COLUMNS]
+    rows: list[tuple[str, ...]] = [TABLE_COLUMNS]
     for job in snap.jobs:
         fields = extra.get(job.job_id) or {}
         counts = job.array.counts() if job.array is not None else {}

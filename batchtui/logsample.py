@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
-from batchtui.aws import DEFAULT_LOG_GROUP, LogGroupNotFound, LogStreamNotFound
+from batchtui.aws import DEFAULT_LOG_GROUP, BatchPort, LogGroupNotFound, LogStreamNotFound
 from batchtui.errors import AccessDenied, BatchtuiError
 from batchtui.model import Job, LogSample, Status
 from batchtui.triage import LOG_TAIL, last_error_line, sample_wanted
@@ -53,7 +53,8 @@ def log_target(detail: Mapping[str, Any]) -> LogTarget | None:
     container = container if isinstance(container, Mapping) else {}
     attempts = detail.get("attempts")
     last = attempts[-1] if isinstance(attempts, list) and attempts and isinstance(attempts[-1], Mapping) else {}
-    last_container = last.get("container") if isinstance(last.get("container"), Mapping) else {}
+    last_container = last.get("container")
+    last_container = last_container if isinstance(last_container, Mapping) else {}
     stream = last_container.get("logStreamName") or container.get("logStreamName")
     if not isinstance(stream, str) or not stream:
         return None
@@ -61,7 +62,8 @@ def log_target(detail: Mapping[str, Any]) -> LogTarget | None:
     conf = conf if isinstance(conf, Mapping) else {}
     if (conf.get("logDriver") or "awslogs") != "awslogs":
         return None
-    options = conf.get("options") if isinstance(conf.get("options"), Mapping) else {}
+    options = conf.get("options")
+    options = options if isinstance(options, Mapping) else {}
     group = options.get("awslogs-group")
     return LogTarget(group if isinstance(group, str) and group else DEFAULT_LOG_GROUP, stream)
 
@@ -74,7 +76,7 @@ def _child_id(key: Key) -> str:
 class LogSampler:
     """The log samples of one session: what was read, what was tried, and the call counts."""
 
-    def __init__(self, api: Any) -> None:
+    def __init__(self, api: BatchPort) -> None:
         self.api = api
         self.by_stream: dict[LogTarget, LogSample] = {}  # the cache: a finished attempt's log never changes
         self._samples: dict[str, dict[int | None, LogSample]] = {}

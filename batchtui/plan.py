@@ -511,12 +511,15 @@ class _RetryPlanner:
         pending = sorted(include, key=order.__getitem__)
         done: list[str] = []
         while pending:
-            ready = [j for j in pending
-                     if not any(u in include and u not in done for u in self.snap.job(j).upstream_ids)]
+            ready = [j for j in pending if not any(u in include and u not in done for u in self._upstream_ids(j))]
             ready = ready or pending[:1]  # a cycle cannot happen in Batch; never loop forever on bad data
             done.append(ready[0])
             pending.remove(ready[0])
         return done
+
+    def _upstream_ids(self, job_id: str) -> tuple[str, ...]:
+        job = self.snap.job(job_id)
+        return job.upstream_ids if job else ()
 
     def _name(self, job_id: str) -> str:
         job = self.snap.job(job_id)
@@ -719,7 +722,7 @@ class _RetryPlanner:
                             f"{'is' if len(missing) == 1 else 'are'} neither SUCCEEDED nor being retried")
             entries = [self._via("std", p) for p in providers]
             failed = next((e for e in entries if isinstance(e, str)), None)
-            return failed if failed is not None else [e for e in entries if e is not None]
+            return failed if failed is not None else [e for e in entries if isinstance(e, tuple)]
         if up.status is Status.SUCCEEDED:
             return []
         if up.status is Status.FAILED:
@@ -789,8 +792,8 @@ class _RetryPlanner:
 
     def _own_failures(self, job: Job, group: _Group) -> bool:
         """An N_TO_N dependent's indices whose upstream indices SUCCEEDED the first time."""
-        ups = [self.snap.job(d.job_id) for d in job.depends_on if d.type == DependencyType.N_TO_N and d.job_id]
-        ups = [u for u in ups if u is not None and u.is_array]
+        found = [self.snap.job(d.job_id) for d in job.depends_on if d.type == DependencyType.N_TO_N and d.job_id]
+        ups = [u for u in found if u is not None and u.is_array]
         return bool(ups and group.indices) and all(
             s is Status.SUCCEEDED for u in ups for s in _statuses(u, group.indices).values())
 

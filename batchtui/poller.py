@@ -39,13 +39,13 @@ import os
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, TypeGuard
 
-from batchtui.aws import ServerError
+from batchtui.aws import BatchPort, ServerError
 from batchtui.capacity import World, has_runnable_work
 from batchtui.errors import OTHER, AccessDenied, ApiError, BatchtuiError, kind_of
 from batchtui.logsample import LogSampler
@@ -74,17 +74,6 @@ HISTORY = 8  # committed states an array remembers the counts of (to recognise a
 
 NOT_PROVISIONAL = 255  # ArrayTracker.floor value of an index whose status was observed, not inferred
 NON_TERMINAL = (Status.SUBMITTED, Status.PENDING, Status.RUNNABLE, Status.STARTING, Status.RUNNING)
-
-
-class Api(Protocol):
-    """What the poller needs of `aws.BatchApi` (tests pass doubles)."""
-
-    calls: int
-    throttled: int
-
-    async def check_queue(self, queue: str) -> dict: ...
-    async def list_jobs(self, **kwargs: Any) -> dict: ...
-    async def describe_jobs(self, ids: Iterable[str]) -> list[dict]: ...
 
 
 # --- per-index state of one array ------------------------------------------------------------------------------
@@ -121,7 +110,7 @@ class Observations:
 
     size: int
     status: bytearray = field(init=False)
-    details: dict[int, dict] = field(default_factory=dict)
+    details: dict[int, Mapping] = field(default_factory=dict)
     seen_twice: int = 0
     out_of_range: int = 0
 
@@ -188,7 +177,7 @@ class ArrayTracker:
 
     def open_priors(self) -> set[int]:
         """The statuses open indices were last in (non-terminal ones, or the floor of inferred terminal ones)."""
-        priors = {s for s in (*NON_TERMINAL, Status.UNKNOWN) if self.statuses.count(s)}
+        priors: set[int] = {s for s in (*NON_TERMINAL, Status.UNKNOWN) if self.statuses.count(s)}
         priors |= set(self.floor) - {NOT_PROVISIONAL}
         return priors
 
@@ -256,7 +245,7 @@ class ArrayTracker:
         An open index seen nowhere gets the least advanced unlisted status it can have reached, so that wrong
         guesses always show in the counts; with `stay` (a summary that is only late), what it had, if possible.
         """
-        unlisted = {plan.complement, *plan.skipped} - {None}
+        unlisted = {s for s in (plan.complement, *plan.skipped) if s is not None}
         statuses = bytearray(self.statuses)
         floor = bytearray(self.floor)
         changed = anomalies = 0
@@ -359,7 +348,7 @@ def _counts_key(summary: Mapping[str, int]) -> tuple[int, ...]:
     return tuple(int(summary.get(s.name) or 0) for s in AWS_STATUSES)
 
 
-def summary_is_sane(summary: Mapping[str, int] | None, size: int) -> bool:
+def summary_is_sane(summary: Mapping[str, int] | None, size: int) -> TypeGuard[Mapping[str, int]]:
     if not summary:
         return False
     try:
@@ -494,7 +483,7 @@ def retries_possible(retry_strategy: Mapping | None) -> bool:
 # --- the poller ------------------------------------------------------------------------------------------------
 
 
-async def list_pages(api: Any, kwargs: dict[str, Any]) -> AsyncIterator[dict]:
+async def list_pages(api: BatchPort, kwargs: dict[str, Any]) -> AsyncIterator[dict]:
     """ListJobs pages, following nextToken; a token that comes back again would loop forever: an error."""
     seen: set[str] = set()
     while True:
@@ -531,7 +520,7 @@ class _Tracked:
 class Poller:
     """Keeps a queue's pipelines current; `await refresh()` returns a Snapshot. Never call refresh concurrently."""
 
-    def __init__(self, api: Api, queue: str, since_s: float = 24 * 3600.0, region: str | None = None,
+    def __init__(self, api: BatchPort, queue: str, since_s: float = 24 * 3600.0, region: str | None = None,
                  endpoint: str | None = None, *, clock: Any = time.time) -> None:
         self.api = api
         self.queue = queue
@@ -700,11 +689,11 @@ class Poller:
         t.synced_at = datetime.now(UTC)
         self._publish_partial(self._calls0, every_s=PARTIAL_EVERY_S)
 
-    async def _list_queue(self) -> list[dict]:
+    async def _list_queue(self) -> list[Mapping]:
         after = str(int((self._clock() - self.since_s) * 1000))
         kwargs: dict[str, Any] = {"jobQueue": self.queue, "maxResults": QUEUE_PAGE,
                                   "filters": [{"name": "AFTER_CREATED_AT", "values": [after]}]}
-        out: list[dict] = []
+        out: list[Mapping] = []
         async for page in list_pages(self.api, kwargs):
             for s in page.get("jobSummaryList") or ():
                 # Queue listings hold top-level jobs only; a child id here (bad data) must not become a "job".
@@ -768,11 +757,11 @@ class Poller:
                     if d["jobId"] not in listed_ids and not t.listed:
                         t.foreign = True
             for job_id in set(todo) - got:
-                t = self._jobs.get(job_id)
-                if t is None:
+                known = self._jobs.get(job_id)
+                if known is None:
                     self._missing.add(job_id)  # a dependency AWS no longer knows: asked again only now and then
-                elif not t.listed:
-                    t.job = dataclasses.replace(t.job, gone=True)  # AWS does not know it any more
+                elif not known.listed:
+                    known.job = dataclasses.replace(known.job, gone=True)  # AWS does not know it any more
             wanted = self._unknown_dependencies()
 
     def _unknown_dependencies(self, recheck: bool = False) -> set[str]:
@@ -838,11 +827,12 @@ class Poller:
             # of the skipped buckets need not be read.
             more.sort(key=lambda s: (tracker.expected(s, summary), s))
             listed = list(plan.listed)
+            kept = plan.big if late else None  # stays skipped (and the plan's `big`) while the loop lists the rest
             while more and not result.counts_agree:
                 status = more.pop(0)
                 await self._list_children(job_id, status, obs)
                 listed.append(status)
-                still = more + ([plan.big] if late else [])
+                still = more + ([kept] if kept is not None else [])
                 plan = Plan(sorted(listed), plan.complement, still, plan.big if plan.big in still else None)
                 result = tracker.resolve(obs, plan, summary)
             if late and not result.counts_agree:
@@ -873,9 +863,12 @@ class Poller:
     def _job_view(self, t: _Tracked) -> Job:
         # ArrayTracker.state() reuses its frozen copy while the array is unchanged: big arrays are not copied
         # on every refresh.
-        stale = {"stale_since": t.synced_at, "stale_error": t.sync_error} if t.sync_error else {}
-        samples = {"log_samples": self.sampler.samples(t.job.job_id)} if self.sampler is not None else {}
-        return dataclasses.replace(t.job, array=t.array.state() if t.array else None, **stale, **samples)
+        job = t.job
+        return dataclasses.replace(
+            job, array=t.array.state() if t.array else None,
+            stale_since=t.synced_at if t.sync_error else job.stale_since,
+            stale_error=t.sync_error if t.sync_error else job.stale_error,
+            log_samples=self.sampler.samples(job.job_id) if self.sampler is not None else job.log_samples)
 
 
 def _is_child(s: Mapping) -> bool:

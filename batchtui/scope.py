@@ -14,8 +14,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
+from batchtui.aws import BatchPort
 from batchtui.errors import UnknownJob
 from batchtui.model import (
     AWS_STATUSES,
@@ -37,14 +38,7 @@ DESCRIBE_CHILDREN_UP_TO = 100  # fewer selected indices than this: DescribeJobs 
 UPSTREAM_ROUNDS = 4
 
 
-class Api(Protocol):
-    calls: int
-
-    async def list_jobs(self, **kwargs: Any) -> dict: ...
-    async def describe_jobs(self, ids: Sequence[str]) -> list[dict]: ...
-
-
-async def snapshot_for(api: Api, selections: Sequence[Selection], kind: str, *,
+async def snapshot_for(api: BatchPort, selections: Sequence[Selection], kind: str, *,
                        region: str | None = None, endpoint: str | None = None) -> Snapshot:
     calls0 = getattr(api, "calls", 0)
     jobs: dict[str, Job] = {}
@@ -71,7 +65,7 @@ def job_from_detail(d: Mapping) -> Job:
     return Job(job_id=str(d["jobId"]), **fields_from_detail(d))
 
 
-async def _describe_into(api: Api, ids: Iterable[str], jobs: dict[str, Job]) -> None:
+async def _describe_into(api: BatchPort, ids: Iterable[str], jobs: dict[str, Job]) -> None:
     wanted = [i for i in dict.fromkeys(ids) if i not in jobs]
     if not wanted:
         return
@@ -80,7 +74,7 @@ async def _describe_into(api: Api, ids: Iterable[str], jobs: dict[str, Job]) -> 
             jobs[str(d["jobId"])] = job_from_detail(d)
 
 
-async def _related(api: Api, targets: list[Job], jobs: dict[str, Job]) -> None:
+async def _related(api: BatchPort, targets: list[Job], jobs: dict[str, Job]) -> None:
     """Top-level jobs of the targets' queues created since the oldest target: dependents and earlier retries."""
     by_queue: dict[str, int] = {}
     for t in targets:
@@ -101,7 +95,7 @@ async def _related(api: Api, targets: list[Job], jobs: dict[str, Job]) -> None:
     await _describe_into(api, found, jobs)
 
 
-async def _upstreams(api: Api, jobs: dict[str, Job]) -> None:
+async def _upstreams(api: BatchPort, jobs: dict[str, Job]) -> None:
     """Describe the jobs our jobs depend on (their status decides whether a retry still waits for them)."""
     for _ in range(UPSTREAM_ROUNDS):
         unknown = {split_child_id(u)[0] for j in jobs.values() for u in j.upstream_ids} - set(jobs)
@@ -123,7 +117,7 @@ def _arrays_concerned(jobs: Mapping[str, Job], targets: list[str], kind: str) ->
     return out
 
 
-async def _children(api: Api, jobs: Mapping[str, Job], arrays: list[str],
+async def _children(api: BatchPort, jobs: Mapping[str, Job], arrays: list[str],
                     selections: Sequence[Selection]) -> dict[str, ArrayState]:
     picked: dict[str, set[int] | None] = {}
     for s in selections:
@@ -145,7 +139,7 @@ async def _children(api: Api, jobs: Mapping[str, Job], arrays: list[str],
     return out
 
 
-async def _describe_children(api: Api, job_id: str, size: int, indices: list[int]) -> ArrayState:
+async def _describe_children(api: BatchPort, job_id: str, size: int, indices: list[int]) -> ArrayState:
     states = bytearray([Status.UNKNOWN]) * size
     wanted = [f"{job_id}:{i}" for i in indices if 0 <= i < size]
     for d in await api.describe_jobs(wanted):
@@ -155,7 +149,7 @@ async def _describe_children(api: Api, job_id: str, size: int, indices: list[int
     return ArrayState.of(states)
 
 
-async def _list_children(api: Api, job: Job, size: int) -> ArrayState:
+async def _list_children(api: BatchPort, job: Job, size: int) -> ArrayState:
     # A finished parent has only finished children: list the FAILED ones, the rest SUCCEEDED.
     finished = job.status is Status.FAILED
     states = bytearray([Status.SUCCEEDED if finished else Status.UNKNOWN]) * size

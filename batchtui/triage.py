@@ -170,7 +170,8 @@ def failures(job: Job) -> Iterable[Failure]:
         return
     if job.status is Status.FAILED:
         last = job.attempts[-1] if job.attempts else None
-        yield Failure(job.job_id, None, job.exit_code if job.exit_code is not None else (last and last.exit_code),
+        exit_code = job.exit_code if job.exit_code is not None else (last.exit_code if last else None)
+        yield Failure(job.job_id, None, exit_code,
                       job.reason or (last.reason if last else None), job.status_reason, job.stopped_at,
                       attempted=bool(job.attempts or job.exit_code is not None or job.reason or job.started_at),
                       cancelled=job.is_cancelled or job.is_terminated)
@@ -185,7 +186,7 @@ def _child(job_id: str, i: int, d: IndexDetail | None, cancelled: bool) -> Failu
     if d is None:  # a failed child seen only by status: nothing says it ran
         return Failure(job_id, i, None, None, None, None, attempted=False, cancelled=cancelled)
     last = d.attempts[-1] if d.attempts else None
-    return Failure(job_id, i, d.exit_code if d.exit_code is not None else (last and last.exit_code),
+    return Failure(job_id, i, d.exit_code if d.exit_code is not None else (last.exit_code if last else None),
                    d.reason or (last.reason if last else None),
                    d.status_reason or (last.status_reason if last else None), d.stopped_at,
                    attempted=bool(d.attempts or d.exit_code is not None or d.reason or d.started_at),

@@ -371,7 +371,7 @@ class BatchService:
             # filters don't apply to array children; no status means RUNNING
             status = STATUS_CODES[status_name] if status_name else RUNNING
             return self._list_children(array_id, status, limit, token)
-        queue = self.engine.queue(queue_ref)  # type: ignore[arg-type]
+        queue = self.engine.queue(queue_ref)
         if queue is None:
             raise SimError(f"Job queue {queue_ref} does not exist")
         if flt and flt[0] != "SHARE_IDENTIFIER":

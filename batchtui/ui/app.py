@@ -17,7 +17,7 @@ import logging
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -27,7 +27,7 @@ from typing import Any
 
 from textual import work
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.timer import Timer
 
@@ -160,7 +160,7 @@ class BatchtuiApp(App[int]):
 
     def on_mount(self) -> None:
         if hasattr(self.source, "on_partial"):
-            self.source.on_partial = self.apply_partial  # type: ignore[attr-defined]
+            self.source.on_partial = self.apply_partial
         self.push_screen(PipelineScreen())
         self.start_refresh()
         self.set_interval(1.0, self._tick)
@@ -386,7 +386,7 @@ class BatchtuiApp(App[int]):
         def plain(bindings) -> list[Binding]:  # the screen's own keys; marks and actions have their section
             return [b for b in bindings if b.action not in ACTIONS | MARK_ACTIONS]
 
-        groups = [("Everywhere", plain(self.BINDINGS)),
+        groups: list[tuple[str, Sequence[BindingType]]] = [("Everywhere", plain(self.BINDINGS)),
                   ("Pipeline screen", [*plain(PipelineScreen.BINDINGS), *JobsTable.BINDINGS,
                                        Binding("up,down", "", "move the cursor over jobs"),
                                        Binding("home,end", "", "first / last job")]),
@@ -567,7 +567,7 @@ def _exit_on_signals(app: BatchtuiApp) -> Iterator[None]:
     handled = []
     for sig in (signal.SIGTERM, signal.SIGHUP):
         try:
-            loop.add_signal_handler(sig, lambda code=128 + sig: app.exit(return_code=code))
+            loop.add_signal_handler(sig, partial(app.exit, return_code=128 + sig))
             handled.append(sig)
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no such signal here
             pass

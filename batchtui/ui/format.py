@@ -145,7 +145,7 @@ def _allocate(items: tuple[tuple[Status, int], ...], width: int) -> tuple[tuple[
     total = sum(counts.values())
     present = [s for s in BAR_ORDER if counts.get(s, 0) > 0]
     if total <= 0 or width <= 0 or not present:
-        return []
+        return ()
     cells = {s: 0 for s in present}
     if len(present) <= width:
         for s in present:

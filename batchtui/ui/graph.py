@@ -232,9 +232,9 @@ def _draw_pipeline(lay: Layout, pl: _Placed, by_id: Mapping[str, Job], ox: int, 
         arrows.append((x1, down.mid, double))
         if double:
             labels.append((x1 - 3, down.mid - 1))
-    for (x, y), (dirs, double) in lines.items():
-        table = _DOUBLE if double else _LIGHT
-        lay.canvas.put(x, y, table.get(dirs, "·"), NTON_STYLE if double else EDGE_STYLE)
+    for (x, y), (dirs, n_to_n) in lines.items():
+        table = _DOUBLE if n_to_n else _LIGHT
+        lay.canvas.put(x, y, table.get(dirs, "·"), NTON_STYLE if n_to_n else EDGE_STYLE)
     for x, y, double in arrows:
         lay.canvas.put(x, y, "▶", NTON_STYLE if double else EDGE_STYLE)
     for x, y in labels:
@@ -257,7 +257,7 @@ def reselect(lay: Layout, snap: Snapshot, old: str | None, new: str | None, now:
         node = lay.nodes.get(job_id or "")
         job = snap.job(job_id) if job_id else None
         pipeline = snap.pipeline_of(job_id) if job_id else None
-        if node is None or job is None or pipeline is None:
+        if not job_id or node is None or job is None or pipeline is None:
             continue
         draw_node(lay.canvas, node, job, job_id == new, now, insights.get(job_id))
         if any(e.upstream == job_id for e in pipeline.edges) and node.x + node.w < lay.canvas.width:
@@ -330,7 +330,8 @@ def _lr(left: list[tuple[str, Style | None]], right: str, width: int, rstyle: St
 def node_lines(job: Job, iw: int, now: datetime, insight: JobInsight | None) -> list[list[tuple[str, Style | None]]]:
     """The five lines inside a node: status + elapsed, bar, done/total, child counts, rate and ETA."""
     color = fmt.STATUS_COLOR[job.status]
-    status = [(f"{fmt.STATUS_GLYPH[job.status]} {job.status.name}", Style(color=color, bold=True))]
+    status: list[tuple[str, Style | None]] = [(f"{fmt.STATUS_GLYPH[job.status]} {job.status.name}",
+                                               Style(color=color, bold=True))]
     if job.gone:
         status.append((" (gone)", MUTED_STYLE))
     elapsed = fmt.elapsed_s(job, now)

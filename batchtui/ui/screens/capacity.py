@@ -140,9 +140,6 @@ class CapacityScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self.query_one("#capacity-box").border_title = "Capacity"
 
-    def action_dismiss(self) -> None:
-        self.dismiss()
-
     def action_cancel_head(self) -> None:
         """The usual cancel of the job blocking the queue: its plan window, confirmation and audit (not in
         --readonly, where the plan window refuses it)."""

@@ -101,6 +101,3 @@ class FailuresScreen(ModalScreen[None]):
         dash = self.app
         self.dismiss()
         dash.open_group(job_id, group)  # type: ignore[attr-defined]
-
-    def action_dismiss(self) -> None:
-        self.dismiss()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from rich.style import Style
 from rich.table import Table
@@ -53,13 +53,13 @@ def _binding_rows(bindings: Iterable[BindingType], key_display) -> list[tuple[st
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
 
-    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+    def __init__(self, sections: Sequence[tuple[str, Sequence[tuple[str, str]]]]) -> None:
         super().__init__(id="help")
         self.sections = sections
 
     @classmethod
-    def from_bindings(cls, app, groups: list[tuple[str, Iterable[BindingType]]],
-                      extra: list[tuple[str, list[tuple[str, str]]]] = ()) -> HelpScreen:
+    def from_bindings(cls, app, groups: Sequence[tuple[str, Iterable[BindingType]]],
+                      extra: Sequence[tuple[str, Sequence[tuple[str, str]]]] = ()) -> HelpScreen:
         sections = [(title, _binding_rows(bindings, app.get_key_display)) for title, bindings in groups]
         return cls([*sections, *extra])
 
@@ -93,8 +93,6 @@ class HelpScreen(ModalScreen[None]):
             grid.add_row(*cells[i:i + per_row])
         return grid
 
-    def action_dismiss(self) -> None:
-        self.dismiss()
 
 
 class CommandScreen(ModalScreen[str | None]):

@@ -203,11 +203,13 @@ class PipelineScreen(DashboardScreen):
         from batchtui.plan import Selection
 
         snap = self.dash.snap
-        ids = [j for j in self.marked if snap and snap.job(j)] or [self.table.selected_job_id()]
-        ids = [j for j in ids if j]
-        if not ids or snap is None:
+        if snap is None:
             return None
-        names = ", ".join(snap.job(j).job_name for j in ids)
+        picked: list[str | None] = [j for j in self.marked if snap.job(j)] or [self.table.selected_job_id()]
+        ids = [j for j in picked if j]
+        if not ids:
+            return None
+        names = ", ".join(job.job_name if (job := snap.job(j)) else j for j in ids)
         return [Selection(j) for j in ids], names
 
     def set_filter(self, text: str) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.widgets import RichLog
 
 from batchtui.ui import format as fmt
@@ -42,5 +43,5 @@ class EventFeed(RichLog):
         for e in pending:
             self.write(event_text(e), width=width)
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         self._flush()

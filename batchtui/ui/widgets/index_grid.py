@@ -314,12 +314,13 @@ class IndexGrid(ScrollView, can_focus=True):
         label = f"{first:,}".rjust(g.label_w - LABEL_GAP) + " " * LABEL_GAP
         segments = [Segment(label, self._label_cursor if cursor_line else self._label_style)]
         coded = self._coded
-        top = coded[first:first + g.cols]
-        bottom = coded[first + g.cols:first + 2 * g.cols]
+        top: bytes | bytearray = coded[first:first + g.cols]
+        bottom: bytes | bytearray = coded[first + g.cols:first + 2 * g.cols]
         if cursor_line:
-            top, bottom = bytearray(top), bytearray(bottom)
+            marked = bytearray(top), bytearray(bottom)
             at = self.cursor - first
-            (top if at < g.cols else bottom)[at % g.cols] = CURSOR
+            marked[0 if at < g.cols else 1][at % g.cols] = CURSOR
+            top, bottom = marked
         run_key, run_len = None, 0
         for col in range(g.cols):
             t = top[col] if col < len(top) else NONE
