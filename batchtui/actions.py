@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from batchtui import audit
-from batchtui.errors import OutputClosed, UsageError
+from batchtui.errors import EXIT_OK, EXIT_RUNTIME, OutputClosed, UsageError
 from batchtui.execute import Outcome, Progress, ProgressFn, Registry, execute
 from batchtui.plan import (
     KIND_CANCEL,
@@ -37,8 +37,6 @@ from batchtui.plan import (
     plan_retry,
 )
 from batchtui.sanitize import printable, printable_lines
-
-EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
 
 
 async def perform(api: Any, plan: Plan, progress: ProgressFn | None = None, *, profile: str | None = None,

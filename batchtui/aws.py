@@ -44,9 +44,8 @@ from batchtui.errors import (
     Throttled,
     UnknownQueue,
 )
+from batchtui.limits import BULK_CHUNK, DESCRIBE_CHUNK
 
-DESCRIBE_CHUNK = 100  # DescribeJobs takes at most 100 ids
-BULK_CHUNK = 50  # CancelJobs / TerminateJobs take at most 50 ids
 DEFAULT_LOG_GROUP = "/aws/batch/job"
 
 # botocore's own retries: 4 attempts, connect 3 s / read 10 s, standard backoff. An endpoint that refuses

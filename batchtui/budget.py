@@ -1,5 +1,7 @@
 """The call budget: a token bucket every Batch API request waits on (`--max-tps`, default 10 requests/s).
 
+The simulator throttles with the same bucket (`try_take`: no token, no waiting, a 429).
+
 The account's Batch quota (50 TPS) is shared with the pipeline's own SubmitJob calls and every other tool, so a
 monitor must spend a known, small part of it. The bucket also slows itself down when AWS answers "throttled"
 (halving its rate, AIMD-style) and creeps back to the configured rate as calls succeed again, so batchtui yields to
@@ -60,6 +62,14 @@ class TokenBucket:
             self._tokens -= 1.0
             self.waited_s += waited
             return waited
+
+    def try_take(self) -> bool:
+        """Take a token if one is there now, never waiting (the simulator's throttle: no token, a 429)."""
+        self._refill()
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
 
     async def take_spare(self, patience_s: float, *, take: bool = True) -> bool:
         """Take a token only when nobody else waits for one (lower priority than `acquire`): wait up to

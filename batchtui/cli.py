@@ -30,10 +30,8 @@ from batchtui.argtypes import (
     region,
     tps,
 )
-from batchtui.errors import BatchtuiError, OutputClosed
+from batchtui.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BatchtuiError, OutputClosed
 
-EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
-EXIT_INTERRUPTED = 130  # Ctrl-C: the shell convention (128 + SIGINT), as README says
 SUBCOMMANDS = ("sim", "cancel", "retry", "audit", "completion")
 DEMO_DEFAULTS = {"array_size": 10_000, "speed": 60.0}
 SCENARIOS = ("stuck-capacity", "blocked-head", "max-vcpus", "invalid-ce", "disabled-ce", "spot-storm",

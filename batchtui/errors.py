@@ -5,17 +5,22 @@ The CLI prints `str(error)` on stderr and exits with `error.exit_code`; nothing 
 
 from __future__ import annotations
 
+# The exit codes (README): 0 ok; 1 a runtime error; 2 a usage error; 3 `--until-done` saw the pipeline finish with
+# failures; 130 Ctrl-C (the shell's convention, 128 + SIGINT).
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130
+
 
 class BatchtuiError(Exception):
     """Base: a runtime problem with a message for a person (exit code 1)."""
 
-    exit_code = 1
+    exit_code = EXIT_RUNTIME
 
 
 class UsageError(BatchtuiError):
     """The command line itself is wrong (exit code 2)."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class UnknownQueue(BatchtuiError):

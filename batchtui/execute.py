@@ -205,9 +205,6 @@ class Registry:
         else:  # refused before any change: running it again is safe
             self._state.pop(plan.fingerprint, None)
 
-    def executed(self, plan: Plan) -> bool:
-        return plan.fingerprint in self._state
-
 
 REGISTRY = Registry()
 

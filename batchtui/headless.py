@@ -24,11 +24,9 @@ import humanize
 
 from batchtui.analysis import describe_eta
 from batchtui.aws import is_transient, open_api, safe_url
-from batchtui.errors import BatchtuiError
+from batchtui.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, BatchtuiError
 from batchtui.model import Job, Snapshot, Status
 from batchtui.sanitize import printable
-
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 3, 130
 
 # The order statuses are listed in a progress line: what is moving first, what is waiting after.
 PROGRESS_ORDER = (Status.RUNNING, Status.STARTING, Status.RUNNABLE, Status.PENDING, Status.SUBMITTED,

@@ -6,7 +6,7 @@ them. A Snapshot is never mutated after it is made, so a view can hold one while
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
@@ -220,10 +220,6 @@ class Pipeline:
     edges: tuple[Edge, ...]
     depth: Mapping[str, int]  # longest path from a root: the column a graph view puts the job in
 
-    @property
-    def roots(self) -> tuple[str, ...]:
-        return tuple(j for j in self.job_ids if self.depth[j] == 0)
-
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
@@ -365,8 +361,3 @@ def split_child_id(job_id: str) -> tuple[str, int | None]:
         return head, int(tail)
     return job_id, None
 
-
-def iter_children(job: Job) -> Iterator[tuple[int, Status]]:
-    if job.array is not None:
-        for i, b in enumerate(job.array.statuses):
-            yield i, Status(b)

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from batchtui.errors import UnknownJob, UsageError
+from batchtui.limits import BULK_CHUNK, MAX_DEPENDS_ON, MIN_ARRAY_SIZE
 from batchtui.lineage import env_value, index_list
 from batchtui.model import (
     INDEX_ENV,
@@ -50,10 +51,7 @@ from batchtui.model import (
 
 CANCEL, TERMINATE, SUBMIT = "CancelJobs", "TerminateJobs", "SubmitJob"
 KIND_CANCEL, KIND_RETRY = "cancel", "retry"
-BULK_CHUNK = 50  # CancelJobs / TerminateJobs take at most 50 ids
 REASON_MAX = 1024  # AWS limit on the reason of CancelJob/TerminateJob
-ARRAY_MIN, ARRAY_MAX = 2, 10_000
-MAX_DEPENDS_ON = 20
 PLAN_TAG = "batchtui:plan"  # "<run id>.<step>", added when the SubmitJob is sent (execute.py), not part of the plan
 RESERVED_ENV_PREFIX = "AWS_BATCH"  # SubmitJob refuses environment names starting with this
 RESERVED_TAG_PREFIX = "aws:"  # tags users may not set
@@ -747,7 +745,7 @@ class _RetryPlanner:
 
     def _submit(self, job: Job, group: _Group, n: int, total: int) -> None:
         step = len(self.calls)
-        is_array = job.is_array and len(group.indices) >= ARRAY_MIN
+        is_array = job.is_array and len(group.indices) >= MIN_ARRAY_SIZE
         whole = job.is_array and group.indices == list(range(job.array_size or 0))
         depends_on, dep_text = self._depends_on(job, group, is_array)
         if len(depends_on) > MAX_DEPENDS_ON:

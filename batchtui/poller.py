@@ -48,6 +48,7 @@ from typing import Any, TypeGuard
 from batchtui.aws import BatchPort, ServerError
 from batchtui.capacity import World, has_runnable_work
 from batchtui.errors import OTHER, AccessDenied, ApiError, BatchtuiError, kind_of
+from batchtui.limits import CHILD_PAGE, FILTER_PAGE, MAX_ARRAY_SIZE  # tests shrink CHILD_PAGE here
 from batchtui.logsample import LogSampler
 from batchtui.model import (
     AWS_STATUSES,
@@ -63,10 +64,7 @@ from batchtui.model import (
     split_child_id,
 )
 
-CHILD_PAGE = 1000  # ListJobs maxResults with jobStatus
-MAX_ARRAY_SIZE = 10_000  # AWS's limit: a bigger size is a malformed answer, not 10**8 bytes to allocate
 MAX_PAGES = 10_000  # a listing longer than this is an API gone wrong (a queue of a million jobs), not data
-QUEUE_PAGE = 100  # ListJobs maxResults with filters
 FOLLOW_ROUNDS = 5  # how deep dependsOn is followed into other queues
 RECHECK_EVERY = 20  # refreshes between checks that a finished job that left the listing still exists
 MAX_SLOWDOWN = 8.0  # the most the refresh interval is stretched while throttled
@@ -190,9 +188,6 @@ class ArrayTracker:
     def provisional(self) -> int:
         """How many indices hold an inferred status not yet confirmed."""
         return self.size - self.floor.count(NOT_PROVISIONAL)
-
-    def is_final(self) -> bool:
-        return not self.open_priors()
 
     # -- planning --------------------------------------------------------------------------------------------
 
@@ -691,7 +686,7 @@ class Poller:
 
     async def _list_queue(self) -> list[Mapping]:
         after = str(int((self._clock() - self.since_s) * 1000))
-        kwargs: dict[str, Any] = {"jobQueue": self.queue, "maxResults": QUEUE_PAGE,
+        kwargs: dict[str, Any] = {"jobQueue": self.queue, "maxResults": FILTER_PAGE,
                                   "filters": [{"name": "AFTER_CREATED_AT", "values": [after]}]}
         out: list[Mapping] = []
         async for page in list_pages(self.api, kwargs):

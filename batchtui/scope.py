@@ -18,6 +18,7 @@ from typing import Any
 
 from batchtui.aws import BatchPort
 from batchtui.errors import UnknownJob
+from batchtui.limits import CHILD_PAGE, FILTER_PAGE
 from batchtui.model import (
     AWS_STATUSES,
     ArrayState,
@@ -31,8 +32,6 @@ from batchtui.model import (
 from batchtui.plan import KIND_RETRY, Selection
 from batchtui.poller import child_index, fields_from_detail, list_pages
 
-CHILD_PAGE = 1000  # ListJobs maxResults with jobStatus
-FILTER_PAGE = 100  # ListJobs maxResults with filters
 MAX_QUEUE_PAGES = 50  # 5,000 top-level jobs created since the target: more is not a pipeline
 DESCRIBE_CHILDREN_UP_TO = 100  # fewer selected indices than this: DescribeJobs them instead of listing
 UPSTREAM_ROUNDS = 4

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from batchtui import instance_types
+from batchtui.limits import MAX_ARRAY_SIZE, MIN_ARRAY_SIZE
 from batchtui.sim.capacity import (
     ALLOCATION_STRATEGIES,
     CE_TYPES,
@@ -31,7 +32,6 @@ from batchtui.sim.capacity import (
 from batchtui.sim.engine import (
     ACCOUNT,
     FAILED,
-    MAX_ARRAY_SIZE,
     REGION,
     RUNNING,
     STARTING,
@@ -277,8 +277,8 @@ class BatchService:
         array = _get(body, "arrayProperties", dict)
         if array:
             size = _get(array, "size", int)
-            if size is None or not 2 <= size <= MAX_ARRAY_SIZE:
-                raise SimError(f"Array size must be between 2 and {MAX_ARRAY_SIZE:,}; got {size}")
+            if size is None or not MIN_ARRAY_SIZE <= size <= MAX_ARRAY_SIZE:
+                raise SimError(f"Array size must be between {MIN_ARRAY_SIZE} and {MAX_ARRAY_SIZE:,}; got {size}")
         depends_on = _get(body, "dependsOn", list) or []
         e.validate_dependencies(depends_on, size)
         overrides = _get(body, "containerOverrides", dict) or {}

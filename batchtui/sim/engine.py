@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
+from batchtui.limits import MAX_DEPENDS_ON
 from batchtui.sim.capacity import (
     ACCOUNT,  # noqa: F401 (re-exported: api and logs build ARNs with it)
     BLOCKED_REASONS,
@@ -74,8 +75,6 @@ FAIL_KINDS = ("app", "oom", "spot", "start", "timeout")
 DEFAULT_DURATION_S = 60.0
 DEFAULT_VCPUS = 1
 DEFAULT_MEMORY_MIB = 2048
-MAX_ARRAY_SIZE = 10_000
-MAX_DEPENDENCIES = 20
 
 _EV_SETTLE, _EV_RUNNING, _EV_END, _EV_SUMMARY, _EV_REQUEUE, _EV_CE_READY, _EV_TIME_LIMIT = range(7)
 RETRY_DELAY_MS = 10_000  # a retried attempt waits in RUNNABLE for the scheduler's next look
@@ -647,8 +646,8 @@ class Engine:
 
     def validate_dependencies(self, depends_on: Sequence[dict[str, Any]], array_size: int) -> None:
         """Raise SimError naming the problem, as SubmitJob does."""
-        if len(depends_on) > MAX_DEPENDENCIES:
-            raise SimError(f"A job can depend on at most {MAX_DEPENDENCIES} jobs; {len(depends_on)} were given")
+        if len(depends_on) > MAX_DEPENDS_ON:
+            raise SimError(f"A job can depend on at most {MAX_DEPENDS_ON} jobs; {len(depends_on)} were given")
         for dep in depends_on:
             if not isinstance(dep, dict):
                 raise SimError("dependsOn entries must be objects with jobId and/or type")

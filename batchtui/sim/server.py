@@ -26,6 +26,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from batchtui.budget import TokenBucket
 from batchtui.sim.api import BatchService
 from batchtui.sim.engine import Engine, SimConfig, SimError
 from batchtui.sim.logs import LogsService
@@ -35,23 +36,6 @@ log = logging.getLogger(__name__)
 LOGS_TARGET_PREFIX = "Logs_20140328."
 TAGS_PREFIX = "/v1/tags/"
 MAX_BODY = 16 * 1024 * 1024
-
-
-class TokenBucket:
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.capacity = max(1.0, rate)
-        self.tokens = self.capacity
-        self.stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
 
 
 class SimServer:
@@ -69,7 +53,9 @@ class SimServer:
         self.requests_by_operation: Counter[str] = Counter()
         self.throttled_count = 0
         self.injected_errors = 0
-        self._bucket = TokenBucket(self.config.throttle_tps) if self.config.throttle_tps else None
+        # AWS's throttle: a second's worth of burst above the rate, then TooManyRequests.
+        rate = self.config.throttle_tps
+        self._bucket = TokenBucket(rate, burst=max(1.0, rate)) if rate else None
         self._faults = random.Random(self.config.seed ^ 0x5EED)
         self._runner: web.AppRunner | None = None
         self._t0 = time.monotonic()
@@ -140,7 +126,7 @@ class SimServer:
                                             "UnknownOperationException", 404))
         if self._in_outage():
             return _error(service, _unavailable(service))
-        if self._bucket is not None and not self._bucket.take():
+        if self._bucket is not None and not self._bucket.try_take():
             self.throttled_count += 1
             return _error(service, _throttled(service))
         if self.config.error_rate > 0 and self._faults.random() < self.config.error_rate:

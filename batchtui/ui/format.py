@@ -102,11 +102,6 @@ def clock_time(value: int | datetime | None, *, seconds: bool = True) -> str:
     return t.astimezone(UTC).strftime("%H:%M:%S" if seconds else "%H:%M")
 
 
-def full_time(value: int | None) -> str:
-    t = ms_to_dt(value)
-    return "–" if t is None else t.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def elapsed_s(job: Job, now: datetime) -> float | None:
     """Run time so far (or in total, once stopped); None before it started."""
     if job.started_at is None:

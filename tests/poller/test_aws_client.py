@@ -402,3 +402,14 @@ async def test_background_work_takes_only_tokens_nobody_is_waiting_for():
     await asyncio.gather(status_read(), background())
     assert order == ["status", "background"]  # the status read came first although both waited
     assert await bucket.take_spare(1.0, take=False) and bucket._tokens >= 1.0  # take=False leaves the token
+
+
+def test_try_take_never_waits_and_refills_at_the_rate():
+    """The simulator's throttle: a burst of tokens, then none until the rate has refilled one."""
+    clock = FakeClock()
+    bucket = TokenBucket(4.0, burst=4, clock=clock, sleep=clock.sleep)
+    assert [bucket.try_take() for _ in range(5)] == [True] * 4 + [False]
+    clock.now += 0.2  # 0.8 of a token
+    assert not bucket.try_take()
+    clock.now += 0.05  # one whole token
+    assert bucket.try_take() and not bucket.try_take()
