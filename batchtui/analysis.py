@@ -21,7 +21,7 @@ from itertools import compress
 
 import humanize
 
-from .model import Attempt, DependencyType, IndexDetail, Job, Pipeline, Snapshot, Status
+from .model import Attempt, DependencyType, IndexDetail, Job, Pipeline, Snapshot, Status, topological_order
 
 # --- outlook --------------------------------------------------------------------------------------------------------
 
@@ -222,28 +222,7 @@ def _dt(ms: int) -> datetime:
 
 def _topo_order(jobs: Iterable[Job], by_id: Mapping[str, Job]) -> list[str]:
     """Upstreams before downstreams; dependencies outside the snapshot are ignored; a cycle (bad data) is broken."""
-    order: list[str] = []
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-
-    def visit(job_id: str) -> None:
-        stack = [(job_id, iter(by_id[job_id].upstream_ids))]
-        state[job_id] = 1
-        while stack:
-            current, ups = stack[-1]
-            for u in ups:
-                if u in by_id and u not in state:
-                    state[u] = 1
-                    stack.append((u, iter(by_id[u].upstream_ids)))
-                    break
-            else:
-                stack.pop()
-                state[current] = 2
-                order.append(current)
-
-    for j in jobs:
-        if j.job_id not in state:
-            visit(j.job_id)
-    return order
+    return topological_order((j.job_id for j in jobs), lambda job_id: by_id[job_id].upstream_ids)
 
 
 def _ups(a: Analysis, job: Job, kind: str) -> list[Job]:

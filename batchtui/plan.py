@@ -47,6 +47,7 @@ from batchtui.model import (
     Snapshot,
     Status,
     split_child_id,
+    topological_order,
 )
 
 CANCEL, TERMINATE, SUBMIT = "CancelJobs", "TerminateJobs", "SubmitJob"
@@ -505,15 +506,9 @@ class _RetryPlanner:
                                           "for these new jobs)")
 
     def _topological(self, include: Mapping[str, Any]) -> list[str]:
+        """Upstreams first; otherwise in the snapshot's order."""
         order = {j.job_id: n for n, j in enumerate(self.snap.jobs)}
-        pending = sorted(include, key=order.__getitem__)
-        done: list[str] = []
-        while pending:
-            ready = [j for j in pending if not any(u in include and u not in done for u in self._upstream_ids(j))]
-            ready = ready or pending[:1]  # a cycle cannot happen in Batch; never loop forever on bad data
-            done.append(ready[0])
-            pending.remove(ready[0])
-        return done
+        return topological_order(sorted(include, key=order.__getitem__), self._upstream_ids)
 
     def _upstream_ids(self, job_id: str) -> tuple[str, ...]:
         job = self.snap.job(job_id)

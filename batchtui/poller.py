@@ -516,13 +516,13 @@ class Poller:
     """Keeps a queue's pipelines current; `await refresh()` returns a Snapshot. Never call refresh concurrently."""
 
     def __init__(self, api: BatchPort, queue: str, since_s: float = 24 * 3600.0, region: str | None = None,
-                 endpoint: str | None = None, *, clock: Any = time.time) -> None:
+                 endpoint: str | None = None, *, clock: Callable[[], float] = time.time) -> None:
         self.api = api
         self.queue = queue
         self.since_s = since_s
         self.region = region if region is not None else getattr(api, "region", None)
         self.endpoint = endpoint if endpoint is not None else getattr(api, "endpoint_url", None)
-        self._clock = clock
+        self._clock = clock  # epoch seconds: the data's time (--since, and the snapshots' stamps)
         self._jobs: dict[str, _Tracked] = {}
         self._queue_checked = False
         self._missing: set[str] = set()
@@ -577,6 +577,9 @@ class Poller:
             else:
                 self.slowdown = max(1.0, self.slowdown / 2)
 
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
     def next_delay(self, refresh_s: float) -> float:
         """Seconds to wait before the next refresh: the configured interval, stretched (with jitter) while
         throttled, so several batchtui instances that were throttled together do not come back in step."""
@@ -588,7 +591,7 @@ class Poller:
         last = self._last_good
         assert last is not None
         return dataclasses.replace(
-            last, polled_at=datetime.now(UTC), api_calls=self.api.calls - calls0,
+            last, polled_at=self._now(), api_calls=self.api.calls - calls0,
             total_api_calls=self.api.calls, throttled_calls=self.api.throttled, error=error, error_kind=kind,
             stale_since=last.stale_since or last.polled_at)
 
@@ -681,7 +684,7 @@ class Poller:
             t.sync_error = str(e) if isinstance(e, BatchtuiError) else f"{type(e).__name__}: {e}"
             return
         t.sync_error = None
-        t.synced_at = datetime.now(UTC)
+        t.synced_at = self._now()
         self._publish_partial(self._calls0, every_s=PARTIAL_EVERY_S)
 
     async def _list_queue(self) -> list[Mapping]:
@@ -849,7 +852,7 @@ class Poller:
         jobs = [self._job_view(t) for t in self._jobs.values()]
         pipelines = build_pipelines(jobs)
         return Snapshot(capacity=self._world,
-            queue=self.queue, polled_at=datetime.now(UTC), api_calls=self.api.calls - calls0,
+            queue=self.queue, polled_at=self._now(), api_calls=self.api.calls - calls0,
             jobs=ordered_jobs(pipelines, jobs), pipelines=pipelines, region=self.region, endpoint=self.endpoint,
             profile=getattr(self.api, "profile", None) or os.environ.get("AWS_PROFILE"),
             total_api_calls=self.api.calls, throttled_calls=self.api.throttled,

@@ -169,6 +169,19 @@ async def test_unknown_queue_is_a_clear_error():
         await Poller(FakeBatch(), "NoSuchQueue").refresh()
 
 
+async def test_snapshots_are_stamped_with_the_injected_clock_like_since():
+    """A simulator running faster than the wall clock hands its clock in: stamps and --since agree on the time."""
+    from datetime import UTC, datetime
+
+    now = [1_800_000_000.0]
+    poller = Poller(reference(size=4), "ProdQueue", clock=lambda: now[0])
+    first = await poller.refresh()
+    now[0] += 90.0
+    second = await poller.refresh()
+    assert first.polled_at == datetime.fromtimestamp(1_800_000_000.0, UTC)
+    assert (second.polled_at - first.polled_at).total_seconds() == 90.0
+
+
 async def test_a_transient_failure_returns_the_last_good_state_marked_stale_and_recovers():
     fb = reference(size=20)
     poller = Poller(fb, "ProdQueue")
