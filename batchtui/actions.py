@@ -4,7 +4,7 @@
     batchtui retry JOB_ID[:INDEX]... [--downstream] [--dry-run] [--yes]
 
 The plan goes to stdout before anything happens; `--dry-run` stops there. Without `--yes` the command asks
-"Proceed? [y/N]" on the terminal. Exit codes (DESIGN.md): 0 done (or nothing to do, or a dry run); 1 a runtime
+"Proceed? [y/N]" on the terminal. Exit codes (errors.py): 0 done (or nothing to do, or a dry run); 1 a runtime
 error – AWS, an unknown job id, a failed call, the audit log not written – or the question answered no;
 2 a usage error, including asking for confirmation with no terminal to ask on (pass --yes in scripts).
 

@@ -1,4 +1,4 @@
-"""The command line: argument parsing and dispatch only (the contract is in DESIGN.md).
+"""The command line: argument parsing and dispatch only (the contract: README; the design: docs/ARCHITECTURE.md).
 
     batchtui [--queue Q] ... [--readonly]                 the TUI
     batchtui --demo [--array-size N] [--speed X]          the TUI on the embedded simulator

@@ -5,8 +5,8 @@
                outages (a one-line stale notice, or a JSON object with "error") and recovers when the API returns
 --until-done   with --watch: exit 0 when every job succeeded, 3 when the pipeline ended with failures
 
-JSON (DESIGN.md): one object per snapshot, camelCase, one line each in --watch. Text: a header line, then a line per
-job in dependency order. Every line is flushed as it is written, so pipes see it at once.
+JSON (the README's contract): one object per snapshot, camelCase, one line each in --watch. Text: a header line,
+then a line per job in dependency order. Every line is flushed as it is written, so pipes see it at once.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def job_json(job: Job) -> dict[str, Any]:
 
 
 def snapshot_json(snap: Snapshot, extra: Mapping[str, Mapping] | None = None) -> dict[str, Any]:
-    """The DESIGN.md snapshot object; `extra[jobId]` (e.g. analysis.job_fields) is merged into that job's object."""
+    """The README's snapshot object; `extra[jobId]` (e.g. analysis.job_fields) is merged into that job's object."""
     jobs = []
     for job in snap.jobs:
         obj = job_json(job)

@@ -1,4 +1,4 @@
-"""The command-line contract: usage errors are one line and exit 2; modes dispatch as DESIGN.md says."""
+"""The command-line contract: usage errors are one line and exit 2; modes dispatch as the README says."""
 
 import subprocess
 import sys
@@ -87,7 +87,7 @@ def test_defaults_follow_the_contract():
 
 
 def test_core_modules_never_import_textual():
-    # DESIGN.md: everything outside batchtui/ui is importable without Textual.
+    # docs/ARCHITECTURE.md: everything outside batchtui/ui is importable without Textual.
     code = (
         "import sys, importlib, pkgutil, batchtui\n"
         "for m in pkgutil.walk_packages(batchtui.__path__, 'batchtui.'):\n"

@@ -31,7 +31,7 @@ async def test_json_follows_the_design_contract():
     snap = await Poller(pipeline(), "ProdQueue").refresh()
     out = snapshot_json(snap, {"b": {"outlook": "will fail"}})
     json.dumps(out)  # serialisable as is
-    # DESIGN.md's fields, with `region` and `profile` at the top level (the endpoint too when one is set)
+    # The README's fields, with `region` and `profile` at the top level (the endpoint too when one is set)
     assert list(out) == ["queue", "region", "profile", "polledAt", "apiCalls", "jobs", "endpoint"]
     assert out["region"] == snap.region and out["endpoint"] == "http://fake"
     assert out["queue"] == "ProdQueue" and out["polledAt"].endswith("Z") and out["apiCalls"] == snap.api_calls
