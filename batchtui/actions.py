@@ -1,9 +1,12 @@
 """`batchtui cancel` and `batchtui retry`: fetch what the targets need, plan, show, confirm, execute, record.
 
     batchtui cancel JOB_ID[:INDEX]... [--reason TEXT] [--dry-run] [--yes]
-    batchtui retry JOB_ID[:INDEX]... [--downstream] [--dry-run] [--yes]
+    batchtui retry JOB_ID[:INDEX]... [--downstream] [--memory MIB|xFACTOR] [--vcpus N] [--timeout DURATION]
+                   [--queue QUEUE] [--env KEY=VALUE]... [--dry-run] [--yes]
 
-The plan goes to stdout before anything happens; `--dry-run` stops there. Without `--yes` the command asks
+The plan goes to stdout before anything happens; `--dry-run` stops there. A retry that changes resources first
+reads the target queue's compute environments (two calls) so that a change no instance type could hold is refused
+(exit 2) instead of sent. Without `--yes` the command asks
 "Proceed? [y/N]" on the terminal. Exit codes (errors.py): 0 done (or nothing to do, or a dry run); 1 a runtime
 error – AWS, an unknown job id, a failed call, the audit log not written – or the question answered no;
 2 a usage error, including asking for confirmation with no terminal to ask on (pass --yes in scripts).
@@ -24,8 +27,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from batchtui import audit
-from batchtui.errors import EXIT_OK, EXIT_RUNTIME, OutputClosed, UsageError
+from batchtui.capacity import World
+from batchtui.errors import EXIT_OK, EXIT_RUNTIME, AccessDenied, BatchtuiError, OutputClosed, UsageError
 from batchtui.execute import Outcome, Progress, ProgressFn, Registry, execute
+from batchtui.overrides import Overrides, merge_env
 from batchtui.plan import (
     KIND_CANCEL,
     KIND_RETRY,
@@ -35,6 +40,7 @@ from batchtui.plan import (
     default_reason,
     plan_cancel,
     plan_retry,
+    queues_to_check,
 )
 from batchtui.sanitize import printable, printable_lines
 
@@ -77,7 +83,10 @@ async def run(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO
         if kind == KIND_CANCEL:
             plan = plan_cancel(snap, selections, reason or default_reason())
         else:
-            plan = plan_retry(snap, selections, downstream=bool(getattr(args, "downstream", False)))
+            changes = changes_from(args)
+            worlds = await read_worlds(api, queues_to_check(snap, selections, changes))
+            plan = plan_retry(snap, selections, downstream=bool(getattr(args, "downstream", False)),
+                              changes=changes, worlds=worlds)
         try:
             print(printable_lines(plan.summary()), file=out, flush=True)
         except BrokenPipeError:
@@ -86,6 +95,8 @@ async def run(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO
             if args.dry_run or plan.empty:
                 raise
             raise OutputClosed(f"output closed before the plan was shown: nothing was {_done(kind)}") from None
+        if plan.refused:
+            raise UsageError(f"the changes were refused: nothing was {_done(kind)}")
         if plan.empty:
             return EXIT_OK
         if args.dry_run:
@@ -119,6 +130,33 @@ async def run(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO
         print(f"batchtui: {audit_error}", file=err)
         code = EXIT_RUNTIME
     return code
+
+
+def changes_from(args: argparse.Namespace) -> Overrides:
+    return Overrides(memory=getattr(args, "memory", None), vcpus=getattr(args, "vcpus", None),
+                     timeout_s=getattr(args, "timeout", None), queue=getattr(args, "retry_queue", None),
+                     env=merge_env((), list(getattr(args, "env", None) or ())))
+
+
+async def read_worlds(api: Any, queues: list[str]) -> dict[str, World]:
+    """Each queue's compute environments, as the capacity checks read them; what cannot be read (no permission, an
+    endpoint without the operation) is named in the World, and the plan says the fit was not checked. A queue AWS
+    does not know is an error (UnknownQueue): nothing could be submitted to it."""
+    out: dict[str, World] = {}
+    for queue in queues:
+        q = await api.check_queue(queue)
+        refs = [str(o.get("computeEnvironment")) for o in q.get("computeEnvironmentOrder") or ()
+                if isinstance(o, dict) and o.get("computeEnvironment")]
+        missing: list[str] = []
+        envs: list[dict] = []
+        try:
+            envs = await api.describe_compute_environments(refs) if refs else []
+        except AccessDenied:
+            missing.append("no permission for batch:DescribeComputeEnvironments")
+        except BatchtuiError as e:
+            missing.append(f"DescribeComputeEnvironments failed: {e}")
+        out[queue] = World.parse(q, envs, None, missing)
+    return out
 
 
 @contextmanager

@@ -234,11 +234,11 @@ def diagnose(job: Job, world: World | None, snap: Snapshot | None = None) -> Wai
     if not usable and disabled:
         return _disabled(disabled[0], reason)
     # Some environment is usable, but only an unusable one could hold this job: that one is the cause.
-    if usable and (invalid or disabled) and not any(_holds(e, job) for e in usable):
+    if usable and (invalid or disabled) and not any(_holds(e, needs(job)) for e in usable):
         for e in invalid + disabled:
-            if _holds(e, job):
+            if _holds(e, needs(job)):
                 return _invalid(e, reason) if e.status == "INVALID" else _disabled(e, reason)
-    return (_fit(job, usable or list(envs), reason) or _head(job, world, snap, reason)
+    return (_fit(needs(job), usable or list(envs), reason) or _head(job, world, snap, reason)
             or _full(job, usable, snap, reason) or Waiting("in-line", _in_line(q), reason,
                                                            usable[0].name if usable else None))
 
@@ -254,9 +254,8 @@ def _disabled(e: ComputeEnv, reason: str | None) -> Waiting:
                    fix=f"aws batch update-compute-environment --compute-environment {e.name} --state ENABLED")
 
 
-def _holds(e: ComputeEnv, job: Job) -> bool:
+def _holds(e: ComputeEnv, need: Needs) -> bool:
     """One instance type the environment may launch holds the job (unknown needs: assume it does)."""
-    need = needs(job)
     if need.vcpus is None and need.memory_mib is None:
         return True
     vcpus, memory = need.vcpus or 0, need.memory_mib or 0
@@ -273,7 +272,7 @@ def _from_aws(cause: str, reason: str, job: Job, world: World | None) -> Waiting
     if cause == "ce-invalid" and any(e.status == "INVALID" for e in every):
         return _invalid(next(e for e in every if e.status == "INVALID"), reason)
     envs = [e for e in every if e.usable] or every
-    found = _fit(job, envs, reason) if cause in ("no-instance-fits", "max-vcpus-too-small") and envs else None
+    found = _fit(needs(job), envs, reason) if cause in ("no-instance-fits", "max-vcpus-too-small") and envs else None
     if found is not None and found.cause == cause:
         return found
     text = {"no-instance-fits": f"needs {needs(job).text()}: no instance type the queue's environments may launch "
@@ -285,10 +284,9 @@ def _from_aws(cause: str, reason: str, job: Job, world: World | None) -> Waiting
     return Waiting(cause, text, reason, envs[0].name if envs else None)
 
 
-def _fit(job: Job, envs: Sequence[ComputeEnv], reason: str | None) -> Waiting | None:
+def _fit(need: Needs, envs: Sequence[ComputeEnv], reason: str | None) -> Waiting | None:
     """no-instance-fits / max-vcpus-too-small, when no environment can hold the job and the evidence says why."""
-    need = needs(job)
-    if need.vcpus is None and need.memory_mib is None or not envs or any(_holds(e, job) for e in envs):
+    if need.vcpus is None and need.memory_mib is None or not envs or any(_holds(e, need) for e in envs):
         return None
     vcpus, memory = need.vcpus or 0, need.memory_mib or 0
     ec2 = [e for e in envs if not e.fargate]
@@ -309,6 +307,24 @@ def _fit(job: Job, envs: Sequence[ComputeEnv], reason: str | None) -> Waiting | 
     fix = (f"aws batch update-compute-environment --compute-environment {e.name} --compute-resources "
            f"instanceTypes={bigger.name} (or ask for less memory/vCPUs in the job)" if bigger else None)
     return Waiting("no-instance-fits", f"needs {need.text()}; {has}", reason, e.name, fix=fix)
+
+
+def fit_problem(need: Needs, world: World) -> str | None:
+    """Why a job needing this could never run in the world's queue (a resubmission with changed resources, before
+    it is sent); None when it could, or when batchtui cannot tell (unknown needs or instance types)."""
+    q = world.queue
+    if q is not None and (q.state == "DISABLED" or q.status == "INVALID"):
+        return f"the queue {q.name} is {'DISABLED: it accepts no new jobs' if q.state == 'DISABLED' else 'INVALID'}"
+    envs = [e for e in world.environments if e.usable] or list(world.environments)
+    if not envs:
+        return None if world.missing else f"the queue {q.name if q else '?'} has no compute environment"
+    if need.vcpus is not None and need.vcpus < 1 and not any(e.fargate for e in envs):
+        return f"needs {need.text()}: a job on EC2 needs at least 1 vCPU"
+    found = _fit(need, envs, None)
+    if found is None and all(e.fargate for e in envs) and need.vcpus is not None and need.memory_mib is not None \
+            and not it.fargate_valid(need.vcpus, need.memory_mib):
+        return f"needs {need.text()}: not a size Fargate runs"
+    return found.text if found is not None else None
 
 
 def _at_least(vcpus: float) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn
 
 from batchtui import __version__
@@ -153,9 +153,39 @@ def action_parser(name: str) -> Parser:
     else:
         p.add_argument("--downstream", action="store_true",
                        help="also resubmit what failed because of these jobs, chained to the new ones")
+        _change_options(p)
     p.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     return p
+
+
+def _change_options(p: argparse.ArgumentParser) -> None:
+    """What the retries of the named jobs change (downstream retries keep their own); refused before anything is
+    sent when no instance type of the target queue could hold the result."""
+    from batchtui import overrides as o
+
+    g = p.add_argument_group("changes (for the jobs named; checked against the target queue's instance types)")
+    g.add_argument("--memory", type=_value(o.parse_memory), metavar="MIB|xFACTOR",
+                   help="memory in MiB, or a factor of what the job had (x1.5: rounded up to a whole 256 MiB)")
+    g.add_argument("--vcpus", type=_value(o.parse_vcpus), metavar="N", help="vCPUs")
+    g.add_argument("--timeout", type=_value(o.parse_timeout), metavar="DURATION",
+                   help="attempt timeout, e.g. 2h (at least 60s)")
+    # Not `queue`: that is the dashboard's (and the config file's) queue to watch.
+    g.add_argument("--queue", dest="retry_queue", type=_value(o.parse_queue), metavar="QUEUE",
+                   help="submit the retries to this job queue instead of the original's")
+    g.add_argument("--env", type=_value(o.parse_env), action="append", default=[], metavar="KEY=VALUE",
+                   help="set an environment variable in the retries (repeatable)")
+
+
+def _value(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """A parser of overrides.py as an argparse type: its ValueError becomes the usual one-line usage error."""
+    def check(text: str) -> object:
+        try:
+            return parse(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    check.__name__ = parse.__name__.removeprefix("parse_")  # argparse names the type in its message
+    return check
 
 
 def audit_parser() -> Parser:

@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from batchtui.capacity import World
 from batchtui.errors import UnknownJob, UsageError
 from batchtui.limits import BULK_CHUNK, MAX_DEPENDS_ON, MIN_ARRAY_SIZE
 from batchtui.lineage import env_value, index_list
@@ -49,6 +50,7 @@ from batchtui.model import (
     split_child_id,
     topological_order,
 )
+from batchtui.overrides import Overrides, Refused, Resolved, resolve
 
 CANCEL, TERMINATE, SUBMIT = "CancelJobs", "TerminateJobs", "SubmitJob"
 KIND_CANCEL, KIND_RETRY = "cancel", "retry"
@@ -149,6 +151,8 @@ class Plan:
     notes: tuple[str, ...] = ()
     reason: str | None = None  # cancel
     downstream: bool = False  # retry
+    changes: str | None = None  # retry: the overrides asked for (`Overrides.text()`)
+    refused: tuple[str, ...] = ()  # retry: why the changes cannot be applied; then there are no calls
 
     # Equal plans hash equal, so a UI can key on a plan; `fingerprint` is stable across processes too.
     def __hash__(self) -> int:
@@ -172,6 +176,8 @@ class Plan:
             "notes": list(self.notes),
             **({"reason": self.reason} if self.reason is not None else {}),
             **({"downstream": True} if self.downstream else {}),
+            **({"changes": self.changes} if self.changes else {}),
+            **({"refused": list(self.refused)} if self.refused else {}),
         }
 
     def summary(self) -> str:
@@ -182,10 +188,13 @@ class Plan:
         else:
             head = (f"Retry{' with downstream' if self.downstream else ''}: {n} new job{'s' if n != 1 else ''} "
                     f"(SubmitJob)")
+        if self.refused:
+            head = f"Retry refused: nothing will be sent (changes: {self.changes})"
         lines = [head]
+        lines.extend(f"  ✘ {r}" for r in self.refused)
         for i, c in enumerate(self.calls, 1):
             lines.append(f"  {i}. {c.operation} {c.label}")
-        if not self.calls:
+        if not self.calls and not self.refused:
             lines.append("  nothing to do")
         if self.skipped:
             lines.append("Left alone:")
@@ -440,9 +449,21 @@ class Provider:
         return f"step {self.ref.step + 1} ({self.name})" if isinstance(self.ref, Ref) else f"{self.name} ({self.ref})"
 
 
-def plan_retry(snap: Snapshot, selection: Selection | Iterable[Selection], *, downstream: bool = False) -> Plan:
-    """Resubmit the FAILED work of the selection (and, with downstream, what failed after it) as new jobs."""
-    return _RetryPlanner(snap, downstream).plan(_merge(snap, selection))
+def plan_retry(snap: Snapshot, selection: Selection | Iterable[Selection], *, downstream: bool = False,
+               changes: Overrides | None = None, worlds: Mapping[str, World] | None = None) -> Plan:
+    """Resubmit the FAILED work of the selection (and, with downstream, what failed after it) as new jobs; the
+    picked jobs' retries with `changes`, checked against `worlds` (queue → its capacity, see `queues_to_check`)."""
+    return _RetryPlanner(snap, downstream, changes or Overrides(), dict(worlds or {})).plan(_merge(snap, selection))
+
+
+def queues_to_check(snap: Snapshot, selection: Selection | Iterable[Selection], changes: Overrides) -> list[str]:
+    """The queues whose capacity decides whether the changed retries can run (none when no resources change)."""
+    if not changes.resources:
+        return []
+    if changes.queue is not None:
+        return [changes.queue]
+    picked = [selection] if isinstance(selection, Selection) else list(selection)
+    return list(dict.fromkeys(q for s in picked if (j := snap.job(s.job_id)) is not None and (q := j.queue)))
 
 
 @dataclass
@@ -455,6 +476,8 @@ class _Group:
 class _RetryPlanner:
     snap: Snapshot
     downstream: bool
+    changes: Overrides
+    worlds: dict[str, World]
     calls: list[Call] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
@@ -464,12 +487,16 @@ class _RetryPlanner:
     # Caches for 10,000-index arrays (an upstream's providers are final before its dependents are planned).
     _by_index: dict[str, dict[int, Provider]] = field(default_factory=dict)
     _std: dict[str, list[tuple] | str] = field(default_factory=dict)
+    picked: set[str] = field(default_factory=set)  # the jobs the person named: the changes apply to them
+    resolved: dict[str, Resolved] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)
 
     def plan(self, selected: dict[str, frozenset[int] | None]) -> Plan:
         for job in self.snap.jobs:
             orig = job.tags.get(RETRY_OF_TAG) if job.tags else None
             if orig:
                 self.existing.setdefault(orig, []).append(job)
+        self.picked = set(selected)
         include = dict(selected)
         if self.downstream:
             self._walk_downstream(include)
@@ -479,10 +506,40 @@ class _RetryPlanner:
             self.notes.append(f"a retry of some indices tells its children which original index each re-runs in "
                               f"{INDICES_ENV} (child i re-runs the i-th; a plain job: {INDEX_ENV}); the job's "
                               "code must read it (see the README)")
+        self._note_changes(include)
         order = {j.job_id: n for n, j in enumerate(self.snap.jobs)}
         skipped = sorted(self.skipped, key=lambda s: (order.get(s.job_id, len(order)), (s.indices or (-1,))[0]))
+        changes = self.changes.text() or None
+        if self.refused:  # all or nothing: a repair missing the job it was for would chain to the wrong thing
+            return Plan(KIND_RETRY, (), (), tuple(skipped), tuple(dict.fromkeys(self.notes)),
+                        downstream=self.downstream, changes=changes, refused=tuple(self.refused))
         return Plan(KIND_RETRY, tuple(self.calls), _merge_targets(self.targets), tuple(skipped),
-                    tuple(dict.fromkeys(self.notes)), downstream=self.downstream)
+                    tuple(dict.fromkeys(self.notes)), downstream=self.downstream, changes=changes)
+
+    def _note_changes(self, include: Mapping[str, Any]) -> None:
+        if self.changes.empty:
+            return
+        others = [self._name(j) for j in include if j not in self.picked]
+        if others:
+            picked = ", ".join(self._name(j) for j in self.picked)
+            self.notes.append(f"the changes ({self.changes.text()}) apply to what you picked ({picked}); what is "
+                              f"resubmitted downstream ({', '.join(others)}) keeps its own resources")
+        self.notes.extend(r.unchecked for r in self.resolved.values() if r.unchecked)
+        if self.changes.queue is not None:
+            self.notes.append(f"the retries run in {self.changes.queue}: a dashboard on another queue does not show "
+                              f"them (batchtui --queue {self.changes.queue})")
+
+    def _change(self, job: Job) -> bool:
+        """Resolve the changes for a picked job; False (and the reason kept) when they cannot be applied."""
+        if job.job_id not in self.picked or self.changes.empty:
+            return True
+        try:
+            world = self.worlds.get(self.changes.queue or job.queue or "")
+            self.resolved[job.job_id] = resolve(self.changes, job, world)
+        except Refused as e:
+            self.refused.append(str(e))
+            return False
+        return True
 
     # -- which jobs -------------------------------------------------------------------------------------------
 
@@ -528,6 +585,8 @@ class _RetryPlanner:
         self.providers[job.job_id] = list(earlier)
         if not job.queue or not job.job_definition:
             self._skip(job, None, "its queue or job definition is not known (not described yet): cannot resubmit")
+            return
+        if not self._change(job):
             return
         if not job.is_array:
             self._retry_plain(job, earlier)
@@ -593,8 +652,14 @@ class _RetryPlanner:
         if len(group.indices) < 2 or group.indices == list(range(job.array_size or 0)):
             return [group]
         mapping = index_list(job)
-        base = _overrides_size(_overrides(job, group.indices[:2], False)) - len(
+        changed = self.resolved.get(job.job_id)
+        base = _overrides_size(_overrides(job, group.indices[:2], False, changed)) - len(
             ",".join(str(mapping[i] if mapping else i) for i in group.indices[:2]))
+        if base + len(str(max(mapping or group.indices))) + 1 > OVERRIDES_BUDGET:
+            self._skip(job, group.indices, f"its container overrides are already {base:,} characters (its command "
+                                           f"and environment): with the list of indices a retry re-runs they would "
+                                           f"pass AWS Batch's 8,192, and the job would fail at start")
+            return []
         parts: list[list[int]] = [[]]
         used = base
         for i in group.indices:
@@ -748,19 +813,23 @@ class _RetryPlanner:
                                                    f"{MAX_DEPENDS_ON}): not resubmitted")
             return
         name = _retry_name(job.job_name, n)
-        params: dict[str, Any] = {"jobName": name, "jobQueue": job.queue, "jobDefinition": job.job_definition}
+        changed = self.resolved.get(job.job_id)
+        params: dict[str, Any] = {"jobName": name, "jobQueue": (changed and changed.queue) or job.queue,
+                                  "jobDefinition": job.job_definition}
         if is_array:
             params["arrayProperties"] = {"size": len(group.indices)}
         if depends_on:
             params["dependsOn"] = depends_on
         if job.parameters:
             params["parameters"] = dict(job.parameters)
-        overrides = _overrides(job, group.indices if job.is_array else None, whole)
+        overrides = _overrides(job, group.indices if job.is_array else None, whole, changed)
         if overrides:
             params["containerOverrides"] = overrides
         if job.retry_strategy:
             params["retryStrategy"] = _plain_data(job.retry_strategy)
-        if job.timeout:
+        if changed and changed.timeout_s is not None:
+            params["timeout"] = {"attemptDurationSeconds": changed.timeout_s}
+        elif job.timeout:
             params["timeout"] = _plain_data(job.timeout)
         params["tags"] = {**{k: v for k, v in (job.tags or {}).items() if not k.startswith(RESERVED_TAG_PREFIX)},
                           RETRY_OF_TAG: job.job_id}
@@ -774,6 +843,8 @@ class _RetryPlanner:
         else:
             shape = f"{job.job_name} again"
         own = "" if total == 1 else f" [part {n} of {total}]"
+        if changed and changed.said:
+            own += f" with {', '.join(changed.said)}"
         if self._own_failures(job, group):
             self.notes.append(f"{covers.describe()} failed on {'their' if len(group.indices) > 1 else 'its'} own "
                               f"(the N_TO_N upstream's indices SUCCEEDED): resubmitted too, without waiting, since "
@@ -851,11 +922,19 @@ def _env(job: Job) -> list[dict]:
     return [dict(e) for e in ((job.container_overrides or {}).get("environment") or ()) if isinstance(e, Mapping)]
 
 
-def _overrides(job: Job, indices: list[int] | None, whole: bool) -> dict[str, Any]:
-    """containerOverrides for the new job: the original's, minus AWS_BATCH_*, with the batchtui index variable."""
+def _overrides(job: Job, indices: list[int] | None, whole: bool, changed: Resolved | None = None) -> dict[str, Any]:
+    """containerOverrides for the new job: the original's, minus AWS_BATCH_*, with the batchtui index variable and
+    the changes asked for."""
     src = job.container_overrides or {}
     out: dict[str, Any] = {k: _plain_data(src[k]) for k in ("command", "resourceRequirements") if src.get(k)}
+    if changed is not None:
+        resources = _resources(out.get("resourceRequirements") or [], changed)
+        if resources:
+            out["resourceRequirements"] = resources
     env = [e for e in _env(job) if not str(e.get("name", "")).startswith(RESERVED_ENV_PREFIX)]
+    if changed is not None and changed.env:
+        names = {k for k, _ in changed.env}
+        env = [e for e in env if e.get("name") not in names] + [{"name": k, "value": v} for k, v in changed.env]
     if indices is not None and not whole:
         mapping = index_list(job)
         original = [mapping[i] if mapping else i for i in indices]
@@ -866,6 +945,15 @@ def _overrides(job: Job, indices: list[int] | None, whole: bool) -> dict[str, An
             env.append({"name": INDICES_ENV, "value": ",".join(map(str, original))})
     if env:
         out["environment"] = env
+    return out
+
+
+def _resources(have: list[dict], changed: Resolved) -> list[dict]:
+    """resourceRequirements with VCPU/MEMORY replaced (as AWS wants them: strings), other types kept."""
+    new = {"VCPU": f"{changed.vcpus:g}" if changed.vcpus is not None else None,
+           "MEMORY": str(changed.memory_mib) if changed.memory_mib is not None else None}
+    out = [dict(r, value=new[str(r.get("type"))]) if new.get(str(r.get("type"))) else dict(r) for r in have]
+    out += [{"type": t, "value": v} for t, v in new.items() if v and not any(r.get("type") == t for r in have)]
     return out
 
 

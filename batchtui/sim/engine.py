@@ -13,8 +13,10 @@ Model (each choice is what aws-batch-facts.md says, or the simplest reading of i
   partner index, not the whole array). SEQUENTIAL: child i waits for i-1; a failure fails the rest at once.
 - Work is steered by container environment: SIM_DURATION_S, SIM_FAIL_RATE (with SIM_FAIL_KINDS, `spot:97,app:3`:
   how those attempts fail, by weight; without it app or oom, mostly oom for memory-heavy work), SIM_FAIL_INDICES
-  (`3,7:oom,9:spot`: indices whose every attempt fails, as KIND app|oom|spot|start|timeout or, with no kind, as
-  SIM_FAIL_RATE's failures do), and
+  (`3,7:oom,9:spot`, or a wave `0-9999/9:oom`: indices whose every attempt fails, as KIND app|oom|spot|start|timeout
+  or, with no kind, as SIM_FAIL_RATE's failures do), SIM_MEMORY_NEEDED_MIB (what the work really needs: an attempt
+  given at least that much memory does not die of it; default 1.25 × the job definition's memory, so a retry with
+  ×1.5 survives), and
   the retry markers BATCHTUI_ARRAY_INDEX / BATCHTUI_ARRAY_INDICES (a resubmitted index behaves as that original index).
 
 Every random choice is a hash of (seed, job name, original index, generation, attempt), so the same seed gives the same
@@ -26,6 +28,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
+import re
 import time
 import uuid
 import zlib
@@ -219,6 +222,7 @@ class Job:
         self.container: dict[str, Any] = {}
         self.env: dict[str, str] = {}
         self.vcpus, self.memory = DEFAULT_VCPUS, DEFAULT_MEMORY_MIB
+        self.memory_needed = 0  # MiB the work needs: an OOM happens only to attempts given less (SIM_MEMORY_NEEDED_MIB)
         self.demand = Demand(DEFAULT_VCPUS, DEFAULT_MEMORY_MIB)
         self.retry_strategy: dict[str, Any] | None = None
         self.timeout: dict[str, Any] | None = None
@@ -587,6 +591,12 @@ class Engine:
             pass
         job.fail_mix = fail_mix(env.get("SIM_FAIL_KINDS", ""))
         job.fail_indices = fail_kinds(env.get("SIM_FAIL_INDICES", ""))
+        needed = 1.25 * resources(job.jobdef.container)[1]
+        try:
+            needed = float(env.get("SIM_MEMORY_NEEDED_MIB", needed))
+        except ValueError:
+            pass
+        job.memory_needed = int(needed)
 
     def _make_units(self, job: Job, size: int) -> None:
         gens = self.generations
@@ -840,6 +850,8 @@ class Engine:
             kind = ""
         if kind == "":
             kind = self._random_kind(job, keys)
+        if kind == "oom" and job.memory >= job.memory_needed:
+            kind = None  # given the memory it needs (a retry with more): it does not die of it
         if kind == "start":  # the container never ran: no log stream, the attempt ends at once
             att.log_stream, att.outcome = "", "start"
             self._end_attempt(u)
@@ -1093,13 +1105,24 @@ def resources(container: dict[str, Any]) -> tuple[int, int]:
 
 
 def fail_kinds(text: str) -> dict[int, str]:
-    """SIM_FAIL_INDICES: `3,7:oom` → {3: "", 7: "oom"}; unknown kinds and stray text are ignored."""
+    """SIM_FAIL_INDICES: `3,7:oom` → {3: "", 7: "oom"}; `0-9999/9:oom` is every 9th index from 0 to 9,999 (a wave
+    stays short: a retry copies the job's environment into its overrides, which AWS limits to 8,192 characters);
+    unknown kinds and stray text are ignored."""
     out: dict[int, str] = {}
     for part in str(text).replace(" ", "").split(","):
-        index, _, kind = part.partition(":")
-        if index.lstrip("-").isdigit() and (not kind or kind in FAIL_KINDS):
-            out[int(index)] = kind
+        where, _, kind = part.partition(":")
+        if kind and kind not in FAIL_KINDS:
+            continue
+        if where.lstrip("-").isdigit():
+            out[int(where)] = kind
+        elif m := _WAVE.fullmatch(where):
+            start, end, step = int(m[1]), int(m[2]), int(m[3] or 1)
+            out.update((i, kind) for i in range(start, min(end, MAX_WAVE_INDEX) + 1, max(step, 1)))
     return out
+
+
+_WAVE = re.compile(r"(\d+)-(\d+)(?:/(\d+))?")
+MAX_WAVE_INDEX = 10_000  # the largest array AWS runs has 10,000 children
 
 
 def fail_mix(text: str) -> tuple[tuple[str, float], ...]:

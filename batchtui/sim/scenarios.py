@@ -124,7 +124,7 @@ def prepare(engine: Engine, scenario: str) -> None:
         register_definitions(engine)
         (jobdef,) = [d for d in engine.jobdefs["JobC-Memory-Intensive-Processing"] if d.status == "ACTIVE"][-1:]
         env = [e for e in jobdef.container.get("environment") or () if e.get("name") != "SIM_FAIL_INDICES"]
-        waves = ",".join(f"{i}:oom" for i in range(0, engine.config.array_size, OOM_WAVE_EVERY))
+        waves = f"0-{engine.config.array_size - 1}/{OOM_WAVE_EVERY}:oom"
         jobdef.container = {**jobdef.container, "environment": [*env, {"name": "SIM_FAIL_INDICES", "value": waves}]}
     elif scenario == "blocked-head":
         register_definitions(engine)

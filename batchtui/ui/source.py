@@ -26,6 +26,7 @@ class Source(Protocol):
     queue: str
     where: str  # "us-east-1 · profile prod", or the endpoint: shown in the status bar
     max_tps: float | None
+    api: Any  # the client retry and cancel are sent through (and the capacity checks of a changed retry read)
 
     async def refresh(self) -> Snapshot: ...
 

@@ -288,3 +288,12 @@ def test_n_to_n_dependents_of_unretried_failures_are_reported_in_one_line_not_on
     assert plan.empty
     lines = [line for line in plan.summary().splitlines() if "N_TO_N partner in JobB FAILED" in line]
     assert len(lines) == 1 and "1, 3, 5" in lines[0], plan.summary()
+
+
+def test_an_environment_too_big_for_an_index_list_is_left_alone_not_split_into_a_job_per_index():
+    big = overrides({"PAYLOAD": "x" * 7300})
+    snap = snapshot(array("B", "FSFSF", name="JobB", container_overrides=big))
+    plan = plan_retry(snap, [Selection("B")])
+    assert plan.empty
+    (skip,) = [s for s in plan.skipped if s.indices == (0, 2, 4)]
+    assert "container overrides are already 7," in skip.reason and "8,192" in skip.reason

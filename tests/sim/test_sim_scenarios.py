@@ -175,3 +175,10 @@ def test_fail_kinds_steer_how_random_failures_fail(sim: Sim) -> None:
     spot = [a for a in ends if a["statusReason"].startswith("Host EC2")]
     start = [a for a in ends if a["statusReason"].startswith("CannotPullContainerError")]
     assert len(spot) + len(start) == 60 and 15 <= len(spot) <= 45  # half and half, unknown kinds ignored
+
+
+def test_a_failure_wave_is_written_short_and_means_every_nth_index() -> None:
+    from batchtui.sim.engine import fail_kinds
+
+    assert fail_kinds("0-20/9:oom,5,7:bogus,x-y") == {0: "oom", 9: "oom", 18: "oom", 5: ""}
+    assert len(fail_kinds("0-99999/1:app")) == 10_001  # never more than an array can have

@@ -3,6 +3,11 @@ progress and the outcome – through the same planner and executor as `batchtui 
 
 Confirming runs the plan shown, exactly once: the confirm key is ignored after the first press, and the executor's
 registry refuses a plan it has run already.
+
+A retry's changes (`memory=x1.5 vcpus=4 timeout=2h queue=NAME env=KEY=VALUE`, as `batchtui retry`'s flags) are
+edited in the window's line and applied with Enter; a failure group's repair pre-fills them. A change of resources
+is checked against the target queue's instance types (read once per queue, in the background) before the plan can
+be confirmed; one no instance type holds is refused, as on the command line.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from batchtui.errors import BatchtuiError
+from batchtui.overrides import Overrides
 
 if TYPE_CHECKING:
+    from batchtui.capacity import World
     from batchtui.plan import Plan, Selection
     from batchtui.ui.app import BatchtuiApp
 
@@ -30,13 +37,17 @@ BAD = Style(color="#f85149", bold=True)
 WARN = Style(color="#e3b341", bold=True)
 
 
+CHANGES_HINT = "no changes · e.g. memory=x1.5 vcpus=4 timeout=2h queue=NAME env=KEY=VALUE · Enter applies"
+
+
 def make_plan(snap, kind: str, selections: list[Selection], *, reason: str | None = None,
-              downstream: bool = False) -> Plan:
+              downstream: bool = False, changes: Overrides | None = None,
+              worlds: dict[str, World] | None = None) -> Plan:
     from batchtui.plan import KIND_CANCEL, default_reason, plan_cancel, plan_retry
 
     if kind == KIND_CANCEL:
         return plan_cancel(snap, selections, reason or default_reason())
-    return plan_retry(snap, selections, downstream=downstream)
+    return plan_retry(snap, selections, downstream=downstream, changes=changes, worlds=worlds)
 
 
 class ActionScreen(ModalScreen[bool]):
@@ -48,12 +59,18 @@ class ActionScreen(ModalScreen[bool]):
         Binding("escape", "close", "Back", id="action.close"),
     ]
 
-    def __init__(self, kind: str, selections: list[Selection], what: str) -> None:
+    def __init__(self, kind: str, selections: list[Selection], what: str, *, downstream: bool = False,
+                 changes: Overrides | None = None, warning: str | None = None) -> None:
         super().__init__()
         self.kind = kind
         self.picked = selections
         self.what = what  # "JobB[17], JobB[42]" – for the title
-        self.downstream = False
+        self.downstream = downstream
+        self.changes = changes or Overrides()
+        self.warning = warning  # said above the plan (a failure group's repair that may not help)
+        self.edited: str | None = None  # the changes line differs from what the plan was made with: why or ""
+        self.worlds: dict[str, World] = {}  # queue → its capacity, for the fit of changed resources
+        self.checking: set[str] = set()  # queues being read: the plan cannot be confirmed until they are
         self.reason: str | None = None
         self.plan: Plan | None = None
         self.state = "plan"  # plan → running → done
@@ -64,8 +81,14 @@ class ActionScreen(ModalScreen[bool]):
         if action == "toggle_downstream":
             return self.kind == "retry" and self.state == "plan"
         if action == "confirm":
-            return self.state == "plan" and self.plan is not None and not self.plan.empty
+            return self.sendable
         return True
+
+    @property
+    def sendable(self) -> bool:
+        """The plan on screen is the one that would be sent: made, not empty, its changes applied and checked."""
+        return (self.state == "plan" and self.plan is not None and not self.plan.empty and self.edited is None
+                and not self.checking)
 
     @property
     def dash(self) -> BatchtuiApp:
@@ -79,6 +102,8 @@ class ActionScreen(ModalScreen[bool]):
                 yield Static(id="action-plan")
             if self.kind == KIND_CANCEL:
                 yield Input(default_reason(), id="action-reason", placeholder="reason recorded with the jobs")
+            else:
+                yield Input(self.changes.text(), id="action-changes", placeholder=CHANGES_HINT)
             yield Static(id="action-keys")
 
     def on_mount(self) -> None:
@@ -97,42 +122,73 @@ class ActionScreen(ModalScreen[bool]):
         height = self.app.size.height
         if not height:
             return
-        reserved = 4 + 2 + (4 if self.query("#action-reason") else 0)
+        reserved = 4 + 2 + (4 if self.query("#action-reason") or self.query("#action-changes") else 0)
         self.query_one("#action-scroll").styles.max_height = max(3, min(30, int(height * 0.85) - reserved))
 
     # --- planning --------------------------------------------------------------------------------------------
 
     def replan(self) -> None:
+        from batchtui.plan import queues_to_check
+
         snap = self.dash.raw or self.dash.snap  # real job ids and lineage tags, not the folded view
         try:
             if snap is None:
                 raise BatchtuiError("no snapshot yet: wait for the first refresh")
-            self.plan = make_plan(snap, self.kind, self.picked, reason=self.reason, downstream=self.downstream)
+            unread = [q for q in queues_to_check(snap, self.picked, self.changes) if q not in self.worlds]
+            if unread and not self.checking:
+                self.checking = set(unread)
+                self.run_worker(self._read_worlds(unread), group="action-capacity", exit_on_error=False)
+            self.plan = make_plan(snap, self.kind, self.picked, reason=self.reason, downstream=self.downstream,
+                                  changes=self.changes, worlds=self.worlds)
             self.error = None
         except BatchtuiError as e:
             self.plan, self.error = None, str(e)
+        self.refresh_bindings()
         self._render_plan()
+
+    async def _read_worlds(self, queues: list[str]) -> None:
+        """The target queues' compute environments (two calls a queue), then the plan again, checked."""
+        from batchtui.actions import read_worlds
+
+        try:
+            self.worlds.update(await read_worlds(self.dash.source.api, queues))
+        except BatchtuiError as e:  # an unknown queue: nothing could be sent there
+            self.checking = set()
+            self.plan, self.error = None, str(e)
+            self._safe(self.refresh_bindings)
+            self._safe(self._render_plan)
+            return
+        self.checking = set()
+        self._safe(self.replan)
 
     def _render_plan(self) -> None:
         t = Text()
+        if self.warning and self.state == "plan":
+            t.append(f"⚠ {self.warning}\n\n", WARN)
         if self.plan is None:
             t.append(f"Cannot plan this: {self.error}", BAD)
         else:
-            t.append(self.plan.summary(), Style(color="#e6edf3"))
+            t.append(self.plan.summary(), BAD if self.plan.refused else Style(color="#e6edf3"))
             if self.state == "plan" and not self.plan.empty:
                 t.append("\n\nNothing has been sent yet.", MUTED)
+        if self.state == "plan" and self.checking:
+            t.append(f"\n… checking what {', '.join(sorted(self.checking))} can hold", WARN)
+        if self.state == "plan" and self.edited is not None:
+            t.append(f"\n{self.edited or 'the changes were edited: Enter applies them'}", WARN)
         for line in self.lines:
             t.append("\n")
             t.append_text(line)
         self.query_one("#action-plan", Static).update(t)
         keys = Text()
         if self.state == "plan":
-            if self.plan is not None and not self.plan.empty:
+            if self.sendable:
                 keys.append(" y ", Style(bgcolor="#238636", color="#ffffff", bold=True))
                 keys.append(f" {'retry' if self.kind == 'retry' else 'cancel'} now   ", Style(bold=True))
             if self.kind == "retry":
                 keys.append(" d ", Style(reverse=True))
                 keys.append(f" downstream: {'on' if self.downstream else 'off'}   ")
+                keys.append(" Tab ", Style(reverse=True))
+                keys.append(" changes   ")
             keys.append(" Esc ", Style(reverse=True))
             keys.append(" back, nothing sent")
         elif self.state == "running":
@@ -159,6 +215,29 @@ class ActionScreen(ModalScreen[bool]):
     def _reason_submitted(self) -> None:
         self.query_one("#action-scroll").focus()
 
+    @on(Input.Changed, "#action-changes")
+    def _changes_edited(self, event: Input.Changed) -> None:
+        if self.state != "plan":
+            return
+        self.edited = None if event.value.strip() == self.changes.text() else ""
+        self.refresh_bindings()
+        self._render_plan()
+
+    @on(Input.Submitted, "#action-changes")
+    def _changes_submitted(self, event: Input.Submitted) -> None:
+        if self.state != "plan":
+            return
+        try:
+            self.changes = Overrides.parse(event.value)
+        except ValueError as e:
+            self.edited = f"✘ {e}: nothing applied"
+            self.refresh_bindings()
+            self._render_plan()
+            return
+        self.edited = None
+        self.replan()
+        self.query_one("#action-scroll").focus()
+
     # --- keys ------------------------------------------------------------------------------------------------
 
     def action_toggle_downstream(self) -> None:
@@ -167,13 +246,12 @@ class ActionScreen(ModalScreen[bool]):
             self.replan()
 
     def action_confirm(self) -> None:
-        if self.state != "plan" or self.plan is None or self.plan.empty:
-            return  # a second press, or nothing to do: never sent twice
+        if not self.sendable or self.plan is None:
+            return  # a second press, nothing to do, changes not applied or not checked yet: never sent twice
         self.state = "running"
         self.refresh_bindings()
-        reason = self.query("#action-reason")
-        if reason:
-            reason.first(Input).disabled = True
+        for box in self.query(Input):
+            box.disabled = True
         self._render_plan()
         # An app worker, not this screen's: closing the window must not cancel calls half way.
         self.app.run_worker(self.run_plan(self.plan), group="action", exit_on_error=False)

@@ -1,6 +1,8 @@
 """The Failures view (`F`, `:failures`): how many different problems there are, and what to do about each – one row
 per failure group across the queue's jobs (triage.py), largest first. Enter opens the group: the array's grid
-filtered to it (`group:CAUSE`), or a plain job's detail.
+filtered to it (`group:CAUSE`), or a plain job's detail. `R` opens the retry plan for the whole group with its
+repair applied (repair.py: an OOM's memory ×1.5, a timeout's doubled, a dependency failure's upstream retried with
+downstream), in the usual plan window, where the changes can still be edited before anything is sent.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from batchtui.model import Snapshot
-from batchtui.plan import format_indices
+from batchtui.plan import describe_indices, format_indices
+from batchtui.repair import repair_of
 from batchtui.sanitize import printable as clean
 from batchtui.triage import FailureGroup, groups_of
 from batchtui.ui import format as fmt
@@ -52,7 +55,8 @@ def _when(ms: int | None) -> str:
 
 class FailuresScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,F", "dismiss", "Close", id="failures.close"),
-                Binding("enter", "open", "Open the group", id="failures.open")]
+                Binding("enter", "open", "Open the group", id="failures.open"),
+                Binding("R", "repair", "Repair the group", id="failures.repair")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -81,7 +85,8 @@ class FailuresScreen(ModalScreen[None]):
                           _when(g.first_ms), _when(g.last_ms), REPAIR_TEXT.get(g.repair, g.repair))
         if not self._rows:
             table.add_row("no failed work in this queue", "", "", "", "", "", "", "")
-        foot = Text("Enter opens the group (the grid filtered to it) · Esc closes", MUTED)
+        repair = "" if self.app.readonly else " · R retries it with its repair"  # type: ignore[attr-defined]
+        foot = Text(f"Enter opens the group (the grid filtered to it){repair} · Esc closes", MUTED)
         if any(g.sampled for _, g in self._rows):
             foot.append("\n▤ the last error line of the logs read (a few per exit code)", MUTED)
         if snap is not None and snap.log_note:
@@ -101,3 +106,22 @@ class FailuresScreen(ModalScreen[None]):
         dash = self.app
         self.dismiss()
         dash.open_group(job_id, group)  # type: ignore[attr-defined]
+
+    def action_repair(self) -> None:
+        """The group's retry plan, its repair pre-filled: nothing is sent before the plan window's `y`."""
+        from batchtui.ui.screens.action import ActionScreen
+
+        table = self.query_one(DataTable)
+        if self.app.readonly or not self._rows or not 0 <= table.cursor_row < len(self._rows):  # type: ignore[attr-defined]
+            return
+        job_id, group = self._rows[table.cursor_row]
+        snap = self.app.snap  # type: ignore[attr-defined]
+        r = repair_of(snap, job_id, group) if snap is not None else None
+        if r is None:
+            self.notify("nothing a retry could repair here: no upstream job failed on its own", severity="warning")
+            return
+        names = {j.job_id: j.job_name for j in snap.jobs}
+        what = ", ".join(describe_indices(names.get(s.job_id, s.job_id), sorted(s.indices) if s.indices else None)
+                         for s in r.selections)
+        self.app.push_screen(ActionScreen("retry", list(r.selections), clean(what), downstream=r.downstream,
+                                          changes=r.changes, warning=r.warning))
