@@ -421,31 +421,23 @@ class BatchService:
         import bisect
 
         start = 0 if after is None else bisect.bisect_right(queue.seqs, after)
-        page: list[Job] = []
-        more = False
-        for job in queue.jobs[start:]:
-            if job.status != status or (share is not None and job.share_identifier != share):
-                continue
-            if len(page) == limit:
-                more = True
-                break
-            page.append(job)
-        out: dict[str, Any] = {"jobSummaryList": [job_summary(self.engine, j) for j in page]}
-        if more:
-            out["nextToken"] = _encode_token(key, page[-1].seq)
-        return out
+        return self._job_page(queue.jobs[start:], lambda job: job.status == status and (
+            share is None or job.share_identifier == share), limit, key)
 
     def _list_filtered(self, queue: Queue, flt: tuple[str, str], limit: int, token: Any) -> dict[str, Any]:
         """Every status; newest first (createdAt descending, submission order breaking ties)."""
         key = _listing_key("filtered", queue.name, flt)
         before = _decode_token(token, key)
         match = self._matcher(*flt)
+        return self._job_page(reversed(queue.jobs), lambda job: (before is None or job.seq < before) and match(job),
+                              limit, key)
+
+    def _job_page(self, jobs: Iterable[Job], keep: Callable[[Job], bool], limit: int, key: int) -> dict[str, Any]:
+        """One ListJobs page: the first `limit` of `jobs` that `keep` takes, and a token when more follow."""
         page: list[Job] = []
         more = False
-        for job in reversed(queue.jobs):
-            if before is not None and job.seq >= before:
-                continue
-            if not match(job):
+        for job in jobs:
+            if not keep(job):
                 continue
             if len(page) == limit:
                 more = True
