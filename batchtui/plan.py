@@ -18,9 +18,11 @@ Rules (AWS Batch facts in shared/aws-batch-facts.md):
   BATCHTUI_ARRAY_INDICES (child i re-runs the i-th original index), one index a plain job with BATCHTUI_ARRAY_INDEX.
   Succeeded upstreams are dropped from dependsOn; upstreams retried in the same plan are replaced by their new jobs.
 - Downstream (`downstream=True`): dependents of retried jobs are resubmitted too, transitively, but only those that
-  have FAILED already (a job still PENDING on a failed dependency is reported, not resubmitted: retry it once it has
-  failed). Every FAILED index of such a dependent is resubmitted – also ones that failed on their own – because the
-  jobs after it wait for all of it. N_TO_N dependents are chained N_TO_N to the retry over the same indices.
+  have FAILED already – and, of an N_TO_N dependent still running, its FAILED indices at once (the partners of
+  failed indices fail promptly; the rest of the array goes on). A job still PENDING on a failed dependency as a
+  whole is reported, not resubmitted: retry it once it has failed (AWS cannot wait for "JobC except the indices
+  being retried"). Every FAILED index of such a dependent is resubmitted – also ones that failed on their own –
+  because the jobs after it wait for all of it. N_TO_N dependents are chained N_TO_N to the retry over the same indices.
 - Work already resubmitted by batchtui (a job in the snapshot tagged `batchtui:retry-of=<id>` covering it) is not
   resubmitted again – running `retry` twice submits once; downstream retries wait for those earlier retries.
 """
@@ -555,12 +557,29 @@ class _RetryPlanner:
                 if dep.status is Status.FAILED:
                     include[dep.job_id] = None
                     queue.append(dep.job_id)
+                elif (failed := self._failed_partners(dep, up)) is not None:
+                    # Still running, but its failed indices are final: repaired now, index by index, instead of
+                    # hours later when the whole array has ended.
+                    include[dep.job_id] = failed
+                    queue.append(dep.job_id)
+                    self.notes.append(f"{describe_indices(dep.job_name, sorted(failed))} failed while "
+                                      f"{dep.job_name} runs on: resubmitted now, N_TO_N on the new "
+                                      f"{self._name(up)}; {dep.job_name}'s other indices go on as they are")
                 elif dep.status.terminal:
                     self._skip(dep, None, f"downstream of {self._name(up)} but {dep.status.name}: not resubmitted")
                 else:
                     self._skip(dep, None, f"downstream of {self._name(up)} but still {dep.status.name}: only FAILED "
                                           "jobs are resubmitted (if it fails, retry it then; its retry will wait "
                                           "for these new jobs)")
+
+    def _failed_partners(self, dep: Job, up: str) -> frozenset[int] | None:
+        """The FAILED indices of a still-running array that depends on `up` index by index (N_TO_N); None if it is
+        not one, or none of its indices failed."""
+        n2n = any(d.job_id == up and d.type == DependencyType.N_TO_N for d in dep.depends_on)
+        if not n2n or dep.array is None or dep.status.terminal:
+            return None
+        failed = dep.array.indices(Status.FAILED)
+        return frozenset(failed) if failed else None
 
     def _topological(self, include: Mapping[str, Any]) -> list[str]:
         """Upstreams first; otherwise in the snapshot's order."""

@@ -265,3 +265,29 @@ async def test_retries_are_joined_back_into_their_originals_in_the_json():
         assert {n: jobs[n]["effectiveOutlook"] for n in ("JobB", "JobC", "JobD", "JobE")} == dict.fromkeys(
             ("JobB", "JobC", "JobD", "JobE"), "succeeded")
         assert all(jobs[n]["outlook"] == "failed" for n in ("JobB", "JobE"))  # what AWS says of the originals
+
+
+async def test_downstream_now_repairs_the_failed_partners_while_the_dependent_still_runs():
+    """JobB has ended with failed indices, JobC runs on: its failed partners are resubmitted at once, N_TO_N on the
+    new JobB, and once everything has run JobC is whole again in effect (its retry's children all SUCCEEDED)."""
+    async with SimServer(cfg(), host="127.0.0.1", port=0) as sim, open_api(endpoint_url=sim.url) as api:
+        ids = sim.engine.reference_ids
+        for _ in range(24 * 60):  # a simulated minute at a time, to the moment JobB is over and JobC is not
+            sim.engine.advance(60)
+            b, c = await api.describe_jobs([ids["JobB"], ids["JobC"]])
+            if b["status"] in ("SUCCEEDED", "FAILED") and c["status"] not in ("SUCCEEDED", "FAILED"):
+                break
+        assert b["status"] == "FAILED" and c["status"] == "PENDING"
+        partners = await failed_indices(api, ids["JobC"])
+        assert partners, "JobB's failed indices' partners have failed already"
+        code, out, err = await run_cli(sim, "retry", ids["JobB"], "--downstream", "--yes")
+        assert code == 0, err + out
+        assert "failed while JobC runs on: resubmitted now" in out
+        jobs = {j["jobName"]: j for j in await queue_jobs(api)}
+        retry_c = (await api.describe_jobs([jobs["JobC-retry"]["jobId"]]))[0]
+        assert retry_c["dependsOn"] == [{"jobId": jobs["JobB-retry"]["jobId"], "type": "N_TO_N"}]
+        env = {e["name"]: e["value"] for e in retry_c["container"]["environment"]}
+        assert [int(i) for i in env["BATCHTUI_ARRAY_INDICES"].split(",")] == partners
+        sim.engine.run_until_idle()
+        (retry_c,) = await api.describe_jobs([jobs["JobC-retry"]["jobId"]])
+        assert retry_c["status"] == "SUCCEEDED", retry_c.get("statusReason")

@@ -297,3 +297,23 @@ def test_an_environment_too_big_for_an_index_list_is_left_alone_not_split_into_a
     assert plan.empty
     (skip,) = [s for s in plan.skipped if s.indices == (0, 2, 4)]
     assert "container overrides are already 7," in skip.reason and "8,192" in skip.reason
+
+
+def test_downstream_now_the_failed_partners_of_a_running_n_to_n_dependent_are_resubmitted_at_once():
+    # JobB is done with 3 and 5 FAILED; JobC runs on: its partners 3 and 5 failed already, 8 and 9 not started.
+    snap = reference("SSSFSFSSSS", "SSSFSFSRpp", "p" * 10, e=Status.PENDING)
+    assert snap.job("C").status is Status.PENDING
+    plan = plan_retry(snap, Selection("B"), downstream=True)
+    b, c = plan.calls
+    assert c.params["jobName"] == "JobC-retry" and c.params["arrayProperties"] == {"size": 2}
+    assert c.params["dependsOn"] == [{"jobId": Ref(0), "type": "N_TO_N"}]
+    assert env(c)[INDICES_ENV] == "3,5"
+    assert "JobC indices 3, 5 (2 indices) failed while JobC runs on: resubmitted now" in plan.summary()
+    (d_skip,) = [s for s in plan.skipped if s.job_id == "D"]
+    assert "still PENDING" in d_skip.reason  # all of JobC must end first: not expressible in AWS yet
+
+
+def test_a_running_dependent_by_a_standard_dependency_is_not_resubmitted_early():
+    snap = snapshot(array("B", "SFS", name="JobB"), array("C", "SFp", (dep("B"),), name="JobC"))
+    plan = plan_retry(snap, Selection("B"), downstream=True)
+    assert [c.params["jobName"] for c in plan.calls] == ["JobB-retry"]
