@@ -65,6 +65,7 @@ NAME_MAX = 128
 # start ("Container Overrides length must be at most 8192"; Batch adds its own AWS_BATCH_* variables to them). A
 # retry over many scattered indices is therefore split into arrays whose overrides stay within this budget.
 OVERRIDES_BUDGET = 7 * 1024
+NONE: frozenset[int] = frozenset()
 SUMMARY_RUNS = 12  # index runs named in a summary line before "… and N more"
 
 
@@ -490,6 +491,7 @@ class _RetryPlanner:
     _by_index: dict[str, dict[int, Provider]] = field(default_factory=dict)
     _std: dict[str, list[tuple] | str] = field(default_factory=dict)
     picked: set[str] = field(default_factory=set)  # the jobs the person named: the changes apply to them
+    redirected: set[str] = field(default_factory=set)  # earlier retries that failed, retried in their originals' stead
     resolved: dict[str, Resolved] = field(default_factory=dict)
     refused: list[str] = field(default_factory=list)
 
@@ -498,8 +500,9 @@ class _RetryPlanner:
             orig = job.tags.get(RETRY_OF_TAG) if job.tags else None
             if orig:
                 self.existing.setdefault(orig, []).append(job)
-        self.picked = set(selected)
         include = dict(selected)
+        self._redirect(include)
+        self.picked = set(include)  # a failed retry taken over stands for the original the person picked
         if self.downstream:
             self._walk_downstream(include)
         for job_id in self._topological(include):
@@ -572,6 +575,39 @@ class _RetryPlanner:
                                           "jobs are resubmitted (if it fails, retry it then; its retry will wait "
                                           "for these new jobs)")
 
+    def _redirect(self, include: dict[str, frozenset[int] | None]) -> None:
+        """An index whose earlier retry FAILED is retried through that retry (a retry of the retry: its tag names
+        the retry, its index variable the original indices), again for a retry of that – so asking for the original
+        twice never needs the person to find the retry."""
+        todo = list(include)
+        while todo:
+            job = self.snap.job(todo.pop())
+            if job is None:
+                continue
+            wanted = include[job.job_id]
+            for r in self.existing.get(job.job_id, ()):
+                children = self._failed_children(job, r, wanted)
+                if children == NONE:
+                    continue
+                before = include.get(r.job_id, frozenset())
+                include[r.job_id] = None if children is None or before is None else before | children
+                self.redirected.add(r.job_id)
+                todo.append(r.job_id)
+
+    def _failed_children(self, job: Job, r: Job, wanted: frozenset[int] | None) -> frozenset[int] | None:
+        """Which children of job's earlier retry r FAILED while re-running wanted indices of job: a set of r's own
+        indices, None for the whole of r (a plain retry), NONE (empty) for none."""
+        p = _existing_provider(job, r)
+        if p is None:
+            return NONE
+        if not r.is_array:
+            hit = wanted is None or p.indices is None or bool(set(p.indices) & wanted)
+            return None if hit and r.status is Status.FAILED else NONE
+        if r.array is None or p.indices is None or len(p.indices) != (r.array_size or 0):
+            return NONE  # children not known, or lineage that does not line up child for child
+        return frozenset(k for k, i in enumerate(p.indices)
+                         if (wanted is None or i in wanted) and r.array.status(k) is Status.FAILED)
+
     def _failed_partners(self, dep: Job, up: str) -> frozenset[int] | None:
         """The FAILED indices of a still-running array that depends on `up` index by index (N_TO_N); None if it is
         not one, or none of its indices failed."""
@@ -625,17 +661,22 @@ class _RetryPlanner:
                 covered.setdefault(i, p)
         for p in dict.fromkeys(covered[i] for i in failed if i in covered):
             idx = [i for i in failed if covered.get(i) == p]
-            self._skip(job, idx, f"already resubmitted as {p.show()}: retry that job instead")
+            self._skip(job, idx, self._covered(p))
         remaining = [i for i in failed if i not in covered]
         if remaining:
             self._submit_groups(job, remaining)
+
+    def _covered(self, p: Provider) -> str:
+        if p.ref in self.redirected:
+            return f"already resubmitted as {p.show()}, which failed: retried through it (its failed indices)"
+        return f"already resubmitted as {p.show()}: not resubmitted again while that has not failed"
 
     def _retry_plain(self, job: Job, earlier: list[Provider]) -> None:
         if job.status is not Status.FAILED:
             self._skip(job, None, f"is {job.status.name}: not resubmitted (only FAILED jobs are)")
             return
         if earlier:
-            self._skip(job, None, f"already resubmitted as {earlier[0].show()}: retry that job instead")
+            self._skip(job, None, self._covered(earlier[0]))
             return
         deps = self._deps(job, None)
         if isinstance(deps, str):

@@ -27,6 +27,7 @@ from batchtui.model import (
     Status,
     build_pipelines,
     ordered_jobs,
+    retry_roots,
     split_child_id,
 )
 from batchtui.plan import KIND_RETRY, Selection
@@ -107,12 +108,14 @@ async def _upstreams(api: BatchPort, jobs: dict[str, Job]) -> None:
 
 
 def _arrays_concerned(jobs: Mapping[str, Job], targets: list[str], kind: str) -> list[str]:
-    """Arrays whose per-index state the plan reads: the targets; for retry also their pipeline's arrays."""
+    """Arrays whose per-index state the plan reads: the targets; for retry also their pipeline's arrays and the
+    batchtui retries of those (a failed retry's children are what a new retry re-runs)."""
     out = [t for t in targets if jobs[t].is_array]
     if kind == KIND_RETRY:
         pipelines = build_pipelines(jobs.values())
         members = {j for p in pipelines if any(t in p.job_ids for t in targets) for j in p.job_ids}
-        out += [j for j in members if jobs[j].is_array and j not in out]
+        members |= {r for r, root in retry_roots(jobs.values()).items() if root in members or root in targets}
+        out += [j for j in sorted(members) if jobs[j].is_array and j not in out]
     return out
 
 

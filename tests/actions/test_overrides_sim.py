@@ -108,3 +108,20 @@ def test_the_dashboard_queue_and_the_retry_target_queue_are_apart():
     args = cli.parse(["--queue", "ProdQueue", "retry", "job-1", "--queue", "BigQueue"], {"queue": "FromConfig"})
     assert args.retry_queue == "BigQueue"
     assert cli.parse(["retry", "job-1"], {"queue": "FromConfig"}).retry_queue is None
+
+
+async def test_retrying_the_original_again_goes_through_the_retry_that_failed():
+    async with world() as sim, open_api(endpoint_url=sim.url) as api:
+        assert (await run_cli(sim, "retry", sim.job_id, "--memory", "x1.5", "--yes"))[0] == 0
+        sim.engine.run_until_idle()
+        (first,) = await retries(api, sim.job_id)
+        code, out, err = await run_cli(sim, "retry", sim.job_id, "--yes")  # the original's id, not the retry's
+        assert code == 0, err + out
+        assert "which failed: retried through it" in out, out
+        second = [r for r in await retries(api, sim.job_id) if r["jobId"] != first["jobId"]]
+        assert [r["tags"]["batchtui:retry-of"] for r in second] == [first["jobId"]]
+        env = {e["name"]: e["value"] for e in second[0]["container"]["environment"]}
+        assert env["BATCHTUI_ARRAY_INDEX"] == str(APP)  # the original index the bug keeps failing
+        # a third time, with the second still to run: nothing more is sent
+        code, out, _ = await run_cli(sim, "retry", sim.job_id, "--yes")
+        assert code == 0 and "nothing to do" in out and sim.requests_by_operation["SubmitJob"] == 2

@@ -317,3 +317,43 @@ def test_a_running_dependent_by_a_standard_dependency_is_not_resubmitted_early()
     snap = snapshot(array("B", "SFS", name="JobB"), array("C", "SFp", (dep("B"),), name="JobC"))
     plan = plan_retry(snap, Selection("B"), downstream=True)
     assert [c.params["jobName"] for c in plan.calls] == ["JobB-retry"]
+
+
+def test_an_index_whose_retry_failed_is_retried_through_that_retry():
+    original = array("B", "SFSFF", name="JobB")
+    earlier = array("R1", "SF", name="JobB-retry", created=2000, tags=MappingProxyType({RETRY_OF_TAG: "B"}),
+                    container_overrides=overrides({INDICES_ENV: "1,3"}))
+    plan = plan_retry(snapshot(original, earlier), Selection("B"))
+    by_tag = {c.params["tags"][RETRY_OF_TAG]: c for c in plan.calls}
+    assert env(by_tag["B"]) == {INDEX_ENV: "4"}  # never resubmitted before
+    assert env(by_tag["R1"]) == {INDEX_ENV: "3"}  # R1's child 1 re-ran index 3 and failed: the original index, again
+    assert "already resubmitted as JobB-retry (R1), which failed: retried through it" in plan.summary()
+
+
+def test_a_retry_of_a_retry_that_failed_too_is_followed_to_the_latest():
+    original = array("B", "SFSF", name="JobB")
+    r1 = array("R1", "FF", name="JobB-retry", created=2000, tags=MappingProxyType({RETRY_OF_TAG: "B"}),
+               container_overrides=overrides({INDICES_ENV: "1,3"}))
+    r2 = plain("R2", Status.FAILED, name="JobB-retry", created=3000, tags=MappingProxyType({RETRY_OF_TAG: "R1"}),
+               container_overrides=overrides({INDEX_ENV: "3"}))
+    plan = plan_retry(snapshot(original, r1, r2), Selection("B"))
+    by_tag = {c.params["tags"][RETRY_OF_TAG]: c for c in plan.calls}
+    assert set(by_tag) == {"R1", "R2"}
+    assert env(by_tag["R1"]) == {INDEX_ENV: "1"}  # R1's index 1 had no retry of its own
+    assert env(by_tag["R2"]) == {INDEX_ENV: "3"}  # index 3 failed in R1 and again in R2: retried through R2
+    # and once those are running, asking again submits nothing
+    running = [plain(f"N{n}", Status.RUNNING, name=c.params["jobName"], created=4000 + n,
+                     tags=MappingProxyType(c.params["tags"]),
+                     container_overrides=MappingProxyType(c.params["containerOverrides"]))
+               for n, c in enumerate(plan.calls)]
+    assert plan_retry(snapshot(original, r1, r2, *running), Selection("B")).empty
+
+
+def test_a_running_retry_is_not_resubmitted_and_says_so():
+    original = array("B", "SF", name="JobB")
+    earlier = array("R1", "R", name="JobB-retry", created=2000, tags=MappingProxyType({RETRY_OF_TAG: "B"}),
+                    container_overrides=overrides({INDEX_ENV: "1"}))
+    plan = plan_retry(snapshot(original, plain("R1", Status.RUNNING, name="JobB-retry", created=2000,
+                                                tags=earlier.tags, container_overrides=earlier.container_overrides)),
+                      Selection("B"))
+    assert plan.empty and "not resubmitted again while that has not failed" in plan.summary()
