@@ -24,7 +24,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from batchtui import audit
 from batchtui.capacity import World
@@ -44,8 +44,11 @@ from batchtui.plan import (
 )
 from batchtui.sanitize import printable, printable_lines
 
+if TYPE_CHECKING:  # the client itself is opened in main(), only when an action runs
+    from batchtui.aws import BatchPort
 
-async def perform(api: Any, plan: Plan, progress: ProgressFn | None = None, *, profile: str | None = None,
+
+async def perform(api: BatchPort, plan: Plan, progress: ProgressFn | None = None, *, profile: str | None = None,
                   audit_path: Path | None = None, registry: Registry | None = None,
                   stop: asyncio.Event | None = None) -> tuple[Outcome, audit.AuditError | None]:
     """execute() with the audit journal: the intent is on disk before the first call, each call's result after it.
@@ -138,7 +141,7 @@ def changes_from(args: argparse.Namespace) -> Overrides:
                      env=merge_env((), list(getattr(args, "env", None) or ())))
 
 
-async def read_worlds(api: Any, queues: list[str]) -> dict[str, World]:
+async def read_worlds(api: BatchPort, queues: list[str]) -> dict[str, World]:
     """Each queue's compute environments, as the capacity checks read them; what cannot be read (no permission, an
     endpoint without the operation) is named in the World, and the plan says the fit was not checked. A queue AWS
     does not know is an error (UnknownQueue): nothing could be submitted to it."""

@@ -14,9 +14,12 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from batchtui.model import Snapshot
+
+if TYPE_CHECKING:
+    from batchtui.aws import BatchPort
 
 DEMO_QUEUE = "ProdQueue"
 DEMO_SEED = 11
@@ -26,7 +29,7 @@ class Source(Protocol):
     queue: str
     where: str  # "us-east-1 · profile prod", or the endpoint: shown in the status bar
     max_tps: float | None
-    api: Any  # the client retry and cancel are sent through (and the capacity checks of a changed retry read)
+    api: BatchPort  # the client retry and cancel are sent through (and the capacity checks of a changed retry read)
 
     async def refresh(self) -> Snapshot: ...
 
@@ -41,7 +44,7 @@ class Source(Protocol):
 class PollerSource:
     """The poller over one client; `switch_queue` checks the queue exists, then starts a new poller on it."""
 
-    def __init__(self, api: Any, queue: str, *, since_s: float, where: str, region: str | None,
+    def __init__(self, api: BatchPort, queue: str, *, since_s: float, where: str, region: str | None,
                  endpoint: str | None, max_tps: float | None, clock: Callable[[], datetime] | None = None) -> None:
         self.api = api
         self.queue = queue
