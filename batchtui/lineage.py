@@ -55,6 +55,21 @@ class Latest:
 
 
 @dataclass(frozen=True, slots=True)
+class Run:
+    """One place an original index ran: the original itself, or the retry (and its child) that re-ran it."""
+
+    job_id: str
+    job_name: str
+    child: int | None  # the index in that job (None: a plain retry of one index)
+    status: Status
+    detail: IndexDetail | None
+
+    @property
+    def child_id(self) -> str:
+        return f"{self.job_id}:{self.child}" if self.child is not None else self.job_id
+
+
+@dataclass(frozen=True, slots=True)
 class Repair:
     """An original job with its retries: its effective state, and for each retried index its latest attempt."""
 
@@ -66,6 +81,18 @@ class Repair:
     @property
     def retried(self) -> list[int]:
         return sorted(self.latest)
+
+    def runs(self, index: int) -> tuple[Run, ...]:
+        """Where original index `index` ran: first the original, then its latest retry; () when never retried."""
+        latest = self.latest.get(index)
+        if latest is None or self.original.array is None or self.effective.array is None:
+            return ()
+        names = {r.job_id: r.job_name for r in self.retries}
+        first = Run(self.original.job_id, self.original.job_name, index, self.original.array.status(index),
+                    self.original.array.details.get(index))
+        now = Run(latest.job_id, names.get(latest.job_id, latest.job_id), latest.child,
+                  self.effective.array.status(index), self.effective.array.details.get(index))
+        return first, now
 
     def effective_counts(self) -> dict[str, int] | None:
         """effectiveChildCounts: the original's indices counted by their effective status (None: a plain job)."""

@@ -7,6 +7,7 @@ Syntax (case-insensitive; terms separated by spaces):
                              reason:"Essential container")
     group:oom                the failure group (triage.py): oom spot timeout start dependency cancelled app
     doomed                   not finished but can no longer succeed (analysis.py: its dependency failed)
+    retried                  re-run by a batchtui retry (lineage.py); its status is then the retry's
     100-199   42   5000-     an index, a range, an open range
     !status:SUCCEEDED        any term negated
 Terms of the same kind are OR-ed, different kinds AND-ed: `status:failed status:running 0-999` means (FAILED or
@@ -29,7 +30,7 @@ class FilterError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    kind: str  # status / exit / reason / group / doomed / range
+    kind: str  # status / exit / reason / group / doomed / retried / range
     negate: bool
     statuses: frozenset[int] = frozenset()
     codes: frozenset[int] = frozenset()
@@ -43,16 +44,18 @@ class Filter:
     text: str
     terms: tuple[Term, ...]
 
-    def mask(self, array: ArrayState, doomed: bytes = b"") -> bytes:
+    def mask(self, array: ArrayState, doomed: bytes = b"", retried: bytes = b"") -> bytes:
         """One byte per index: 1 when it matches. `doomed`: the array's doomed mask (analysis.Analysis.doomed_mask),
-        which the `doomed` term needs (it is a fact about the pipeline, not the array alone)."""
+        `retried`: 1 per index a retry re-ran – facts about the pipeline, not the array alone, that the `doomed` and
+        `retried` terms need."""
         size = array.size
         if not self.terms:
             return b"\x01" * size
         full = (1 << size) - 1
         groups: dict[str, int] = {}
         for t in self.terms:
-            bits = _bits(doomed[:size]) if t.kind == "doomed" else _term_bits(t, array)
+            facts = {"doomed": doomed, "retried": retried}
+            bits = _bits(facts[t.kind][:size]) if t.kind in facts else _term_bits(t, array)
             if t.negate:
                 bits = full & ~bits
             groups[t.kind] = groups.get(t.kind, 0) | bits
@@ -87,8 +90,8 @@ def _term(word: str) -> Term:
             return _range(word, negate, m)
         if body.lower() in _STATUS_NAMES:
             key, value = "status", body
-        elif body.lower() == "doomed":
-            return Term("doomed", negate)
+        elif body.lower() in ("doomed", "retried"):
+            return Term(body.lower(), negate)
         else:
             raise FilterError(f"not understood: {word!r} (try status:FAILED, exit:137, 100-199, reason:memory, doomed)")
     if not value:

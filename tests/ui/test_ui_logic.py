@@ -309,6 +309,10 @@ def test_the_grid_filter_knows_failure_groups_and_quoted_text():
     assert flt.matches(flt.parse("doomed").mask(array, doomed)) == [4, 5]
     assert flt.matches(flt.parse("!doomed !status:FAILED").mask(array, doomed)) == [0]
     assert flt.matches(flt.parse("doomed").mask(array)) == []  # no doom known: nothing is doomed
+    retried = bytes([0, 1, 0, 1, 0, 0])
+    assert flt.matches(flt.parse("retried").mask(array, doomed, retried)) == [1, 3]
+    assert flt.matches(flt.parse("retried doomed").mask(array, doomed, retried)) == []  # different kinds: and
+    assert flt.matches(flt.parse("!retried status:FAILED").mask(array, doomed, retried)) == [2]
     for bad, says in (("group:bogus", "unknown group 'bogus'"), ('reason:"open', "No closing quotation"),
                       ("doomd", "not understood")):
         with pytest.raises(flt.FilterError, match=says):

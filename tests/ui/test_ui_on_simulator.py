@@ -115,6 +115,23 @@ async def test_retry_marked_failures_from_the_grid_submits_once_and_is_audited(t
                 assert [j.job_name for j in app.snap.jobs] == ["JobA", "JobB", "JobC", "JobD", "JobE"]
                 shown = app.snap.job(ids["JobB"]).array
                 assert all(shown.status(i) is not Status.FAILED for i in failed)
+                # the grid finds the retried indices, and says where each ran first and runs now
+                screen = app.screen
+                await pilot.press("slash", *"retried", "enter")
+                assert [i for i, m in enumerate(screen._mask) if m] == sorted(failed)
+                assert "retried: " in str(screen.query_one("#legend").render()) and "(/retried)" in str(
+                    screen.query_one("#legend").render())
+                screen.grid.move_to(failed[0])
+                await pilot.pause()
+                info = str(screen.query_one("#index-info").render())
+                assert "retried as JobB-retry" in info and "first run: ✘ FAILED" in info
+                await pilot.press("enter")
+                detail = app.screen
+                assert isinstance(detail, DetailScreen)
+                assert detail.child_id.startswith(retry[0].job_id)  # the latest run's attempts and log
+                runs = detail._runs()
+                assert [r.job_id for r in runs] == [ids["JobB"], retry[0].job_id]
+                assert runs[0].status is Status.FAILED and runs[0].child == failed[0]
     from batchtui import audit
 
     (done,), bad = audit.read_actions((tmp_path / "batchtui" / "actions.jsonl").read_text().splitlines())

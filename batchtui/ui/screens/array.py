@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Static
 
 from batchtui.analysis import analyze
+from batchtui.lineage import Repair, join
 from batchtui.model import DependencyType, IndexDetail, Job, Status
 from batchtui.sanitize import printable as clean
 from batchtui.ui import filters
@@ -81,6 +82,22 @@ class ArrayScreen(DashboardScreen):
         """1 per index that has not finished but can no longer succeed (the grid draws them apart, `doomed` filters)."""
         snap = self.dash.snap
         return analyze(snap).doomed_mask.get(job.job_id, b"") if snap is not None else b""
+
+    def _repair(self) -> Repair | None:
+        """This array's retries joined back (from what AWS has: the dashboard's raw snapshot)."""
+        raw = self.dash.raw
+        return join(raw).of(self.job_id) if raw is not None else None
+
+    def _retried(self, job: Job) -> bytes:
+        """1 per index a retry re-ran (the `retried` filter)."""
+        repair = self._repair()
+        if repair is None or job.array is None:
+            return b""
+        out = bytearray(job.array.size)
+        for i in repair.latest:
+            if 0 <= i < len(out):
+                out[i] = 1
+        return bytes(out)
 
     @property
     def grid(self) -> IndexGrid:
@@ -160,6 +177,10 @@ class ArrayScreen(DashboardScreen):
         done = job.array.finished()
         t.append(f"\n{done:,} of {size:,} finished", HEAD)
         t.append(f" ({100 * done // size if size else 0}%)", MUTED)
+        repair = self._repair()
+        if repair is not None and repair.latest:
+            t.append("\n↻ ", Style(color="#79c0ff", bold=True))
+            t.append(f"{repair.summary()} (/retried)", Style(color="#e6edf3"))
         insight = self.dash.insights.get(job.job_id)
         if insight is not None:
             if insight.doomed:
@@ -195,6 +216,19 @@ class ArrayScreen(DashboardScreen):
             t.append("\n")
         if len(d.attempts) > 1:
             t.append(f"{len(d.attempts)} attempts\n", MUTED)
+        repair = self._repair()
+        runs = repair.runs(index) if repair is not None else ()
+        if runs:
+            first, now = runs
+            t.append("↻ retried as ", Style(color="#79c0ff", bold=True))
+            where = f"[{now.child}]" if now.child is not None else ""
+            t.append(f"{clean(now.job_name)}{where}\n", Style(color="#e6edf3"))
+            t.append("  first run: ", MUTED)
+            t.append_text(fmt.status_text(first.status))
+            if first.detail is not None:
+                t.append(" " + clean(fmt.truncate(failure_text(first.detail.exit_code, first.detail.reason,
+                                                              first.detail.status_reason), 60)), MUTED)
+            t.append("\n")
         why = explain_index(snap, job.job_id, index)
         if why is not None:
             t.append("\nwhy: ", Style(color="#79c0ff", bold=True))
@@ -216,7 +250,7 @@ class ArrayScreen(DashboardScreen):
             for p in downs:
                 t.append_text(_partner_line(p))
         t.append("\nN:N same index · seq next/previous · all whole job", MUTED)
-        t.append("\nEnter: details and log", MUTED)
+        t.append("\nEnter: details and log" + (" (of the latest run)" if runs else ""), MUTED)
         self.query_one("#index-info", Static).update(t)
 
     # --- interaction ----------------------------------------------------------------------------------------
@@ -274,7 +308,7 @@ class ArrayScreen(DashboardScreen):
 
     def _apply(self, flt: filters.Filter, job: Job) -> None:
         assert job.array is not None
-        self._mask = flt.mask(job.array, self._doomed(job))
+        self._mask = flt.mask(job.array, self._doomed(job), self._retried(job))
         self._matches = filters.matches(self._mask)
 
     # --- marks and actions -----------------------------------------------------------------------------------

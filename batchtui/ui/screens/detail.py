@@ -21,6 +21,7 @@ from textual.css.query import NoMatches
 from textual.widgets import Footer, Log, Static
 
 from batchtui.errors import BatchtuiError
+from batchtui.lineage import Run, join
 from batchtui.model import Attempt, IndexDetail, Job, Status
 from batchtui.sanitize import printable as clean
 from batchtui.ui import format as fmt
@@ -60,6 +61,10 @@ class DetailScreen(DashboardScreen):
 
     @property
     def child_id(self) -> str:
+        """What DescribeJobs and the log are read for: the index's latest run (a retry's child once retried)."""
+        runs = self._runs()
+        if runs:
+            return runs[-1].child_id
         return f"{self.job_id}:{self.index}" if self.index is not None else self.job_id
 
     @property
@@ -146,6 +151,9 @@ class DetailScreen(DashboardScreen):
         if failure:
             rows.add_row("Reason", Text(clean(failure), Style(color=fmt.STATUS_COLOR[Status.FAILED])))
         rows.add_row("Timeline", self._timeline(job))
+        runs = self._runs()
+        if runs:
+            rows.add_row("Runs", _runs_text(runs))
         attempts = self._attempts(job)
         rows.add_row("Attempts", _attempts_table(attempts) if attempts else Text("none yet", MUTED))
         definition = raw.get("jobDefinition") or (job.job_definition if job else None)
@@ -175,6 +183,12 @@ class DetailScreen(DashboardScreen):
         elif self.raw is None:
             rows.add_row("", Text("loading DescribeJobs…", MUTED))
         self.query_one("#info", Static).update(Group(rows))
+
+    def _runs(self) -> tuple[Run, ...]:
+        """An original index re-run by a batchtui retry: where it ran first and where it runs now."""
+        raw = self.dash.raw
+        repair = join(raw).of(self.job_id) if raw is not None and self.index is not None else None
+        return repair.runs(self.index) if repair is not None and self.index is not None else ()
 
     def _exit_code(self, job: Job | None) -> int | None:
         raw_code = ((self.raw or {}).get("container") or {}).get("exitCode")
@@ -381,6 +395,22 @@ def _attempt(a: Mapping[str, Any]) -> Attempt:
     c = a.get("container") or {}
     return Attempt(exit_code=c.get("exitCode"), reason=c.get("reason"), status_reason=a.get("statusReason"),
                    started_at=a.get("startedAt"), stopped_at=a.get("stoppedAt"), log_stream=c.get("logStreamName"))
+
+
+def _runs_text(runs: tuple[Run, ...]) -> Text:
+    """`1. JobB[283]  FAILED  exit 137 OutOfMemoryError…` then `2. JobB-retry[3]  RUNNING (now)`."""
+    t = Text()
+    for n, r in enumerate(runs, 1):
+        where = f"[{r.child}]" if r.child is not None else ""
+        t.append(f"{n}. {clean(r.job_name)}{where}  ", TEXT)
+        t.append_text(fmt.status_text(r.status))
+        d = r.detail
+        if d is not None and (d.exit_code is not None or d.reason or d.status_reason):
+            t.append("  " + clean(fmt.truncate(failure_text(d.exit_code, d.reason, d.status_reason), 70)), MUTED)
+        t.append(f"  {r.child_id}" + ("  (now: the attempts and log below)" if n == len(runs) else "") + "\n",
+                 Style(color="#6e7681"))
+    t.rstrip()
+    return t
 
 
 def _attempts_table(attempts: list[Attempt]) -> Table:
