@@ -225,7 +225,7 @@ class ArrayScreen(DashboardScreen):
             t.append(f"{clean(now.job_name)}{where}\n", Style(color="#e6edf3"))
             t.append("  first run: ", MUTED)
             t.append_text(fmt.status_text(first.status))
-            if first.detail is not None:
+            if first.detail is not None and first.status is Status.FAILED:
                 t.append(" " + clean(fmt.truncate(failure_text(first.detail.exit_code, first.detail.reason,
                                                               first.detail.status_reason), 60)), MUTED)
             t.append("\n")

@@ -405,7 +405,7 @@ def _runs_text(runs: tuple[Run, ...]) -> Text:
         t.append(f"{n}. {clean(r.job_name)}{where}  ", TEXT)
         t.append_text(fmt.status_text(r.status))
         d = r.detail
-        if d is not None and (d.exit_code is not None or d.reason or d.status_reason):
+        if d is not None and r.status is Status.FAILED:
             t.append("  " + clean(fmt.truncate(failure_text(d.exit_code, d.reason, d.status_reason), 70)), MUTED)
         t.append(f"  {r.child_id}" + ("  (now: the attempts and log below)" if n == len(runs) else "") + "\n",
                  Style(color="#6e7681"))
