@@ -34,7 +34,7 @@ from textual.timer import Timer
 from batchtui.errors import BatchtuiError, UsageError, kind_of
 from batchtui.lineage import effective
 from batchtui.model import Snapshot, split_child_id
-from batchtui.ui.events import TOAST_ORDER, Event, diff
+from batchtui.ui.events import TOAST_ORDER, Event, diff, retries_seen
 from batchtui.ui.insight import JobInsight, job_insights
 from batchtui.ui.palette import LightPalette
 from batchtui.ui.screens.action import ActionScreen
@@ -275,8 +275,11 @@ class BatchtuiApp(App[int]):
         # After partial snapshots, the first complete one is still "the first": its failures are a summary, not a
         # flood of "index failed" events for indices that were only not read yet.
         # The screens show retries folded into their originals (lineage.effective); actions plan on what AWS has.
-        self.raw, snap = snap, effective(snap)
-        events = diff(None if self.snap is not None and self.snap.loading else self.snap, snap)
+        first = self.snap is None or self.snap.loading
+        prev_raw, self.raw, snap = self.raw, snap, effective(snap)
+        events = diff(None if first else self.snap, snap)
+        if not first and prev_raw is not None and not snap.error:
+            events.extend(retries_seen(prev_raw, self.raw))
         if not snap.error or not self.insights:
             self.insights = job_insights(snap)
         self.snap = snap

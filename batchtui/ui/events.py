@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from batchtui import triage
+from batchtui.lineage import join
 from batchtui.model import Job, Snapshot, Status
 from batchtui.sanitize import printable
 from batchtui.ui import format as fmt
@@ -63,6 +64,24 @@ def diff(prev: Snapshot | None, cur: Snapshot) -> list[Event]:
         events.extend(_index_failures(old, job, at))
         events.extend(_job_change(old, job, at))
     events.extend(_pipelines_done(prev, cur, at))
+    return events
+
+
+def retries_seen(prev: Snapshot, cur: Snapshot) -> list[Event]:
+    """One line per retry that `cur` (as AWS has it) shows and `prev` did not: "JobB: 24 indices retried (JobB-retry)"
+    – the retry itself is folded into its original on screen, so this is where it is said."""
+    known = set(join(prev).root_of)
+    lineage = join(cur)
+    events = []
+    for retry_id, original_id in lineage.root_of.items():
+        repair = lineage.repairs.get(original_id)
+        retry = next((r for r in repair.retries if r.job_id == retry_id), None) if repair else None
+        if retry_id in known or repair is None or retry is None:
+            continue
+        what = (f"{len(retry.indices):,} ind{'ex' if len(retry.indices) == 1 else 'ices'}" if retry.indices is not None
+                else "the job")
+        events.append(Event(cur.polled_at, INFO, f"{repair.original.job_name}: {what} retried ({retry.job_name})",
+                            job_id=original_id, kind="job"))
     return events
 
 

@@ -111,6 +111,9 @@ async def test_retry_marked_failures_from_the_grid_submits_once_and_is_audited(t
                 await wait_for(pilot, lambda: len(app.raw.jobs) > 5 and not app.refreshing)
                 retry = [j for j in app.raw.jobs if j.tags.get("batchtui:retry-of") == ids["JobB"]]
                 assert retry, "the new job is in the next snapshot"
+                said = [e.text for e in app.events if "retried" in e.text]
+                n = len(failed)
+                assert said == [f"JobB: {n:,} ind{'ex' if n == 1 else 'ices'} retried (JobB-retry)"]  # once
                 # … and on screen it is folded into JobB: no sixth job, the failed indices now the retry's
                 assert [j.job_name for j in app.snap.jobs] == ["JobA", "JobB", "JobC", "JobD", "JobE"]
                 shown = app.snap.job(ids["JobB"]).array
