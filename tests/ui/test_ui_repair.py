@@ -6,6 +6,7 @@ sent."""
 from __future__ import annotations
 
 import pytest
+from test_ui_on_simulator import wait_for
 from textual.widgets import DataTable, Input
 
 from batchtui.plan import Selection
@@ -24,14 +25,6 @@ def dummy_credentials(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-
-
-async def wait_for(pilot, predicate, tries: int = 300) -> None:
-    for _ in range(tries):
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not reached")
 
 
 def oom_world() -> SimServer:
