@@ -202,8 +202,10 @@ class Resolved:
 def resolve(changes: Overrides, job: Job, world: World | None) -> Resolved:
     """The changes for this job, checked against the target queue's capacity (`world`; None: not read)."""
     had = capacity.needs(job)
-    memory = _memory(changes.memory, had, world, job.job_name)
     vcpus = changes.vcpus
+    # a factor is sized for the job as it will run: with its new vCPUs, if those change too
+    sized = Needs(vcpus if vcpus is not None else had.vcpus, had.memory_mib, had.gpus)
+    memory = _memory(changes.memory, sized, world, job.job_name)
     need = Needs(vcpus if vcpus is not None else had.vcpus, memory if memory is not None else had.memory_mib,
                  had.gpus)
     unchecked = None

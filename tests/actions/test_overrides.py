@@ -175,3 +175,10 @@ def test_a_refused_change_sends_nothing_at_all_and_the_summary_says_why():
     assert text.startswith("Retry refused: nothing will be sent (changes: vcpus=256)")
     assert "JobB's retry would never run: needs 256 vCPU, 4,096 MiB; the largest instance type Cpu may launch, " \
            "c6i.32xlarge, offers 128 vCPU" in text
+
+
+def test_a_factor_is_sized_for_the_new_vcpus_when_they_change_too():
+    world = World.parse(queue("F"), [ce("F", [], kind="FARGATE")])
+    job = array("C", "SF", name="JobC", container_overrides=resources(1, 2048))
+    got = resolve(Overrides(Memory(factor=1.5), vcpus=2), job, world)
+    assert (got.vcpus, got.memory_mib) == (2, 4096)  # 3,072 is no Fargate size with 2 vCPU: the next one is
