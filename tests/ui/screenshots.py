@@ -21,6 +21,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from textual.pilot import Pilot  # noqa: E402
 
+from batchtui.ui.screens.pipeline import PipelineScreen  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -73,6 +75,16 @@ async def shoot(app, out: Path, size: tuple[int, int], prefix: str = "", warmup=
         await save(pilot, "detail")
         await pilot.press("question_mark")
         await save(pilot, "help")
+        for _ in range(8):  # back to the pipeline screen
+            if isinstance(app.screen, PipelineScreen):
+                break
+            await pilot.press("escape")
+            await pilot.pause()
+        await pilot.press("F")
+        await save(pilot, "failures")
+        await pilot.press("down", "R")
+        await pilot.pause(1.0)  # the plan window checks the raised memory against the queue's instances
+        await save(pilot, "failures-repair")
     return shots
 
 

@@ -245,6 +245,8 @@ class ScriptedSource:
         self.refreshes = 0
         self.log_calls: list[tuple[str, str, str | None]] = []
         self.queues_asked: list[str] = []
+        self.api = self  # the plan window reads the target queue's capacity through `source.api`
+        self.capacity_reads: list[str] = []
 
     async def refresh(self) -> Snapshot:
         item = self.snapshots[min(self.refreshes, len(self.snapshots) - 1)]
@@ -260,6 +262,14 @@ class ScriptedSource:
 
             raise UnknownQueue(f"no job queue named {queue!r} in us-east-1")
         self.queue = queue
+
+    async def check_queue(self, queue: str) -> dict:
+        self.capacity_reads.append(f"queue {queue}")
+        return {**PROD_QUEUE, "jobQueueName": queue, "jobQueueArn": f"{ARN}:job-queue/{queue}"}
+
+    async def describe_compute_environments(self, refs: Sequence[str]) -> list[dict]:
+        self.capacity_reads.append("environments " + ",".join(refs))
+        return [PROD_CE, PROD_MEMORY_CE]
 
     async def describe_jobs(self, ids: Sequence[str]) -> list[dict]:
         return [self.described[i] for i in ids if i in self.described]
@@ -344,3 +354,19 @@ def tiny_world(*front: str):
 
     snapshot = {"frontOfQueue": {"jobs": [{"jobArn": f"{ARN}:job/{j}"} for j in front]}}
     return World.parse(TINY_QUEUE, [TINY_CE], snapshot)
+
+
+def _environment(name: str, instance_types: list[str], max_vcpus: int) -> dict:
+    return {"computeEnvironmentName": name, "computeEnvironmentArn": f"{ARN}:compute-environment/{name}",
+            "type": "MANAGED", "state": "ENABLED", "status": "VALID",
+            "computeResources": {"type": "EC2", "minvCpus": 0, "maxvCpus": max_vcpus, "desiredvCpus": 0,
+                                 "instanceTypes": instance_types}}
+
+
+# ProdQueue as the scripted source describes it: compute-optimised first, then memory-optimised instances
+PROD_CE = _environment("ProdCE", ["c6i"], 256)
+PROD_MEMORY_CE = _environment("ProdMemoryCE", ["r6i"], 512)
+PROD_QUEUE = {"jobQueueName": QUEUE, "jobQueueArn": f"{ARN}:job-queue/{QUEUE}", "state": "ENABLED", "status": "VALID",
+              "priority": 1, "computeEnvironmentOrder": [
+                  {"order": 1, "computeEnvironment": PROD_CE["computeEnvironmentArn"]},
+                  {"order": 2, "computeEnvironment": PROD_MEMORY_CE["computeEnvironmentArn"]}]}

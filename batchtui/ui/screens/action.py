@@ -23,11 +23,11 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from batchtui.capacity import World
 from batchtui.errors import BatchtuiError
 from batchtui.overrides import Overrides
 
 if TYPE_CHECKING:
-    from batchtui.capacity import World
     from batchtui.plan import Plan, Selection
     from batchtui.ui.app import BatchtuiApp
 
@@ -158,6 +158,9 @@ class ActionScreen(ModalScreen[bool]):
             self._safe(self.refresh_bindings)
             self._safe(self._render_plan)
             return
+        except Exception as e:  # noqa: BLE001 – a source that cannot read capacity: the plan says the fit is unchecked
+            why = f"not readable from this source ({type(e).__name__})"
+            self.worlds.update({q: World(None, missing=(why,)) for q in queues})
         self.checking = set()
         self._safe(self.replan)
 
