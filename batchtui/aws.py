@@ -1,17 +1,17 @@
-"""The client facade: the only module that talks to AWS (Batch and CloudWatch Logs) through aiobotocore.
+"""The client facade: the only module that talks to AWS (Batch, CloudWatch Logs, EC2) through aiobotocore.
 
     async with open_api(region=None, profile=None, endpoint_url=url, max_tps=10.0) as api:
         await api.list_jobs(jobQueue="ProdQueue", filters=[...])
 
 One session per process, opened and closed inside the running event loop, with a client for Batch reads, one for
-SubmitJob and one for CloudWatch Logs. Every HTTP attempt (retries included) waits on the call budget
-(`budget.TokenBucket`) through botocore's `before-send` hook, and is counted (`api.calls`; `api.throttled` for
-answers that said "too many requests"). Reads, CancelJobs and TerminateJobs (idempotent on AWS) use botocore's
-"standard" retries, bounded, so a dead endpoint fails in well under 30 s. SubmitJob has no idempotency token: its
-client never retries on its own (a 500 after the job was created would create it again); only a throttled answer,
-which created nothing, is tried again here, and an answer lost after sending raises `OutcomeUnknown`. Every
-botocore/AWS error leaves this module as a `batchtui.errors` type with one line a person can act on; no key, token
-or signature ever goes into a message.
+SubmitJob, one for CloudWatch Logs and one for EC2 (DescribeInstanceTypes). Every Batch and EC2 HTTP attempt
+(retries included) waits on the call budget (`budget.TokenBucket`) through botocore's `before-send` hook, and is
+counted (`api.calls`; `api.throttled` for answers that said "too many requests"). Reads, CancelJobs and
+TerminateJobs (idempotent on AWS) use botocore's "standard" retries, bounded, so a dead endpoint fails in well under
+30 s. SubmitJob has no idempotency token: its client never retries on its own (a 500 after the job was created would
+create it again); only a throttled answer, which created nothing, is tried again here, and an answer lost after
+sending raises `OutcomeUnknown`. Every botocore/AWS error leaves this module as a `batchtui.errors` type with one
+line a person can act on; no key, token or signature ever goes into a message.
 """
 
 from __future__ import annotations
@@ -123,6 +123,7 @@ class BatchPort(Protocol):
     async def describe_job_queues(self, queues: Sequence[str]) -> list[dict]: ...
     async def describe_compute_environments(self, refs: Sequence[str]) -> list[dict]: ...
     async def get_job_queue_snapshot(self, queue: str) -> dict: ...
+    async def describe_instance_types(self, names: Sequence[str], patterns: Sequence[str] = ()) -> list[dict]: ...
     async def list_jobs(self, **kwargs: Any) -> dict: ...
     async def describe_jobs(self, ids: Sequence[str]) -> list[dict]: ...
     async def submit_job(self, **kwargs: Any) -> dict: ...
@@ -142,8 +143,10 @@ class BatchApi:
     """Batch and Logs calls with the budget, counters and error mapping applied. Build it with `open_api`."""
 
     def __init__(self, batch: Any, logs: Any, budget: TokenBucket, *, profile: str | None = None,
-                 log_budget: TokenBucket | None = None, submit: Any = None, retry_scale: float = 1.0) -> None:
+                 log_budget: TokenBucket | None = None, submit: Any = None, retry_scale: float = 1.0,
+                 ec2: Any = None) -> None:
         self._batch = batch
+        self._ec2 = ec2  # DescribeInstanceTypes only; None: instance sizes come from batchtui's table
         self._submit = submit if submit is not None else batch  # a test double may have one client for both
         self._logs = logs
         self.budget = budget
@@ -164,6 +167,9 @@ class BatchApi:
         if self._submit is not batch:
             self._hook(self._submit, "batch", self._before_batch_send, self._after_batch_response)
         self._hook(logs, "cloudwatch-logs", self._before_logs_send, None)
+        # EC2 has its own quota, but its calls are the dashboard's too: they spend --max-tps and count in apiCalls.
+        if ec2 is not None:
+            self._hook(ec2, "ec2", self._before_batch_send, None)
 
     @staticmethod
     def _hook(client: Any, service: str, before: Any, after: Any) -> None:
@@ -223,6 +229,35 @@ class BatchApi:
     async def get_job_queue_snapshot(self, queue: str) -> dict:
         """The raw GetJobQueueSnapshot answer (frontOfQueue: the first 100 RUNNABLE jobs in dispatch order)."""
         resp = await self._read("GetJobQueueSnapshot", self._batch.get_job_queue_snapshot, jobQueue=queue)
+        return resp if isinstance(resp, dict) else {}
+
+    async def describe_instance_types(self, names: Sequence[str], patterns: Sequence[str] = ()) -> list[dict]:
+        """Raw EC2 InstanceTypes entries for instance types by name (100 a call) and for `instance-type` filter
+        patterns ("c6i.*", every page). A name EC2 does not know fails the whole call (InvalidInstanceType)."""
+        if self._ec2 is None:
+            raise ApiError("DescribeInstanceTypes is not available (no EC2 client)")
+        out: list[dict] = []
+        names = list(dict.fromkeys(names))
+        for start in range(0, len(names), 100):
+            resp = await self._ec2_read(InstanceTypes=names[start:start + 100])
+            out.extend(resp.get("InstanceTypes") or ())
+        if patterns:
+            kwargs: dict[str, Any] = {"Filters": [{"Name": "instance-type", "Values": list(patterns)}],
+                                      "MaxResults": 100}
+            seen: set[str] = set()
+            while True:
+                resp = await self._ec2_read(**kwargs)
+                out.extend(resp.get("InstanceTypes") or ())
+                token = resp.get("NextToken")
+                if not token or token in seen or len(seen) >= 50:  # a token that comes back again: stop, not loop
+                    break
+                seen.add(token)
+                kwargs["NextToken"] = token
+        return [d for d in out if isinstance(d, dict)]
+
+    async def _ec2_read(self, **kwargs: Any) -> dict:
+        with self._mapped("DescribeInstanceTypes", service="ec2"):
+            resp = await self._ec2.describe_instance_types(**kwargs)
         return resp if isinstance(resp, dict) else {}
 
     async def list_jobs(self, **kwargs: Any) -> dict:
@@ -593,8 +628,9 @@ async def open_api(region: str | None = None, profile: str | None = None, endpoi
             batch = await client("batch", config)
             submit = await client("batch", once)
             logs = await client("logs", config)
+            ec2 = await client("ec2", config)
             if scale != 1.0:
-                for made in (batch, submit, logs):
+                for made in (batch, submit, logs, ec2):
                     _scale_botocore_backoff(made, scale)
         except (bex.BotoCoreError, ValueError) as e:
             if isinstance(e, bex.InvalidRegionError | bex.UnknownRegionError) or "region" in str(e).lower():
@@ -602,4 +638,4 @@ async def open_api(region: str | None = None, profile: str | None = None, endpoi
             raise map_error(e, "open", profile=profile, endpoint=endpoint_url) from None
         budget = TokenBucket(max_tps, burst)
         yield BatchApi(batch, logs, budget, profile=profile, log_budget=TokenBucket(max(1.0, min(max_tps, 10.0))),
-                       submit=submit, retry_scale=scale)
+                       submit=submit, retry_scale=scale, ec2=ec2)

@@ -8,12 +8,14 @@ and why work sits in RUNNABLE"): AWS's own statusReason on the job (the blocked-
 INVALID or DISABLED; its environments DISABLED or INVALID; no instance type they may launch holds the job (memory
 counted as AWS counts it); every maxvCpus below the job's vCPUs; an unplaceable job at the head of the queue
 blocking the rest; the environments at maxvCpus with running work; else it is simply in line. Instance sizes come
-from the table batchtui ships (`instance_types`, shared with the simulator); a type it does not know is named as
-unknown, never guessed.
+from EC2 DescribeInstanceTypes where the credentials allow it (`parse_instance_types`, `ec2_request`), else from the
+table batchtui ships (`instance_types`, shared with the simulator); a type neither sizes is named as unknown, never
+guessed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +34,9 @@ AWS_REASONS = (
     ("ACTION_REQUIRED", "ce-invalid"),
 )
 
+TABLE_SOURCE = "batchtui's instance-type table"
+EC2_SOURCE = "EC2 DescribeInstanceTypes"
+
 
 @dataclass(frozen=True, slots=True)
 class ComputeEnv:
@@ -45,7 +50,9 @@ class ComputeEnv:
     min_vcpus: int | None = None
     max_vcpus: int | None = None
     desired_vcpus: int | None = None
-    instance_types: tuple[str, ...] = ()
+    instance_types: tuple[str, ...] = ()  # as the environment names them (sizes, families, `optimal`)
+    types: tuple[it.InstanceType, ...] = ()  # what they stand for, sized (EC2's answer, else the table)
+    unsized: tuple[str, ...] = ()  # names neither EC2 nor the table could size
 
     @property
     def fargate(self) -> bool:
@@ -56,11 +63,10 @@ class ComputeEnv:
         return self.state == "ENABLED" and self.status == "VALID"
 
     def unknown_types(self) -> list[str]:
-        return [t for t in self.instance_types if not it.is_known(t) and t not in it.ALIASES and t not in it.FAMILIES]
+        return list(self.unsized)
 
     def largest(self) -> it.InstanceType | None:
-        types = it.expand(self.instance_types)
-        return max(types, key=lambda t: (t.vcpus, it.usable_memory_mib(t)), default=None)
+        return max(self.types, key=lambda t: (t.vcpus, it.usable_memory_mib(t)), default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,18 +89,96 @@ class World:
     environments: tuple[ComputeEnv, ...] = ()
     front: tuple[str, ...] = ()  # job ids at the front of the queue, in dispatch order (GetJobQueueSnapshot)
     missing: tuple[str, ...] = ()  # what could not be read and why ("batch:DescribeComputeEnvironments denied")
+    sizes_from: str = TABLE_SOURCE  # where the instance sizes came from (said in the view)
+    sizes_note: str | None = None  # why EC2 could not size them ("no permission for ec2:DescribeInstanceTypes")
 
     @classmethod
     def parse(cls, queue: Mapping | None, environments: Iterable[Mapping] = (), snapshot: Mapping | None = None,
-              missing: Sequence[str] = ()) -> World:
+              missing: Sequence[str] = (), sizes: Mapping[str, it.InstanceType] | None = None,
+              sizes_note: str | None = None) -> World:
+        """`sizes`: EC2's sizes by name (`parse_instance_types`); without them the table sizes what it knows."""
         q = _queue(queue) if isinstance(queue, Mapping) else None
-        envs = tuple(_environment(e) for e in environments if isinstance(e, Mapping))
+        envs = tuple(_environment(e, sizes or {}) for e in environments if isinstance(e, Mapping))
         if q is not None:  # in the queue's order
             rank = {ref: n for n, ref in enumerate(q.environments)}
             envs = tuple(sorted(envs, key=lambda e: rank.get(e.arn, rank.get(e.name, len(rank)))))
         front = tuple(_job_id(j.get("jobArn")) for j in ((snapshot or {}).get("frontOfQueue") or {}).get("jobs") or ()
                       if isinstance(j, Mapping) and j.get("jobArn"))
-        return cls(q, envs, front, tuple(missing))
+        return cls(q, envs, front, tuple(missing), EC2_SOURCE if sizes else TABLE_SOURCE, sizes_note)
+
+
+def resolve_types(names: Iterable[str], ec2: Mapping[str, it.InstanceType]) -> tuple[tuple[it.InstanceType, ...],
+                                                                                    tuple[str, ...]]:
+    """The instance types an environment's instanceTypes stand for, smallest first, and the names nobody could
+    size. EC2's answer wins over the table (it is the account's truth); a family is every size either knows."""
+    chosen: dict[str, it.InstanceType] = {}
+    unsized: list[str] = []
+    for name in names:
+        families = it.DEFAULT_FAMILIES if name in it.ALIASES else (name,) if "." not in name else ()
+        if families:
+            found = {t.name: t for t in it.expand(families)}
+            found.update({n: t for n, t in ec2.items() if t.family in families})
+        else:
+            sized = ec2.get(name) or it.lookup(name)
+            found = {name: sized} if sized is not None else {}
+        if not found:
+            unsized.append(name)
+        chosen.update({n: ec2.get(n, t) for n, t in found.items()})
+    ordered = sorted(chosen.values(), key=lambda t: (t.vcpus, t.memory_mib, t.gpus, t.name))
+    return tuple(ordered), tuple(dict.fromkeys(unsized))
+
+
+@dataclass(frozen=True, slots=True)
+class Ec2Request:
+    """What to ask DescribeInstanceTypes for: sizes by name (a family the table knows as its sizes, so the usual
+    ask is one call), and families the table lacks as `instance-type` filter patterns."""
+
+    names: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.names or self.patterns)
+
+
+def ec2_request(environments: Iterable[Mapping], asked: Iterable[str] = ()) -> Ec2Request:
+    """The instance types the environments may launch that were not asked about yet (`asked`: names and patterns
+    asked before in this session), read from raw DescribeComputeEnvironments entries."""
+    done = set(asked)
+    names: dict[str, None] = {}
+    patterns: dict[str, None] = {}
+    for e in environments:
+        if not isinstance(e, Mapping):
+            continue
+        r = e.get("computeResources")
+        for name in (r.get("instanceTypes") or () if isinstance(r, Mapping) else ()):
+            name = str(name)
+            if "." in name:
+                names[name] = None
+            elif name in it.ALIASES or name in it.FAMILIES:  # the table's sizes of it, by name: one call for all
+                names.update((t.name, None) for t in it.expand([name]))
+            else:  # a family the table lacks: EC2's wildcard finds its sizes
+                patterns[f"{name}.*"] = None
+    return Ec2Request(tuple(n for n in names if n not in done), tuple(p for p in patterns if p not in done))
+
+
+def parse_instance_types(answer: Iterable[Any]) -> dict[str, it.InstanceType]:
+    """DescribeInstanceTypes' InstanceTypes entries as sizes by name; an entry without vCPUs or memory is left
+    out (that type stays unsized rather than guessed)."""
+    out: dict[str, it.InstanceType] = {}
+    for d in answer:
+        if not isinstance(d, Mapping) or not d.get("InstanceType"):
+            continue
+        vcpus = _int((d.get("VCpuInfo") or {}).get("DefaultVCpus") if isinstance(d.get("VCpuInfo"), Mapping) else None)
+        memory = _int((d.get("MemoryInfo") or {}).get("SizeInMiB") if isinstance(d.get("MemoryInfo"), Mapping)
+                      else None)
+        if not vcpus or not memory or vcpus < 0 or memory < 0:
+            continue
+        gpu_info = d.get("GpuInfo")
+        gpus = sum(_int(g.get("Count")) or 0 for g in (gpu_info.get("Gpus") or () if isinstance(gpu_info, Mapping)
+                                                          else ()) if isinstance(g, Mapping))
+        name = str(d["InstanceType"])
+        out[name] = it.InstanceType(name, vcpus, memory, gpus)
+    return out
 
 
 def _queue(d: Mapping) -> QueueInfo:
@@ -106,13 +190,15 @@ def _queue(d: Mapping) -> QueueInfo:
                      fair_share=bool(d.get("schedulingPolicyArn")))
 
 
-def _environment(d: Mapping) -> ComputeEnv:
+def _environment(d: Mapping, sizes: Mapping[str, it.InstanceType]) -> ComputeEnv:
     r = d.get("computeResources")
     r = r if isinstance(r, Mapping) else {}
+    names = tuple(str(t) for t in r.get("instanceTypes") or ())
+    types, unsized = resolve_types(names, sizes)
     return ComputeEnv(str(d.get("computeEnvironmentName") or ""), str(d.get("computeEnvironmentArn") or ""),
                       str(d.get("state") or ""), str(d.get("status") or ""), _str(d.get("statusReason")),
                       str(d.get("type") or ""), _str(r.get("type")), _int(r.get("minvCpus")), _int(r.get("maxvCpus")),
-                      _int(r.get("desiredvCpus")), tuple(str(t) for t in r.get("instanceTypes") or ()))
+                      _int(r.get("desiredvCpus")), names, types, unsized)
 
 
 def _job_id(arn: Any) -> str:
@@ -238,9 +324,28 @@ def diagnose(job: Job, world: World | None, snap: Snapshot | None = None) -> Wai
         for e in invalid + disabled:
             if _holds(e, needs(job)):
                 return _invalid(e, reason) if e.status == "INVALID" else _disabled(e, reason)
-    return (_fit(needs(job), usable or list(envs), reason) or _head(job, world, snap, reason)
-            or _full(job, usable, snap, reason) or Waiting("in-line", _in_line(q), reason,
-                                                           usable[0].name if usable else None))
+    found = (_fit(needs(job), usable or list(envs), reason) or _head(job, world, snap, reason)
+             or _full(job, usable, snap, reason) or Waiting("in-line", _in_line(q), reason,
+                                                            usable[0].name if usable else None))
+    return _unknown_sizes(found, needs(job), usable or list(envs))
+
+
+def _unknown_sizes(found: Waiting, need: Needs, envs: Sequence[ComputeEnv]) -> Waiting:
+    """Waiting its turn, but whether it can ever be placed rests on instance types nobody could size: say so."""
+    if found.cause not in ("in-line", "capacity-full"):
+        return found
+    vcpus, memory = need.vcpus or 0, need.memory_mib or 0
+    if any(it.fits(t, vcpus, memory, need.gpus) for e in envs if not e.fargate for t in e.types) \
+            or any(e.fargate and _holds(e, need) for e in envs):
+        return found
+    unsized = [n for e in envs for n in e.unsized]
+    if not unsized:
+        return found
+    names = ", ".join(unsized)
+    return dataclasses.replace(found, text=f"{found.text}; whether it fits at all is unknown: instance type "
+                               f"{names} {'is' if len(unsized) == 1 else 'are'} unknown (EC2 did not size "
+                               f"{'it' if len(unsized) == 1 else 'them'} and batchtui's table does not have "
+                               f"{'it' if len(unsized) == 1 else 'them'})")
 
 
 def _invalid(e: ComputeEnv, reason: str | None) -> Waiting:
@@ -263,7 +368,7 @@ def _holds(e: ComputeEnv, need: Needs) -> bool:
         return False
     if e.fargate:
         return it.fargate_valid(vcpus, memory)
-    return bool(e.unknown_types()) or any(it.fits(t, vcpus, memory, need.gpus) for t in it.expand(e.instance_types))
+    return bool(e.unknown_types()) or any(it.fits(t, vcpus, memory, need.gpus) for t in e.types)
 
 
 def _from_aws(cause: str, reason: str, job: Job, world: World | None) -> Waiting:
@@ -292,7 +397,7 @@ def _fit(need: Needs, envs: Sequence[ComputeEnv], reason: str | None) -> Waiting
     ec2 = [e for e in envs if not e.fargate]
     if not ec2 or any(e.unknown_types() for e in ec2):
         return None  # a type batchtui cannot size: say nothing rather than guess
-    by_instance = [e for e in ec2 if any(it.fits(t, vcpus, memory, need.gpus) for t in it.expand(e.instance_types))]
+    by_instance = [e for e in ec2 if any(it.fits(t, vcpus, memory, need.gpus) for t in e.types)]
     if by_instance:  # an instance would hold it, but the environment may not grow that far
         e = max(by_instance, key=lambda e: e.max_vcpus or 0)
         return Waiting("max-vcpus-too-small", f"needs {need.text()}; {e.name} may use at most {e.max_vcpus} vCPUs",

@@ -283,9 +283,11 @@ class Printer:
         elif full or not snap.error:
             for text in (snapshot_table(snap, extra) if self.output == "table" else snapshot_text(snap, extra)):
                 self.line(text)
-            if snap.log_note and snap.log_note not in self._said:
-                self._said.add(snap.log_note)
-                self.line(f"! {snap.log_note}")
+            notes = (snap.log_note, snap.capacity.sizes_note if snap.capacity is not None else None)
+            for note in notes:
+                if note and note not in self._said:  # said once, not on every refresh
+                    self._said.add(note)
+                    self.line(f"! {note}")
         else:
             self.line(f"{header_line(snap)}  {stale_line(snap)}")
 

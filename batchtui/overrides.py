@@ -253,7 +253,7 @@ def _what_an_instance_gives(want: int, had: Needs, world: World | None) -> int:
     if envs and all(e.fargate for e in envs):
         sizes = [m for m in it.FARGATE_COMBINATIONS.get(float(vcpus), ()) if m >= want]
         return min(sizes) if sizes else want
-    types = [t for e in envs if not e.fargate and not e.unknown_types() for t in it.expand(e.instance_types)
+    types = [t for e in envs if not e.fargate and not e.unknown_types() for t in e.types
              if t.vcpus >= vcpus and t.gpus >= had.gpus]
     if not types or any(it.usable_memory_mib(t) >= want for t in types):
         return want

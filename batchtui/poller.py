@@ -46,8 +46,9 @@ from types import MappingProxyType
 from typing import Any, TypeGuard
 
 from batchtui.aws import BatchPort, ServerError
-from batchtui.capacity import World, has_runnable_work
+from batchtui.capacity import World, ec2_request, has_runnable_work, parse_instance_types
 from batchtui.errors import OTHER, AccessDenied, ApiError, BatchtuiError, kind_of
+from batchtui.instance_types import InstanceType
 from batchtui.limits import CHILD_PAGE, FILTER_PAGE, MAX_ARRAY_SIZE  # tests shrink CHILD_PAGE here
 from batchtui.logsample import LogSampler
 from batchtui.model import (
@@ -534,6 +535,11 @@ class Poller:
         self._world: World | None = None  # the capacity read last (None while nothing is RUNNABLE)
         self._world_at = 0.0
         self._queue_desc: Any = None  # DescribeJobQueues' answer from this refresh's queue check, if it made one
+        # EC2's instance sizes, asked once per session for what the environments may launch (names and family
+        # patterns asked go in _asked); after a refusal the table sizes them and EC2 is not asked again.
+        self._sizes: dict[str, InstanceType] = {}
+        self._asked: set[str] = set()
+        self._sizes_note: str | None = None
         # Called with each partial snapshot of the first refresh (the dashboard draws them); None: none made.
         self.on_partial: Callable[[Snapshot], None] | None = None
         self._partial_at = 0.0
@@ -661,7 +667,25 @@ class Poller:
         envs = await self._capacity_call("DescribeComputeEnvironments", "describe_compute_environments", missing,
                                          refs) if refs else []
         front = await self._capacity_call("GetJobQueueSnapshot", "get_job_queue_snapshot", missing, self.queue)
-        self._world = World.parse(queue, envs or [], front, missing)
+        await self._read_sizes(envs or [])
+        self._world = World.parse(queue, envs or [], front, missing, self._sizes, self._sizes_note)
+
+    async def _read_sizes(self, envs: list[Any]) -> None:
+        """EC2's sizes for instance types not asked about yet; any failure falls back to the table for the session
+        (noted once in the World, never a failed refresh, never asked again)."""
+        call = getattr(self.api, "describe_instance_types", None)
+        want = ec2_request(envs, self._asked)
+        if call is None or self._sizes_note is not None or not want:
+            return
+        try:
+            answer = await call(want.names, want.patterns)
+        except AccessDenied:
+            self._sizes_note = "no permission for ec2:DescribeInstanceTypes: instance sizes from batchtui's table"
+        except BatchtuiError as e:
+            self._sizes_note = f"DescribeInstanceTypes failed ({e}): instance sizes from batchtui's table"
+        else:
+            self._sizes.update(parse_instance_types(answer))
+            self._asked.update(want.names + want.patterns)
 
     async def _capacity_call(self, op: str, method: str, missing: list[str], *args: Any) -> Any:
         call = getattr(self.api, method, None)

@@ -112,7 +112,7 @@ async def unchanged(size: int) -> None:
           f"then {calls} calls per refresh")
 
 
-CAPACITY_OPS = ("DescribeComputeEnvironments", "GetJobQueueSnapshot", "DescribeJobQueues")
+CAPACITY_OPS = ("DescribeComputeEnvironments", "GetJobQueueSnapshot", "DescribeJobQueues", "DescribeInstanceTypes")
 
 
 async def capacity_reads(size: int) -> None:
@@ -123,7 +123,8 @@ async def capacity_reads(size: int) -> None:
         async with SimServer(config(size, advance), host="127.0.0.1", port=0) as sim:
             async with open_api(endpoint_url=sim.url, max_tps=1000.0) as api:
                 poller = Poller(api, QUEUE)
-                await poller.refresh()
+                cold = await poller.refresh()
+                first = {op: sim.requests_by_operation[op] for op in CAPACITY_OPS}
                 before = dict(sim.requests_by_operation)
                 calls = [(await poller.refresh()).api_calls for _ in range(5)]
                 within = {op: sim.requests_by_operation[op] - before.get(op, 0) for op in CAPACITY_OPS}
@@ -131,7 +132,9 @@ async def capacity_reads(size: int) -> None:
                 later = dict(sim.requests_by_operation)
                 after_minute = (await poller.refresh()).api_calls
                 read = {op: sim.requests_by_operation[op] - later.get(op, 0) for op in CAPACITY_OPS}
-        print(f"  capacity reads, {label}: refreshes within the minute {calls} calls "
+        print(f"  capacity reads, {label}: the first refresh {cold.api_calls} calls, of which {sum(first.values())} "
+              f"capacity ({', '.join(f'{k} {v}' for k, v in first.items() if v) or 'none'}); "
+              f"refreshes within the minute {calls} calls "
               f"(capacity calls {sum(within.values())}); the refresh a minute later {after_minute} calls, of which "
               f"{sum(read.values())} capacity ({', '.join(f'{k} {v}' for k, v in read.items() if v) or 'none'})")
 

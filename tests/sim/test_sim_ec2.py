@@ -31,3 +31,18 @@ async def test_describe_instance_types_through_boto3():
     assert one[1]["GpuInfo"]["Gpus"][0]["Count"] == 1 and "GpuInfo" not in one[0]
     assert len(pages) > 1 and sum(len(p["InstanceTypes"]) for p in pages) == len(it.TABLE)
     assert code == "InvalidInstanceType"
+
+
+async def test_the_instance_type_filter_matches_ec2_wildcards_and_an_unknown_family_matches_nothing():
+    async with SimServer(SimConfig(speed=0.0, pipeline="none")) as sim:
+        def ask(values):
+            ec2 = boto3.client("ec2", endpoint_url=sim.url, region_name="us-east-1", aws_access_key_id="x",
+                               aws_secret_access_key="y")
+            pages = ec2.get_paginator("describe_instance_types").paginate(
+                Filters=[{"Name": "instance-type", "Values": values}])
+            return sorted(t["InstanceType"] for p in pages for t in p["InstanceTypes"])
+
+        g5 = await asyncio.to_thread(ask, ["g5.*", "c6i.large"])
+        none = await asyncio.to_thread(ask, ["m7g.*"])
+    assert g5 == sorted([n for n in it.TABLE if n.startswith("g5.")] + ["c6i.large"])
+    assert none == []

@@ -37,6 +37,9 @@ def capacity_view(snap: Snapshot | None) -> Group:
                           "read only while something does).", MUTED))
     parts: list = [_queue(world), Text(""), _environments(world), Text(""), _front(world, snap), Text(""),
                    _waiting(snap, world)]
+    parts += [Text(""), Text(f"Instance sizes from {world.sizes_from}.", MUTED)]
+    if world.sizes_note:
+        parts.append(Text(clean(world.sizes_note), WARN))
     if world.missing:
         parts += [Text(""), Text("Could not read: " + "; ".join(world.missing), WARN)]
     return Group(*parts)
@@ -72,7 +75,7 @@ def _environments(world: World) -> Table:
         kind = f"{e.kind} {e.resources or ''}".strip()
         vcpus = f"{e.desired_vcpus if e.desired_vcpus is not None else '?'} / " \
                 f"{e.max_vcpus if e.max_vcpus is not None else '?'}" if e.kind == "MANAGED" else "–"
-        types = ", ".join(e.instance_types) or "–"
+        types = ", ".join(f"{n} (unknown size)" if n in e.unsized else n for n in e.instance_types) or "–"
         status = _state(e.status, "VALID")
         if e.status_reason:
             status.append(f" ({clean(e.status_reason)})", WARN)
