@@ -21,6 +21,7 @@ from itertools import compress
 
 import humanize
 
+from .capacity import Waiting
 from .model import Attempt, DependencyType, IndexDetail, Job, Pipeline, Snapshot, Status, topological_order
 
 # --- outlook --------------------------------------------------------------------------------------------------------
@@ -559,8 +560,41 @@ def waiting_on(snap: Snapshot, job_id: str) -> list[str]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class JobFacts:
+    """What analysis knows of one job, typed: what headless JSON (job_fields) and the dashboard (ui/insight.py) read.
+
+    `eta` is None when the job's RUNNABLE work is stuck (`waiting.stuck`): no ETA rather than a made-up one.
+    `doomed_indices` is None for a plain job (its JSON key is absent, like `childCounts`)."""
+
+    outlook: str
+    eta: Eta | None
+    waiting_on: tuple[str, ...]
+    doomed_indices: tuple[int, ...] | None
+    waiting: Waiting | None
+
+
+def job_facts(snap: Snapshot) -> dict[str, JobFacts]:
+    """One JobFacts per job of the snapshot, by job id."""
+    from batchtui.capacity import diagnose
+
+    a = analyze(snap)
+    out: dict[str, JobFacts] = {}
+    for job in snap.jobs:
+        eta = job_eta(snap, job.job_id)
+        waiting = diagnose(job, snap.capacity, snap)
+        out[job.job_id] = JobFacts(
+            outlook=a.outlook[job.job_id],
+            eta=None if waiting is not None and waiting.stuck else eta,
+            waiting_on=tuple(waiting_on(snap, job.job_id)),
+            doomed_indices=tuple(doomed_indices(snap, job.job_id)) if job.is_array or job.array is not None else None,
+            waiting=waiting,
+        )
+    return out
+
+
 def job_fields(snap: Snapshot) -> dict[str, dict]:
-    """What headless JSON and the dashboard add to each job, by job id:
+    """What headless JSON adds to each job, by job id (the JSON of job_facts, plus failure groups and repairs):
 
     - `outlook`: see OUTLOOK_DEFINITIONS.
     - `doomedIndices`: array jobs only (the key is absent for plain jobs, like `childCounts`): see doomed_indices.
@@ -574,27 +608,23 @@ def job_fields(snap: Snapshot) -> dict[str, dict]:
       its retries, its indices counted by their latest attempt, and the outlook/ETA counting the repairs where they
       differ (see lineage.py); `retryOf` on a retry: the job it re-runs.
     """
-    from batchtui.capacity import diagnose
     from batchtui.triage import groups_of
 
-    a = analyze(snap)
     out: dict[str, dict] = {}
+    facts = job_facts(snap)
     for job in snap.jobs:
-        eta = job_eta(snap, job.job_id)
+        f = facts[job.job_id]
         fields: dict = {
-            "outlook": a.outlook[job.job_id],
-            "eta": _iso(eta.at) if eta else None,
-            "etaLowerBound": bool(eta and eta.lower_bound),
-            "waitingOn": waiting_on(snap, job.job_id),
+            "outlook": f.outlook,
+            "eta": _iso(f.eta.at) if f.eta else None,
+            "etaLowerBound": bool(f.eta and f.eta.lower_bound),
+            "waitingOn": list(f.waiting_on),
         }
-        if job.is_array or job.array is not None:
-            fields["doomedIndices"] = doomed_indices(snap, job.job_id)
+        if f.doomed_indices is not None:
+            fields["doomedIndices"] = list(f.doomed_indices)
         fields["failureGroups"] = [g.to_json() for g in groups_of(job)]
-        waiting = diagnose(job, snap.capacity, snap)
-        if waiting is not None:
-            fields["waiting"] = waiting.to_json()
-            if waiting.stuck:  # nothing can be placed as things are: no ETA rather than a made-up one
-                fields["eta"], fields["etaLowerBound"] = None, False
+        if f.waiting is not None:
+            fields["waiting"] = f.waiting.to_json()
         out[job.job_id] = fields
     _add_repairs(snap, out)
     return out

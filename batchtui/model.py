@@ -99,6 +99,85 @@ class IndexDetail:
 
 
 @dataclass(frozen=True, slots=True)
+class Resource:
+    """One resourceRequirements entry: VCPU 2, MEMORY 4096, GPU 1."""
+
+    type: str | None
+    value: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EnvVar:
+    name: str | None
+    value: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerSettings:
+    """What a container runs with (DescribeJobs' container, or a job's containerOverrides); empty when not given."""
+
+    resources: tuple[Resource, ...] = ()
+    command: tuple[str, ...] = ()
+    environment: tuple[EnvVar, ...] = ()
+    vcpus: int | None = None
+    memory: int | None = None  # MiB
+    instance_type: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.resources or self.command or self.environment or self.vcpus or self.memory
+                    or self.instance_type)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryTimeout:
+    """retryStrategy.attempts and timeout.attemptDurationSeconds; `has_retry`/`has_timeout`: the shape was given
+    (an empty one counts as not given, as AWS omits it)."""
+
+    has_retry: bool = False
+    attempts: int | None = None
+    has_timeout: bool = False
+    timeout_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobDescription:
+    """One DescribeJobs answer, as the detail view shows it. `log_group` is the awslogs group of an awslogs
+    container (None: another driver, or not named)."""
+
+    job_id: str
+    job_name: str | None
+    status: Status
+    status_reason: str | None = None
+    job_definition: str | None = None
+    queue: str | None = None
+    parameters: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    created_at: int | None = None
+    started_at: int | None = None
+    stopped_at: int | None = None
+    exit_code: int | None = None  # container.exitCode
+    reason: str | None = None  # container.reason
+    log_stream: str | None = None  # container.logStreamName, else the latest attempt's that has one
+    log_group: str | None = None
+    container: ContainerSettings = ContainerSettings()
+    attempts: tuple[Attempt, ...] | None = None  # None: the answer has no `attempts` at all
+    retry_timeout: RetryTimeout = RetryTimeout()
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    timestamp: int | None  # epoch ms
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogPage:
+    """One GetLogEvents page."""
+
+    events: tuple[LogEvent, ...]
+    next_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class LogSample:
     """The last error line of one failed attempt's log, read once for triage (logsample.py): a finished attempt's
     log never changes. `line` is None when the log held nothing usable (empty, binary) or could not be read."""

@@ -49,13 +49,11 @@ from batchtui.aws import BatchPort, ServerError
 from batchtui.capacity import World, ec2_request, has_runnable_work, parse_instance_types
 from batchtui.errors import OTHER, AccessDenied, ApiError, BatchtuiError, kind_of
 from batchtui.instance_types import InstanceType
-from batchtui.limits import CHILD_PAGE, FILTER_PAGE, MAX_ARRAY_SIZE  # tests shrink CHILD_PAGE here
+from batchtui.limits import CHILD_PAGE, FILTER_PAGE  # tests shrink CHILD_PAGE here
 from batchtui.logsample import LogSampler
 from batchtui.model import (
     AWS_STATUSES,
     ArrayState,
-    Attempt,
-    Dependency,
     IndexDetail,
     Job,
     Snapshot,
@@ -63,6 +61,14 @@ from batchtui.model import (
     build_pipelines,
     ordered_jobs,
     split_child_id,
+)
+from batchtui.shapes import (
+    child_index,
+    detail_from_summary,
+    fields_from_detail,
+    fields_from_summary,
+    has_detail,
+    retries_possible,
 )
 
 MAX_PAGES = 10_000  # a listing longer than this is an API gone wrong (a queue of a million jobs), not data
@@ -131,7 +137,7 @@ class Observations:
             self.seen_twice += 1
             status = Status(max(old, status))
         self.status[index] = status
-        if _has_detail(summary):
+        if has_detail(summary):
             self.details[index] = summary
 
 
@@ -351,129 +357,6 @@ def summary_is_sane(summary: Mapping[str, int] | None, size: int) -> TypeGuard[M
         return sum(int(v or 0) for v in summary.values()) == size
     except (TypeError, ValueError):
         return False
-
-
-# --- parsing AWS answers (every optional field may be missing) -------------------------------------------------
-
-
-def _int(v: Any) -> int | None:
-    try:
-        return int(v) if v is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _str(v: Any) -> str | None:
-    return v if isinstance(v, str) and v else None
-
-
-def child_index(summary: Mapping) -> int | None:
-    index = _int((summary.get("arrayProperties") or {}).get("index"))
-    if index is None:
-        _, index = split_child_id(str(summary.get("jobId") or ""))
-    return index
-
-
-def _has_detail(s: Mapping) -> bool:
-    c = s.get("container") or {}
-    return bool(s.get("startedAt") or s.get("stoppedAt") or s.get("statusReason") or c.get("exitCode") is not None
-                or c.get("reason") or c.get("logStreamName"))
-
-
-def detail_from_summary(index: int, s: Mapping, old: IndexDetail | None) -> IndexDetail:
-    """An IndexDetail from a child's JobSummary, keeping what an earlier answer told us that this one lacks."""
-    c = s.get("container") or {}
-    keep = old or IndexDetail(index)
-    return IndexDetail(
-        index=index,
-        exit_code=_int(c.get("exitCode")) if c.get("exitCode") is not None else keep.exit_code,
-        reason=_str(c.get("reason")) or keep.reason,
-        status_reason=_str(s.get("statusReason")) or keep.status_reason,
-        started_at=_int(s.get("startedAt")) or keep.started_at,
-        stopped_at=_int(s.get("stoppedAt")) or keep.stopped_at,
-        attempts=keep.attempts,
-        log_stream=_str(c.get("logStreamName")) or keep.log_stream,
-    )
-
-
-def _attempts(raw: Any) -> tuple[Attempt, ...]:
-    out = []
-    for a in raw or ():
-        if not isinstance(a, Mapping):
-            continue
-        c = a.get("container") or {}
-        out.append(Attempt(exit_code=_int(c.get("exitCode")), reason=_str(c.get("reason")),
-                           status_reason=_str(a.get("statusReason")), started_at=_int(a.get("startedAt")),
-                           stopped_at=_int(a.get("stoppedAt")), log_stream=_str(c.get("logStreamName"))))
-    return tuple(out)
-
-
-def _summary_counts(raw: Any) -> dict[str, int]:
-    if not isinstance(raw, Mapping):
-        return {}
-    return {str(k): n for k, v in raw.items() if (n := _int(v)) is not None}
-
-
-def fields_from_summary(s: Mapping) -> dict[str, Any]:
-    """Job fields a ListJobs JobSummary carries (the cheap ones)."""
-    c = s.get("container") or {}
-    ap = s.get("arrayProperties") or {}
-    out: dict[str, Any] = {
-        "job_name": _str(s.get("jobName")) or str(s.get("jobId")),
-        "status": Status.parse(s.get("status")),
-        "status_reason": _str(s.get("statusReason")),
-        "created_at": _int(s.get("createdAt")),
-        "started_at": _int(s.get("startedAt")),
-        "stopped_at": _int(s.get("stoppedAt")),
-        "exit_code": _int(c.get("exitCode")),
-        "reason": _str(c.get("reason")),
-    }
-    if s.get("jobDefinition"):
-        out["job_definition"] = _str(s.get("jobDefinition"))
-    size = _int(ap.get("size"))
-    if size is not None and not 1 <= size <= MAX_ARRAY_SIZE:
-        raise ApiError(f"job {s.get('jobId')} reports an array size of {size:,}; AWS allows up to "
-                       f"{MAX_ARRAY_SIZE:,} (the answer is not to be trusted)")
-    if size is not None:
-        out["array_size"] = size
-        out["status_summary"] = MappingProxyType(_summary_counts(ap.get("statusSummary")))
-        out["summary_updated_at"] = _int(ap.get("statusSummaryLastUpdatedAt"))
-    if "isCancelled" in s:
-        out["is_cancelled"] = bool(s.get("isCancelled"))
-    if "isTerminated" in s:
-        out["is_terminated"] = bool(s.get("isTerminated"))
-    return out
-
-
-def fields_from_detail(d: Mapping) -> dict[str, Any]:
-    """Everything DescribeJobs adds: dependencies and the shapes a faithful resubmit needs."""
-    out = fields_from_summary(d)
-    c = d.get("container") or {}
-    deps = []
-    for dep in d.get("dependsOn") or ():
-        if isinstance(dep, Mapping):
-            deps.append(Dependency(_str(dep.get("jobId")), _str(dep.get("type"))))
-    overrides = {k: c[k] for k in ("command", "environment", "resourceRequirements") if c.get(k) is not None}
-    out.update(
-        queue=_str(d.get("jobQueue")),
-        depends_on=tuple(deps),
-        attempts=_attempts(d.get("attempts")),
-        log_stream=_str(c.get("logStreamName")),
-        parameters=MappingProxyType(dict(d.get("parameters") or {})),
-        container_overrides=MappingProxyType(overrides) if overrides else None,
-        retry_strategy=MappingProxyType(dict(d["retryStrategy"])) if isinstance(d.get("retryStrategy"), Mapping)
-        else None,
-        timeout=MappingProxyType(dict(d["timeout"])) if isinstance(d.get("timeout"), Mapping) else None,
-        tags=MappingProxyType(dict(d.get("tags") or {})),
-        is_cancelled=bool(d.get("isCancelled")),
-        is_terminated=bool(d.get("isTerminated")),
-    )
-    return out
-
-
-def retries_possible(retry_strategy: Mapping | None) -> bool:
-    attempts = _int((retry_strategy or {}).get("attempts")) or 1
-    return attempts > 1
 
 
 # --- the poller ------------------------------------------------------------------------------------------------

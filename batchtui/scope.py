@@ -31,7 +31,8 @@ from batchtui.model import (
     split_child_id,
 )
 from batchtui.plan import KIND_RETRY, Selection
-from batchtui.poller import child_index, fields_from_detail, list_pages
+from batchtui.poller import list_pages
+from batchtui.shapes import child_index, fields_from_detail
 
 MAX_QUEUE_PAGES = 50  # 5,000 top-level jobs created since the target: more is not a pipeline
 DESCRIBE_CHILDREN_UP_TO = 100  # fewer selected indices than this: DescribeJobs them instead of listing

@@ -57,22 +57,22 @@ def _analysis():  # imported lazily: the dashboard starts even if analysis is br
 def job_insights(snap: Snapshot) -> dict[str, JobInsight]:
     try:
         an = _analysis()
-        fields = an.job_fields(snap)
+        facts = an.job_facts(snap)
         out: dict[str, JobInsight] = {}
         for job in snap.jobs:
-            f = fields.get(job.job_id) or {}
+            f = facts[job.job_id]
             tp = an.throughput(snap, job.job_id) if job.array is not None else None
-            eta = an.job_eta(snap, job.job_id)
+            eta = an.job_eta(snap, job.job_id)  # not cleared when stuck, unlike the JSON's eta
             out[job.job_id] = JobInsight(
-                outlook=f.get("outlook"),
-                rate_per_min=getattr(tp, "per_minute", None),
+                outlook=f.outlook,
+                rate_per_min=tp.per_minute if tp is not None else None,
                 eta=eta.at if eta else None,
                 eta_lower_bound=bool(eta and eta.lower_bound),
-                waiting_on=tuple(f.get("waitingOn") or ()),
-                doomed=len(f.get("doomedIndices") or ()),
-                waiting=(f.get("waiting") or {}).get("cause"),
-                waiting_text=(f.get("waiting") or {}).get("text"),
-                waiting_fix=(f.get("waiting") or {}).get("fix"),
+                waiting_on=f.waiting_on,
+                doomed=len(f.doomed_indices or ()),
+                waiting=f.waiting.cause if f.waiting else None,
+                waiting_text=f.waiting.text if f.waiting else None,
+                waiting_fix=f.waiting.fix if f.waiting else None,
             )
         return out
     except Exception:  # noqa: BLE001 - see the module docstring

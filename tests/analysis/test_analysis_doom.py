@@ -215,3 +215,19 @@ def test_any_pipeline_never_crashes_and_doomed_is_unfinished(s):
                 assert job.array.statuses[i] not in (Status.SUCCEEDED, Status.FAILED)
             for i in range(job.array.size):
                 assert an.explain_index(s, job.job_id, i).summary
+
+
+def test_job_facts_are_what_the_json_says():
+    """analysis.job_facts (what the dashboard reads) and job_fields (the JSON) tell the same story, typed."""
+    from batchtui.analysis import job_facts, job_fields
+
+    snap = snapshot(array("B", "FSrr", name="JobB"), array("C", "pppp", (n2n("B"),), name="JobC"),
+                    plain("E", Status.PENDING, (dep("C"),), name="JobE"))
+    facts, fields = job_facts(snap), job_fields(snap)
+    assert facts["C"].doomed_indices == (0,) and facts["E"].doomed_indices is None
+    assert facts["B"].waiting is not None and facts["B"].waiting.cause == fields["B"]["waiting"]["cause"]
+    for job_id in ("B", "C", "E"):
+        fact, field = facts[job_id], fields[job_id]
+        assert fact.outlook == field["outlook"] and list(fact.waiting_on) == field["waitingOn"]
+        assert list(fact.doomed_indices or ()) == field.get("doomedIndices", [])
+        assert bool(fact.eta) == (field["eta"] is not None)

@@ -69,7 +69,7 @@ async def test_a_real_snapshot_renders_and_drills_down_to_a_log():
                 detail = app.screen
                 assert detail.index == failed[0]
                 await wait_for(pilot, lambda: detail.query_one(Log).line_count > 1)
-                assert detail.raw is not None and detail.raw["jobId"] == f"{ids['JobB']}:{failed[0]}"
+                assert detail.described is not None and detail.described.job_id == f"{ids['JobB']}:{failed[0]}"
                 assert detail._log_target[0] == "/aws/batch/job"
 
 

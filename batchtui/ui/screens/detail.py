@@ -22,8 +22,9 @@ from textual.widgets import Footer, Log, Static
 
 from batchtui.errors import BatchtuiError
 from batchtui.lineage import Run, join
-from batchtui.model import Attempt, IndexDetail, Job, Status
+from batchtui.model import Attempt, ContainerSettings, IndexDetail, Job, JobDescription, LogEvent, RetryTimeout, Status
 from batchtui.sanitize import printable as clean
+from batchtui.shapes import container_settings, job_description, log_page, retry_timeout
 from batchtui.ui import format as fmt
 from batchtui.ui.events import failure_text
 from batchtui.ui.insight import explain_index, explain_job
@@ -50,7 +51,7 @@ class DetailScreen(DashboardScreen):
         super().__init__()
         self.job_id = job_id
         self.index = index
-        self.raw: dict[str, Any] | None = None  # the DescribeJobs entry, once loaded
+        self.described: JobDescription | None = None  # the DescribeJobs answer, once loaded
         self.describe_error: str | None = None
         self.follow = False
         self._token: str | None = None
@@ -108,7 +109,7 @@ class DetailScreen(DashboardScreen):
 
     def _status(self, job: Job | None) -> Status:
         if job is None:
-            return Status.parse((self.raw or {}).get("status"))
+            return self.described.status if self.described else Status.UNKNOWN
         if self.index is not None and job.array is not None and 0 <= self.index < job.array.size:
             return job.array.status(self.index)
         return job.status
@@ -117,8 +118,8 @@ class DetailScreen(DashboardScreen):
         job = self.job
         snap = self.dash.snap
         status = self._status(job)
-        raw = self.raw or {}
-        name = (job.job_name if job else raw.get("jobName", self.job_id)) + (
+        desc = self.described
+        name = (job.job_name if job else (desc.job_name if desc else None) or self.job_id) + (
             f"[{self.index}]" if self.index is not None else "")
         title = Text()
         title.append(f" {clean(name)} ", Style(color="#ffffff", bold=True, reverse=True))
@@ -156,31 +157,28 @@ class DetailScreen(DashboardScreen):
             rows.add_row("Runs", _runs_text(runs))
         attempts = self._attempts(job)
         rows.add_row("Attempts", _attempts_table(attempts) if attempts else Text("none yet", MUTED))
-        definition = raw.get("jobDefinition") or (job.job_definition if job else None)
+        definition = (desc.job_definition if desc else None) or (job.job_definition if job else None)
         rows.add_row("Definition", Text(clean(_short_arn(definition) or "–"), TEXT))
-        queue = raw.get("jobQueue") or (job.queue if job else None)
+        queue = (desc.queue if desc else None) or (job.queue if job else None)
         if queue:
             rows.add_row("Queue", Text(clean(_short_arn(queue) or ""), TEXT))
-        params = raw.get("parameters") or (dict(job.parameters) if job else {})
+        params = (desc.parameters if desc else None) or (job.parameters if job else {})
         rows.add_row("Parameters", _mapping(params))
-        container = raw.get("container") and _container_summary(raw["container"])
-        if container:  # what DescribeJobs says the container ran with (definition + overrides)
-            rows.add_row("Container", _overrides(container))
+        if desc is not None and desc.container:  # what DescribeJobs says it ran with (definition + overrides)
+            rows.add_row("Container", _settings(desc.container, CONTAINER_ORDER))
         else:
-            rows.add_row("Overrides", _overrides(job.container_overrides if job else None))
-        retry = raw.get("retryStrategy") or (job.retry_strategy if job else None)
-        timeout = raw.get("timeout") or (job.timeout if job else None)
-        if retry or timeout:
-            rows.add_row("Retry/timeout", Text(", ".join(filter(None, [
-                f"attempts {retry.get('attempts')}" if retry else "",
-                f"timeout {timeout.get('attemptDurationSeconds')}s" if timeout else ""])), TEXT))
+            rows.add_row("Overrides", _settings(container_settings(job.container_overrides if job else None),
+                                                OVERRIDES_ORDER))
+        retry_timeout = self._retry_timeout(job)
+        if retry_timeout:
+            rows.add_row("Retry/timeout", Text(retry_timeout, TEXT))
         if job is not None and snap is not None:
             ups, downs = upstream(snap, job, self.index), downstream(snap, job, self.index)
             rows.add_row("Depends on", _partners(ups) if ups else Text("nothing", MUTED))
             rows.add_row("Feeds", _partners(downs) if downs else Text("nothing", MUTED))
         if self.describe_error:
             rows.add_row("DescribeJobs", Text(clean(self.describe_error), Style(color="#e3b341")))
-        elif self.raw is None:
+        elif desc is None:
             rows.add_row("", Text("loading DescribeJobs…", MUTED))
         self.query_one("#info", Static).update(Group(rows))
 
@@ -190,19 +188,27 @@ class DetailScreen(DashboardScreen):
         repair = join(raw).of(self.job_id) if raw is not None and self.index is not None else None
         return repair.runs(self.index) if repair is not None and self.index is not None else ()
 
+    def _retry_timeout(self, job: Job | None) -> str:
+        """"attempts 3, timeout 600s": DescribeJobs' retryStrategy and timeout, each else the snapshot's."""
+        desc = self.described.retry_timeout if self.described else RetryTimeout()
+        kept = retry_timeout(job.retry_strategy, job.timeout) if job else RetryTimeout()
+        retry = desc if desc.has_retry else kept
+        timeout = desc if desc.has_timeout else kept
+        return ", ".join(filter(None, [f"attempts {retry.attempts}" if retry.has_retry else "",
+                                       f"timeout {timeout.timeout_s}s" if timeout.has_timeout else ""]))
+
     def _exit_code(self, job: Job | None) -> int | None:
-        raw_code = ((self.raw or {}).get("container") or {}).get("exitCode")
-        if raw_code is not None:
-            return raw_code
+        if self.described is not None and self.described.exit_code is not None:
+            return self.described.exit_code
         d = self._detail(job)
         if d is not None:
             return d.exit_code
         return job.exit_code if job else None
 
     def _failure(self, job: Job | None) -> str | None:
-        container = (self.raw or {}).get("container") or {}
-        if self.raw and self.raw.get("status") == "FAILED":
-            return failure_text(None, container.get("reason"), self.raw.get("statusReason"))
+        desc = self.described
+        if desc is not None and desc.status is Status.FAILED:
+            return failure_text(None, desc.reason, desc.status_reason)
         if self._status(job) is Status.SUCCEEDED:
             # AWS gives a succeeded job a statusReason too ("Essential container in task exited"): shown as a red
             # "Reason" it read like a failure.
@@ -217,11 +223,11 @@ class DetailScreen(DashboardScreen):
         return None
 
     def _timeline(self, job: Job | None) -> Text:
-        raw = self.raw or {}
+        desc = self.described
         d = self._detail(job)
-        created = raw.get("createdAt") or (job.created_at if job else None)
-        started = raw.get("startedAt") or (d.started_at if d else (job.started_at if job else None))
-        stopped = raw.get("stoppedAt") or (d.stopped_at if d else (job.stopped_at if job else None))
+        created = (desc.created_at if desc else None) or (job.created_at if job else None)
+        started = (desc.started_at if desc else None) or (d.started_at if d else (job.started_at if job else None))
+        stopped = (desc.stopped_at if desc else None) or (d.stopped_at if d else (job.stopped_at if job else None))
         t = Text()
         for label, value in (("created", created), ("started", started), ("stopped", stopped)):
             t.append(f"{label} ", MUTED)
@@ -237,8 +243,8 @@ class DetailScreen(DashboardScreen):
         return t
 
     def _attempts(self, job: Job | None) -> list[Attempt]:
-        if self.raw is not None and self.raw.get("attempts") is not None:
-            return [_attempt(a) for a in self.raw.get("attempts") or []]
+        if self.described is not None and self.described.attempts is not None:
+            return list(self.described.attempts)
         d = self._detail(job)
         if d is not None:
             return list(d.attempts)
@@ -258,7 +264,7 @@ class DetailScreen(DashboardScreen):
         self._render_info()
         try:
             found = await self.dash.source.describe_jobs([self.child_id])
-            self.raw = found[0] if found else None
+            self.described = job_description(found[0]) if found else None
             self.describe_error = None if found else "AWS does not know this job any more (retention)"
         except BatchtuiError as e:
             self.describe_error = str(e)
@@ -281,20 +287,15 @@ class DetailScreen(DashboardScreen):
         self.load_log()
 
     def _find_log(self) -> tuple[str, str] | None:
-        raw = self.raw or {}
-        container = raw.get("container") or {}
-        stream = container.get("logStreamName")
-        if not stream:
-            attempts = raw.get("attempts") or []
-            stream = next((a.get("container", {}).get("logStreamName") for a in reversed(attempts)
-                           if a.get("container", {}).get("logStreamName")), None)
+        desc = self.described
+        stream = desc.log_stream if desc else None
         if not stream:
             job = self.job
             d = self._detail(job)
             stream = (d.log_stream if d else None) or (job.log_stream if job and self.index is None else None)
         if not stream:
             return None
-        return _log_group(container), stream
+        return (desc.log_group if desc else None) or DEFAULT_LOG_GROUP, stream
 
     @work(exclusive=True, group="log")
     async def load_log(self) -> None:
@@ -310,13 +311,13 @@ class DetailScreen(DashboardScreen):
         log = self.query_one(Log)
         try:
             for _ in range(MAX_LOG_PAGES):
-                resp = await self.dash.source.get_log_events(group, stream, next_token=self._token,
-                                                             start_from_head=True)
-                events = resp.get("events") or []
+                page = log_page(await self.dash.source.get_log_events(group, stream, next_token=self._token,
+                                                                      start_from_head=True))
+                events = page.events
                 if events:
                     log.write_lines([_log_line(e) for e in events])
                     self._log_lines += len(events)
-                token = resp.get("nextForwardToken")
+                token = page.next_token
                 done = not events or token == self._token
                 self._token = token or self._token
                 if done:
@@ -376,25 +377,9 @@ class DetailScreen(DashboardScreen):
         self.query_one(Log).scroll_end(animate=False)
 
 
-def _log_group(container: Mapping[str, Any]) -> str:
-    conf = container.get("logConfiguration") or {}
-    if conf.get("logDriver", "awslogs") == "awslogs":
-        group = (conf.get("options") or {}).get("awslogs-group")
-        if group:
-            return group
-    return DEFAULT_LOG_GROUP
-
-
-def _log_line(event: Mapping[str, Any]) -> str:
-    ts = event.get("timestamp")
-    stamp = fmt.clock_time(int(ts)) if isinstance(ts, int | float) else "        "
-    return f"{stamp}  {clean(str(event.get('message', '')).rstrip())}"
-
-
-def _attempt(a: Mapping[str, Any]) -> Attempt:
-    c = a.get("container") or {}
-    return Attempt(exit_code=c.get("exitCode"), reason=c.get("reason"), status_reason=a.get("statusReason"),
-                   started_at=a.get("startedAt"), stopped_at=a.get("stoppedAt"), log_stream=c.get("logStreamName"))
+def _log_line(event: LogEvent) -> str:
+    stamp = fmt.clock_time(event.timestamp) if event.timestamp is not None else "        "
+    return f"{stamp}  {clean(event.message.rstrip())}"
 
 
 def _runs_text(runs: tuple[Run, ...]) -> Text:
@@ -444,33 +429,31 @@ def _mapping(values: Mapping[str, Any] | None) -> Text:
     return t
 
 
-def _container_summary(container: Mapping[str, Any]) -> dict[str, Any] | None:
-    """What a DescribeJobs container shows that a person wants: resources, command, environment."""
-    out: dict[str, Any] = {}
-    for key in ("resourceRequirements", "command", "environment", "vcpus", "memory", "instanceType"):
-        if container.get(key):
-            out[key] = container[key]
-    return out or None
+# The fields of a container shown, in the order shown: DescribeJobs' container (what it ran with), and the
+# overrides the snapshot holds (fields_from_detail keeps command, environment, resourceRequirements).
+CONTAINER_ORDER = ("resourceRequirements", "command", "environment", "vcpus", "memory", "instanceType")
+OVERRIDES_ORDER = ("command", "environment", "resourceRequirements")
 
 
-def _overrides(values: Mapping[str, Any] | None) -> Text:
-    if not values:
+def _settings(c: ContainerSettings, order: tuple[str, ...]) -> Text:
+    """`resourceRequirements: VCPU 2 · MEMORY 4096` / `command: …` / `environment: A=1, DB_PASSWORD=••••`."""
+    shown = {
+        "resourceRequirements": " · ".join(f"{r.type} {r.value}" for r in c.resources),
+        "command": " ".join(c.command),
+        "environment": ", ".join(f"{e.name}={_env_value(e.name, e.value)}" for e in c.environment),
+        "vcpus": "" if c.vcpus is None else str(c.vcpus),
+        "memory": "" if c.memory is None else str(c.memory),
+        "instanceType": c.instance_type or "",
+    }
+    lines = [(k, shown[k]) for k in order if shown[k]]
+    if not lines:
         return Text("none", MUTED)
     t = Text()
-    for i, (k, v) in enumerate(values.items()):
+    for i, (k, v) in enumerate(lines):
         if i:
             t.append("\n")
         t.append(clean(f"{k}: "), MUTED)
-        if k == "resourceRequirements" and isinstance(v, list):
-            t.append(clean(" · ".join(f"{r.get('type')} {r.get('value')}" for r in v if isinstance(r, Mapping))),
-                     TEXT)
-        elif k == "environment" and isinstance(v, list):
-            t.append(clean(", ".join(f"{e.get('name')}={_env_value(e)}" for e in v if isinstance(e, Mapping))),
-                     TEXT)
-        elif k == "command" and isinstance(v, list):
-            t.append(clean(" ".join(str(x) for x in v)), TEXT)
-        else:
-            t.append(clean(str(v)), TEXT)
+        t.append(clean(v), TEXT)
     return t
 
 
@@ -485,12 +468,12 @@ def _partners(partners: list) -> Text:
     return t
 
 
-def _env_value(entry: Mapping[str, Any]) -> str:
+def _env_value(name: str | None, value: str | None) -> str:
     """A container variable's value as shown: masked when its name says it is a secret (DB_PASSWORD, API_KEY…),
     as in the audit log – a screen can be shared or screenshotted."""
     from batchtui.audit import MASK, SECRET_NAME
 
-    return MASK if SECRET_NAME.search(str(entry.get("name") or "")) else str(entry.get("value"))
+    return MASK if SECRET_NAME.search(name or "") else str(value)
 
 
 def _short_arn(arn: str | None) -> str | None:

@@ -1,0 +1,232 @@
+"""The boundary: AWS answers (botocore dicts of Batch and CloudWatch Logs) read into the model's typed records.
+
+Pure: no I/O. Every optional field may be missing or odd; nothing here raises on one, except an answer that cannot
+be trusted at all (an array bigger than AWS allows). Everything above this module reads model types, never a dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from batchtui.errors import ApiError
+from batchtui.limits import MAX_ARRAY_SIZE
+from batchtui.model import (
+    Attempt,
+    ContainerSettings,
+    Dependency,
+    EnvVar,
+    IndexDetail,
+    JobDescription,
+    LogEvent,
+    LogPage,
+    Resource,
+    RetryTimeout,
+    Status,
+    split_child_id,
+)
+
+# --- jobs and children (ListJobs summaries, DescribeJobs details) ----------------------------------------------
+
+
+def _int(v: Any) -> int | None:
+    try:
+        return int(v) if v is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _str(v: Any) -> str | None:
+    return v if isinstance(v, str) and v else None
+
+
+def child_index(summary: Mapping) -> int | None:
+    index = _int((summary.get("arrayProperties") or {}).get("index"))
+    if index is None:
+        _, index = split_child_id(str(summary.get("jobId") or ""))
+    return index
+
+
+def has_detail(s: Mapping) -> bool:
+    c = s.get("container") or {}
+    return bool(s.get("startedAt") or s.get("stoppedAt") or s.get("statusReason") or c.get("exitCode") is not None
+                or c.get("reason") or c.get("logStreamName"))
+
+
+def detail_from_summary(index: int, s: Mapping, old: IndexDetail | None) -> IndexDetail:
+    """An IndexDetail from a child's JobSummary, keeping what an earlier answer told us that this one lacks."""
+    c = s.get("container") or {}
+    keep = old or IndexDetail(index)
+    return IndexDetail(
+        index=index,
+        exit_code=_int(c.get("exitCode")) if c.get("exitCode") is not None else keep.exit_code,
+        reason=_str(c.get("reason")) or keep.reason,
+        status_reason=_str(s.get("statusReason")) or keep.status_reason,
+        started_at=_int(s.get("startedAt")) or keep.started_at,
+        stopped_at=_int(s.get("stoppedAt")) or keep.stopped_at,
+        attempts=keep.attempts,
+        log_stream=_str(c.get("logStreamName")) or keep.log_stream,
+    )
+
+
+def _attempts(raw: Any) -> tuple[Attempt, ...]:
+    out = []
+    for a in raw or ():
+        if not isinstance(a, Mapping):
+            continue
+        c = a.get("container") or {}
+        out.append(Attempt(exit_code=_int(c.get("exitCode")), reason=_str(c.get("reason")),
+                           status_reason=_str(a.get("statusReason")), started_at=_int(a.get("startedAt")),
+                           stopped_at=_int(a.get("stoppedAt")), log_stream=_str(c.get("logStreamName"))))
+    return tuple(out)
+
+
+def _summary_counts(raw: Any) -> dict[str, int]:
+    if not isinstance(raw, Mapping):
+        return {}
+    return {str(k): n for k, v in raw.items() if (n := _int(v)) is not None}
+
+
+def fields_from_summary(s: Mapping) -> dict[str, Any]:
+    """Job fields a ListJobs JobSummary carries (the cheap ones)."""
+    c = s.get("container") or {}
+    ap = s.get("arrayProperties") or {}
+    out: dict[str, Any] = {
+        "job_name": _str(s.get("jobName")) or str(s.get("jobId")),
+        "status": Status.parse(s.get("status")),
+        "status_reason": _str(s.get("statusReason")),
+        "created_at": _int(s.get("createdAt")),
+        "started_at": _int(s.get("startedAt")),
+        "stopped_at": _int(s.get("stoppedAt")),
+        "exit_code": _int(c.get("exitCode")),
+        "reason": _str(c.get("reason")),
+    }
+    if s.get("jobDefinition"):
+        out["job_definition"] = _str(s.get("jobDefinition"))
+    size = _int(ap.get("size"))
+    if size is not None and not 1 <= size <= MAX_ARRAY_SIZE:
+        raise ApiError(f"job {s.get('jobId')} reports an array size of {size:,}; AWS allows up to "
+                       f"{MAX_ARRAY_SIZE:,} (the answer is not to be trusted)")
+    if size is not None:
+        out["array_size"] = size
+        out["status_summary"] = MappingProxyType(_summary_counts(ap.get("statusSummary")))
+        out["summary_updated_at"] = _int(ap.get("statusSummaryLastUpdatedAt"))
+    if "isCancelled" in s:
+        out["is_cancelled"] = bool(s.get("isCancelled"))
+    if "isTerminated" in s:
+        out["is_terminated"] = bool(s.get("isTerminated"))
+    return out
+
+
+def fields_from_detail(d: Mapping) -> dict[str, Any]:
+    """Everything DescribeJobs adds: dependencies and the shapes a faithful resubmit needs."""
+    out = fields_from_summary(d)
+    c = d.get("container") or {}
+    deps = []
+    for dep in d.get("dependsOn") or ():
+        if isinstance(dep, Mapping):
+            deps.append(Dependency(_str(dep.get("jobId")), _str(dep.get("type"))))
+    overrides = {k: c[k] for k in ("command", "environment", "resourceRequirements") if c.get(k) is not None}
+    out.update(
+        queue=_str(d.get("jobQueue")),
+        depends_on=tuple(deps),
+        attempts=_attempts(d.get("attempts")),
+        log_stream=_str(c.get("logStreamName")),
+        parameters=MappingProxyType(dict(d.get("parameters") or {})),
+        container_overrides=MappingProxyType(overrides) if overrides else None,
+        retry_strategy=MappingProxyType(dict(d["retryStrategy"])) if isinstance(d.get("retryStrategy"), Mapping)
+        else None,
+        timeout=MappingProxyType(dict(d["timeout"])) if isinstance(d.get("timeout"), Mapping) else None,
+        tags=MappingProxyType(dict(d.get("tags") or {})),
+        is_cancelled=bool(d.get("isCancelled")),
+        is_terminated=bool(d.get("isTerminated")),
+    )
+    return out
+
+
+def retries_possible(retry_strategy: Mapping | None) -> bool:
+    attempts = _int((retry_strategy or {}).get("attempts")) or 1
+    return attempts > 1
+
+
+# --- what the detail view shows (DescribeJobs, GetLogEvents) ---------------------------------------------------
+
+
+def container_settings(c: Any) -> ContainerSettings:
+    """A DescribeJobs container or a job's containerOverrides: resources, command, environment, vCPUs, memory."""
+    if not isinstance(c, Mapping):
+        return ContainerSettings()
+    return ContainerSettings(
+        resources=tuple(Resource(_text(r.get("type")), _text(r.get("value")))
+                        for r in _list(c.get("resourceRequirements")) if isinstance(r, Mapping)),
+        command=tuple(str(x) for x in _list(c.get("command"))),
+        environment=tuple(EnvVar(_text(e.get("name")), _text(e.get("value")))
+                          for e in _list(c.get("environment")) if isinstance(e, Mapping)),
+        vcpus=_int(c.get("vcpus")) or None,
+        memory=_int(c.get("memory")) or None,
+        instance_type=_str(c.get("instanceType")),
+    )
+
+
+def job_description(d: Mapping) -> JobDescription:
+    """One DescribeJobs entry, whole: what the detail view shows of a job or child."""
+    raw_container = d.get("container")
+    c: Mapping = raw_container if isinstance(raw_container, Mapping) else {}
+    attempts = _attempts(d.get("attempts")) if d.get("attempts") is not None else None
+    return JobDescription(
+        job_id=str(d.get("jobId") or ""),
+        job_name=_str(d.get("jobName")),
+        status=Status.parse(_str(d.get("status"))),
+        status_reason=_str(d.get("statusReason")),
+        job_definition=_str(d.get("jobDefinition")),
+        queue=_str(d.get("jobQueue")),
+        parameters=MappingProxyType({str(k): str(v) for k, v in (d.get("parameters") or {}).items()})
+        if isinstance(d.get("parameters"), Mapping) else MappingProxyType({}),
+        created_at=_int(d.get("createdAt")),
+        started_at=_int(d.get("startedAt")),
+        stopped_at=_int(d.get("stoppedAt")),
+        exit_code=_int(c.get("exitCode")),
+        reason=_str(c.get("reason")),
+        log_stream=_str(c.get("logStreamName")) or next(
+            (a.log_stream for a in reversed(attempts or ()) if a.log_stream), None),
+        log_group=_awslogs_group(c.get("logConfiguration")),
+        container=container_settings(c),
+        attempts=attempts,
+        retry_timeout=retry_timeout(d.get("retryStrategy"), d.get("timeout")),
+    )
+
+
+def retry_timeout(retry: Any, timeout: Any) -> RetryTimeout:
+    """A retryStrategy and a timeout (DescribeJobs', or the ones a Job keeps for a resubmit)."""
+    return RetryTimeout(
+        has_retry=bool(retry),
+        attempts=_int(retry.get("attempts")) if isinstance(retry, Mapping) else None,
+        has_timeout=bool(timeout),
+        timeout_s=_int(timeout.get("attemptDurationSeconds")) if isinstance(timeout, Mapping) else None,
+    )
+
+
+def _awslogs_group(conf: Any) -> str | None:
+    """The awslogs-group of an awslogs log configuration (the driver AWS assumes when none is named)."""
+    if not isinstance(conf, Mapping) or conf.get("logDriver", "awslogs") != "awslogs":
+        return None
+    options = conf.get("options")
+    return _str(options.get("awslogs-group")) if isinstance(options, Mapping) else None
+
+
+def log_page(resp: Mapping) -> LogPage:
+    """One GetLogEvents answer: its events (a timestamp that is not a number is None) and nextForwardToken."""
+    events = tuple(
+        LogEvent(int(e["timestamp"]) if isinstance(e.get("timestamp"), int | float) else None,
+                 str(e.get("message", "")))
+        for e in _list(resp.get("events")) if isinstance(e, Mapping))
+    return LogPage(events, _str(resp.get("nextForwardToken")))
+
+
+def _list(v: Any) -> list | tuple:
+    return v if isinstance(v, list | tuple) else ()
+
+
+def _text(v: Any) -> str | None:
+    return None if v is None else str(v)
