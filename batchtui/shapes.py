@@ -48,6 +48,11 @@ def child_index(summary: Mapping) -> int | None:
     return index
 
 
+def child_status(summary: Mapping) -> Status:
+    """A child's status as its JobSummary says (UNKNOWN: none, or one this version does not know)."""
+    return Status.parse(_str(summary.get("status")))
+
+
 def has_detail(s: Mapping) -> bool:
     c = s.get("container") or {}
     return bool(s.get("startedAt") or s.get("stoppedAt") or s.get("statusReason") or c.get("exitCode") is not None

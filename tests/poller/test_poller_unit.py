@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from batchtui import poller as poller_module
 from batchtui.errors import ApiError, EndpointUnreachable, Throttled, UnknownQueue
-from batchtui.model import Status
-from batchtui.poller import ArrayTracker, Observations, Poller, possible_after
+from batchtui.model import AWS_STATUSES, Status
+from batchtui.poller import Poller
+from batchtui.tracker import ArrayTracker, Observations, SyncPlan, possible_after
 
 
 def reference(size: int = 50, retry: bool = False) -> FakeBatch:
@@ -317,6 +318,25 @@ def test_a_child_inferred_finished_stays_open_until_inferred_twice():
     assert t.dirty and t.provisional() == 1
     res2 = t.resolve(obs, t.plan(None, False), None)
     assert res2.floor[1] == 255  # inferred the same twice: final
+
+
+def test_rechecks_list_the_skipped_buckets_cheapest_first_and_keep_the_costly_one_on_a_late_summary():
+    t = ArrayTracker(10)
+    t.statuses[:] = bytes([Status.RUNNABLE] * 6 + [Status.RUNNING] * 3 + [Status.SUCCEEDED])
+    t.floor[:] = bytes([255] * 10)
+    t.history.append(tuple(t.statuses.count(s) for s in AWS_STATUSES))  # a state we committed
+    plan = SyncPlan([Status.STARTING], Status.SUCCEEDED, [Status.FAILED, Status.RUNNABLE, Status.RUNNING],
+                    big=Status.RUNNABLE)
+    late = dict(zip(ORDER, (0, 0, 6, 0, 3, 1, 0), strict=True))  # the counts of that state: merely late
+    assert t.rechecks(plan, late) == ([Status.FAILED, Status.RUNNING], Status.RUNNABLE)
+    fresh = dict(zip(ORDER, (0, 0, 5, 0, 3, 1, 1), strict=True))  # new counts: everything skipped is listed
+    assert t.rechecks(plan, fresh) == ([Status.FAILED, Status.RUNNING, Status.RUNNABLE], None)
+    t.retries = True  # with retries a late-looking summary proves nothing
+    assert t.rechecks(plan, late)[1] is None
+    after = plan.relisted([Status.STARTING, Status.FAILED], [Status.RUNNING, Status.RUNNABLE])
+    assert (after.listed, after.skipped, after.big) == ([Status.STARTING, Status.FAILED],
+                                                        [Status.RUNNING, Status.RUNNABLE], Status.RUNNABLE)
+    assert plan.relisted([Status.STARTING, Status.RUNNABLE], [Status.RUNNING]).big is None
 
 
 def test_possible_statuses_follow_the_lifecycle_and_retries():
