@@ -2,7 +2,8 @@
 
     batchtui cancel JOB_ID[:INDEX]... [--reason TEXT] [--dry-run] [--yes]
     batchtui retry JOB_ID[:INDEX]... [--downstream] [--memory MIB|xFACTOR] [--vcpus N] [--timeout DURATION]
-                   [--queue QUEUE] [--env KEY=VALUE]... [--dry-run] [--yes]
+                   [--queue QUEUE] [--env KEY=VALUE]... [--wait] [--dry-run] [--yes]
+    batchtui plans [--json] | batchtui plans cancel ID [--json] | batchtui plans wait ID
 
 The plan goes to stdout before anything happens; `--dry-run` stops there. A retry that changes resources first
 reads the target queue's compute environments (two calls) so that a change no instance type could hold is refused
@@ -11,6 +12,9 @@ reads the target queue's compute environments (two calls) so that a change no in
 error – AWS, an unknown job id, a failed call, the audit log not written – or the question answered no;
 2 a usage error, including asking for confirmation with no terminal to ask on (pass --yes in scripts).
 
+A retry whose steps must wait for work still running (plan.Waiting) keeps them as a pending plan (waitplans.py);
+`--wait` (and `batchtui plans wait ID`) stays, polling the originals' queue, until each is submitted or dropped.
+
 The dashboard uses the same pieces: `plan.plan_cancel/plan_retry` on its snapshot, then `perform` below.
 """
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -26,9 +31,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from batchtui import audit
+from batchtui import audit, waitplans
 from batchtui.capacity import World
-from batchtui.errors import EXIT_OK, EXIT_RUNTIME, AccessDenied, BatchtuiError, OutputClosed, UsageError
+from batchtui.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_RUNTIME,
+    AccessDenied,
+    BatchtuiError,
+    OutputClosed,
+    UsageError,
+)
 from batchtui.execute import Outcome, Progress, ProgressFn, Registry, execute
 from batchtui.overrides import Overrides, merge_env
 from batchtui.plan import (
@@ -38,6 +51,7 @@ from batchtui.plan import (
     Selection,
     check_reason,
     default_reason,
+    os_user,
     plan_cancel,
     plan_retry,
     queues_to_check,
@@ -46,6 +60,7 @@ from batchtui.sanitize import printable, printable_lines
 
 if TYPE_CHECKING:  # the client itself is opened in main(), only when an action runs
     from batchtui.aws import BatchPort
+    from batchtui.model import Snapshot
 
 
 async def perform(api: BatchPort, plan: Plan, progress: ProgressFn | None = None, *, profile: str | None = None,
@@ -117,6 +132,16 @@ async def run(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO
         progress = _printer(err) if _isatty(err) else None
         with _stop_on_interrupt(err) as stop:
             outcome, audit_error = await perform(api, plan, progress, profile=args.profile, stop=stop)
+            code = _report(outcome, audit_error, out, err)
+            stored = _keep(plan, snap, outcome, out, err)
+            if stored is not None and getattr(args, "wait", False):
+                code = max(code, await wait_plan(api, stored.plan_id, out=out, err=err, stop=stop,
+                                                 interval_s=float(getattr(args, "refresh", None) or 5.0),
+                                                 profile=args.profile))
+    return code
+
+
+def _report(outcome: Outcome, audit_error: audit.AuditError | None, out: TextIO, err: TextIO) -> int:
     summary = printable_lines(outcome.summary())  # AWS's own error messages are in it
     try:
         print(summary, file=out, flush=True)
@@ -133,6 +158,127 @@ async def run(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO
         print(f"batchtui: {audit_error}", file=err)
         code = EXIT_RUNTIME
     return code
+
+
+def _keep(plan: Plan, snap: Snapshot, outcome: Outcome, out: TextIO, err: TextIO) -> waitplans.StoredPlan | None:
+    """The plan's waiting steps, written as a pending plan once every call they build on was made."""
+    if not plan.waiting:
+        return None
+    if not outcome.ok:
+        print(f"batchtui: the {len(plan.waiting)} waiting step(s) were not kept: not every call before them was "
+              "made", file=err)
+        return None
+    stored = waitplans.keep(plan, outcome.new_jobs, waiting_queue(plan, snap), os_user(), plan_id=outcome.run_id)
+    if stored is not None:
+        print(f"Kept plan {stored.plan_id} with {len(stored.steps)} waiting step(s) in {waitplans.plans_dir()}: "
+              f"batchtui submits each once its condition holds – the dashboard while it runs, or `batchtui plans "
+              f"wait {stored.plan_id}` (batchtui plans lists pending plans)", file=out, flush=True)
+    return stored
+
+
+def waiting_queue(plan: Plan, snap: Snapshot) -> str:
+    """The queue the waiting steps' conditions are decided in: their originals' (what --wait polls)."""
+    for w in plan.waiting:
+        for c in w.conditions:
+            job = snap.job(c.job_id)
+            if job is not None and job.queue:
+                return job.queue
+    return str(plan.waiting[0].call.params.get("jobQueue") or snap.queue)
+
+
+async def wait_plan(api: BatchPort, plan_id: str, *, out: TextIO, err: TextIO, stop: asyncio.Event,
+                    interval_s: float, profile: str | None = None, directory: Path | None = None) -> int:
+    """Poll the plan's queue and send its steps as their conditions hold, until none waits (0; 1 if one was
+    dropped) or Ctrl-C (130: the plan stays pending, and the line says so)."""
+    from batchtui.poller import Poller
+
+    directory = directory or waitplans.plans_dir()
+    path = waitplans.path_of(plan_id, directory)
+    stored = waitplans.load(path)
+    if stored.state != waitplans.PENDING:
+        raise BatchtuiError(f"plan {plan_id} is {stored.state}: nothing to wait for")
+    journal = audit.Journal(None, audit.who(profile=profile or getattr(api, "profile", None),
+                                            region=getattr(api, "region", None),
+                                            endpoint=getattr(api, "endpoint_url", None)))
+    sender = waitplans.Sender(api, directory, journal)
+    poller = Poller(api, stored.queue)
+    shown = None
+    while True:
+        snap = await poller.refresh()
+        for event in await waitplans.advance(sender, plan_id, snap):
+            print(printable(event.text), file=out, flush=True)
+        stored = waitplans.load(path)
+        line = waitplans.progress_line(stored)
+        if line != shown:
+            print(f"  {printable(line)}", file=err, flush=True)
+            shown = line
+        if stored.state != waitplans.PENDING:
+            return _waited(stored, journal, out, err)
+        try:
+            await asyncio.wait_for(stop.wait(), interval_s)
+        except TimeoutError:
+            continue
+        print(f"batchtui: stopped waiting: plan {plan_id} stays pending ({line}); the dashboard submits its steps "
+              f"while it runs, or `batchtui plans wait {plan_id}`", file=err, flush=True)
+        return EXIT_INTERRUPTED
+
+
+def _waited(stored: waitplans.StoredPlan, journal: audit.Journal, out: TextIO, err: TextIO) -> int:
+    dropped = stored.count(waitplans.DROPPED)
+    print(f"Plan {stored.plan_id} {stored.state}: {stored.count(waitplans.SUBMITTED)} submitted, {dropped} dropped",
+          file=out, flush=True)
+    code = EXIT_OK
+    if dropped:
+        why = next(s.reason for s in stored.steps if s.state == waitplans.DROPPED)
+        print(f"batchtui: plan {stored.plan_id}: {dropped} step(s) dropped ({printable(why or '')})", file=err)
+        code = EXIT_RUNTIME
+    if journal.error is not None:
+        print(f"batchtui: {journal.error}", file=err)
+        code = EXIT_RUNTIME
+    return code
+
+
+def plans_main(args: argparse.Namespace) -> int:
+    """`batchtui plans`: list pending plans, cancel one, or wait for one here."""
+    if args.verb == "list":
+        if args.plan_id:
+            raise UsageError("batchtui plans takes no plan id (cancel ID or wait ID)")
+        return _list_plans(args.json, sys.stdout)
+    if not args.plan_id:
+        raise UsageError(f"batchtui plans {args.verb} needs a plan id (batchtui plans lists them)")
+    if args.verb == "cancel":
+        plan = waitplans.cancel(args.plan_id, os_user())
+        text = f"Plan {plan.plan_id} cancelled: {plan.count(waitplans.WAITING) + plan.count(waitplans.SUBMITTING)} " \
+               f"step(s) will not be submitted ({plan.count(waitplans.SUBMITTED)} were already)"
+        print(json.dumps(plan.to_json()) if args.json else text)
+        return EXIT_OK
+    return asyncio.run(_wait_main(args))
+
+
+def _list_plans(as_json: bool, out: TextIO) -> int:
+    plans, problems = waitplans.list_plans()
+    pending = [p for p in plans if p.state == waitplans.PENDING]
+    for problem in problems:  # never executed, and said every time it is seen
+        print(f"batchtui: {printable(problem)}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"plans": [p.to_json() for p in pending], "problems": problems}))
+    elif not pending:
+        print(f"No pending plans (in {waitplans.plans_dir()}).")
+    else:
+        for p in pending:
+            print(printable(p.summary()))
+    return EXIT_RUNTIME if problems else EXIT_OK
+
+
+async def _wait_main(args: argparse.Namespace) -> int:
+    from batchtui.aws import open_api
+
+    waitplans.load(waitplans.path_of(args.plan_id))  # a bad id or file: said before any connection is made
+    async with open_api(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url,
+                        max_tps=args.max_tps) as api:
+        with _stop_on_interrupt(sys.stderr) as stop:
+            return await wait_plan(api, args.plan_id, out=sys.stdout, err=sys.stderr, stop=stop,
+                                   interval_s=float(getattr(args, "refresh", None) or 5.0), profile=args.profile)
 
 
 def changes_from(args: argparse.Namespace) -> Overrides:

@@ -30,6 +30,7 @@ from typing import Any
 from batchtui.errors import BatchtuiError
 from batchtui.execute import Outcome, StepResult
 from batchtui.plan import Plan, os_user
+from batchtui.statedir import state_dir
 
 FILE_NAME = "actions.jsonl"
 SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|PRIVATE|CREDENTIAL|API_?KEY|ACCESS_?KEY|AUTH", re.I)
@@ -47,12 +48,7 @@ class AuditError(BatchtuiError):
 
 def audit_path() -> Path:
     """$XDG_STATE_HOME/batchtui/actions.jsonl, else the platform's state directory (platformdirs)."""
-    xdg = os.environ.get("XDG_STATE_HOME")
-    if xdg and os.path.isabs(xdg):  # the XDG spec says to ignore a relative path
-        return Path(xdg) / "batchtui" / FILE_NAME
-    from platformdirs import user_state_dir
-
-    return Path(user_state_dir("batchtui")) / FILE_NAME
+    return state_dir() / FILE_NAME
 
 
 def _now(now: datetime | None = None) -> str:

@@ -3,7 +3,7 @@
     batchtui [--queue Q] ... [--readonly]                 the TUI
     batchtui --demo [--array-size N] [--speed X]          the TUI on the embedded simulator
     batchtui --queue Q --once|--watch [--json] [--until-done]
-    batchtui sim ...  |  batchtui cancel ...  |  batchtui retry ...  |  batchtui audit [-n N] [--json]
+    batchtui sim ...  |  batchtui cancel ...  |  batchtui retry ...  |  batchtui plans ...  |  batchtui audit ...
 
 Each mode lives in its own module, reached through a `main(args) -> int`. Exit codes: 0 ok, 1 runtime error (one
 line on stderr), 2 usage error, 3 `--until-done` saw failures, 130 Ctrl-C.
@@ -32,7 +32,7 @@ from batchtui.argtypes import (
 )
 from batchtui.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BatchtuiError, OutputClosed
 
-SUBCOMMANDS = ("sim", "cancel", "retry", "audit", "completion")
+SUBCOMMANDS = ("sim", "cancel", "retry", "plans", "audit", "completion")
 DEMO_DEFAULTS = {"array_size": 10_000, "speed": 60.0}
 SCENARIOS = ("stuck-capacity", "blocked-head", "max-vcpus", "invalid-ce", "disabled-ce", "spot-storm",
              "oom-wave")  # sim/scenarios.py
@@ -153,6 +153,8 @@ def action_parser(name: str) -> Parser:
     else:
         p.add_argument("--downstream", action="store_true",
                        help="also resubmit what failed because of these jobs, chained to the new ones")
+        p.add_argument("--wait", action="store_true",
+                       help="stay until every waiting step is submitted (or dropped); Ctrl-C leaves them pending")
         _change_options(p)
     p.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
@@ -198,6 +200,17 @@ def audit_parser() -> Parser:
     return p
 
 
+def plans_parser() -> Parser:
+    p = Parser(prog="batchtui plans", description="Pending plans: retry steps that wait for work still running "
+               "(kept in $XDG_STATE_HOME/batchtui/plans/), sent by batchtui once their condition holds.")
+    p.add_argument("verb", nargs="?", choices=("list", "cancel", "wait"), default="list",
+                   help="list (default), cancel ID, or wait ID (submit its steps from here as they become ready)")
+    p.add_argument("plan_id", nargs="?", metavar="ID", help="the plan's id (from `batchtui plans`)")
+    p.add_argument("--json", action="store_true", help="JSON instead of lines")
+    _aws_options(p, inherited=True)
+    return p
+
+
 def completion_parser() -> Parser:
     p = Parser(prog="batchtui completion", description="Print a shell completion script: "
                "`source <(batchtui completion bash)`, or save it where your shell loads completions.")
@@ -207,6 +220,7 @@ def completion_parser() -> Parser:
 
 SUBCOMMAND_HELP = {"sim": "a local AWS Batch API simulator", "cancel": "cancel (or terminate) jobs or indices",
                    "retry": "resubmit failed jobs or indices", "audit": "the actions batchtui has sent",
+                   "plans": "pending plans (retry steps waiting for work still running)",
                    "completion": "a shell completion script"}
 
 
@@ -214,8 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command line: the dashboard's and headless flags, then real subcommands (flags such as --profile
     may come before or after the subcommand)."""
     p = main_parser()
-    sub = p.add_subparsers(dest="command", metavar="{sim,cancel,retry,audit,completion}", parser_class=Parser)
-    own = {"sim": sim_parser, "audit": audit_parser, "completion": completion_parser}
+    sub = p.add_subparsers(dest="command", metavar="{sim,cancel,retry,plans,audit,completion}", parser_class=Parser)
+    own = {"sim": sim_parser, "audit": audit_parser, "completion": completion_parser, "plans": plans_parser}
     for name in SUBCOMMANDS:
         parent = own[name]() if name in own else action_parser(name)
         # The subcommand's parser reuses the one built for it (its -h included): one definition of each flag.
@@ -282,6 +296,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from batchtui import actions
 
         return actions.main(args)
+    if args.command == "plans":
+        from batchtui import actions
+
+        return actions.plans_main(args)
     if args.command == "audit":
         from batchtui import audit
 

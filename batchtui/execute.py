@@ -133,7 +133,8 @@ class Outcome:
     def summary(self) -> str:
         total = len(self.plan.calls)
         if not total:
-            return "Nothing was done: the plan was empty."
+            return ("Nothing was sent now: every step of the plan waits." if self.plan.waiting
+                    else "Nothing was done: the plan was empty.")
         if self.ok:
             lines = [f"Done: all {total} call{'s' if total != 1 else ''} succeeded."]
         elif not self.steps:
@@ -216,11 +217,13 @@ def forbid_actions(why: str = "batchtui runs with --readonly") -> None:
 
 async def execute(api: BatchPort, plan: Plan, progress: ProgressFn | None = None, *,
                   registry: Registry | None = None, stop: asyncio.Event | None = None,
-                  recorder: Recorder | None = None) -> Outcome:
+                  recorder: Recorder | None = None, run_id: str | None = None) -> Outcome:
     """Make plan.calls in order; stop at the first failure, or before the next call once `stop` is set.
 
     Raises AlreadyExecuted for a plan run before, ActionsDisabled under --readonly, and whatever the recorder's
-    `intent` raises (then nothing was sent).
+    `intent` raises (then nothing was sent). `run_id` (default: a new random one) names the run in the audit and
+    in each SubmitJob's `batchtui:plan` tag; a waiting step passes its own fixed one, so the job it may have made
+    before a crash can be found again (waitplans.py).
     """
     registry = registry or REGISTRY
     if plan.empty:
@@ -228,7 +231,7 @@ async def execute(api: BatchPort, plan: Plan, progress: ProgressFn | None = None
             raise ActionsDisabled(f"cannot {plan.kind}: {registry.forbidden}")
         return Outcome(plan, ok=True)
     registry.claim(plan)  # before any await: two confirmations racing each other cannot both pass
-    run = _Run(api, plan, progress, stop, run_id=uuid.uuid4().hex[:12])
+    run = _Run(api, plan, progress, stop, run_id=run_id or uuid.uuid4().hex[:12])
     outcome: Outcome | None = None
     try:
         if recorder is not None:

@@ -74,14 +74,16 @@ SUMMARY_RUNS = 12  # index runs named in a summary line before "… and N more"
 
 @dataclass(frozen=True, slots=True)
 class Ref:
-    """The jobId SubmitJob returns at plan step `step` (0-based), or that job's child `index`."""
+    """The jobId SubmitJob returns at plan step `step` (0-based), or that job's child `index`; with `waiting`, the
+    step is one of the plan's waiting steps (`Plan.waiting[step]`), submitted later."""
 
     step: int
     index: int | None = None
+    waiting: bool = False
 
     def __str__(self) -> str:
         child = f":{self.index}" if self.index is not None else ""
-        return f"${{step {self.step + 1}}}{child}"
+        return f"${{{'waiting step W' if self.waiting else 'step '}{self.step + 1}}}{child}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +147,82 @@ class Call:
         return {"operation": self.operation, "params": _jsonable(self.params), "label": self.label}
 
 
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """What must hold before a waiting step is sent: every index of an original upstream array except those being
+    retried SUCCEEDED (`retried` empty and `array_size` None: the whole plain job SUCCEEDED). AWS cannot express
+    "wait for JobC except the indices being retried", so batchtui waits for it itself."""
+
+    job_id: str
+    job_name: str
+    array_size: int | None
+    retried: tuple[int, ...] = ()
+
+    @property
+    def others(self) -> int:
+        return (self.array_size or 0) - len(self.retried) if self.array_size is not None else 1
+
+    def describe(self) -> str:
+        if self.array_size is None:
+            return f"waits for {self.job_name} to succeed"
+        return f"waits for {self.job_name}'s other {self.others:,} ind{'ex' if self.others == 1 else 'ices'}"
+
+    def check(self, snap: Snapshot) -> Verdict:
+        """Holds (every index it waits for SUCCEEDED), fails (one of them FAILED) or waits still, with progress."""
+        job = snap.job(self.job_id)
+        if job is None:
+            return Verdict(WAITS, f"{self.job_name} ({self.job_id}) is not in what batchtui sees yet")
+        if self.array_size is None or job.array is None:
+            if job.status is Status.SUCCEEDED:
+                return Verdict(HOLDS, f"{self.job_name} SUCCEEDED")
+            if job.status is Status.FAILED and self.array_size is None:
+                return Verdict(FAILS, f"{self.job_name} FAILED")
+            return Verdict(WAITS, f"{self.job_name} is {job.status.name}")
+        skip = set(self.retried)
+        wanted = [i for i in range(job.array.size) if i not in skip]
+        failed = [i for i in wanted if job.array.status(i) is Status.FAILED]
+        if failed:
+            return Verdict(FAILS, f"{describe_indices(self.job_name, failed)} FAILED and "
+                                  f"{'is' if len(failed) == 1 else 'are'} not being retried")
+        done = sum(1 for i in wanted if job.array.status(i) is Status.SUCCEEDED)
+        if done == len(wanted):
+            return Verdict(HOLDS, f"{self.job_name}'s other {len(wanted):,} indices SUCCEEDED")
+        return Verdict(WAITS, f"{done:,} of {self.job_name}'s other {len(wanted):,} indices SUCCEEDED")
+
+
+HOLDS, WAITS, FAILS = "holds", "waits", "fails"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    state: str  # HOLDS | WAITS | FAILS
+    text: str
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A SubmitJob that cannot be sent yet: sent (once) when every condition holds and the waiting steps it names
+    (`after`, 0-based into Plan.waiting) have been sent; dropped when a condition fails."""
+
+    call: Call
+    conditions: tuple[Condition, ...]
+    after: tuple[int, ...] = ()
+
+    def describe(self, names: Sequence[str] = ()) -> str:
+        said = [c.describe() for c in self.conditions]
+        said += [f"waits for {names[k] if k < len(names) else f'W{k + 1}'} to be submitted" for k in self.after]
+        return "; ".join(said)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.call.to_json(), "conditions": [condition_json(c) for c in self.conditions],
+                "after": [k + 1 for k in self.after]}
+
+
+def condition_json(c: Condition) -> dict[str, Any]:
+    return {"jobId": c.job_id, "jobName": c.job_name, "arraySize": c.array_size,
+            "retried": [list(r) for r in index_runs(c.retried)]}
+
+
 @dataclass(frozen=True)
 class Plan:
     kind: str  # "cancel" or "retry"
@@ -156,6 +234,7 @@ class Plan:
     downstream: bool = False  # retry
     changes: str | None = None  # retry: the overrides asked for (`Overrides.text()`)
     refused: tuple[str, ...] = ()  # retry: why the changes cannot be applied; then there are no calls
+    waiting: tuple[Waiting, ...] = ()  # retry: SubmitJobs sent later, when their conditions hold (waitplans.py)
 
     # Equal plans hash equal, so a UI can key on a plan; `fingerprint` is stable across processes too.
     def __hash__(self) -> int:
@@ -163,7 +242,7 @@ class Plan:
 
     @property
     def empty(self) -> bool:
-        return not self.calls
+        return not self.calls and not self.waiting
 
     @property
     def fingerprint(self) -> str:
@@ -181,6 +260,7 @@ class Plan:
             **({"downstream": True} if self.downstream else {}),
             **({"changes": self.changes} if self.changes else {}),
             **({"refused": list(self.refused)} if self.refused else {}),
+            **({"waiting": [w.to_json() for w in self.waiting]} if self.waiting else {}),
         }
 
     def summary(self) -> str:
@@ -190,15 +270,19 @@ class Plan:
             head = f"Cancel: {n} API call{'s' if n != 1 else ''}"
         else:
             head = (f"Retry{' with downstream' if self.downstream else ''}: {n} new job{'s' if n != 1 else ''} "
-                    f"(SubmitJob)")
+                    f"(SubmitJob){f' now, {len(self.waiting)} waiting' if self.waiting else ''}")
         if self.refused:
             head = f"Retry refused: nothing will be sent (changes: {self.changes})"
         lines = [head]
         lines.extend(f"  ✘ {r}" for r in self.refused)
         for i, c in enumerate(self.calls, 1):
             lines.append(f"  {i}. {c.operation} {c.label}")
-        if not self.calls and not self.refused:
+        if not self.calls and not self.refused and not self.waiting:
             lines.append("  nothing to do")
+        if self.waiting:
+            lines.append("Waiting (kept as a durable plan; batchtui submits each once its condition holds – the "
+                         "dashboard while it runs, or `batchtui retry … --wait`):")
+            lines.extend(f"  W{k}. {w.call.operation} {w.call.label}" for k, w in enumerate(self.waiting, 1))
         if self.skipped:
             lines.append("Left alone:")
             lines.extend(f"  - {s.describe()}" for s in self.skipped)
@@ -218,7 +302,7 @@ def _target_json(t: Target | Skip) -> dict[str, Any]:
 
 
 def _substitute(value: Any, job_ids: Mapping[int, str]) -> Any:
-    if isinstance(value, Ref):
+    if isinstance(value, Ref) and not value.waiting:  # a waiting step's id is known only once it is sent
         job_id = job_ids[value.step]
         return f"{job_id}:{value.index}" if value.index is not None else job_id
     if isinstance(value, Mapping):
@@ -449,7 +533,9 @@ class Provider:
     plain: bool  # the provider itself is a plain job
 
     def show(self) -> str:
-        return f"step {self.ref.step + 1} ({self.name})" if isinstance(self.ref, Ref) else f"{self.name} ({self.ref})"
+        if isinstance(self.ref, Ref):
+            return f"{'waiting step W' if self.ref.waiting else 'step '}{self.ref.step + 1} ({self.name})"
+        return f"{self.name} ({self.ref})"
 
 
 def plan_retry(snap: Snapshot, selection: Selection | Iterable[Selection], *, downstream: bool = False,
@@ -494,6 +580,9 @@ class _RetryPlanner:
     redirected: set[str] = field(default_factory=set)  # earlier retries that failed, retried in their originals' stead
     resolved: dict[str, Resolved] = field(default_factory=dict)
     refused: list[str] = field(default_factory=list)
+    # Still-running dependents (whole-job) of an upstream that will fail: resubmitted as waiting steps.
+    doomed: set[str] = field(default_factory=set)
+    waiting: list[Waiting] = field(default_factory=list)
 
     def plan(self, selected: dict[str, frozenset[int] | None]) -> Plan:
         for job in self.snap.jobs:
@@ -519,7 +608,8 @@ class _RetryPlanner:
             return Plan(KIND_RETRY, (), (), tuple(skipped), tuple(dict.fromkeys(self.notes)),
                         downstream=self.downstream, changes=changes, refused=tuple(self.refused))
         return Plan(KIND_RETRY, tuple(self.calls), _merge_targets(self.targets), tuple(skipped),
-                    tuple(dict.fromkeys(self.notes)), downstream=self.downstream, changes=changes)
+                    tuple(dict.fromkeys(self.notes)), downstream=self.downstream, changes=changes,
+                    waiting=tuple(self.waiting))
 
     def _note_changes(self, include: Mapping[str, Any]) -> None:
         if self.changes.empty:
@@ -568,6 +658,12 @@ class _RetryPlanner:
                     self.notes.append(f"{describe_indices(dep.job_name, sorted(failed))} failed while "
                                       f"{dep.job_name} runs on: resubmitted now, N_TO_N on the new "
                                       f"{self._name(up)}; {dep.job_name}'s other indices go on as they are")
+                elif self._will_fail(dep, up, include):
+                    # It fails once all of `up` has ended; AWS cannot wait for "up except the indices being
+                    # retried", so its retry is planned as a waiting step that batchtui sends itself.
+                    include[dep.job_id] = None
+                    self.doomed.add(dep.job_id)
+                    queue.append(dep.job_id)
                 elif dep.status.terminal:
                     self._skip(dep, None, f"downstream of {self._name(up)} but {dep.status.name}: not resubmitted")
                 else:
@@ -607,6 +703,16 @@ class _RetryPlanner:
             return NONE  # children not known, or lineage that does not line up child for child
         return frozenset(k for k, i in enumerate(p.indices)
                          if (wanted is None or i in wanted) and r.array.status(k) is Status.FAILED)
+
+    def _will_fail(self, dep: Job, up: str, include: Mapping[str, Any]) -> bool:
+        """dep waits for all of `up` (a standard dependency), and `up` – still running, or itself doomed – has work
+        that FAILED and is retried in this plan: dep will fail when up ends."""
+        upstream = self.snap.job(up)
+        if dep.status.terminal or upstream is None or up not in include:
+            return False
+        whole = any(d.job_id == up and d.type != DependencyType.N_TO_N for d in dep.depends_on)
+        return whole and (up in self.doomed or (not upstream.status.terminal and upstream.array is not None
+                                                 and upstream.array.count(Status.FAILED) > 0))
 
     def _failed_partners(self, dep: Job, up: str) -> frozenset[int] | None:
         """The FAILED indices of a still-running array that depends on `up` index by index (N_TO_N); None if it is
@@ -649,7 +755,7 @@ class _RetryPlanner:
         statuses = _statuses(job, sorted(requested) if requested is not None else range(job.array_size or 0))
         failed = []
         for status, idx in _by_status(statuses).items():
-            if status is Status.FAILED:
+            if status is Status.FAILED or (job.job_id in self.doomed and status is not Status.SUCCEEDED):
                 failed = idx
             elif status is Status.UNKNOWN:
                 self._skip(job, idx, "state not known yet: not resubmitted")
@@ -672,7 +778,7 @@ class _RetryPlanner:
         return f"already resubmitted as {p.show()}: not resubmitted again while that has not failed"
 
     def _retry_plain(self, job: Job, earlier: list[Provider]) -> None:
-        if job.status is not Status.FAILED:
+        if job.status is not Status.FAILED and job.job_id not in self.doomed:
             self._skip(job, None, f"is {job.status.name}: not resubmitted (only FAILED jobs are)")
             return
         if earlier:
@@ -831,16 +937,21 @@ class _RetryPlanner:
     def _std_dep_uncached(self, up: Job) -> list[tuple] | str:
         providers = self.providers.get(up.job_id) or []
         if providers:
+            wait: list[tuple] = []
             if up.is_array:
                 statuses = _statuses(up, range(up.array_size or 0))
                 missing = [i for i, s in statuses.items() if s is not Status.SUCCEEDED
                            and self._provider_of(up, i) is None]
-                if missing:
+                if missing and all(statuses[i] is not Status.FAILED for i in missing):
+                    # Still running: wait for them (batchtui does, AWS cannot), then for the retries.
+                    retried = tuple(i for i in range(up.array_size or 0) if self._provider_of(up, i) is not None)
+                    wait = [("wait", Condition(up.job_id, up.job_name, up.array_size, retried))]
+                elif missing:
                     return (f"waits for all of {up.job_name}, but {describe_indices(up.job_name, missing)} "
                             f"{'is' if len(missing) == 1 else 'are'} neither SUCCEEDED nor being retried")
             entries = [self._via("std", p) for p in providers]
             failed = next((e for e in entries if isinstance(e, str)), None)
-            return failed if failed is not None else [e for e in entries if isinstance(e, tuple)]
+            return failed if failed is not None else wait + [e for e in entries if isinstance(e, tuple)]
         if up.status is Status.SUCCEEDED:
             return []
         if up.status is Status.FAILED:
@@ -894,6 +1005,9 @@ class _RetryPlanner:
         params["tags"] = {**{k: v for k, v in (job.tags or {}).items() if not k.startswith(RESERVED_TAG_PREFIX)},
                           RETRY_OF_TAG: job.job_id}
         covers = Target(job.job_id, job.job_name, tuple(group.indices) if job.is_array else None)
+        conditions = tuple(what for kind, what in group.deps if kind == "wait")
+        after = tuple(dict.fromkeys(what.ref.step for _, what in group.deps if isinstance(what, Provider)
+                                    and isinstance(what.ref, Ref) and what.ref.waiting))
         if whole:
             shape = f"whole {job.job_name} again (array of {job.array_size:,})"
         elif is_array:
@@ -909,10 +1023,16 @@ class _RetryPlanner:
             self.notes.append(f"{covers.describe()} failed on {'their' if len(group.indices) > 1 else 'its'} own "
                               f"(the N_TO_N upstream's indices SUCCEEDED): resubmitted too, without waiting, since "
                               f"what runs after {job.job_name} needs all of it")
-        self.calls.append(Call(SUBMIT, params, f"{name}: {shape}{own}; {dep_text}", (covers,)))
-        self.targets.append(covers)
+        call = Call(SUBMIT, params, f"{name}: {shape}{own}; {dep_text}", (covers,))
         indices = tuple(group.indices) if job.is_array else None
-        self.providers[job.job_id].append(Provider(Ref(step), name, indices, plain=not is_array))
+        if conditions or after:  # sent later, by batchtui, once they hold
+            ref = Ref(len(self.waiting), waiting=True)
+            self.waiting.append(Waiting(call, conditions, after))
+        else:
+            ref = Ref(step)
+            self.calls.append(call)
+            self.targets.append(covers)
+        self.providers[job.job_id].append(Provider(ref, name, indices, plain=not is_array))
 
     def _own_failures(self, job: Job, group: _Group) -> bool:
         """An N_TO_N dependent's indices whose upstream indices SUCCEEDED the first time."""
@@ -925,6 +1045,9 @@ class _RetryPlanner:
         out: list[dict] = []
         said: list[str] = []
         for kind, what in group.deps:
+            if kind == "wait":
+                said.append(what.describe())
+                continue
             ref = what.ref if isinstance(what, Provider) else what
             shown = what.show() if isinstance(what, Provider) else self._name(split_child_id(what)[0])
             if kind == "n2n":
@@ -960,7 +1083,7 @@ def _dep_key(d: Mapping) -> tuple:
 
 
 def _child_of(ref: Ref | str, k: int) -> Ref | str:
-    return Ref(ref.step, k) if isinstance(ref, Ref) else f"{ref}:{k}"
+    return Ref(ref.step, k, ref.waiting) if isinstance(ref, Ref) else f"{ref}:{k}"
 
 
 def _retry_name(name: str, n: int) -> str:

@@ -1,0 +1,462 @@
+"""Waiting plans: the steps of a retry that AWS cannot hold yet, kept on disk until batchtui sends them.
+
+    $XDG_STATE_HOME/batchtui/plans/<planId>.json    (without XDG_STATE_HOME: platformdirs' user state directory)
+
+A retry with --downstream of a pipeline still running has steps that must wait ("JobD-retry … waits for JobC's
+other 9,976 indices": `plan.Waiting`). `keep` writes them, with the job ids the immediate calls returned, as one
+versioned JSON file – written whole to a temporary file, fsynced and renamed over the old one, so a reader never
+sees half a plan. `advance` checks each waiting step against a Snapshot the caller already has (no API call but the
+SubmitJob itself) and sends it once its conditions hold, or drops it with the reason once they never can.
+
+Exactly once, across processes and crashes:
+- `advance` works on a plan only while it holds an exclusive flock on `<planId>.lock`, taken without blocking: a
+  process that does not get it leaves the plan to the one that has it this round. The kernel frees a flock when
+  its process dies, so no lock is ever stale.
+- A step is written as "submitting" before its SubmitJob; the tag that SubmitJob carries (`batchtui:plan=
+  <planId>-w<N>.1`) is fixed by the plan, not by the process. A step found "submitting" – the process died between
+  sending and recording, or the answer was lost – is looked for by that tag before anything is sent again.
+A file that is not a plan, or of another version, is reported in one line and never executed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from batchtui.aws import BatchPort
+from batchtui.errors import BatchtuiError, UsageError
+from batchtui.execute import LOOKUP_DELAYS_S, REGISTRY, Outcome, Recorder, Registry, execute
+from batchtui.model import Snapshot
+from batchtui.plan import FAILS, KIND_RETRY, PLAN_TAG, SUBMIT, WAITS, Call, Condition, Plan, Ref, index_runs
+from batchtui.statedir import state_dir
+
+VERSION = 1
+DIR_NAME = "plans"
+PENDING, DONE, CANCELLED = "pending", "done", "cancelled"  # a plan
+WAITING, SUBMITTING, SUBMITTED, DROPPED = "waiting", "submitting", "submitted", "dropped"  # a step
+STEP_STATES = (WAITING, SUBMITTING, SUBMITTED, DROPPED)
+PLAN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+CANCEL_WAIT_S = 10.0  # how long `plans cancel` waits for a process that is submitting a step of the plan
+# Where a step's job id is needed before it exists, the file holds {"$waitingStep": N} (1-based), like Ref.
+REF_KEY = "$waitingStep"
+
+
+class PlanFileError(BatchtuiError):
+    """A plan file that cannot be read as a plan of this version: reported, never executed."""
+
+
+class NoSuchPlan(BatchtuiError):
+    """No plan with that id."""
+
+
+def plans_dir() -> Path:
+    return state_dir() / DIR_NAME
+
+
+# --- the plan on disk ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """A waiting SubmitJob: `params` may hold Ref(k, waiting=True) where step k's new job id goes."""
+
+    name: str
+    label: str
+    params: Mapping[str, Any]
+    conditions: tuple[Condition, ...]
+    after: tuple[int, ...] = ()  # steps (0-based) that must have been submitted first
+    state: str = WAITING
+    job_id: str | None = None
+    reason: str | None = None  # dropped: why; otherwise the last thing said about it
+
+    @property
+    def open(self) -> bool:
+        return self.state in (WAITING, SUBMITTING)
+
+    def describe(self, steps: Sequence[Step]) -> str:
+        said = [c.describe() for c in self.conditions]
+        said += [f"waits for {steps[k].name} to be submitted" for k in self.after if steps[k].state != SUBMITTED]
+        return "; ".join(said) or "ready"
+
+
+@dataclass(frozen=True)
+class StoredPlan:
+    plan_id: str
+    created: str
+    queue: str  # where the originals run: what `--wait` polls
+    user: str
+    steps: tuple[Step, ...]
+    state: str = PENDING
+    note: str | None = None  # cancelled: by whom, when
+
+    def count(self, state: str) -> int:
+        return sum(1 for s in self.steps if s.state == state)
+
+    @property
+    def condition(self) -> str:
+        """What the plan waits for now: its first open step's conditions."""
+        step = next((s for s in self.steps if s.open), None)
+        return f"{step.name} {step.describe(self.steps)}" if step else "nothing"
+
+    def token(self, k: int) -> str:
+        """Step k's run id: its SubmitJob's tag is `<token>.1`, the same in every process."""
+        return f"{self.plan_id}-w{k + 1}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": VERSION, "planId": self.plan_id, "created": self.created, "queue": self.queue,
+                "user": self.user, "state": self.state, **({"note": self.note} if self.note else {}),
+                "waiting": self.count(WAITING) + self.count(SUBMITTING), "submitted": self.count(SUBMITTED),
+                "dropped": self.count(DROPPED), "steps": [_step_json(s) for s in self.steps]}
+
+    def summary(self) -> str:
+        return (f"{self.plan_id}  created {self.created}  {self.state}: {self.count(WAITING) + self.count(SUBMITTING)}"
+                f" waiting, {self.count(SUBMITTED)} submitted, {self.count(DROPPED)} dropped – {self.condition}")
+
+
+def _step_json(s: Step) -> dict[str, Any]:
+    return {"name": s.name, "label": s.label, "state": s.state, "params": _refs_out(s.params),
+            # index runs: 9,976 indices in a few numbers
+            "conditions": [{"jobId": c.job_id, "jobName": c.job_name, "arraySize": c.array_size,
+                            "retried": [list(r) for r in index_runs(c.retried)]} for c in s.conditions],
+            "after": [k + 1 for k in s.after], **({"jobId": s.job_id} if s.job_id else {}),
+            **({"reason": s.reason} if s.reason else {})}
+
+
+def _refs_out(value: Any) -> Any:
+    if isinstance(value, Ref):
+        return {REF_KEY: value.step + 1, **({"index": value.index} if value.index is not None else {})}
+    if isinstance(value, Mapping):
+        return {k: _refs_out(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_refs_out(v) for v in value]
+    return value
+
+
+def _refs_in(value: Any) -> Any:
+    if isinstance(value, dict):
+        if REF_KEY in value:
+            return Ref(_int(value[REF_KEY]) - 1, value.get("index"), waiting=True)
+        return {k: _refs_in(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_refs_in(v) for v in value]
+    return value
+
+
+def _int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a whole number")
+    return value
+
+
+def _condition_in(d: Mapping[str, Any]) -> Condition:
+    size = d["arraySize"]
+    retried = tuple(i for a, b in d["retried"] for i in range(_int(a), _int(b) + 1))
+    return Condition(str(d["jobId"]), str(d["jobName"]), None if size is None else _int(size), retried)
+
+
+def _step_in(d: Mapping[str, Any], n: int) -> Step:
+    if d["state"] not in STEP_STATES:
+        raise ValueError(f"step {n + 1} has the state {d['state']!r}")
+    params = _refs_in(d["params"])
+    if not isinstance(params, dict) or not params.get("jobName") or not params.get("jobQueue"):
+        raise ValueError(f"step {n + 1} is not a SubmitJob")
+    after = tuple(_int(k) - 1 for k in d["after"])
+    if any(not 0 <= k < n for k in after):
+        raise ValueError(f"step {n + 1} waits for a step that is not before it")
+    return Step(str(d["name"]), str(d["label"]), params, tuple(_condition_in(c) for c in d["conditions"]), after,
+                d["state"], d.get("jobId"), d.get("reason"))
+
+
+def from_json(data: Any, where: str) -> StoredPlan:
+    """The plan in a file's JSON; PlanFileError (one line) for anything that is not a plan of this version."""
+    if not isinstance(data, dict) or "version" not in data:
+        raise PlanFileError(f"{where}: not a batchtui plan: not executed")
+    if data["version"] != VERSION:
+        raise PlanFileError(f"{where}: a plan of version {data['version']!r}; this batchtui reads version "
+                            f"{VERSION}: not executed (cancel it with `batchtui plans cancel`, or delete the file)")
+    try:
+        steps = tuple(_step_in(s, n) for n, s in enumerate(data["steps"]))
+        plan_id = str(data["planId"])
+        if not PLAN_ID.fullmatch(plan_id) or data["state"] not in (PENDING, DONE, CANCELLED):
+            raise ValueError("bad id or state")
+        return StoredPlan(plan_id, str(data["created"]), str(data["queue"]), str(data["user"]), steps,
+                          data["state"], data.get("note"))
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise PlanFileError(f"{where}: a damaged batchtui plan ({type(e).__name__}: {e}): not executed") from None
+
+
+def load(path: Path) -> StoredPlan:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NoSuchPlan(f"no plan {path.stem} (batchtui plans lists them)") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise PlanFileError(f"{path}: cannot be read ({e}): not executed") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise PlanFileError(f"{path}: not JSON ({e.msg} at line {e.lineno}): not executed") from None
+    return from_json(data, str(path))
+
+
+def save(plan: StoredPlan, directory: Path) -> Path:
+    """Atomically: the whole new file, fsynced, renamed over the old one (a crash leaves the old or the new)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{plan.plan_id}.json"
+    tmp = directory / f".{plan.plan_id}.{os.getpid()}.tmp"
+    data = (json.dumps(plan.to_json(), indent=1) + "\n").encode()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # the rename itself must survive a crash
+    finally:
+        os.close(dir_fd)
+    return path
+
+
+def keep(plan: Plan, new_jobs: Mapping[int, str], queue: str, user: str, *, plan_id: str | None = None,
+         directory: Path | None = None, now: datetime | None = None) -> StoredPlan | None:
+    """Write plan's waiting steps, with the ids its immediate calls returned (`Outcome.new_jobs`), as a pending
+    plan; None when it has none."""
+    if not plan.waiting:
+        return None
+    steps = tuple(Step(str(w.call.params.get("jobName")), w.call.label, w.call.resolved(new_jobs), w.conditions,
+                       w.after) for w in plan.waiting)
+    stored = StoredPlan(plan_id or uuid.uuid4().hex[:12], _now(now), queue, user, steps)
+    save(stored, directory or plans_dir())
+    return stored
+
+
+def _now(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def list_plans(directory: Path | None = None) -> tuple[list[StoredPlan], list[str]]:
+    """Every plan in the directory, oldest first, and one line for each file that is not a readable plan."""
+    directory = directory or plans_dir()
+    plans: list[StoredPlan] = []
+    problems: list[str] = []
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else ():
+        try:
+            plans.append(load(path))
+        except BatchtuiError as e:
+            problems.append(str(e))
+    return sorted(plans, key=lambda p: p.created), problems
+
+
+def path_of(plan_id: str, directory: Path | None = None) -> Path:
+    if not PLAN_ID.fullmatch(plan_id):
+        raise UsageError(f"{plan_id!r} is not a plan id (batchtui plans lists them)")
+    return (directory or plans_dir()) / f"{plan_id}.json"
+
+
+# --- the lock --------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def locked(plan_id: str, directory: Path, wait_s: float = 0.0) -> Iterator[bool]:
+    """Hold the plan's exclusive flock while the block runs; yields False if another process holds it (after
+    waiting up to wait_s). Released when the block ends – or by the kernel when the process dies."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / f"{plan_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                got = True
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    got = False
+                    break
+                time.sleep(0.05)
+        yield got
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+def cancel(plan_id: str, user: str, directory: Path | None = None) -> StoredPlan:
+    """Mark a pending plan cancelled: no step of it is sent any more (steps already sent stay sent)."""
+    directory = directory or plans_dir()
+    path = path_of(plan_id, directory)
+    with locked(plan_id, directory, CANCEL_WAIT_S) as got:
+        if not got:
+            raise BatchtuiError(f"plan {plan_id} is being worked on by another batchtui for more than "
+                                f"{CANCEL_WAIT_S:g} s: try again")
+        plan = load(path)
+        if plan.state != PENDING:
+            raise BatchtuiError(f"plan {plan_id} is {plan.state} already: nothing to cancel")
+        plan = replace(plan, state=CANCELLED, note=f"cancelled by {user} at {_now()}")
+        save(plan, directory)
+        return plan
+
+
+# --- sending the steps -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlanEvent:
+    plan_id: str
+    step: str  # the new job's name
+    kind: str  # SUBMITTED | DROPPED | "unknown" | "error"
+    text: str
+
+
+@dataclass
+class Sender:
+    """What advance needs besides the snapshot: the client, where plans live, and the audit journal to write."""
+
+    api: BatchPort
+    directory: Path
+    recorder: Recorder | None = None
+    lookup_delays_s: tuple[float, ...] = LOOKUP_DELAYS_S
+
+
+def concerns(plan: StoredPlan, snap: Snapshot) -> bool:
+    """The snapshot shows a job the plan's open steps wait for: it can decide them."""
+    return any(snap.job(c.job_id) is not None for s in plan.steps if s.open for c in s.conditions)
+
+
+async def advance(sender: Sender, plan_id: str, snap: Snapshot) -> list[PlanEvent]:
+    """Send each step of the plan whose conditions hold in `snap` (once), drop those that can never hold; nothing
+    when another process holds the plan's lock. Raises PlanFileError for a file that is not a plan."""
+    with locked(plan_id, sender.directory) as got:
+        if not got:
+            return []
+        plan = load(path_of(plan_id, sender.directory))  # fresh: another process may have moved it on
+        if plan.state != PENDING:
+            return []
+        events: list[PlanEvent] = []
+        for k in range(len(plan.steps)):
+            if plan.steps[k].open:
+                plan = await _step(sender, plan, k, snap, events)
+        if not any(s.open for s in plan.steps):
+            save(replace(plan, state=DONE), sender.directory)
+        return events
+
+
+async def _step(sender: Sender, plan: StoredPlan, k: int, snap: Snapshot, events: list[PlanEvent]) -> StoredPlan:
+    step = plan.steps[k]
+    if step.state == SUBMITTING:  # sent before, and its answer never recorded: find it before sending again
+        found = await _find(sender, plan, k)
+        if found:
+            events.append(PlanEvent(plan.plan_id, step.name, SUBMITTED, f"{step.name} was submitted already "
+                                    f"(found by its tag {PLAN_TAG}={plan.token(k)}.1): {found}"))
+            return _set(sender, plan, k, state=SUBMITTED, job_id=found, reason=None)
+    why = _why_not(plan, k, snap)
+    if why is not None:
+        state, text = why
+        if state == FAILS:
+            events.append(PlanEvent(plan.plan_id, step.name, DROPPED, f"{step.name} dropped: {text}"))
+            return _set(sender, plan, k, state=DROPPED, reason=text)
+        return plan if step.reason == text else _set(sender, plan, k, reason=text)
+    return await _submit(sender, _set(sender, plan, k, state=SUBMITTING), k, events)
+
+
+def _why_not(plan: StoredPlan, k: int, snap: Snapshot) -> tuple[str, str] | None:
+    """(FAILS, why) when step k can never be sent, (WAITS, what it waits for) when not yet, None when it can go."""
+    step = plan.steps[k]
+    for j in step.after:
+        if plan.steps[j].state == DROPPED:
+            return FAILS, f"it waits for {plan.steps[j].name}, which was dropped"
+    pending = [plan.steps[j].name for j in step.after if plan.steps[j].state != SUBMITTED]
+    if pending:
+        return WAITS, f"waits for {', '.join(pending)} to be submitted"
+    for c in step.conditions:
+        verdict = c.check(snap)
+        if verdict.state == FAILS:
+            return FAILS, f"{verdict.text}, so {step.name} would fail at once (retry them, then {step.name})"
+        if verdict.state == WAITS:
+            return WAITS, f"{c.describe()}: {verdict.text}"
+    return None
+
+
+async def _submit(sender: Sender, plan: StoredPlan, k: int, events: list[PlanEvent]) -> StoredPlan:
+    step = plan.steps[k]
+    ids = {j: s.job_id for j, s in enumerate(plan.steps) if s.job_id}
+    one = Plan(KIND_RETRY, (Call(SUBMIT, _fill(step.params, ids), step.label),), ())
+    # A registry of its own: the fingerprint guard is per process, the plan file is what guards across them.
+    outcome: Outcome = await execute(sender.api, one, registry=Registry(forbidden=REGISTRY.forbidden),
+                                     recorder=sender.recorder, run_id=plan.token(k))
+    result = outcome.steps[0] if outcome.steps else None
+    if outcome.ok and result is not None and result.job_id:
+        events.append(PlanEvent(plan.plan_id, step.name, SUBMITTED, f"{step.name} submitted: {result.job_id} "
+                                f"({_said(step)})"))
+        return _set(sender, plan, k, state=SUBMITTED, job_id=result.job_id, reason=None)
+    if outcome.unknown:  # left "submitting": the next round looks for it by its tag before sending again
+        events.append(PlanEvent(plan.plan_id, step.name, "unknown", f"{step.name}: {outcome.error}"))
+        return plan
+    # Refused or never sent (throttled, say): nothing was created, so it may be sent in a later round.
+    events.append(PlanEvent(plan.plan_id, step.name, "error", f"{step.name} not submitted: {outcome.error}"))
+    return _set(sender, plan, k, state=WAITING, reason=f"not submitted: {outcome.error}")
+
+
+def _said(step: Step) -> str:
+    return ", ".join(f"{c.job_name}'s other {c.others:,} indices SUCCEEDED" if c.array_size is not None
+                     else f"{c.job_name} SUCCEEDED" for c in step.conditions) or "its upstream step was submitted"
+
+
+async def _find(sender: Sender, plan: StoredPlan, k: int) -> str | None:
+    """The job step k's SubmitJob made, by its tag; ListJobs is eventually consistent, so look a few times."""
+    params = plan.steps[k].params
+    for delay in sender.lookup_delays_s:
+        await asyncio.sleep(delay)
+        try:
+            found = await sender.api.find_job(str(params["jobQueue"]), str(params["jobName"]), PLAN_TAG,
+                                              f"{plan.token(k)}.1")
+        except BatchtuiError:
+            continue
+        if found:
+            return found
+    return None
+
+
+def _set(sender: Sender, plan: StoredPlan, k: int, **changes: Any) -> StoredPlan:
+    steps = list(plan.steps)
+    steps[k] = replace(steps[k], **changes)
+    new = replace(plan, steps=tuple(steps))
+    save(new, sender.directory)
+    return new
+
+
+def _fill(value: Any, ids: Mapping[int, str]) -> Any:
+    """params with each waiting step's Ref replaced by the id that step's SubmitJob returned."""
+    if isinstance(value, Ref):
+        job_id = ids[value.step]
+        return f"{job_id}:{value.index}" if value.index is not None else job_id
+    if isinstance(value, Mapping):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_fill(v, ids) for v in value]
+    return value
+
+
+def progress_line(plan: StoredPlan) -> str:
+    """One line for a person watching: what is sent, what still waits and for what."""
+    open_steps = [s for s in plan.steps if s.open]
+    head = f"plan {plan.plan_id}: {plan.count(SUBMITTED)} submitted, {len(open_steps)} waiting"
+    if plan.count(DROPPED):
+        head += f", {plan.count(DROPPED)} dropped"
+    if open_steps:
+        s = open_steps[0]
+        head += f" – {s.name}: {s.reason or s.describe(plan.steps)}"
+    return head
+

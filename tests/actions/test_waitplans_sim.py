@@ -1,0 +1,94 @@
+"""The durable waiting plan on the simulator over HTTP, with the real poller: `batchtui retry --downstream --wait`
+mid-run submits JobD's and JobE's retries exactly once, and only after JobC's other indices have finished."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+
+import pytest
+from test_actions_sim import _env, cfg, queue_jobs  # noqa: F401 - the fixture is used by name
+
+from batchtui import actions, cli, waitplans
+from batchtui.aws import open_api
+from batchtui.errors import BatchtuiError
+
+SimServer = pytest.importorskip("batchtui.sim.server").SimServer
+
+
+async def run_cli(sim, *argv: str, stop: asyncio.Event | None = None) -> tuple[int, str, str]:
+    args = cli.parse(["--refresh", "0.05", *argv, "--endpoint-url", sim.url])
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        code = await actions.run(args, io.StringIO(), out, err)
+    except BatchtuiError as e:
+        err.write(f"batchtui: {e}\n")
+        code = e.exit_code
+    return code, out.getvalue(), err.getvalue()
+
+
+async def to_jobc_running(sim, api) -> dict[str, str]:
+    """A simulated minute at a time, to the moment JobB is over (with failed indices) and JobC is not."""
+    ids = sim.engine.reference_ids
+    for _ in range(24 * 60):
+        sim.engine.advance(60)
+        b, c = await api.describe_jobs([ids["JobB"], ids["JobC"]])
+        if b["status"] in ("SUCCEEDED", "FAILED") and c["status"] not in ("SUCCEEDED", "FAILED"):
+            break
+    assert b["status"] == "FAILED" and c["status"] == "PENDING"
+    return ids
+
+
+async def by_name(api) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for j in await queue_jobs(api):
+        out.setdefault(j["jobName"], []).append(j)
+    return out
+
+
+async def test_retry_downstream_wait_submits_the_waiting_steps_once_after_the_upstream_finishes():
+    async with SimServer(cfg(), host="127.0.0.1", port=0) as sim, open_api(endpoint_url=sim.url) as api:
+        ids = await to_jobc_running(sim, api)
+        task = asyncio.create_task(run_cli(sim, "retry", ids["JobB"], "--downstream", "--wait", "--yes"))
+        for _ in range(200):  # planned, the immediate calls made, the first rounds of waiting
+            await asyncio.sleep(0.05)
+            jobs = await by_name(api)
+            if "JobC-retry" in jobs or task.done():
+                break
+        await asyncio.sleep(0.5)
+        assert not task.done(), task.result()
+        assert "JobC-retry" in jobs and "JobD-retry" not in jobs
+        (c,) = await api.describe_jobs([ids["JobC"]])
+        assert c["status"] not in ("SUCCEEDED", "FAILED")
+        while not task.done():  # JobC runs on to its end; the waiting loop sees it through the poller
+            sim.engine.advance(120)
+            await asyncio.sleep(0.1)
+        code, out, err = task.result()
+        assert code == 0, err + out
+        assert "W1. SubmitJob JobD-retry" in out and "waits for JobC's other" in out
+        assert "JobD-retry submitted" in out and "JobE-retry submitted" in out
+        jobs = await by_name(api)
+        assert len(jobs["JobD-retry"]) == 1 and len(jobs["JobE-retry"]) == 1  # exactly once
+        c, d_retry, e_retry = await api.describe_jobs([ids["JobC"], jobs["JobD-retry"][0]["jobId"],
+                                                      jobs["JobE-retry"][0]["jobId"]])
+        assert c["status"] == "FAILED" and d_retry["createdAt"] >= c["stoppedAt"]  # only once JobC had ended
+        assert d_retry["dependsOn"] == [{"jobId": jobs["JobC-retry"][0]["jobId"]}, {"type": "SEQUENTIAL"}]
+        assert e_retry["dependsOn"] == [{"jobId": d_retry["jobId"]}]
+        (stored,) = waitplans.list_plans()[0]
+        assert stored.state == waitplans.DONE and stored.count(waitplans.SUBMITTED) == 2
+        sim.engine.run_until_idle()
+        d_retry, e_retry = await api.describe_jobs([d_retry["jobId"], e_retry["jobId"]])
+        assert (d_retry["status"], e_retry["status"]) == ("SUCCEEDED", "SUCCEEDED")
+
+
+async def test_without_wait_the_plan_is_kept_pending_and_listed():
+    async with SimServer(cfg(), host="127.0.0.1", port=0) as sim, open_api(endpoint_url=sim.url) as api:
+        ids = await to_jobc_running(sim, api)
+        code, out, err = await run_cli(sim, "retry", ids["JobB"], "--downstream", "--yes")
+        assert code == 0, err + out
+        assert "Kept plan" in out and "batchtui plans wait" in out
+        (stored,) = waitplans.list_plans()[0]
+        assert stored.state == waitplans.PENDING and [s.name for s in stored.steps] == ["JobD-retry", "JobE-retry"]
+        assert "JobD-retry" not in await by_name(api)
+        assert json.loads(json.dumps(stored.to_json()))["waiting"] == 2
