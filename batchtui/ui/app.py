@@ -34,7 +34,7 @@ from textual.timer import Timer
 from batchtui.errors import BatchtuiError, UsageError, kind_of
 from batchtui.lineage import effective
 from batchtui.model import Snapshot, split_child_id
-from batchtui.ui.events import TOAST_ORDER, Event, diff, retries_seen
+from batchtui.ui.events import TOAST_ORDER, WARN, Event, diff, retries_seen
 from batchtui.ui.insight import JobInsight, job_insights
 from batchtui.ui.palette import LightPalette
 from batchtui.ui.screens.action import ActionScreen
@@ -142,6 +142,9 @@ class BatchtuiApp(App[int]):
         if readonly:
             self.registry.forbid("batchtui runs with --readonly")
         self.generation = 0  # bumped on a queue switch: results of an older refresh are dropped
+        from batchtui.ui.plans import PlanWatch
+
+        self.plan_watch = PlanWatch()  # waiting plans: moved on after each refresh (ui/plans.py)
         self._index_alert_at: datetime | None = None
         self.actions_running = 0  # retry/cancel plans being executed (quitting would cut them short)
         self._quit_asked: datetime | None = None
@@ -236,6 +239,7 @@ class BatchtuiApp(App[int]):
             if snap is not None:
                 self.first_error = None
                 self.apply_snapshot(snap)
+                await self._advance_plans(snap)
             else:
                 self._tick()  # still loading: the status bar says what it is waiting for
         if self._again:
@@ -244,6 +248,28 @@ class BatchtuiApp(App[int]):
         else:
             self._timer = self.set_timer(self.next_delay(), self.start_refresh)
         self._tick()
+
+    async def _advance_plans(self, snap: Snapshot) -> None:
+        """Waiting plans' steps whose conditions this snapshot shows holding are sent (inside the refresh worker:
+        never two rounds at once, and no call but the SubmitJobs)."""
+        api = getattr(self.source, "api", None)
+        if api is None or snap.error or snap.loading:
+            return
+        try:
+            events = await self.plan_watch.round(api, snap, self.now(), self.registry.forbidden)
+        except Exception as e:  # noqa: BLE001 - a plan file problem must not stop the refresh loop
+            log.exception("waiting plans")
+            events = [Event(self.now(), WARN, f"waiting plans not checked: {type(e).__name__}: {e}")]
+        if events:
+            self.add_events(events)
+            if isinstance(self.screen, DashboardScreen):
+                self.screen.snapshot_changed()
+
+    def add_events(self, events: list[Event]) -> None:
+        self.events.extend(events)
+        self.events_added += len(events)
+        del self.events[:-MAX_EVENTS]
+        self._alert([e for e in events if e.alert])
 
     def next_delay(self) -> float:
         """--refresh, stretched by the source while AWS throttles us (the poller knows)."""
@@ -286,10 +312,7 @@ class BatchtuiApp(App[int]):
         self.received_at = self.now()
         if not snap.error:
             self.good_at = self.received_at
-        self.events.extend(events)
-        self.events_added += len(events)
-        del self.events[:-MAX_EVENTS]
-        self._alert([e for e in events if e.alert])
+        self.add_events(events)
         if isinstance(self.screen, DashboardScreen):
             self.screen.snapshot_changed()
 

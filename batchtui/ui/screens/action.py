@@ -291,6 +291,7 @@ class ActionScreen(ModalScreen[bool]):
             self.dash.notify(f"{plan.kind} stopped: unexpected error {type(e).__name__}: {e}", severity="error")
             return
         self._add(Text(outcome.summary(), GOOD if outcome.ok else BAD))
+        self._keep_waiting(plan, outcome)
         if audit_error is not None:
             self._add(Text(f"⚠ {audit_error}", WARN))
         self.state = "done"
@@ -299,6 +300,25 @@ class ActionScreen(ModalScreen[bool]):
         self.dash.notify(outcome.summary().splitlines()[0], title=plan.kind.capitalize(),
                          severity="information" if outcome.ok else "error")
         self.dash.start_refresh()
+
+    def _keep_waiting(self, plan: Plan, outcome: Any) -> None:
+        """The waiting steps become a pending plan this dashboard moves on at each refresh (ui/plans.py)."""
+        if not plan.waiting:
+            return
+        from batchtui.actions import waiting_queue
+
+        try:
+            raw = self.dash.raw
+            stored = self.dash.plan_watch.keep(plan, outcome, waiting_queue(plan, raw) if raw else "")
+        except (OSError, BatchtuiError) as e:
+            self._add(Text(f"✘ the {len(plan.waiting)} waiting step(s) were not kept: {e}", BAD))
+            return
+        if stored is None:
+            self._add(Text(f"✘ the {len(plan.waiting)} waiting step(s) were not kept: not every call before them "
+                           "was made", BAD))
+            return
+        self._add(Text(f"Kept plan {stored.plan_id}: {len(stored.steps)} waiting step(s), submitted by batchtui "
+                       f"once their condition holds (batchtui plans lists it)", GOOD))
 
     def _progress(self, p: Any) -> None:
         # Short lines while it runs; the outcome below lists every step with its result.

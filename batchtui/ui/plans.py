@@ -1,0 +1,81 @@
+"""The dashboard's side of waiting plans (waitplans.py): after each refresh, the pending plans its snapshot can
+decide are moved on – steps sent once their conditions hold, dropped when they never can – with no API call but
+the SubmitJobs. A plan this dashboard did not make (an earlier batchtui, `batchtui retry` without --wait) is said
+to be resumed once; a plan file that cannot be read is said once, and never executed. No Textual here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from batchtui import audit, waitplans
+from batchtui.errors import BatchtuiError
+from batchtui.execute import Outcome
+from batchtui.plan import Plan, os_user
+from batchtui.ui.events import BAD, GOOD, INFO, WARN, Event
+
+if TYPE_CHECKING:
+    from batchtui.aws import BatchPort
+    from batchtui.model import Snapshot
+
+LEVELS = {waitplans.SUBMITTED: GOOD, waitplans.DROPPED: BAD}
+
+
+@dataclass
+class PlanWatch:
+    directory: Path | None = None  # None: waitplans.plans_dir(), read when used (tests set XDG_STATE_HOME)
+    mine: set[str] = field(default_factory=set)  # plans kept by this dashboard
+    said: set[str] = field(default_factory=set)  # plan ids (and problems) already announced
+
+    def keep(self, plan: Plan, outcome: Outcome, queue: str) -> waitplans.StoredPlan | None:
+        """The plan's waiting steps, once every call before them was made; None when there are none to keep."""
+        if not plan.waiting or not outcome.ok:
+            return None
+        stored = waitplans.keep(plan, outcome.new_jobs, queue, os_user(), plan_id=outcome.run_id,
+                                directory=self._dir())
+        if stored is not None:
+            self.mine.add(stored.plan_id)
+            self.said.add(stored.plan_id)
+        return stored
+
+    async def round(self, api: BatchPort, snap: Snapshot, at: datetime, forbidden: str | None) -> list[Event]:
+        """Move on every pending plan `snap` can decide; the events to show."""
+        plans, problems = waitplans.list_plans(self._dir())
+        events = [self._once(p, Event(at, WARN, p, kind="info")) for p in problems]
+        for plan in plans:
+            if plan.state != waitplans.PENDING or not waitplans.concerns(plan, snap):
+                continue
+            if plan.plan_id not in self.mine:
+                line = f"resumed pending {waitplans.progress_line(plan)}"
+                events.append(self._once(plan.plan_id, Event(at, INFO, line, kind="job")))
+            if forbidden:
+                events.append(self._once(f"{plan.plan_id}/ro", Event(
+                    at, WARN, f"plan {plan.plan_id} is pending: its steps are not submitted ({forbidden})")))
+                continue
+            events.extend(await self._advance(api, plan.plan_id, snap, at))
+        return [e for e in events if e is not None]
+
+    async def _advance(self, api: BatchPort, plan_id: str, snap: Snapshot, at: datetime) -> list[Event | None]:
+        journal = audit.Journal(None, audit.who(profile=getattr(api, "profile", None),
+                                                region=getattr(api, "region", None),
+                                                endpoint=getattr(api, "endpoint_url", None)))
+        try:
+            done = await waitplans.advance(waitplans.Sender(api, self._dir(), journal), plan_id, snap)
+        except BatchtuiError as e:
+            return [self._once(str(e), Event(at, WARN, str(e)))]
+        out: list[Event | None] = [Event(at, LEVELS.get(e.kind, WARN), e.text, alert=e.kind != waitplans.SUBMITTED,
+                                         kind="job") for e in done]
+        if journal.error is not None:
+            out.append(Event(at, WARN, str(journal.error), alert=True))
+        return out
+
+    def _once(self, key: str, event: Event) -> Event | None:
+        if key in self.said:
+            return None
+        self.said.add(key)
+        return event
+
+    def _dir(self) -> Path:
+        return self.directory or waitplans.plans_dir()

@@ -1,0 +1,246 @@
+"""Waiting steps: planned (plan.Waiting), kept on disk (waitplans), sent exactly once when their condition holds –
+across two processes, a crash between submit and record, a corrupt or older file, a cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+from actions_factory import reference
+
+from batchtui import execute, waitplans
+from batchtui.model import Status
+from batchtui.plan import PLAN_TAG, Ref, Selection, plan_retry
+
+RUNNING = ("SSSFSFSSSS", "SSSFSFSRpp")  # JobB done with 3 and 5 FAILED; JobC runs on, its 3 and 5 FAILED
+
+
+class FakeApi:
+    """SubmitJob and the lookup by tag, counted; `crash` makes the next SubmitJob take effect and then die."""
+
+    region = "us-east-1"
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.submitted: list[dict] = []
+        self.delay_s = delay_s
+        self.crash = False
+        self.calls = self.throttled = 0
+
+    async def submit_job(self, **params):
+        await asyncio.sleep(self.delay_s)
+        self.submitted.append(params)
+        job_id = f"new-{len(self.submitted)}"
+        params["jobId"] = job_id
+        if self.crash:
+            self.crash = False
+            raise asyncio.CancelledError  # the process is gone before the answer is recorded
+        return {"jobId": job_id, "jobName": params["jobName"]}
+
+    async def find_job(self, queue, name, tag, value):
+        return next((p["jobId"] for p in self.submitted if p["jobName"] == name and p["tags"].get(tag) == value),
+                    None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registry(monkeypatch):
+    monkeypatch.setattr(execute, "REGISTRY", execute.Registry())
+
+
+def kept(tmp_path, b: str = RUNNING[0], c: str = RUNNING[1]) -> waitplans.StoredPlan:
+    plan = plan_retry(reference(b, c, "p" * 10, e=Status.PENDING), Selection("B"), downstream=True)
+    stored = waitplans.keep(plan, {0: "b-retry", 1: "c-retry"}, "ProdQueue", "tester", plan_id="p1",
+                            directory=tmp_path)
+    assert stored is not None
+    return stored
+
+
+def names(api: FakeApi) -> list[str]:
+    return [p["jobName"] for p in api.submitted]
+
+
+# --- planning --------------------------------------------------------------------------------------------------
+
+
+def test_a_dependent_of_a_running_upstream_is_planned_as_a_waiting_step_not_skipped():
+    plan = plan_retry(reference(*RUNNING, "p" * 10, e=Status.PENDING), Selection("B"), downstream=True)
+    assert [c.params["jobName"] for c in plan.calls] == ["JobB-retry", "JobC-retry"]
+    d, e = plan.waiting
+    (cond,) = d.conditions
+    assert (cond.job_id, cond.retried, cond.others) == ("C", (3, 5), 8)
+    assert cond.describe() == "waits for JobC's other 8 indices"
+    assert d.call.params["dependsOn"] == [{"jobId": Ref(1)}, {"type": "SEQUENTIAL"}]
+    assert e.after == (0,) and e.call.params["dependsOn"] == [{"jobId": Ref(0, waiting=True)}]
+    summary = plan.summary()
+    assert "W1. SubmitJob JobD-retry: whole JobD again (array of 10); waits for JobC's other 8 indices" in summary
+    assert not plan.empty and not [s for s in plan.skipped if s.job_id in ("D", "E")]
+
+
+def test_every_failed_index_of_the_running_upstream_is_retried_now_and_left_out_of_the_condition():
+    # JobC[7] FAILED on its own (JobB[7] SUCCEEDED): resubmitted now with 3 and 5, so JobD waits for the other 7
+    plan = plan_retry(reference("SSSFSFSSSS", "SSSFSFSFpp", "p" * 10, e=Status.PENDING), Selection("B"),
+                      downstream=True)
+    (cond,) = plan.waiting[0].conditions
+    assert cond.retried == (3, 5, 7) and cond.describe() == "waits for JobC's other 7 indices"
+
+
+def test_a_condition_over_ten_thousand_indices_is_stored_as_index_runs(tmp_path):
+    b = "S" * 10_000
+    c = "S" * 500 + "F" + "R" * 9_499
+    plan = plan_retry(reference(b[:500] + "F" + b[501:], c, "p" * 10, e=Status.PENDING), Selection("B"),
+                      downstream=True)
+    stored = waitplans.keep(plan, {0: "b", 1: "c"}, "ProdQueue", "t", plan_id="big", directory=tmp_path)
+    text = (tmp_path / "big.json").read_text()
+    assert len(text) < 8_000 and json.loads(text)["steps"][0]["conditions"][0]["retried"] == [[500, 500]]
+    assert plan.waiting[0].conditions[0].describe() == "waits for JobC's other 9,999 indices"
+    assert waitplans.load(tmp_path / "big.json") == stored
+
+
+# --- the file --------------------------------------------------------------------------------------------------
+
+
+def test_the_kept_plan_reads_back_equal_with_the_immediate_ids_filled_in(tmp_path):
+    stored = kept(tmp_path)
+    again = waitplans.load(tmp_path / "p1.json")
+    assert again == stored
+    d, e = again.steps
+    assert d.params["dependsOn"] == [{"jobId": "c-retry"}, {"type": "SEQUENTIAL"}]
+    assert e.params["dependsOn"] == [{"jobId": Ref(0, waiting=True)}]
+    assert json.loads((tmp_path / "p1.json").read_text())["version"] == waitplans.VERSION
+    assert not list(tmp_path.glob(".*.tmp"))  # written through a temporary file, renamed over
+
+
+@pytest.mark.parametrize("text, said", [
+    ("{not json", "not JSON"),
+    ('{"version": 0, "planId": "p1"}', "a plan of version 0; this batchtui reads version 1: not executed"),
+    ('{"version": 1, "planId": "p1", "steps": [{"state": "waiting"}]}', "a damaged batchtui plan"),
+    ("[1, 2]", "not a batchtui plan"),
+])
+def test_a_corrupt_or_older_plan_file_is_reported_in_one_line_and_never_executed(tmp_path, text, said):
+    (tmp_path / "p1.json").write_text(text)
+    plans, problems = waitplans.list_plans(tmp_path)
+    assert plans == [] and len(problems) == 1 and said in problems[0] and "\n" not in problems[0]
+    api = FakeApi()
+    with pytest.raises(waitplans.PlanFileError, match="not executed"):
+        asyncio.run(waitplans.advance(waitplans.Sender(api, tmp_path), "p1", reference("S" * 10, "S" * 10)))
+    assert api.submitted == []
+
+
+def test_the_plans_command_reports_a_corrupt_file_with_exit_1(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    (tmp_path / "batchtui" / "plans").mkdir(parents=True)
+    (tmp_path / "batchtui" / "plans" / "bad.json").write_text("\x00garbage")
+    run = subprocess.run([sys.executable, "-m", "batchtui.cli", "plans"], capture_output=True, text=True,
+                         env={"XDG_STATE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.count("\n") == 1 and "not JSON" in run.stderr and "not executed" in run.stderr
+
+
+# --- sending ---------------------------------------------------------------------------------------------------
+
+
+def test_each_step_is_sent_once_when_its_condition_holds_and_never_before(tmp_path):
+    kept(tmp_path)
+    api = FakeApi()
+    sender = waitplans.Sender(api, tmp_path)
+    events = asyncio.run(waitplans.advance(sender, "p1", reference(*RUNNING)))
+    assert events == [] and api.submitted == []
+    assert "5 of JobC's other 8 indices SUCCEEDED" in waitplans.load(tmp_path / "p1.json").steps[0].reason
+    done = reference(RUNNING[0], "SSSFSFSSSS")  # JobC over: its other 8 SUCCEEDED
+    events = asyncio.run(waitplans.advance(sender, "p1", done))
+    assert [e.kind for e in events] == ["submitted", "submitted"] and names(api) == ["JobD-retry", "JobE-retry"]
+    d, e = api.submitted
+    assert d["dependsOn"] == [{"jobId": "c-retry"}, {"type": "SEQUENTIAL"}]
+    assert e["dependsOn"] == [{"jobId": d["jobId"]}]
+    assert d["tags"][PLAN_TAG] == "p1-w1.1"  # fixed by the plan: the same in any process
+    assert asyncio.run(waitplans.advance(sender, "p1", done)) == [] and len(api.submitted) == 2
+    assert waitplans.load(tmp_path / "p1.json").state == waitplans.DONE
+
+
+def test_a_step_whose_upstream_fails_is_dropped_with_the_reason_and_so_is_what_waits_for_it(tmp_path):
+    kept(tmp_path)
+    api = FakeApi()
+    events = asyncio.run(waitplans.advance(waitplans.Sender(api, tmp_path), "p1",
+                                           reference(RUNNING[0], "SSSFSFSFSS")))
+    assert api.submitted == []
+    assert [e.kind for e in events] == ["dropped", "dropped"]
+    assert "JobC[7] FAILED and is not being retried, so JobD-retry would fail at once" in events[0].text
+    assert "waits for JobD-retry, which was dropped" in events[1].text
+    assert waitplans.load(tmp_path / "p1.json").state == waitplans.DONE
+
+
+def test_two_batchtui_processes_never_both_submit_a_step(tmp_path):
+    kept(tmp_path)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({str(tmp_path / 'p1.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)\n")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        api = FakeApi()
+        done = reference(RUNNING[0], "SSSFSFSSSS")
+        assert asyncio.run(waitplans.advance(waitplans.Sender(api, tmp_path), "p1", done)) == []
+        assert api.submitted == []  # the other process has the plan this round
+    finally:
+        holder.kill()
+        holder.wait()
+    assert names(api) == [] and len(asyncio.run(waitplans.advance(waitplans.Sender(api, tmp_path), "p1", done))) == 2
+
+
+def test_two_senders_racing_on_one_plan_submit_each_step_once(tmp_path):
+    kept(tmp_path)
+    api = FakeApi(delay_s=0.2)  # a slow SubmitJob: the second sender comes while the first is sending
+    done = reference(RUNNING[0], "SSSFSFSSSS")
+
+    async def race():
+        return await asyncio.gather(*(waitplans.advance(waitplans.Sender(api, tmp_path), "p1", done)
+                                      for _ in range(2)))
+
+    first, second = asyncio.run(race())
+    assert names(api) == ["JobD-retry", "JobE-retry"] and (len(first), len(second)) == (2, 0)
+
+
+def test_a_crash_between_submit_and_record_is_resumed_by_finding_the_job_not_by_sending_again(tmp_path):
+    kept(tmp_path)
+    api = FakeApi()
+    api.crash = True
+    done = reference(RUNNING[0], "SSSFSFSSSS")
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(waitplans.advance(waitplans.Sender(api, tmp_path), "p1", done))
+    assert waitplans.load(tmp_path / "p1.json").steps[0].state == waitplans.SUBMITTING
+    restarted = waitplans.Sender(api, tmp_path, lookup_delays_s=(0.0,))  # a new process, the same plan file
+    events = asyncio.run(waitplans.advance(restarted, "p1", done))
+    assert "JobD-retry was submitted already (found by its tag batchtui:plan=p1-w1.1)" in events[0].text
+    assert names(api) == ["JobD-retry", "JobE-retry"]  # JobD-retry once, JobE-retry chained to the one found
+    assert api.submitted[1]["dependsOn"] == [{"jobId": "new-1"}]
+
+
+def test_a_killed_process_leaves_no_stale_lock(tmp_path):
+    kept(tmp_path)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, time\n"
+        f"fd = os.open({str(tmp_path / 'p1.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)\n")],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    holder.kill()
+    holder.wait()
+    time.sleep(0.05)
+    with waitplans.locked("p1", tmp_path) as got:
+        assert got
+
+
+def test_a_cancelled_plan_sends_nothing(tmp_path):
+    kept(tmp_path)
+    cancelled = waitplans.cancel("p1", "tester", tmp_path)
+    assert cancelled.state == waitplans.CANCELLED and "cancelled by tester" in cancelled.note
+    api = FakeApi()
+    assert asyncio.run(waitplans.advance(waitplans.Sender(api, tmp_path), "p1",
+                                         reference(RUNNING[0], "SSSFSFSSSS"))) == []
+    assert api.submitted == [] and waitplans.list_plans(tmp_path)[0][0].state == waitplans.CANCELLED
+    with pytest.raises(waitplans.BatchtuiError, match="cancelled already"):
+        waitplans.cancel("p1", "tester", tmp_path)

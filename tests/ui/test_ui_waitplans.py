@@ -1,0 +1,79 @@
+"""The dashboard moves waiting plans on: a plan kept by `batchtui retry --downstream` (no --wait) mid-run is said to
+be resumed by a dashboard started afterwards, and its steps are sent – once – at the refresh that shows JobC over."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from test_ui_on_simulator import wait_for
+
+from batchtui import actions, cli, execute, waitplans
+from batchtui.aws import open_api
+from batchtui.sim.engine import SimConfig
+from batchtui.sim.server import SimServer
+from batchtui.ui.app import BatchtuiApp
+from batchtui.ui.source import open_source
+
+
+@pytest.fixture(autouse=True)
+def dummy_credentials(monkeypatch, tmp_path):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    monkeypatch.setattr(execute, "REGISTRY", execute.Registry())
+
+
+async def to_jobc_running(sim, api) -> dict[str, str]:
+    ids = sim.engine.reference_ids
+    for _ in range(24 * 60):
+        sim.engine.advance(60)
+        b, c = await api.describe_jobs([ids["JobB"], ids["JobC"]])
+        if b["status"] in ("SUCCEEDED", "FAILED") and c["status"] not in ("SUCCEEDED", "FAILED"):
+            return ids
+    raise AssertionError("JobC never ran on after JobB")
+
+
+def texts(app) -> list[str]:
+    return [e.text for e in app.events]
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+async def test_a_dashboard_resumes_a_pending_plan_and_submits_its_steps_once_jobc_is_over(readonly):
+    config = SimConfig(speed=0.0, seed=11, pipeline="reference", array_size=120, summary_lag_s=0.0)
+    async with SimServer(config, host="127.0.0.1", port=0) as sim, open_api(endpoint_url=sim.url) as api:
+        ids = await to_jobc_running(sim, api)
+        args = cli.parse(["retry", ids["JobB"], "--downstream", "--yes", "--endpoint-url", sim.url])
+        out, err = io.StringIO(), io.StringIO()
+        assert await actions.run(args, io.StringIO(), out, err) == 0, err.getvalue()
+        (plan,) = waitplans.list_plans()[0]
+        async with open_source("ProdQueue", region="us-east-1", profile=None, endpoint_url=sim.url, max_tps=50,
+                               since_s=24 * 3600) as source:
+            app = BatchtuiApp(source, refresh_s=3600, bell=False, readonly=readonly)
+            async with app.run_test(size=(160, 50)) as pilot:
+                await wait_for(pilot, lambda: app.snap is not None and not app.refreshing)
+                await wait_for(pilot, lambda: any("resumed pending plan" in t for t in texts(app)))
+                assert not any("submitted:" in t for t in texts(app))  # JobC still runs: nothing sent
+                sim.engine.run_until_idle()  # JobC ends (FAILED: its partners of JobB's failures)
+                app.start_refresh()
+                await pilot.pause()
+                await wait_for(pilot, lambda: not app.refreshing)
+                if readonly:
+                    assert any("its steps are not submitted (batchtui runs with --readonly)" in t
+                               for t in texts(app))
+                    assert waitplans.load(waitplans.path_of(plan.plan_id)).state == waitplans.PENDING
+                    return
+                await wait_for(pilot, lambda: any("JobE-retry submitted" in t for t in texts(app)))
+                app.start_refresh()  # another round sends nothing more
+                await pilot.pause()
+                await wait_for(pilot, lambda: not app.refreshing)
+        for name in ("JobD-retry", "JobE-retry"):  # exactly once each
+            page = await api.list_jobs(jobQueue="ProdQueue", filters=[{"name": "JOB_NAME", "values": [name]}])
+            assert len(page["jobSummaryList"]) == 1, name
+        stored = waitplans.load(waitplans.path_of(plan.plan_id))
+        assert stored.state == waitplans.DONE and stored.count(waitplans.SUBMITTED) == 2
+        d_id = stored.steps[0].job_id
+        (d,) = await api.describe_jobs([d_id])
+        assert d["jobName"] == "JobD-retry"
