@@ -19,9 +19,12 @@ Rules (AWS Batch facts in shared/aws-batch-facts.md):
   Succeeded upstreams are dropped from dependsOn; upstreams retried in the same plan are replaced by their new jobs.
 - Downstream (`downstream=True`): dependents of retried jobs are resubmitted too, transitively, but only those that
   have FAILED already – and, of an N_TO_N dependent still running, its FAILED indices at once (the partners of
-  failed indices fail promptly; the rest of the array goes on). A job still PENDING on a failed dependency as a
-  whole is reported, not resubmitted: retry it once it has failed (AWS cannot wait for "JobC except the indices
-  being retried"). Every FAILED index of such a dependent is resubmitted – also ones that failed on their own –
+  failed indices fail promptly; the rest of the array goes on). A job still PENDING on all of such a running
+  dependent (JobD after JobC, then JobE after JobD) will fail when it ends; AWS cannot wait for "JobC except the
+  indices being retried", so its retry is a waiting step (`Plan.waiting`: a `Waiting` with its `Condition`s) that
+  batchtui sends itself once JobC's other indices SUCCEEDED (waitplans.py keeps and sends them). A dependent of an
+  upstream that has ended already is resubmitted only once it has FAILED itself (it does so promptly).
+  Every FAILED index of such a dependent is resubmitted – also ones that failed on their own –
   because the jobs after it wait for all of it. N_TO_N dependents are chained N_TO_N to the retry over the same indices.
 - Work already resubmitted by batchtui (a job in the snapshot tagged `batchtui:retry-of=<id>` covering it) is not
   resubmitted again – running `retry` twice submits once; downstream retries wait for those earlier retries.
