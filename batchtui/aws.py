@@ -201,8 +201,10 @@ class BatchApi:
     # --- Batch ----------------------------------------------------------------------------------------------
 
     async def describe_job_queues(self, queues: Sequence[str]) -> list[dict]:
-        """Raw jobQueues entries; a name AWS does not know is simply absent (see `check_queue`)."""
-        resp = await self._read("DescribeJobQueues", self._batch.describe_job_queues, jobQueues=list(queues))
+        """Raw jobQueues entries; a name AWS does not know is simply absent (see `check_queue`). No names: every
+        queue of the account, the first page of 100 (enough to find the queues sharing ours' environments)."""
+        kwargs: dict[str, Any] = {"jobQueues": list(queues)} if queues else {"maxResults": 100}
+        resp = await self._read("DescribeJobQueues", self._batch.describe_job_queues, **kwargs)
         return self._required(resp, "jobQueues", "DescribeJobQueues")
 
     async def check_queue(self, queue: str) -> dict:

@@ -7,10 +7,11 @@ The evidence is weighed in the order on-call engineers check it (aws-batch-facts
 and why work sits in RUNNABLE"): AWS's own statusReason on the job (the blocked-queue codes); the queue itself
 INVALID or DISABLED; its environments DISABLED or INVALID; no instance type they may launch holds the job (memory
 counted as AWS counts it); every maxvCpus below the job's vCPUs; an unplaceable job at the head of the queue
-blocking the rest; the environments at maxvCpus with running work; else it is simply in line. Instance sizes come
-from EC2 DescribeInstanceTypes where the credentials allow it (`parse_instance_types`, `ec2_request`), else from the
-table batchtui ships (`instance_types`, shared with the simulator); a type neither sizes is named as unknown, never
-guessed.
+blocking the rest; the environments at maxvCpus with running work, or a higher-priority queue sharing them taking
+them (its RUNNABLE work, or its running work on a full environment: lower-priority); else it is simply in line.
+Instance sizes come from EC2 DescribeInstanceTypes where the credentials allow it (`parse_instance_types`,
+`ec2_request`), else from the table batchtui ships (`instance_types`, shared with the simulator); a type neither
+sizes is named as unknown, never guessed.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ AWS_REASONS = (
     ("ACTION_REQUIRED", "ce-invalid"),
 )
 
+FRONT_MAX = 100  # GetJobQueueSnapshot's frontOfQueue holds the first 100 RUNNABLE jobs
 TABLE_SOURCE = "batchtui's instance-type table"
 EC2_SOURCE = "EC2 DescribeInstanceTypes"
 
@@ -81,6 +83,21 @@ class QueueInfo:
     fair_share: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Rival:
+    """A higher-priority queue sharing an environment with ours (Batch places its work first), and its work."""
+
+    name: str
+    priority: int
+    shared: tuple[str, ...]  # the environments (names) both queues use
+    runnable: int | None  # its RUNNABLE jobs at the front of its queue (GetJobQueueSnapshot: 100 at most)
+    running_vcpus: float | None  # vCPUs its running work holds (queueUtilization)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.runnable) or bool(self.running_vcpus)
+
+
 @dataclass(frozen=True)
 class World:
     """What batchtui learned about a queue's capacity on its last capacity read (None fields: not readable)."""
@@ -91,11 +108,12 @@ class World:
     missing: tuple[str, ...] = ()  # what could not be read and why ("batch:DescribeComputeEnvironments denied")
     sizes_from: str = TABLE_SOURCE  # where the instance sizes came from (said in the view)
     sizes_note: str | None = None  # why EC2 could not size them ("no permission for ec2:DescribeInstanceTypes")
+    rivals: tuple[Rival, ...] = ()  # higher-priority queues sharing our environments (`rival_queues`, `rival`)
 
     @classmethod
     def parse(cls, queue: Mapping | None, environments: Iterable[Mapping] = (), snapshot: Mapping | None = None,
               missing: Sequence[str] = (), sizes: Mapping[str, it.InstanceType] | None = None,
-              sizes_note: str | None = None) -> World:
+              sizes_note: str | None = None, rivals: Iterable[Rival] = ()) -> World:
         """`sizes`: EC2's sizes by name (`parse_instance_types`); without them the table sizes what it knows."""
         q = _queue(queue) if isinstance(queue, Mapping) else None
         envs = tuple(_environment(e, sizes or {}) for e in environments if isinstance(e, Mapping))
@@ -104,7 +122,42 @@ class World:
             envs = tuple(sorted(envs, key=lambda e: rank.get(e.arn, rank.get(e.name, len(rank)))))
         front = tuple(_job_id(j.get("jobArn")) for j in ((snapshot or {}).get("frontOfQueue") or {}).get("jobs") or ()
                       if isinstance(j, Mapping) and j.get("jobArn"))
-        return cls(q, envs, front, tuple(missing), EC2_SOURCE if sizes else TABLE_SOURCE, sizes_note)
+        return cls(q, envs, front, tuple(missing), EC2_SOURCE if sizes else TABLE_SOURCE, sizes_note,
+                   tuple(rivals))
+
+
+def _name_of(ref: Any) -> str:
+    """A compute environment or queue by name, whether AWS gave its ARN or its name."""
+    return str(ref).rsplit("/", 1)[-1]
+
+
+def _order_refs(queue: Mapping) -> set[str]:
+    return {_name_of(o.get("computeEnvironment")) for o in queue.get("computeEnvironmentOrder") or ()
+            if isinstance(o, Mapping) and o.get("computeEnvironment")}
+
+
+def rival_queues(ours: Mapping, queues: Iterable[Any], limit: int = 3) -> list[Mapping]:
+    """From DescribeJobQueues' list of every queue: the ENABLED ones of higher priority that share a compute
+    environment with ours, highest first (the ones whose GetJobQueueSnapshot is worth a call; at most `limit`)."""
+    mine, name, priority = _order_refs(ours), ours.get("jobQueueName"), _int(ours.get("priority")) or 0
+    found = [q for q in queues if isinstance(q, Mapping) and q.get("jobQueueName") != name
+             and q.get("state") == "ENABLED" and (_int(q.get("priority")) or 0) > priority and _order_refs(q) & mine]
+    return sorted(found, key=lambda q: -(_int(q.get("priority")) or 0))[:limit]
+
+
+def rival(ours: Mapping, queue: Mapping, snapshot: Mapping | None) -> Rival:
+    """A rival queue with its GetJobQueueSnapshot (None: not readable, so its work is unknown)."""
+    shared = tuple(sorted(_order_refs(queue) & _order_refs(ours)))
+    if not isinstance(snapshot, Mapping):
+        return Rival(str(queue.get("jobQueueName") or ""), _int(queue.get("priority")) or 0, shared, None, None)
+    front = snapshot.get("frontOfQueue")
+    jobs = front.get("jobs") if isinstance(front, Mapping) else None
+    usage = snapshot.get("queueUtilization")
+    total = usage.get("totalCapacityUsage") if isinstance(usage, Mapping) else None
+    vcpus = sum(_float(u.get("quantity")) or 0.0 for u in total or () if isinstance(u, Mapping)
+                and u.get("capacityUnit") == "VCPU") if isinstance(total, list) else None
+    return Rival(str(queue.get("jobQueueName") or ""), _int(queue.get("priority")) or 0, shared,
+                 len(jobs) if isinstance(jobs, list) else None, vcpus)
 
 
 def resolve_types(names: Iterable[str], ec2: Mapping[str, it.InstanceType]) -> tuple[tuple[it.InstanceType, ...],
@@ -305,13 +358,15 @@ def diagnose(job: Job, world: World | None, snap: Snapshot | None = None) -> Wai
         return Waiting("in-line", "waiting for capacity (the queue's compute environments could not be read"
                        + (f": {'; '.join(world.missing)})" if world and world.missing else ")"), reason)
     q = world.queue
-    if q.status == "INVALID":
-        return Waiting("queue-invalid", f"the queue {q.name} is INVALID" + (f": {q.status_reason}" if q.status_reason
-                                                                           else ""), reason)
+    if q.status == "INVALID" or q.state == "DISABLED" or not q.environments:
+        return _queue_invalid(q, reason)
     envs = world.environments
     if not envs and world.missing:
         return Waiting("in-line", f"waiting in {q.name} (its compute environments could not be read: "
                        f"{'; '.join(world.missing)})", reason)
+    if not envs:  # the queue names environments DescribeComputeEnvironments no longer returns
+        return Waiting("in-line", f"unknown: {', '.join(_name_of(r) for r in q.environments)}, which {q.name} "
+                       "lists, no longer exist(s) (deleted between calls?)", reason)
     invalid = [e for e in envs if e.status == "INVALID"]
     disabled = [e for e in envs if e.state == "DISABLED"]
     usable = [e for e in envs if e.usable]
@@ -325,8 +380,8 @@ def diagnose(job: Job, world: World | None, snap: Snapshot | None = None) -> Wai
             if _holds(e, needs(job)):
                 return _invalid(e, reason) if e.status == "INVALID" else _disabled(e, reason)
     found = (_fit(needs(job), usable or list(envs), reason) or _head(job, world, snap, reason)
-             or _full(job, usable, snap, reason) or Waiting("in-line", _in_line(q), reason,
-                                                            usable[0].name if usable else None))
+             or _taken(job, q, world.rivals, usable, snap, reason) or Waiting("in-line", _in_line(q), reason,
+                                                                    usable[0].name if usable else None))
     return _unknown_sizes(found, needs(job), usable or list(envs))
 
 
@@ -346,6 +401,21 @@ def _unknown_sizes(found: Waiting, need: Needs, envs: Sequence[ComputeEnv]) -> W
                                f"{names} {'is' if len(unsized) == 1 else 'are'} unknown (EC2 did not size "
                                f"{'it' if len(unsized) == 1 else 'them'} and batchtui's table does not have "
                                f"{'it' if len(unsized) == 1 else 'them'})")
+
+
+def _queue_invalid(q: QueueInfo, reason: str | None) -> Waiting:
+    """The job queue itself cannot dispatch: INVALID, DISABLED, or with no compute environment at all."""
+    why = f": {q.status_reason}" if q.status_reason else ""
+    if not q.environments:
+        return Waiting("queue-invalid", f"the queue {q.name} has no compute environment: nothing can run{why}",
+                       reason, fix=f"aws batch update-job-queue --job-queue {q.name} --compute-environment-order "
+                       "order=1,computeEnvironment=CE_NAME")
+    if q.status == "INVALID":
+        return Waiting("queue-invalid", f"the queue {q.name} is INVALID{why}", reason,
+                       fix=f"fix what {q.name}'s statusReason says (often its compute environments), then: aws batch "
+                       f"update-job-queue --job-queue {q.name} --state ENABLED")
+    return Waiting("queue-invalid", f"the queue {q.name} is DISABLED{why}: it takes no new jobs and its RUNNABLE "
+                   "work waits", reason, fix=f"aws batch update-job-queue --job-queue {q.name} --state ENABLED")
 
 
 def _invalid(e: ComputeEnv, reason: str | None) -> Waiting:
@@ -485,6 +555,27 @@ def _full(job: Job, envs: Sequence[ComputeEnv], snap: Snapshot | None, reason: s
     return Waiting("capacity-full", f"{e.name} is at its maxvCpus ({e.desired_vcpus}/{e.max_vcpus} vCPUs){used}"
                    f"{per}", reason, e.name, fix=f"aws batch update-compute-environment --compute-environment "
                    f"{e.name} --compute-resources maxvCpus={e.max_vcpus * 2} (if the account's limits allow)")
+
+
+def _taken(job: Job, q: QueueInfo, rivals: Sequence[Rival], usable: Sequence[ComputeEnv], snap: Snapshot | None,
+           reason: str | None) -> Waiting | None:
+    """The environment at maxvCpus (capacity-full), or a higher-priority queue sharing it taking it
+    (lower-priority): full with a busy rival on it, or not full while the rival has RUNNABLE work Batch places
+    first. Full with only our own work is capacity-full."""
+    full = _full(job, usable, snap, reason)
+    names = {e.name for e in usable}
+    taking = [r for r in rivals if set(r.shared) & names and (r.busy if full else r.runnable)]
+    if not taking:
+        return full
+    r = taking[0]
+    more = "+" if r.runnable and r.runnable >= FRONT_MAX else ""  # the snapshot shows the first 100 only
+    work = [f"{r.runnable:,}{more} RUNNABLE" if r.runnable else "", f"{r.running_vcpus:g} vCPUs running"
+            if r.running_vcpus else ""]
+    full_text = f"; {full.text}" if full is not None else ""
+    return Waiting("lower-priority", f"{r.name} (priority {r.priority}, above {q.name}'s {q.priority}) shares "
+                   f"{', '.join(r.shared)} and is taking it ({' and '.join(w for w in work if w)}){full_text}",
+                   reason, r.shared[0], fix=f"wait for {r.name}'s work, or raise this queue's priority: aws batch "
+                   f"update-job-queue --job-queue {q.name} --priority {r.priority + 1}")
 
 
 def _running_vcpus(snap: Snapshot) -> float:

@@ -44,7 +44,16 @@ from types import MappingProxyType
 from typing import Any
 
 from batchtui.aws import BatchPort, ServerError
-from batchtui.capacity import World, ec2_request, has_runnable_work, parse_instance_types
+from batchtui.capacity import (
+    Rival,
+    World,
+    diagnose,
+    ec2_request,
+    has_runnable_work,
+    parse_instance_types,
+    rival,
+    rival_queues,
+)
 from batchtui.errors import OTHER, AccessDenied, ApiError, BatchtuiError, kind_of
 from batchtui.instance_types import InstanceType
 from batchtui.limits import CHILD_PAGE, FILTER_PAGE  # tests shrink CHILD_PAGE here
@@ -262,7 +271,30 @@ class Poller:
                                          refs) if refs else []
         front = await self._capacity_call("GetJobQueueSnapshot", "get_job_queue_snapshot", missing, self.queue)
         await self._read_sizes(envs or [])
-        self._world = World.parse(queue, envs or [], front, missing, self._sizes, self._sizes_note)
+        world = World.parse(queue, envs or [], front, missing, self._sizes, self._sizes_note)
+        rivals = await self._read_rivals(queue, missing) if self._may_be_taken(world) else []
+        self._world = World.parse(queue, envs or [], front, list(dict.fromkeys(missing)), self._sizes,
+                                  self._sizes_note, rivals)
+
+    def _may_be_taken(self, world: World) -> bool:
+        """Some RUNNABLE work has no cause of its own (capacity-full or in-line): only then can a higher-priority
+        queue sharing the environment be what holds it, so only then are the other queues worth their calls."""
+        views = (self._job_view(t) for t in self._jobs.values() if not t.job.gone)
+        return any(w is not None and w.cause in ("capacity-full", "in-line") for w in (diagnose(j, world)
+                                                                                      for j in views))
+
+    async def _read_rivals(self, queue: Any, missing: list[str]) -> list[Rival]:
+        """Every queue in one call (the first 100), then the front and use of each higher-priority one sharing an
+        environment with ours (at most 3; none shares it: no further call)."""
+        if not isinstance(queue, Mapping):
+            return []
+        queues = await self._capacity_call("DescribeJobQueues", "describe_job_queues", missing, [])
+        rivals = []
+        for other in rival_queues(queue, queues or ()):
+            snap = await self._capacity_call("GetJobQueueSnapshot", "get_job_queue_snapshot", missing,
+                                             str(other.get("jobQueueName")))
+            rivals.append(rival(queue, other, snap))
+        return rivals
 
     async def _read_sizes(self, envs: list[Any]) -> None:
         """EC2's sizes for instance types not asked about yet; any failure falls back to the table for the session

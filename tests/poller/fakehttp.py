@@ -48,7 +48,7 @@ class FakeHttp:
         fb = self.fb
         if op == "describejobqueues":
             try:
-                await fb.check_queue(body["jobQueues"][0])
+                await fb.check_queue((body.get("jobQueues") or [fb.queue])[0])  # no names: every queue
                 return web.json_response({"jobQueues": [{"jobQueueName": fb.queue, "state": "ENABLED"}]})
             except UnknownQueue:
                 return web.json_response({"jobQueues": []})

@@ -152,7 +152,7 @@ class FakeServer:
         fb = self.fb
         if op == "describejobqueues":
             try:
-                await fb.check_queue(body["jobQueues"][0])
+                await fb.check_queue((body.get("jobQueues") or [fb.queue])[0])  # no names: every queue
                 return {"jobQueues": [{"jobQueueName": fb.queue, "state": "ENABLED"}]}
             except UnknownQueue:
                 return {"jobQueues": []}

@@ -37,12 +37,25 @@ def capacity_view(snap: Snapshot | None) -> Group:
                           "read only while something does).", MUTED))
     parts: list = [_queue(world), Text(""), _environments(world), Text(""), _front(world, snap), Text(""),
                    _waiting(snap, world)]
+    if world.rivals:
+        parts += [Text(""), _rivals(world)]
     parts += [Text(""), Text(f"Instance sizes from {world.sizes_from}.", MUTED)]
     if world.sizes_note:
         parts.append(Text(clean(world.sizes_note), WARN))
     if world.missing:
         parts += [Text(""), Text("Could not read: " + "; ".join(world.missing), WARN)]
     return Group(*parts)
+
+
+def _rivals(world: World) -> Text:
+    """Higher-priority queues sharing the environments: Batch places their work first."""
+    t = Text("Higher-priority queues sharing its environments (placed first)\n", HEAD)
+    for r in world.rivals:
+        work = "work unknown" if r.runnable is None and r.running_vcpus is None else \
+            f"{r.runnable or 0:,} RUNNABLE at its front · {r.running_vcpus or 0:g} vCPUs running"
+        t.append(f"  {clean(r.name)}", TEXT)
+        t.append(f"  priority {r.priority} · shares {clean(', '.join(r.shared))} · {work}\n", MUTED)
+    return t
 
 
 def _state(value: str, good: str) -> Text:
