@@ -22,9 +22,9 @@ from typing import IO, Any
 
 import humanize
 
-from batchtui.analysis import describe_eta
 from batchtui.aws import is_transient, open_api, safe_url
 from batchtui.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, BatchtuiError
+from batchtui.explain import describe_eta
 from batchtui.model import Job, Snapshot, Status
 from batchtui.sanitize import printable
 

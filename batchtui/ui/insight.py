@@ -54,6 +54,12 @@ def _analysis():  # imported lazily: the dashboard starts even if analysis is br
     return analysis
 
 
+def _explain():  # the same
+    from batchtui import explain
+
+    return explain
+
+
 def job_insights(snap: Snapshot) -> dict[str, JobInsight]:
     try:
         an = _analysis()
@@ -104,7 +110,7 @@ def describe_eta(at: datetime | None, now: datetime, lower_bound: bool) -> str:
 
 def explain_job(snap: Snapshot, job_id: str) -> Why | None:
     try:
-        e = _analysis().explain_job(snap, job_id)
+        e = _explain().explain_job(snap, job_id)
         return Why(e.kind, e.summary)
     except Exception:  # noqa: BLE001
         log.exception("explain_job failed")
@@ -113,7 +119,7 @@ def explain_job(snap: Snapshot, job_id: str) -> Why | None:
 
 def explain_index(snap: Snapshot, job_id: str, index: int) -> Why | None:
     try:
-        e = _analysis().explain_index(snap, job_id, index)
+        e = _explain().explain_index(snap, job_id, index)
         return Why(e.kind, e.summary)
     except Exception:  # noqa: BLE001
         log.exception("explain_index failed")

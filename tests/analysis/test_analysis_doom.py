@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batchtui import analysis as an
+from batchtui import explain as words
 from batchtui.model import ArrayState, Attempt, Job, Snapshot, Status
 
 
@@ -114,18 +115,18 @@ def test_unknown_statuses_bad_bytes_and_missing_fields_never_crash():
     assert fields["D"]["doomedIndices"] == [2]
     assert "gone-id" in fields["C"]["waitingOn"]
     for job_id in "ABCD":
-        assert an.explain_job(s, job_id).summary
+        assert words.explain_job(s, job_id).summary
     for i in range(5):
-        assert an.explain_index(s, "B", i).summary
-        assert an.explain_index(s, "D", i).summary
-    assert an.explain_index(s, "C", 0).kind == "not found"
-    assert an.explain_job(s, "nope").kind == "not found"
+        assert words.explain_index(s, "B", i).summary
+        assert words.explain_index(s, "D", i).summary
+    assert words.explain_index(s, "C", 0).kind == "not found"
+    assert words.explain_job(s, "nope").kind == "not found"
 
 
 def test_a_dependency_cycle_in_bad_data_does_not_hang():
     s = Snapshot("q", NOW, 0, (plain("A", Status.PENDING, (dep("B"),)), plain("B", Status.FAILED, (dep("A"),))))
     assert an.outlook(s) == {"A": "will fail", "B": "failed"}
-    assert an.explain_job(s, "A").kind == "will fail"
+    assert words.explain_job(s, "A").kind == "will fail"
 
 
 def test_naive_polled_at_is_read_as_utc():
@@ -208,13 +209,13 @@ def test_any_pipeline_never_crashes_and_doomed_is_unfinished(s):
     an.pipeline_eta(s)
     for job in s.jobs:
         assert fields[job.job_id]["outlook"] in an.OUTLOOK_DEFINITIONS
-        assert an.explain_job(s, job.job_id).summary
-        an.describe_eta(an.job_eta(s, job.job_id), NOW)
+        assert words.explain_job(s, job.job_id).summary
+        words.describe_eta(an.job_eta(s, job.job_id), NOW)
         if job.array is not None:
             for i in fields[job.job_id]["doomedIndices"]:
                 assert job.array.statuses[i] not in (Status.SUCCEEDED, Status.FAILED)
             for i in range(job.array.size):
-                assert an.explain_index(s, job.job_id, i).summary
+                assert words.explain_index(s, job.job_id, i).summary
 
 
 def test_job_facts_are_what_the_json_says():

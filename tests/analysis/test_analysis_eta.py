@@ -7,6 +7,7 @@ import pytest
 from analysis_factory import NOW, SEQ, ago, array, dep, detail, n2n, plain, snapshot
 
 from batchtui import analysis as an
+from batchtui import explain as words
 from batchtui.model import Attempt, Status
 
 
@@ -118,7 +119,7 @@ def test_a_job_not_started_gets_an_estimate_only_from_upstream_as_a_lower_bound(
     eta = an.job_eta(s, "E")
     assert eta.lower_bound and eta.at == NOW + timedelta(minutes=10)
     assert an.job_fields(s)["E"]["etaLowerBound"] is True
-    assert an.describe_eta(eta, NOW) == "more than about 10 minutes"
+    assert words.describe_eta(eta, NOW) == "more than about 10 minutes"
 
 
 def test_a_plain_job_seen_running_before_is_estimated_from_its_earlier_attempt():
@@ -150,11 +151,12 @@ def test_doomed_children_do_not_count_as_work_left():
 
 
 def test_describe_eta_in_words():
-    assert an.describe_eta(NOW + timedelta(minutes=40), NOW) == "about 40 minutes"
-    assert an.describe_eta(NOW + timedelta(hours=2, minutes=5), NOW) == "about 2 hours"
-    assert an.describe_eta(NOW + timedelta(seconds=5), NOW) == "any moment now"
-    assert an.describe_eta(None, NOW) == "unknown"
-    assert an.describe_eta(an.Eta(NOW + timedelta(minutes=40), lower_bound=True), NOW) == "more than about 40 minutes"
+    assert words.describe_eta(NOW + timedelta(minutes=40), NOW) == "about 40 minutes"
+    assert words.describe_eta(NOW + timedelta(hours=2, minutes=5), NOW) == "about 2 hours"
+    assert words.describe_eta(NOW + timedelta(seconds=5), NOW) == "any moment now"
+    assert words.describe_eta(None, NOW) == "unknown"
+    assert words.describe_eta(an.Eta(NOW + timedelta(minutes=40), lower_bound=True),
+                              NOW) == "more than about 40 minutes"
 
 
 def test_job_fields_are_json_ready():

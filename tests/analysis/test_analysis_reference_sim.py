@@ -6,6 +6,7 @@ Skipped (with the reason shown) while the simulator or the poller is not there y
 import pytest
 
 from batchtui import analysis as an
+from batchtui import explain as words
 from batchtui.aws import open_api
 from batchtui.model import Status
 
@@ -52,6 +53,6 @@ async def test_reference_scenario_doomed_partners_and_outlook():
     for i in b_failed:
         detail = c.array.details.get(i)
         if c.array.statuses[i] == Status.FAILED and not (detail and (detail.started_at or detail.exit_code)):
-            assert an.explain_index(snap, ids["JobC"], i).summary == f"failed: its N_TO_N partner JobB[{i}] failed"
+            assert words.explain_index(snap, ids["JobC"], i).summary == f"failed: its N_TO_N partner JobB[{i}] failed"
     for i in expected:
-        assert an.explain_index(snap, ids["JobC"], i).summary == f"will fail: its N_TO_N partner JobB[{i}] failed"
+        assert words.explain_index(snap, ids["JobC"], i).summary == f"will fail: its N_TO_N partner JobB[{i}] failed"

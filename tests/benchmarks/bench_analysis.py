@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analysis"))
 from analysis_factory import SEQ, ago, array, dep, n2n, plain, snapshot  # noqa: E402
 
 from batchtui import analysis as an  # noqa: E402
+from batchtui import explain as words  # noqa: E402
 from batchtui.model import IndexDetail, Status  # noqa: E402
 
 N = 10_000
@@ -66,7 +67,7 @@ def main() -> None:
     fields = an.job_fields(snaps[0])
     print(f"jobs: 20,012; doomed in C: {len(fields['C']['doomedIndices'])}; outlook: "
           f"{ {snaps[0].job(k).job_name: v['outlook'] for k, v in fields.items()} }")
-    print(f"pipeline eta: {an.describe_eta(an.pipeline_eta(snaps[0]), snaps[0].polled_at)}")
+    print(f"pipeline eta: {words.describe_eta(an.pipeline_eta(snaps[0]), snaps[0].polled_at)}")
 
     def cold():
         an._cache = None  # a new snapshot every refresh: measure the full analysis
@@ -75,8 +76,8 @@ def main() -> None:
     n = 20
     t_cold = min(timeit.repeat(cold, number=n, repeat=3)) / n
     t_warm = min(timeit.repeat(lambda: an.job_fields(snaps[0]), number=n, repeat=3)) / n
-    t_idx = min(timeit.repeat(lambda: an.explain_index(snaps[0], "C", 9_999), number=200, repeat=3)) / 200
-    t_job = min(timeit.repeat(lambda: an.explain_job(snaps[0], "C"), number=50, repeat=3)) / 50
+    t_idx = min(timeit.repeat(lambda: words.explain_index(snaps[0], "C", 9_999), number=200, repeat=3)) / 200
+    t_job = min(timeit.repeat(lambda: words.explain_job(snaps[0], "C"), number=50, repeat=3)) / 50
     print(f"job_fields cold:   {t_cold * 1000:7.2f} ms")
     print(f"job_fields cached: {t_warm * 1000:7.2f} ms")
     print(f"explain_index (cached analysis): {t_idx * 1e6:7.1f} µs")
