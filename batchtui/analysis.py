@@ -14,13 +14,16 @@ Outlook, in words the README can quote: see `OUTLOOK_DEFINITIONS` (and the const
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from itertools import compress
 
-from .capacity import Waiting
+import humanize
+
+from .capacity import Waiting, diagnose_all
 from .model import Attempt, DependencyType, IndexDetail, Job, Pipeline, Snapshot, Status, topological_order
 
 # --- outlook --------------------------------------------------------------------------------------------------------
@@ -151,6 +154,7 @@ class Analysis:
     duration_s: dict[str, float | None] = field(default_factory=dict)  # median run time of one child
     finish: dict[str, tuple[int, bool] | None] = field(default_factory=dict)  # (epoch ms, lower_bound)
     binding: dict[str, str | None] = field(default_factory=dict)  # the upstream with the latest finish
+    at_a_time: dict[str, int] = field(default_factory=dict)  # capacity-full arrays: children the environment holds
 
 
 # --- the analysis -----------------------------------------------------------------------------------------------------
@@ -172,6 +176,7 @@ def analyze(snap: Snapshot) -> Analysis:
 def _analyze(snap: Snapshot) -> Analysis:
     by_id = {j.job_id: j for j in snap.jobs}
     a = Analysis(snap, _ms(snap.polled_at), by_id, _topo_order(snap.jobs, by_id))
+    a.at_a_time = _capacity_bound(snap)
     for job_id in a.order:
         _doom(a, by_id[job_id])
     for job_id in a.order:
@@ -182,6 +187,14 @@ def _analyze(snap: Snapshot) -> Analysis:
         a.outlook[job_id] = _outlook(a, job)
         _estimate(a, job)
     return a
+
+
+def _capacity_bound(snap: Snapshot) -> dict[str, int]:
+    """Arrays whose RUNNABLE children wait for a full environment, and how many of them it runs at once."""
+    if snap.capacity is None:
+        return {}
+    return {jid: w.at_a_time for jid, w in diagnose_all(snap, snap.capacity).items()
+            if w.cause == "capacity-full" and w.at_a_time}
 
 
 def _ms(t: datetime) -> int:
@@ -411,6 +424,8 @@ def _estimate(a: Analysis, job: Job) -> None:
         run: Estimate = (0, False)
     elif job.sequential and d:
         run = (int(remaining * d * 1000), False)  # one at a time
+    elif (per := a.at_a_time.get(jid)) and d:
+        run = (int(math.ceil(remaining / per) * d * 1000), False)  # in waves of what the environment holds
     elif rate and rate.per_minute > 0:
         run = (int(remaining / rate.per_minute * 60_000), False)
     else:
@@ -555,6 +570,7 @@ class JobFacts:
     waiting_on: tuple[str, ...]
     doomed_indices: tuple[int, ...] | None
     waiting: Waiting | None
+    at_a_time: int | None = None  # capacity-full with a known pace: the ETA counts waves of this many children
 
 
 def job_facts(snap: Snapshot) -> dict[str, JobFacts]:
@@ -566,12 +582,17 @@ def job_facts(snap: Snapshot) -> dict[str, JobFacts]:
     for job in snap.jobs:
         eta = job_eta(snap, job.job_id)
         waiting = diagnose(job, snap.capacity, snap)
+        per = a.at_a_time.get(job.job_id) if a.duration_s.get(job.job_id) else None
+        if waiting is not None and per and eta is not None:  # "128 of this job fit at a time → about 6 hours"
+            left = humanize.naturaldelta(max(eta.at - snap.polled_at, timedelta(0)))
+            waiting = replace(waiting, text=f"{waiting.text} → about {left}")
         out[job.job_id] = JobFacts(
             outlook=a.outlook[job.job_id],
             eta=None if waiting is not None and waiting.stuck else eta,
             waiting_on=tuple(waiting_on(snap, job.job_id)),
             doomed_indices=tuple(doomed_indices(snap, job.job_id)) if job.is_array or job.array is not None else None,
             waiting=waiting,
+            at_a_time=per if eta is not None else None,
         )
     return out
 

@@ -319,6 +319,7 @@ class Waiting:
     compute_environment: str | None = None
     blocked_by: str | None = None
     fix: str | None = None
+    at_a_time: int | None = None  # capacity-full: how many of this job the environment holds at once (the ETA's pace)
 
     @property
     def stuck(self) -> bool:
@@ -550,11 +551,32 @@ def _full(job: Job, envs: Sequence[ComputeEnv], snap: Snapshot | None, reason: s
     if e.desired_vcpus is None or e.max_vcpus is None or e.desired_vcpus < e.max_vcpus:
         return None
     running = _running_vcpus(snap) if snap is not None else None
-    per = f"; {int(e.max_vcpus // need.vcpus):,} of this job fit at a time" if need.vcpus else ""
+    at_once = at_a_time(e, need)
+    per = f"; {at_once:,} of this job fit at a time" if at_once else ""
     used = f" ({running:g} vCPUs held by running work batchtui sees)" if running else ""
     return Waiting("capacity-full", f"{e.name} is at its maxvCpus ({e.desired_vcpus}/{e.max_vcpus} vCPUs){used}"
                    f"{per}", reason, e.name, fix=f"aws batch update-compute-environment --compute-environment "
-                   f"{e.name} --compute-resources maxvCpus={e.max_vcpus * 2} (if the account's limits allow)")
+                   f"{e.name} --compute-resources maxvCpus={e.max_vcpus * 2} (if the account's limits allow)",
+                   at_a_time=at_once or None)
+
+
+def at_a_time(e: ComputeEnv, need: Needs) -> int:
+    """How many jobs of this size the environment runs at once at its maxvCpus: instances of the best type that
+    fit in maxvCpus, times the jobs one holds (by vCPUs, memory and GPUs: a 32 GiB job goes three to an
+    r6i.4xlarge). Without a sized type that holds it, by vCPUs alone; 0 when the needs are unknown."""
+    if not need.vcpus or not e.max_vcpus:
+        return 0
+    best = 0
+    for t in e.types:
+        if not it.fits(t, need.vcpus, need.memory_mib or 0, need.gpus):
+            continue
+        per_instance = int(t.vcpus // need.vcpus)
+        if need.memory_mib:
+            per_instance = min(per_instance, it.usable_memory_mib(t) // need.memory_mib)
+        if need.gpus:
+            per_instance = min(per_instance, t.gpus // need.gpus)
+        best = max(best, (e.max_vcpus // t.vcpus) * per_instance)
+    return best or int(e.max_vcpus // need.vcpus)
 
 
 def _taken(job: Job, q: QueueInfo, rivals: Sequence[Rival], usable: Sequence[ComputeEnv], snap: Snapshot | None,

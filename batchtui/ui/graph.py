@@ -402,6 +402,12 @@ def _rate_line(job: Job, iw: int, now: datetime, insight: JobInsight | None) -> 
         return []
     if insight.stalled:  # no rate or ETA means anything while nothing can be placed: say why instead
         return [(fmt.truncate("⊘ " + insight.stalled, iw), STALLED_STYLE)]
+    if insight.paced and not job.status.terminal:  # capacity-bound: the pace is the environment's, so say it
+        eta = describe_eta(insight.eta, now, insight.eta_lower_bound)
+        text = f"{insight.at_a_time:,} at a time → {eta}"
+        if len(text) > iw:  # a graph box is narrow: the figures matter, the words less
+            text = f"{insight.at_a_time:,} at once → {eta}"
+        return [(fmt.truncate(text, iw), TEXT_STYLE)]
     parts: list[tuple[str, Style | None]] = []
     if insight.rate_per_min is not None and job.array is not None and not job.status.terminal:
         rate = insight.rate_per_min

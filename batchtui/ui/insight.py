@@ -27,11 +27,17 @@ class JobInsight:
     waiting: str | None = None  # capacity.py's cause for its RUNNABLE work
     waiting_text: str | None = None
     waiting_fix: str | None = None
+    at_a_time: int | None = None  # capacity-full: its ETA is in waves of this many ("8 at a time → 6h")
 
     @property
     def stalled(self) -> str | None:
-        """A short label when RUNNABLE work cannot move as things are ("no instance fits"), else None."""
-        return STALLED.get(self.waiting or "")
+        """A short label when RUNNABLE work cannot move as things are ("no instance fits"), else None; work at a
+        full environment whose pace is known moves (`paced`) rather than stalls."""
+        return None if self.paced else STALLED.get(self.waiting or "")
+
+    @property
+    def paced(self) -> bool:
+        return self.waiting == "capacity-full" and bool(self.at_a_time) and self.eta is not None
 
 
 # Short enough for a graph box (about 20 cells), after a "⊘ ". Not `capacity-full` or `in-line`: such work moves,
@@ -79,6 +85,7 @@ def job_insights(snap: Snapshot) -> dict[str, JobInsight]:
                 waiting=f.waiting.cause if f.waiting else None,
                 waiting_text=f.waiting.text if f.waiting else None,
                 waiting_fix=f.waiting.fix if f.waiting else None,
+                at_a_time=f.at_a_time,
             )
         return out
     except Exception:  # noqa: BLE001 - see the module docstring

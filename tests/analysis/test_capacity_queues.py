@@ -168,3 +168,40 @@ def test_the_capacity_view_lists_the_rivals_with_their_work():
     text = console.export_text()
     assert "High  priority 50 · shares ProdCE · 3 RUNNABLE at its front · 64 vCPUs running" in text
     assert "lower-priority" in text
+
+
+# --- the capacity-aware ETA ----------------------------------------------------------------------------------
+
+def test_how_many_fit_at_a_time_counts_instances_and_what_one_holds():
+    from batchtui.capacity import Needs, at_a_time
+
+    memory = World.parse(OURS, [{**ce(max_vcpus=2720), "computeResources": {
+        "type": "EC2", "maxvCpus": 2720, "desiredvCpus": 2720,
+        "instanceTypes": ["r6i.large", "r6i.xlarge", "r6i.2xlarge", "r6i.4xlarge"]}}], None).environments[0]
+    assert at_a_time(memory, Needs(1, 32768)) == 510  # three to an r6i.4xlarge (16 vCPU), 170 of them
+    (cpu,) = World.parse(OURS, [ce(max_vcpus=4096)], None).environments
+    assert at_a_time(cpu, Needs(32, 4096)) == 128
+    assert at_a_time(cpu, Needs(None, 4096)) == 0
+
+
+async def test_a_capacity_full_array_gets_an_eta_in_waves_of_what_fits():
+    import math
+    from datetime import datetime, timedelta
+
+    from batchtui.analysis import analyze
+
+    config = SimConfig(speed=0.0, seed=11, pipeline="reference", array_size=1000, advance_s=16 * 60,
+                       summary_lag_s=0.0)
+    async with SimServer(config) as sim, open_api(endpoint_url=sim.url) as api:
+        snap = await Poller(api, "ProdQueue").refresh()
+    jobb = next(j for j in snap.jobs if j.job_name == "JobB")
+    fields = job_fields(snap)[jobb.job_id]
+    w = fields["waiting"]
+    assert w["cause"] == "capacity-full" and "; 128 of this job fit at a time → about " in w["text"]
+    a = analyze(snap)
+    d = a.duration_s[jobb.job_id]
+    assert d and jobb.array is not None
+    remaining = sum(jobb.array.count(s) for s in (Status.RUNNABLE, Status.STARTING, Status.RUNNING, Status.PENDING))
+    expected = snap.polled_at + timedelta(seconds=math.ceil(remaining / 128) * d)
+    eta = datetime.fromisoformat(fields["eta"].replace("Z", "+00:00"))
+    assert abs((eta - expected).total_seconds()) <= 1 and fields["etaLowerBound"] is False

@@ -190,7 +190,10 @@ def row(job: Job, insight: JobInsight | None, now: datetime, names: Mapping[str,
         if insight.rate_per_min is not None and job.array is not None and not job.status.terminal:
             r = insight.rate_per_min
             rate = f"{r:,.0f}/min" if r >= 10 else f"{r:.1f}/min"
-        if insight.stalled:
+        if insight.paced and not job.status.terminal:
+            eta = Text(f"{insight.at_a_time:,} at a time → "
+                       f"{describe_eta(insight.eta, now, insight.eta_lower_bound)}")
+        elif insight.stalled:
             eta = Text("⊘ " + insight.stalled, Style(color="#e3b341", bold=True))
         elif insight.eta is not None and not job.status.terminal:
             eta = Text(describe_eta(insight.eta, now, insight.eta_lower_bound))
