@@ -21,10 +21,12 @@ STEPS = 14  # refreshes, the simulated clock moved STEP_S before each: the feed 
 
 
 @asynccontextmanager
-async def demo_app_context(size: int = 10_000, advance_s: float = START_S) -> AsyncIterator[BatchtuiApp]:
+async def demo_app_context(size: int = 10_000, advance_s: float = START_S,
+                           scenario: str | None = None) -> AsyncIterator[BatchtuiApp]:
     os.environ.update(AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo", AWS_DEFAULT_REGION="us-east-1")
     os.environ.pop("AWS_PROFILE", None)
-    config = SimConfig(speed=0.0, seed=11, pipeline="reference", array_size=size, advance_s=advance_s)
+    config = SimConfig(speed=0.0, seed=11, pipeline="reference", array_size=size, advance_s=advance_s,
+                       scenario=scenario)
     async with SimServer(config) as sim:
         def sim_now() -> datetime:
             return datetime.fromtimestamp(sim.engine.now_ms / 1000, tz=UTC)

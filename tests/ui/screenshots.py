@@ -1,10 +1,12 @@
 """Make the README's screenshots: SVG (Textual's own export) and PNG (rsvg-convert) of every screen.
 
     python tests/ui/screenshots.py [--out screenshots] [--size 160x50] [--demo]
+    python tests/ui/screenshots.py --scenario stuck-capacity --scenario blocked-head   # capacity-NAME.svg/.png
 
 Without --demo the screens show the deterministic hand-built reference snapshot (tests/ui/factory.py); with --demo
-they show the embedded simulator 40 simulated minutes into the reference run (fixed seed). PNGs need
-`rsvg-convert` (librsvg2-bin) and look best with the Fira Code font installed (fonts-firacode); without
+they show the embedded simulator 40 simulated minutes into the reference run (fixed seed). --scenario shoots the
+Capacity view (`c`) of `batchtui --demo --scenario NAME` 20 simulated minutes in (JobA done, the pipeline stuck).
+PNGs need `rsvg-convert` (librsvg2-bin) and look best with the Fira Code font installed (fonts-firacode); without
 rsvg-convert only the SVGs are written.
 """
 
@@ -24,6 +26,7 @@ from textual.pilot import Pilot  # noqa: E402
 from batchtui.ui.screens.pipeline import PipelineScreen  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
+SCENARIO_S = 20 * 60  # JobA has finished: the pipeline's RUNNABLE work meets what is wrong
 
 
 def svg_for_rsvg(svg: str) -> str:
@@ -46,6 +49,27 @@ def to_png(svg_path: Path) -> Path | None:
     return png
 
 
+async def first_refresh(app, pilot: Pilot) -> None:
+    for _ in range(100):  # the first refresh (a demo's takes a moment)
+        if app.snap is not None and app.snap.jobs:
+            break
+        await pilot.pause(0.1)
+
+
+async def shoot_capacity(app, out: Path, size: tuple[int, int], name: str) -> Path:
+    """The Capacity view only, as the dashboard opens it on `c`."""
+    async with app.run_test(size=size) as pilot:
+        for _ in range(600):  # the whole first refresh: the capacity read comes after the arrays'
+            if app.snap is not None and not app.snap.loading and not app.refreshing:
+                break
+            await pilot.pause(0.1)
+        await pilot.press("c")
+        await pilot.pause(0.5)
+        path = out / f"{name}.svg"
+        path.write_text(app.export_screenshot(title=f"batchtui – {name}"))
+    return path
+
+
 async def shoot(app, out: Path, size: tuple[int, int], prefix: str = "", warmup=None) -> list[Path]:
     shots: list[Path] = []
 
@@ -56,10 +80,7 @@ async def shoot(app, out: Path, size: tuple[int, int], prefix: str = "", warmup=
         shots.append(path)
 
     async with app.run_test(size=size) as pilot:
-        for _ in range(100):  # the first refresh (a demo's takes a moment)
-            if app.snap is not None and app.snap.jobs:
-                break
-            await pilot.pause(0.1)
+        await first_refresh(app, pilot)
         if warmup is not None:
             await warmup(pilot)
         await save(pilot, "pipeline")
@@ -93,10 +114,19 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "screenshots")
     ap.add_argument("--size", default="160x50")
     ap.add_argument("--demo", action="store_true")
+    ap.add_argument("--scenario", action="append", default=[], help="the Capacity view of this --demo scenario")
     args = ap.parse_args()
     w, h = (int(x) for x in args.size.split("x"))
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.demo:
+    if args.scenario:
+        from demo_app import demo_app_context
+
+        async def capacity(name: str) -> Path:
+            async with demo_app_context(advance_s=SCENARIO_S, scenario=name) as app:
+                return await shoot_capacity(app, args.out, (w, h), f"capacity-{name}")
+
+        shots = [asyncio.run(capacity(name)) for name in args.scenario]
+    elif args.demo:
         from demo_app import demo_app_context, play
 
         async def run() -> list[Path]:
