@@ -34,6 +34,7 @@ FAILED = "failed"
 WILL_FAIL = "will fail"
 AT_RISK = "at risk"
 ON_TRACK = "on track"
+CANCELLED = "cancelled"
 
 OUTLOOK_DEFINITIONS: dict[str, str] = {
     SUCCEEDED: "The job has SUCCEEDED (for an array job: AWS reports the parent SUCCEEDED, i.e. every child did).",
@@ -51,6 +52,12 @@ OUTLOOK_DEFINITIONS: dict[str, str] = {
         "directly or through other jobs, is at risk."
     ),
     ON_TRACK: "The job has not finished and nothing known is wrong: it is neither `will fail` nor `at risk`.",
+    CANCELLED: (
+        "Someone cancelled or terminated the job (AWS marks it isCancelled or isTerminated, or batchtui sent the "
+        "cancel and AWS accepted it), or a job it depends on, directly or through other jobs: it did not succeed, "
+        "on purpose, and it is no crash. Until AWS reports it finished it is *cancelling*: its PENDING children "
+        "fail only once their dependencies finish. It has no ETA."
+    ),
 }
 
 
@@ -108,6 +115,27 @@ def _status_name(value: int) -> str:
 # --- results ----------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
+class Cancelling:
+    """A job cancelled by hand, or through a job it depends on: what the screens say instead of a rate and ETA
+    (the words are explain.cancel_text)."""
+
+    job_id: str
+    by: str | None  # "you" (this batchtui sent it); None when only AWS's isCancelled/isTerminated say so
+    at: datetime | None  # when AWS accepted the cancel, when batchtui knows
+    terminate: bool
+    left: int  # children (1 for a plain job) AWS still has to move to FAILED
+    via: str | None = None  # the cancelled job it depends on; None when it was cancelled itself
+
+    @property
+    def done(self) -> bool:
+        return self.left == 0
+
+    def to_json(self) -> dict[str, object]:
+        return {"by": self.by, "at": _iso(self.at) if self.at else None, "terminate": self.terminate,
+                "remaining": self.left, "via": self.via}
+
+
+@dataclass(frozen=True, slots=True)
 class Throughput:
     """Children of an array finishing per minute.
 
@@ -155,6 +183,7 @@ class Analysis:
     finish: dict[str, tuple[int, bool] | None] = field(default_factory=dict)  # (epoch ms, lower_bound)
     binding: dict[str, str | None] = field(default_factory=dict)  # the upstream with the latest finish
     at_a_time: dict[str, int] = field(default_factory=dict)  # capacity-full arrays: children the environment holds
+    cancelling: dict[str, Cancelling] = field(default_factory=dict)  # jobs cancelled, or through an upstream
 
 
 # --- the analysis -----------------------------------------------------------------------------------------------------
@@ -181,8 +210,11 @@ def _analyze(snap: Snapshot) -> Analysis:
         _doom(a, by_id[job_id])
     for job_id in a.order:
         job = by_id[job_id]
+        _cancel(a, job)
         a.duration_s[job_id] = _median_duration(job)
-        a.throughput[job_id] = _throughput(job, a.now_ms, a.duration_s[job_id])
+        # A job being cancelled has no pace worth showing: what moves now is AWS failing its work.
+        a.throughput[job_id] = (None if job_id in a.cancelling
+                                else _throughput(job, a.now_ms, a.duration_s[job_id]))
         a.risk[job_id] = _risk(a, job)
         a.outlook[job_id] = _outlook(a, job)
         _estimate(a, job)
@@ -254,6 +286,31 @@ def _doom(a: Analysis, job: Job) -> None:
     a.dead[job.job_id] = job.status is Status.FAILED or (
         job.status is not Status.SUCCEEDED and (std_dead or ntn_unknown_dead or dead.find(1) >= 0)
     )
+
+
+def _open_work(job: Job) -> int:
+    """Children (1 for a plain job) not finished yet."""
+    if job.array is not None:
+        return job.array.statuses.translate(_T_OPEN).count(1)
+    return 0 if job.status.terminal else 1
+
+
+def _cancel(a: Analysis, job: Job) -> None:
+    """Whether the whole job was cancelled – by this batchtui (snap.cancels), as AWS's flags say, or through an
+    upstream that was. Called upstream-first. Index cancels leave the job's outlook alone (see index_cancel)."""
+    if job.status is Status.SUCCEEDED:
+        return
+    mine = next((c for c in reversed(a.snap.cancels) if c.job_id == job.job_id and c.indices is None), None)
+    if mine is not None:
+        a.cancelling[job.job_id] = Cancelling(job.job_id, mine.by, mine.at, mine.terminate, _open_work(job))
+    elif job.is_cancelled or job.is_terminated:
+        a.cancelling[job.job_id] = Cancelling(job.job_id, None, None, job.is_terminated, _open_work(job))
+    else:
+        up = next((u for u in _ups(a, job, "standard") + _ups(a, job, "n_to_n") if u.job_id in a.cancelling), None)
+        if up is not None:
+            c = a.cancelling[up.job_id]
+            a.cancelling[job.job_id] = Cancelling(job.job_id, c.by, c.at, c.terminate, _open_work(job),
+                                                  c.via or up.job_id)
 
 
 def _finished_details(job: Job) -> Iterable[tuple[int, IndexDetail]]:
@@ -367,6 +424,8 @@ def _stragglers(a: Analysis, job: Job) -> int:
 def _outlook(a: Analysis, job: Job) -> str:
     if job.status is Status.SUCCEEDED:
         return SUCCEEDED
+    if job.job_id in a.cancelling:
+        return CANCELLED
     if job.status is Status.FAILED:
         return FAILED
     if a.dead[job.job_id]:
@@ -480,6 +539,26 @@ def outlook(snap: Snapshot) -> dict[str, str]:
 outlook.__doc__ = (outlook.__doc__ or "").rstrip() + "\n\n" + definitions_markdown()  # one source of the words
 
 
+def cancelling(snap: Snapshot, job_id: str) -> Cancelling | None:
+    """The job's cancel (its own, or an upstream's it shares), or None when nobody cancelled it."""
+    return analyze(snap).cancelling.get(job_id)
+
+
+def index_cancel(snap: Snapshot, job_id: str, index: int) -> Cancelling | None:
+    """The cancel that covers child `index`: the whole job's, or one batchtui sent for that index."""
+    a = analyze(snap)
+    whole = a.cancelling.get(job_id)
+    if whole is not None:
+        return whole
+    mine = next((c for c in reversed(a.snap.cancels)
+                 if c.job_id == job_id and c.indices is not None and index in c.indices), None)
+    if mine is None:
+        return None
+    job = a.by_id.get(job_id)
+    st = job.array.statuses[index] if job is not None and job.array is not None and index < job.array.size else None
+    return Cancelling(job_id, mine.by, mine.at, mine.terminate, 0 if st in _TERMINAL else 1)
+
+
 def throughput(snap: Snapshot, job_id: str) -> Throughput | None:
     """Children of an array finishing per minute, from observed stoppedAt; None for plain jobs or when unknown."""
     return analyze(snap).throughput.get(job_id)
@@ -493,7 +572,7 @@ def job_eta(snap: Snapshot, job_id: str) -> Eta | None:
 def _eta(a: Analysis, job_id: str) -> Eta | None:
     job = a.by_id.get(job_id)
     est = a.finish.get(job_id)
-    if job is None or est is None or job.status.terminal:
+    if job is None or est is None or job.status.terminal or job_id in a.cancelling:
         return None
     at, bound = est
     if bound and at <= a.now_ms:
@@ -509,6 +588,8 @@ def pipeline_eta(snap: Snapshot, pipeline: Pipeline | None = None) -> Eta | None
     ids = [j for j in (p.job_ids if p else a.order) if j in a.by_id]
     if not ids or all(a.by_id[j].status.terminal for j in ids):
         return None
+    if any(j in a.cancelling for j in ids):
+        return None  # it will not finish as planned: cancelled work has no ETA
     if any(a.finish.get(j) is None for j in ids):
         return None
     ests = {j: f for j in ids if (f := a.finish.get(j)) is not None}
@@ -531,8 +612,8 @@ def waiting_on(snap: Snapshot, job_id: str) -> list[str]:
     when the job has not started, since nobody can tell whether they finished."""
     a = analyze(snap)
     job = a.by_id.get(job_id)
-    if job is None or job.status.terminal:
-        return []
+    if job is None or job.status.terminal or job_id in a.cancelling:
+        return []  # a cancelled job waits for nothing any more: AWS only has to fail it
     out: list[str] = []
     unstarted = job.array.statuses.translate(_T_UNSTARTED) if job.array is not None else None
     if unstarted is not None:
@@ -571,6 +652,7 @@ class JobFacts:
     doomed_indices: tuple[int, ...] | None
     waiting: Waiting | None
     at_a_time: int | None = None  # capacity-full with a known pace: the ETA counts waves of this many children
+    cancel: Cancelling | None = None  # outlook `cancelled`: its own cancel, or the upstream's it fails with
 
 
 def job_facts(snap: Snapshot) -> dict[str, JobFacts]:
@@ -593,6 +675,7 @@ def job_facts(snap: Snapshot) -> dict[str, JobFacts]:
             doomed_indices=tuple(doomed_indices(snap, job.job_id)) if job.is_array or job.array is not None else None,
             waiting=waiting,
             at_a_time=per if eta is not None else None,
+            cancel=a.cancelling.get(job.job_id),
         )
     return out
 
@@ -606,6 +689,9 @@ def job_fields(snap: Snapshot) -> dict[str, dict]:
       finished or cannot be known.
     - `etaLowerBound`: true when `eta` is only the earliest it can finish (its own pace is not known yet).
     - `waitingOn`: ids of the unfinished jobs it still waits for (see waiting_on).
+    - `cancel`: a job whose outlook is `cancelled` – `by` ("you" when this batchtui sent it, null when only AWS's
+      flags say so), `at`, `terminate`, `remaining` (work AWS still has to move to FAILED) and `via` (the cancelled
+      job it depends on, null when cancelled itself).
     - `failureGroups`: its failed work grouped by cause, largest first (see triage.py).
     - `waiting`: for a job with RUNNABLE work, why it is not moving (see capacity.py).
     - `retries`, `effectiveChildCounts`, `effectiveOutlook`, `effectiveEta`: an original job that batchtui retried –
@@ -626,6 +712,8 @@ def job_fields(snap: Snapshot) -> dict[str, dict]:
         }
         if f.doomed_indices is not None:
             fields["doomedIndices"] = list(f.doomed_indices)
+        if f.cancel is not None:
+            fields["cancel"] = f.cancel.to_json()
         fields["failureGroups"] = [g.to_json() for g in groups_of(job)]
         if f.waiting is not None:
             fields["waiting"] = f.waiting.to_json()

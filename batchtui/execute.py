@@ -26,11 +26,12 @@ import inspect
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Protocol
 
 from batchtui.aws import BatchPort, BulkResult
 from batchtui.errors import BatchtuiError, OutcomeUnknown
-from batchtui.model import Status
+from batchtui.model import Cancel, Status
 from batchtui.plan import CANCEL, KIND_CANCEL, PLAN_TAG, SUBMIT, TERMINATE, Call, Plan
 
 MAX_LISTED_ERRORS = 10  # bulk errors named one by one in a summary
@@ -166,6 +167,25 @@ class Outcome:
             **({"missing": list(self.missing)} if self.missing else {}),
             **({"warnings": list(self.warnings)} if self.warnings else {}),
         }
+
+
+def accepted_cancels(outcome: Outcome, at: datetime, by: str = "you") -> tuple[Cancel, ...]:
+    """What AWS accepted of a cancel plan, per job: the whole job, or the indices whose ids it called successful
+    (the existence check ran first, so "successful" is not an unknown id). Nothing for a retry plan."""
+    out: list[Cancel] = []
+    for step in outcome.steps:
+        if step.operation not in (CANCEL, TERMINATE):
+            continue
+        done = set(step.successful)
+        for t in outcome.plan.calls[step.step].covers:
+            if t.indices is None:
+                if t.job_id in done:
+                    out.append(Cancel(t.job_id, t.job_name, None, at, step.operation == TERMINATE, by))
+                continue
+            took = tuple(i for i in t.indices if f"{t.job_id}:{i}" in done)
+            if took:
+                out.append(Cancel(t.job_id, t.job_name, took, at, step.operation == TERMINATE, by))
+    return tuple(out)
 
 
 ProgressFn = Callable[[Progress], Awaitable[None] | None]

@@ -17,6 +17,7 @@ from .analysis import (  # the facts, and the byte tables and helpers they are c
     _T_OPEN,
     _T_UNSTARTED,
     Analysis,
+    Cancelling,
     Eta,
     _and,
     _dt,
@@ -28,6 +29,7 @@ from .analysis import (  # the facts, and the byte tables and helpers they are c
     _status_name,
     _ups,
     analyze,
+    index_cancel,
     waiting_on,
 )
 from .model import DependencyType, IndexDetail, Job, Snapshot, Status
@@ -183,6 +185,47 @@ def _cause_text(a: Analysis, job: Job, i: int, chain: tuple[Ref, ...]) -> str:
     return _describe_chain(a, chain, partner)
 
 
+def cancel_who(c: Cancelling) -> str:
+    """"terminated by you at 00:52", "cancelled (AWS: isCancelled)"."""
+    verb = "terminated" if c.terminate else "cancelled"
+    if c.by is None:
+        return f"{verb} (AWS: {'isTerminated' if c.terminate else 'isCancelled'})"
+    return f"{verb} by {c.by}" + (f" at {c.at.astimezone(UTC).strftime('%H:%M')}" if c.at else "")
+
+
+def cancelling_text(snap: Snapshot, job_id: str) -> str | None:
+    """"cancelling terminated by you at 00:52 · 877 indices AWS still has to move (PENDING children fail when
+    their dependencies finish)", "cancelled with JobC (terminated by you at 00:52)"; None when not cancelled."""
+    a = analyze(snap)
+    c = a.cancelling.get(job_id)
+    return _cancel_text(a, c) if c is not None else None
+
+
+def _cancel_text(a: Analysis, c: Cancelling) -> str:
+    job = a.by_id.get(c.job_id)
+    who = f"with {_name(a, c.via)} ({cancel_who(c)})" if c.via else cancel_who(c)
+    if c.done or job is None:
+        return f"cancelled {who}" if c.via else who
+    if job.array is None:
+        return f"cancelling {who} · AWS has still to fail it" + (
+            f" (once {_name(a, c.via)} finishes)" if c.via else "")
+    text = f"cancelling {who} · {_plural(c.left, 'index', 'indices')} AWS still has to move"
+    if job.array.count(Status.PENDING) or job.array.count(Status.SUBMITTED):
+        text += " (PENDING children fail when their dependencies finish)"
+    return text
+
+
+def _index_cancel_text(a: Analysis, c: Cancelling, st: int) -> str:
+    who = f"with {_name(a, c.via)} ({cancel_who(c)})" if c.via else cancel_who(c)
+    if st in (Status.STARTING, Status.RUNNING):
+        then = "AWS stops it" if c.terminate else "CancelJob does not stop running work: it runs to its end"
+    elif st in (Status.SUBMITTED, Status.PENDING, Status.UNKNOWN):
+        then = "AWS fails it when its dependencies finish"
+    else:
+        then = "AWS fails it shortly"
+    return f"cancelling {who}: {then}"
+
+
 def explain_index(snap: Snapshot, job_id: str, index: int) -> Explanation:
     """Why child `index` of array `job_id` is where it is, in one line plus structured fields."""
     a = analyze(snap)
@@ -197,6 +240,9 @@ def explain_index(snap: Snapshot, job_id: str, index: int) -> Explanation:
     if st == Status.SUCCEEDED:
         took = _took(detail.started_at, detail.stopped_at)
         return Explanation("succeeded", f"succeeded{took}", status)
+    cancel = index_cancel(snap, job_id, index)
+    if cancel is not None and st != Status.FAILED:  # nothing it waited for matters now
+        return Explanation("cancelling", _index_cancel_text(a, cancel, st), status)
     if st == Status.FAILED:
         return _explain_failed(a, job, index, detail, status)
     if a.doomed_mask.get(job_id, b"")[index:index + 1] == b"\x01":
@@ -340,6 +386,11 @@ def explain_job(snap: Snapshot, job_id: str) -> Explanation:
     if job is None:
         return Explanation("not found", f"no job {job_id} in this snapshot", Status.UNKNOWN.name)
     status = job.status.name
+    cancel = a.cancelling.get(job_id)
+    if cancel is not None and not job.status.terminal:
+        return Explanation("cancelling", _cancel_text(a, cancel), status)
+    if cancel is not None and cancel.by is not None and job.status is Status.FAILED:
+        return Explanation("failed", f"failed: {_cancel_text(a, cancel)}", status, reason=job.status_reason)
     if job.status is Status.FAILED and (job.is_cancelled or job.is_terminated):
         # By hand (on an array parent it cascades to every child): the reason someone gave says why.
         word = "cancelled" if job.is_cancelled else "terminated"

@@ -286,6 +286,20 @@ class Job:
 
 
 @dataclass(frozen=True, slots=True)
+class Cancel:
+    """A CancelJobs/TerminateJobs that batchtui sent and AWS accepted: who asked, when, for what. AWS takes a while
+    to move the work to FAILED (a PENDING child only once its dependency finishes); until then the screens say
+    "cancelling" from this record instead of the outlook the statuses alone would give."""
+
+    job_id: str
+    job_name: str
+    indices: tuple[int, ...] | None  # None: the whole job (an array parent cascades to its children)
+    at: datetime  # when AWS accepted it
+    terminate: bool  # TerminateJobs (running work is stopped) rather than CancelJobs
+    by: str = "you"  # "you" when this batchtui sent it
+
+
+@dataclass(frozen=True, slots=True)
 class Edge:
     upstream: str  # job id
     downstream: str  # job id
@@ -321,6 +335,7 @@ class Snapshot:
     capacity: World | None = None  # the queue's compute environments and front, read while work is RUNNABLE
     loading: bool = False  # the first refresh is still reading arrays: indices not read yet are UNKNOWN
     log_note: str | None = None  # why failure signatures come from reasons only ("no permission for logs:…")
+    cancels: tuple[Cancel, ...] = ()  # cancels this batchtui sent and AWS accepted (the dashboard adds them)
 
     def job(self, job_id: str) -> Job | None:
         return self._index().get(job_id)

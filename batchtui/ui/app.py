@@ -33,8 +33,8 @@ from textual.timer import Timer
 
 from batchtui.errors import BatchtuiError, UsageError, kind_of
 from batchtui.lineage import effective
-from batchtui.model import Snapshot, split_child_id
-from batchtui.ui.events import TOAST_ORDER, WARN, Event, diff, retries_seen
+from batchtui.model import Cancel, Snapshot, split_child_id
+from batchtui.ui.events import TOAST_ORDER, WARN, Event, cancels_accepted, diff, retries_seen
 from batchtui.ui.insight import JobInsight, job_insights
 from batchtui.ui.palette import LightPalette
 from batchtui.ui.screens.action import ActionScreen
@@ -128,6 +128,9 @@ class BatchtuiApp(App[int]):
         self.raw: Snapshot | None = None  # as the poller read it: what retry and cancel plans are made from
         self.first_error: str | None = None  # why the refreshes so far failed, before any succeeded
         self.insights: dict[str, JobInsight] = {}
+        # Cancels sent from this app and accepted by AWS: every snapshot carries them, so the screens say
+        # "cancelling" (who, when, what is left) from the moment AWS accepts, not when its statuses catch up.
+        self.cancels: tuple[Cancel, ...] = ()
         self.events: list[Event] = []  # the latest MAX_EVENTS of this queue
         # Events ever added for this queue: `events` is trimmed, so screens count what they showed by this.
         self.events_added = 0
@@ -291,6 +294,7 @@ class BatchtuiApp(App[int]):
     def apply_partial(self, snap: Snapshot) -> None:
         """A partial snapshot of the first refresh (the queue's jobs, arrays filling in): drawn, no events yet."""
         if self.snap is None or self.snap.loading:
+            snap = self._with_cancels(snap)
             self.raw, snap = snap, effective(snap)
             self.snap, self.insights = snap, job_insights(snap)
             self.received_at = self.now()
@@ -302,6 +306,7 @@ class BatchtuiApp(App[int]):
         # flood of "index failed" events for indices that were only not read yet.
         # The screens show retries folded into their originals (lineage.effective); actions plan on what AWS has.
         first = self.snap is None or self.snap.loading
+        snap = self._with_cancels(snap)
         prev_raw, self.raw, snap = self.raw, snap, effective(snap)
         events = diff(None if first else self.snap, snap)
         if not first and prev_raw is not None and not snap.error:
@@ -313,6 +318,27 @@ class BatchtuiApp(App[int]):
         if not snap.error:
             self.good_at = self.received_at
         self.add_events(events)
+        if isinstance(self.screen, DashboardScreen):
+            self.screen.snapshot_changed()
+
+    def _with_cancels(self, snap: Snapshot) -> Snapshot:
+        return snap if snap.cancels == self.cancels else replace(snap, cancels=self.cancels)
+
+    def cancel_accepted(self, cancels: tuple[Cancel, ...]) -> None:
+        """AWS accepted these cancels: said once in the feed, and shown at once on the current snapshot (its
+        failures to come are then the cancel's doing, never an alert)."""
+        if not cancels:
+            return
+        self.cancels = (*self.cancels, *cancels)
+        if self.raw is None or self.snap is None:
+            return
+        self.raw = replace(self.raw, cancels=self.cancels)
+        self.snap = replace(self.snap, cancels=self.cancels)
+        self.insights = job_insights(self.snap)
+        events = cancels_accepted(self.snap, cancels)
+        self.events.extend(events)
+        self.events_added += len(events)
+        del self.events[:-MAX_EVENTS]
         if isinstance(self.screen, DashboardScreen):
             self.screen.snapshot_changed()
 

@@ -11,9 +11,10 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from batchtui import triage
+from batchtui import analysis, triage
+from batchtui.explain import cancel_who
 from batchtui.lineage import join
-from batchtui.model import Job, Snapshot, Status
+from batchtui.model import Cancel, Job, Snapshot, Status
 from batchtui.sanitize import printable
 from batchtui.ui import format as fmt
 
@@ -61,8 +62,12 @@ def diff(prev: Snapshot | None, cur: Snapshot) -> list[Event]:
         if old is None:
             events.append(Event(at, INFO, f"new job {job.job_name} ({job.status.name})", job_id=job.job_id))
             continue
-        events.extend(_index_failures(old, job, at))
-        events.extend(_job_change(old, job, at))
+        cancel = analysis.cancelling(cur, job.job_id)
+        if cancel is None:
+            events.extend(_index_failures(old, job, at, _cancelled_indices(cur, job.job_id)))
+            events.extend(_job_change(old, job, at))
+        else:
+            events.extend(_cancel_progress(old, job, at, cancel))
     events.extend(_pipelines_done(prev, cur, at))
     return events
 
@@ -83,6 +88,56 @@ def retries_seen(prev: Snapshot, cur: Snapshot) -> list[Event]:
         events.append(Event(cur.polled_at, INFO, f"{repair.original.job_name}: {what} retried ({retry.job_name})",
                             job_id=original_id, kind="job"))
     return events
+
+
+def cancels_accepted(snap: Snapshot, cancels: tuple[Cancel, ...]) -> list[Event]:
+    """The one line a cancel gets once AWS accepted it ("JobC cancelled by you: 877 indices; JobD, JobE with it"):
+    the failures it causes after that are its doing, not news – they get no line, toast or bell of their own."""
+    events = []
+    at = max((c.at for c in cancels), default=snap.polled_at)
+    for c in cancels:
+        job = snap.job(c.job_id)
+        if job is None:
+            continue
+        what = _cancelled_work(job, c)
+        verb = "terminated" if c.terminate and c.indices is not None else "cancelled"
+        text = f"{job.job_name} {verb} by {c.by}: {what}"
+        if c.indices is None:
+            with_it = [j.job_name for j in snap.jobs if (x := analysis.cancelling(snap, j.job_id)) is not None
+                       and x.via == c.job_id and not j.status.terminal]
+            if with_it:
+                text += f"; {', '.join(with_it)} with it (they depend on it)"
+        events.append(Event(at, INFO, text, job_id=c.job_id, kind="job"))
+    return events
+
+
+def _cancelled_work(job: Job, c: Cancel) -> str:
+    if c.indices is not None:
+        n = len(c.indices)
+    elif job.array is not None:
+        n = job.array.size - job.array.finished()
+    else:
+        return "the job"
+    return f"{n:,} ind{'ex' if n == 1 else 'ices'}"
+
+
+def _cancelled_indices(snap: Snapshot, job_id: str) -> frozenset[int]:
+    """Indices of `job_id` this batchtui cancelled one by one (a whole-job cancel is analysis.cancelling)."""
+    return frozenset(i for c in snap.cancels if c.job_id == job_id and c.indices is not None for i in c.indices)
+
+
+def _cancel_progress(old: Job, job: Job, at: datetime, cancel: analysis.Cancelling) -> list[Event]:
+    """A cancelled job's failures are expected: none is an alert. A cancel this batchtui sent was said when it was
+    accepted, so only its end is; someone else's cancel (AWS's flags) is said once per refresh that shows more."""
+    if old.status is not job.status and job.status.terminal:
+        word = "cancel done" if cancel.by is not None else "cancelled"
+        return [Event(at, INFO, f"{job.job_name} {word}: AWS reports it {job.status.name} ({cancel_who(cancel)})",
+                      job_id=job.job_id, kind="job")]
+    new = _newly_failed(old, job)
+    if not new or cancel.by is not None or cancel.via is not None:
+        return []
+    return [Event(at, WARN, f"{job.job_name}: {len(new):,} more indices failed: {cancel_who(cancel)}",
+                  job_id=job.job_id, index=new[0], kind="index")]
 
 
 def _summary(snap: Snapshot) -> Event:
@@ -121,10 +176,11 @@ def _newly_failed(old: Job, job: Job) -> list[int]:
     return out
 
 
-def _index_failures(old: Job, job: Job, at: datetime) -> list[Event]:
+def _index_failures(old: Job, job: Job, at: datetime, cancelled: frozenset[int] = frozenset()) -> list[Event]:
     """New failures, spoken of by cause (triage.py): "JobC: 86 oom (exit 137), 212 dependency". A failure that only
-    follows an upstream one is a warning, never an alert: it is not a crash of its own."""
-    new = _newly_failed(old, job)
+    follows an upstream one is a warning, never an alert: it is not a crash of its own. Indices batchtui cancelled
+    (`cancelled`) were said when the cancel was accepted."""
+    new = [i for i in _newly_failed(old, job) if i not in cancelled]
     if not new or job.array is None:
         return []
     fresh = set(new)
@@ -190,8 +246,12 @@ def _pipelines_done(prev: Snapshot, cur: Snapshot, at: datetime) -> list[Event]:
         if all(before.get(j.job_id) and before[j.job_id].status.terminal for j in jobs):
             continue
         names = " → ".join(j.job_name for j in jobs)
-        failed = [j.job_name for j in jobs if j.status is Status.FAILED]
-        if failed:
+        cancelled = [j.job_name for j in jobs if j.status is Status.FAILED and analysis.cancelling(cur, j.job_id)]
+        failed = [j.job_name for j in jobs if j.status is Status.FAILED and j.job_name not in cancelled]
+        if cancelled and not failed:  # what someone meant to happen: no toast, no bell
+            out.append(Event(at, INFO, f"pipeline {names} ended: cancelled ({', '.join(cancelled)})",
+                             kind="pipeline"))
+        elif failed:
             out.append(Event(at, BAD, f"pipeline {names} finished with failures ({', '.join(failed)})", alert=True,
                              kind="pipeline"))
         else:

@@ -47,9 +47,10 @@ BAR_ORDER: tuple[Status, ...] = (Status.SUCCEEDED, Status.FAILED, Status.RUNNING
 # Statuses drawn as a full block in a bar; the rest (not started) are drawn as a light shade.
 _SOLID = frozenset({Status.SUCCEEDED, Status.FAILED, Status.RUNNING, Status.STARTING, Status.RUNNABLE})
 
+CANCEL_COLOR = "#d29922"  # amber: meant, not a crash – but not success either
 OUTLOOK_COLOR = {"succeeded": STATUS_COLOR[Status.SUCCEEDED], "failed": STATUS_COLOR[Status.FAILED],
                  "will fail": STATUS_COLOR[Status.FAILED], "at risk": STATUS_COLOR[Status.RUNNABLE],
-                 "on track": STATUS_COLOR[Status.RUNNING]}
+                 "on track": STATUS_COLOR[Status.RUNNING], "cancelled": CANCEL_COLOR}
 
 
 def dim(color: str, amount: float = 0.72, background: str = "#1e1e1e") -> str:

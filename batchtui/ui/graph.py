@@ -332,6 +332,8 @@ def node_lines(job: Job, iw: int, now: datetime, insight: JobInsight | None) -> 
     color = fmt.STATUS_COLOR[job.status]
     status: list[tuple[str, Style | None]] = [(f"{fmt.STATUS_GLYPH[job.status]} {job.status.name}",
                                                Style(color=color, bold=True))]
+    if insight is not None and insight.cancelling:  # not "PENDING": nothing it waits for matters any more
+        status = [("⊘ CANCELLING", Style(color=fmt.CANCEL_COLOR, bold=True))]
     if job.gone:
         status.append((" (gone)", MUTED_STYLE))
     elapsed = fmt.elapsed_s(job, now)
@@ -348,12 +350,15 @@ def node_lines(job: Job, iw: int, now: datetime, insight: JobInsight | None) -> 
             n = counts.get(st, 0)
             if n:
                 parts.append((f"{fmt.STATUS_GLYPH[st]} {n:,}  ", Style(color=fmt.STATUS_COLOR[st])))
-        if not parts:
+        if insight is not None and insight.cancelling:
+            parts = [(f"{insight.cancel_left:,} left to fail", Style(color=fmt.CANCEL_COLOR))]
+        elif not parts:
             waiting = sum(counts.get(s, 0) for s in (Status.PENDING, Status.SUBMITTED, Status.UNKNOWN))
             parts = [(f"{waiting:,} waiting", MUTED_STYLE)] if waiting else []
         lines.append(_fit(parts, iw))
     else:
-        lines.append([(fmt.truncate(_plain_outcome(job), iw), TEXT_STYLE)])
+        outcome = "AWS has still to fail it" if insight is not None and insight.cancelling else _plain_outcome(job)
+        lines.append([(fmt.truncate(outcome, iw), TEXT_STYLE)])
         lines.append([(fmt.truncate(_plain_times(job), iw), MUTED_STYLE)])
     lines.append(_rate_line(job, iw, now, insight))
     return lines
@@ -400,6 +405,8 @@ def _plain_times(job: Job) -> str:
 def _rate_line(job: Job, iw: int, now: datetime, insight: JobInsight | None) -> list[tuple[str, Style | None]]:
     if insight is None:
         return []
+    if insight.cancel_who is not None:
+        return [(fmt.truncate(insight.cancel_who, iw), Style(color=fmt.CANCEL_COLOR))]
     if insight.stalled:  # no rate or ETA means anything while nothing can be placed: say why instead
         return [(fmt.truncate("⊘ " + insight.stalled, iw), STALLED_STYLE)]
     if insight.paced and not job.status.terminal:  # capacity-bound: the pace is the environment's, so say it

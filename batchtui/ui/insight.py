@@ -28,6 +28,15 @@ class JobInsight:
     waiting_text: str | None = None
     waiting_fix: str | None = None
     at_a_time: int | None = None  # capacity-full: its ETA is in waves of this many ("8 at a time → 6h")
+    # A cancelled job (by hand, or through a job it depends on): said instead of a rate, ETA or "waiting".
+    cancel: str | None = None  # "cancelling terminated by you at 00:52 · 877 indices AWS still has to move …"
+    cancel_who: str | None = None  # "terminated by you at 00:52" (with JobC's, for a dependent: "with JobC")
+    cancel_left: int = 0  # work AWS still has to move to FAILED
+
+    @property
+    def cancelling(self) -> bool:
+        """Cancelled, and AWS has not failed all of it yet."""
+        return self.cancel is not None and self.cancel_left > 0
 
     @property
     def stalled(self) -> str | None:
@@ -68,14 +77,20 @@ def _explain():  # the same
 
 def job_insights(snap: Snapshot) -> dict[str, JobInsight]:
     try:
-        an = _analysis()
+        an, words = _analysis(), _explain()
         facts = an.job_facts(snap)
         out: dict[str, JobInsight] = {}
         for job in snap.jobs:
             f = facts[job.job_id]
             tp = an.throughput(snap, job.job_id) if job.array is not None else None
             eta = an.job_eta(snap, job.job_id)  # not cleared when stuck, unlike the JSON's eta
+            cancel = f.cancel
+            via = snap.job(cancel.via) if cancel is not None and cancel.via else None
             out[job.job_id] = JobInsight(
+                cancel=words.cancelling_text(snap, job.job_id),
+                cancel_who=(f"with {via.job_name}" if via is not None else words.cancel_who(cancel)) if cancel
+                else None,
+                cancel_left=cancel.left if cancel is not None else 0,
                 outlook=f.outlook,
                 rate_per_min=tp.per_minute if tp is not None else None,
                 eta=eta.at if eta else None,

@@ -137,7 +137,7 @@ def test_naive_polled_at_is_read_as_utc():
 def test_outlook_definitions_cover_every_outlook_value():
     s = reference("SFRRS", "pppRp", a=Status.SUCCEEDED)
     assert set(an.outlook(s).values()) <= set(an.OUTLOOK_DEFINITIONS)
-    assert set(an.OUTLOOK_DEFINITIONS) == {"succeeded", "failed", "will fail", "at risk", "on track"}
+    assert set(an.OUTLOOK_DEFINITIONS) == {"succeeded", "failed", "will fail", "at risk", "on track", "cancelled"}
 
 
 # --- properties ---------------------------------------------------------------------------------------------------

@@ -299,6 +299,9 @@ class ActionScreen(ModalScreen[bool]):
         self._safe(self.refresh_bindings)
         self.dash.notify(outcome.summary().splitlines()[0], title=plan.kind.capitalize(),
                          severity="information" if outcome.ok else "error")
+        from batchtui.execute import accepted_cancels
+
+        self.dash.cancel_accepted(accepted_cancels(outcome, self.dash.data_now()))
         self.dash.start_refresh()
 
     def _keep_waiting(self, plan: Plan, outcome: Any) -> None:

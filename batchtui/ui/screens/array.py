@@ -183,10 +183,13 @@ class ArrayScreen(DashboardScreen):
             t.append(f"{repair.summary()} (/retried)", Style(color="#e6edf3"))
         insight = self.dash.insights.get(job.job_id)
         if insight is not None:
-            if insight.doomed:
+            if insight.doomed and insight.cancel is None:  # doomed by the cancel: said below
                 t.append("\n██ ", Style(color=self.grid.doomed_color))
                 t.append(f"{insight.doomed:,} more can no longer succeed (/doomed)",
                          Style(color=fmt.STATUS_COLOR[Status.FAILED]))
+            if insight.cancel is not None:
+                t.append("\n⊘ ", Style(color=fmt.CANCEL_COLOR, bold=True))
+                t.append(insight.cancel, Style(color=fmt.CANCEL_COLOR))
             if insight.outlook:
                 t.append("\noutlook ", MUTED)
                 t.append(insight.outlook, Style(color=fmt.OUTLOOK_COLOR.get(insight.outlook), bold=True))

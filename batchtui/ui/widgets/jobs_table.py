@@ -190,7 +190,10 @@ def row(job: Job, insight: JobInsight | None, now: datetime, names: Mapping[str,
         if insight.rate_per_min is not None and job.array is not None and not job.status.terminal:
             r = insight.rate_per_min
             rate = f"{r:,.0f}/min" if r >= 10 else f"{r:.1f}/min"
-        if insight.paced and not job.status.terminal:
+        if insight.cancel is not None:
+            rate = ""  # what moves now is AWS failing the work, not its pace
+            eta = Text(insight.cancel_who or "", MUTED)
+        elif insight.paced and not job.status.terminal:
             eta = Text(f"{insight.at_a_time:,} at a time → "
                        f"{describe_eta(insight.eta, now, insight.eta_lower_bound)}")
         elif insight.stalled:
@@ -199,7 +202,10 @@ def row(job: Job, insight: JobInsight | None, now: datetime, names: Mapping[str,
             eta = Text(describe_eta(insight.eta, now, insight.eta_lower_bound))
         if insight.outlook:
             outlook = Text(insight.outlook, Style(color=fmt.OUTLOOK_COLOR.get(insight.outlook), bold=True))
-    return [name, Text(fmt.kind_label(job), MUTED), fmt.status_text(job.status), bar, done_text,
+    status = fmt.status_text(job.status)
+    if insight is not None and insight.cancelling:
+        status = Text("⊘ CANCELLING", Style(color=fmt.CANCEL_COLOR, bold=True))
+    return [name, Text(fmt.kind_label(job), MUTED), status, bar, done_text,
             children_text(counts, job), Text(fmt.duration(elapsed), justify="right") if elapsed is not None else
             Text("–", MUTED, justify="right"), Text(rate, justify="right"), eta, outlook, after_text(job, names)]
 
