@@ -104,7 +104,7 @@ async def run(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO
             changes = changes_from(args)
             worlds = await read_worlds(api, queues_to_check(snap, selections, changes))
             plan = plan_retry(snap, selections, downstream=bool(getattr(args, "downstream", False)),
-                              changes=changes, worlds=worlds)
+                              changes=changes, worlds=worlds, pending=waitplans.pending_originals())
         try:
             print(printable_lines(plan.summary()), file=out, flush=True)
         except BrokenPipeError:

@@ -542,10 +542,14 @@ class Provider:
 
 
 def plan_retry(snap: Snapshot, selection: Selection | Iterable[Selection], *, downstream: bool = False,
-               changes: Overrides | None = None, worlds: Mapping[str, World] | None = None) -> Plan:
+               changes: Overrides | None = None, worlds: Mapping[str, World] | None = None,
+               pending: Mapping[str, str] | None = None) -> Plan:
     """Resubmit the FAILED work of the selection (and, with downstream, what failed after it) as new jobs; the
-    picked jobs' retries with `changes`, checked against `worlds` (queue → its capacity, see `queues_to_check`)."""
-    return _RetryPlanner(snap, downstream, changes or Overrides(), dict(worlds or {})).plan(_merge(snap, selection))
+    picked jobs' retries with `changes`, checked against `worlds` (queue → its capacity, see `queues_to_check`).
+    `pending`: original job id → the pending plan whose waiting step re-runs it (waitplans.pending_originals), so
+    that a second retry never plans that step twice."""
+    planner = _RetryPlanner(snap, downstream, changes or Overrides(), dict(worlds or {}), pending=dict(pending or {}))
+    return planner.plan(_merge(snap, selection))
 
 
 def queues_to_check(snap: Snapshot, selection: Selection | Iterable[Selection], changes: Overrides) -> list[str]:
@@ -586,6 +590,7 @@ class _RetryPlanner:
     # Still-running dependents (whole-job) of an upstream that will fail: resubmitted as waiting steps.
     doomed: set[str] = field(default_factory=set)
     waiting: list[Waiting] = field(default_factory=list)
+    pending: dict[str, str] = field(default_factory=dict)  # original id → pending plan already waiting to re-run it
 
     def plan(self, selected: dict[str, frozenset[int] | None]) -> Plan:
         for job in self.snap.jobs:
@@ -749,6 +754,10 @@ class _RetryPlanner:
         self.providers[job.job_id] = list(earlier)
         if not job.queue or not job.job_definition:
             self._skip(job, None, "its queue or job definition is not known (not described yet): cannot resubmit")
+            return
+        if job.job_id in self.doomed and job.job_id in self.pending:
+            self._skip(job, None, f"its retry waits already in plan {self.pending[job.job_id]} (batchtui plans): "
+                                  "not planned again")
             return
         if not self._change(job):
             return

@@ -37,7 +37,7 @@ from typing import Any
 from batchtui.aws import BatchPort
 from batchtui.errors import BatchtuiError, UsageError
 from batchtui.execute import LOOKUP_DELAYS_S, REGISTRY, Outcome, Recorder, Registry, execute
-from batchtui.model import Snapshot
+from batchtui.model import RETRY_OF_TAG, Snapshot
 from batchtui.plan import FAILS, KIND_RETRY, PLAN_TAG, SUBMIT, WAITS, Call, Condition, Plan, Ref, index_runs
 from batchtui.statedir import state_dir
 
@@ -117,7 +117,8 @@ class StoredPlan:
         return {"version": VERSION, "planId": self.plan_id, "created": self.created, "queue": self.queue,
                 "user": self.user, "state": self.state, **({"note": self.note} if self.note else {}),
                 "waiting": self.count(WAITING) + self.count(SUBMITTING), "submitted": self.count(SUBMITTED),
-                "dropped": self.count(DROPPED), "steps": [_step_json(s) for s in self.steps]}
+                "dropped": self.count(DROPPED), "condition": self.condition,
+                "steps": [_step_json(s) for s in self.steps]}
 
     def summary(self) -> str:
         return (f"{self.plan_id}  created {self.created}  {self.state}: {self.count(WAITING) + self.count(SUBMITTING)}"
@@ -184,7 +185,7 @@ def from_json(data: Any, where: str) -> StoredPlan:
         raise PlanFileError(f"{where}: not a batchtui plan: not executed")
     if data["version"] != VERSION:
         raise PlanFileError(f"{where}: a plan of version {data['version']!r}; this batchtui reads version "
-                            f"{VERSION}: not executed (cancel it with `batchtui plans cancel`, or delete the file)")
+                            f"{VERSION}: not executed (check it and delete the file, or plan the retry anew)")
     try:
         steps = tuple(_step_in(s, n) for n, s in enumerate(data["steps"]))
         plan_id = str(data["planId"])
@@ -259,6 +260,19 @@ def list_plans(directory: Path | None = None) -> tuple[list[StoredPlan], list[st
         except BatchtuiError as e:
             problems.append(str(e))
     return sorted(plans, key=lambda p: p.created), problems
+
+
+def pending_originals(directory: Path | None = None) -> dict[str, str]:
+    """Original job id → the pending plan with a step still waiting to re-run it (plan_retry's `pending`)."""
+    out: dict[str, str] = {}
+    for plan in list_plans(directory)[0]:
+        if plan.state != PENDING:
+            continue
+        for step in plan.steps:
+            original = (step.params.get("tags") or {}).get(RETRY_OF_TAG) if step.open else None
+            if original:
+                out.setdefault(str(original), plan.plan_id)
+    return out
 
 
 def path_of(plan_id: str, directory: Path | None = None) -> Path:

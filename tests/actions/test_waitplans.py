@@ -244,3 +244,17 @@ def test_a_cancelled_plan_sends_nothing(tmp_path):
     assert api.submitted == [] and waitplans.list_plans(tmp_path)[0][0].state == waitplans.CANCELLED
     with pytest.raises(waitplans.BatchtuiError, match="cancelled already"):
         waitplans.cancel("p1", "tester", tmp_path)
+
+
+def test_a_second_retry_never_plans_a_step_a_pending_plan_already_waits_to_send(tmp_path):
+    kept(tmp_path)
+    pending = waitplans.pending_originals(tmp_path)
+    assert pending == {"D": "p1", "E": "p1"}
+    plan = plan_retry(reference(*RUNNING, "p" * 10, e=Status.PENDING), Selection("B"), downstream=True,
+                      pending=pending)
+    assert not plan.waiting
+    reasons = {s.job_id: s.reason for s in plan.skipped}
+    assert "its retry waits already in plan p1 (batchtui plans): not planned again" in reasons["D"]
+    assert "p1" in reasons["E"]
+    waitplans.cancel("p1", "tester", tmp_path)
+    assert waitplans.pending_originals(tmp_path) == {}

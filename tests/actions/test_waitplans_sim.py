@@ -92,3 +92,54 @@ async def test_without_wait_the_plan_is_kept_pending_and_listed():
         assert stored.state == waitplans.PENDING and [s.name for s in stored.steps] == ["JobD-retry", "JobE-retry"]
         assert "JobD-retry" not in await by_name(api)
         assert json.loads(json.dumps(stored.to_json()))["waiting"] == 2
+
+
+async def cli_process(sim, tmp_path, *argv: str) -> asyncio.subprocess.Process:
+    """The installed command as its own process, against the simulator this test serves."""
+    import os
+    import sys
+
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "batchtui.cli", "--refresh", "0.2", *argv, "--endpoint-url", sim.url, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+async def test_a_waiting_process_stopped_or_killed_leaves_the_plan_pending_and_another_resumes_it(tmp_path, how):
+    import signal
+
+    async with SimServer(cfg(), host="127.0.0.1", port=0) as sim, open_api(endpoint_url=sim.url) as api:
+        ids = await to_jobc_running(sim, api)
+        proc = await cli_process(sim, tmp_path, "retry", ids["JobB"], "--downstream", "--wait", "--yes")
+        for _ in range(600):  # until the plan is kept and the process waits on it
+            await asyncio.sleep(0.05)
+            if waitplans.list_plans()[0]:
+                break
+        await asyncio.sleep(0.6)
+        assert proc.returncode is None
+        proc.send_signal(getattr(signal, how))
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        (stored,) = waitplans.list_plans()[0]
+        assert stored.state == waitplans.PENDING and stored.count(waitplans.SUBMITTED) == 0
+        if how == "SIGINT":
+            assert proc.returncode == 130 and b"Traceback" not in err
+            assert b"stays pending" in err and f"batchtui plans wait {stored.plan_id}".encode() in err
+        sim.engine.run_until_idle()  # JobC over while nobody waits
+        again = await cli_process(sim, tmp_path, "plans", "wait", stored.plan_id)
+        out, err = await asyncio.wait_for(again.communicate(), 120)
+        assert again.returncode == 0, (out + err).decode()
+        assert b"JobD-retry submitted" in out and b"JobE-retry submitted" in out
+        jobs = await by_name(api)
+        assert len(jobs["JobD-retry"]) == 1 and len(jobs["JobE-retry"]) == 1
+        assert waitplans.list_plans()[0][0].state == waitplans.DONE
+
+
+async def test_a_second_retry_while_a_plan_is_pending_does_not_double_its_steps():
+    async with SimServer(cfg(), host="127.0.0.1", port=0) as sim, open_api(endpoint_url=sim.url) as api:
+        ids = await to_jobc_running(sim, api)
+        assert (await run_cli(sim, "retry", ids["JobB"], "--downstream", "--yes"))[0] == 0
+        code, out, err = await run_cli(sim, "retry", ids["JobB"], "--downstream", "--yes")
+        assert code == 0, err + out
+        assert "not planned again" in out and "Kept plan" not in out
+        assert len(waitplans.list_plans()[0]) == 1

@@ -44,10 +44,12 @@ def make_plan(snap, kind: str, selections: list[Selection], *, reason: str | Non
               downstream: bool = False, changes: Overrides | None = None,
               worlds: dict[str, World] | None = None) -> Plan:
     from batchtui.plan import KIND_CANCEL, default_reason, plan_cancel, plan_retry
+    from batchtui.waitplans import pending_originals
 
     if kind == KIND_CANCEL:
         return plan_cancel(snap, selections, reason or default_reason())
-    return plan_retry(snap, selections, downstream=downstream, changes=changes, worlds=worlds)
+    pending = pending_originals() if downstream else {}  # what a pending plan waits to re-run is not planned twice
+    return plan_retry(snap, selections, downstream=downstream, changes=changes, worlds=worlds, pending=pending)
 
 
 class ActionScreen(ModalScreen[bool]):
