@@ -15,3 +15,11 @@ def pytest_xdist_auto_num_workers(config):
     """`-n auto` (the default, see pyproject.toml): twice the cores, since about half of the suite's time is spent
     waiting – on subprocesses, on sockets, on the simulator – rather than computing."""
     return 2 * (os.cpu_count() or 1)
+
+
+@pytest.fixture(autouse=True)
+def _own_state_dir(monkeypatch, tmp_path_factory):
+    """batchtui's state directory (the audit log, waiting plans) is the test's own, never the user's: a dashboard
+    under test reads pending plans at every refresh, and one left in ~/.local/state would change what it shows. Tests
+    that look at the directory set XDG_STATE_HOME themselves."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))

@@ -77,3 +77,32 @@ async def test_a_dashboard_resumes_a_pending_plan_and_submits_its_steps_once_job
         d_id = stored.steps[0].job_id
         (d,) = await api.describe_jobs([d_id])
         assert d["jobName"] == "JobD-retry"
+
+
+async def test_the_plan_window_keeps_its_waiting_steps_and_the_dashboard_sends_them_once_jobc_is_over():
+    config = SimConfig(speed=0.0, seed=11, pipeline="reference", array_size=120, summary_lag_s=0.0)
+    async with SimServer(config, host="127.0.0.1", port=0) as sim, open_api(endpoint_url=sim.url) as api:
+        ids = await to_jobc_running(sim, api)
+        async with open_source("ProdQueue", region="us-east-1", profile=None, endpoint_url=sim.url, max_tps=50,
+                               since_s=24 * 3600) as source:
+            app = BatchtuiApp(source, refresh_s=3600, bell=False)
+            async with app.run_test(size=(160, 50)) as pilot:
+                await wait_for(pilot, lambda: app.snap is not None and not app.refreshing)
+                for key in ("down", "enter", "slash", *"status:FAILED", "enter", "a", "R", "d"):
+                    await pilot.press(key)
+                    await pilot.pause()
+                await wait_for(pilot, lambda: getattr(app.screen, "plan", None) is not None
+                               and app.screen.plan.downstream and app.screen.plan.waiting)
+                await pilot.press("y")
+                await wait_for(pilot, lambda: waitplans.list_plans()[0] != [] and app.actions_running == 0)
+                lines = [str(t) for t in app.screen.lines]
+                assert any("Kept plan" in t and "2 waiting step(s)" in t for t in lines), lines
+                (stored,) = waitplans.list_plans()[0]
+                assert stored.state == waitplans.PENDING and ids["JobD"]
+                await pilot.press("escape")
+                sim.engine.run_until_idle()
+                await wait_for(pilot, lambda: not app.refreshing)
+                app.start_refresh()
+                await wait_for(pilot, lambda: any("JobE-retry submitted" in t for t in texts(app)))
+                assert not any("resumed pending" in t for t in texts(app))  # its own plan: not "resumed"
+        assert waitplans.load(waitplans.path_of(stored.plan_id)).state == waitplans.DONE
