@@ -12,7 +12,7 @@ from actions_factory import array, plain, reference, snapshot
 from batchtui import audit
 from batchtui.actions import perform
 from batchtui.errors import ApiError
-from batchtui.execute import AlreadyExecuted, Registry, execute
+from batchtui.execute import AlreadyExecuted, Registry, accepted_cancels, execute
 from batchtui.model import Status
 from batchtui.plan import Selection, plan_cancel, plan_retry
 
@@ -116,6 +116,20 @@ async def test_bulk_errors_are_reported_and_stop_the_run():
     text = outcome.summary()
     assert "Stopped at step 1 of 2" in text and "Not done:" in text and "B:2: ClientException cannot" in text
     assert "TerminateJobs" not in api.ops()
+
+
+async def test_accepted_cancels_name_only_what_aws_took():
+    from datetime import UTC, datetime
+
+    api = FakeApi({f"B:{i}": s for i, s in enumerate(["RUNNING", "RUNNING", "PENDING", "PENDING"])})
+    api.refuse = {"B:2": "ClientException"}
+    at = datetime(2026, 12, 4, 0, 52, tzinfo=UTC)
+    took = accepted_cancels(await execute(api, cancel_plan(), registry=Registry()), at)
+    # B:2 was refused and the TerminateJobs for B:0, B:1 never sent: only B:3 was cancelled
+    assert [(c.job_id, c.indices, c.terminate, c.at, c.by) for c in took] == [("B", (3,), False, at, "you")]
+    api = FakeApi({f"B:{i}": s for i, s in enumerate(["RUNNING", "RUNNING", "PENDING", "PENDING"])})
+    took = accepted_cancels(await execute(api, cancel_plan(), registry=Registry()), at)
+    assert [(c.indices, c.terminate) for c in took] == [((2, 3), False), ((0, 1), True)]
 
 
 async def test_a_job_that_started_since_planning_is_warned_about():

@@ -120,3 +120,29 @@ async def test_ctrl_k_on_a_running_job_shows_cancelling_at_once_and_one_event_no
                 # JobB's own failures may ring; every bell rang for an alert, and none was about the cancelled
                 assert len(bells) <= len([t for t in toasts if t[2] == "error"])
 
+
+
+async def test_an_accepted_cancel_shows_before_any_refresh_and_a_refresh_keeps_it():
+    import ui_factory as f
+
+    from batchtui.model import Cancel
+
+    snap = f.reference(400)
+    c = snap.by_name("JobC")
+    source = f.ScriptedSource([snap])
+    app = BatchtuiApp(source, refresh_s=3600, bell=False, clock=lambda: f.NOW)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(pilot, lambda: app.snap is not None and not app.refreshing)
+        assert app.insights[c.job_id].outlook != "cancelled"
+        refreshes = source.refreshes
+        app.cancel_accepted((Cancel(c.job_id, "JobC", None, f.NOW, terminate=True),))
+        await pilot.pause()
+        assert source.refreshes == refreshes  # nothing was read: the screen changed from the accepted cancel
+        cells = [str(x) for x in app.screen.query_one(DataTable).get_row(c.job_id)]
+        assert cells[2] == "⊘ CANCELLING" and cells[9] == "cancelled"
+        assert app.insights[c.job_id].cancel_who == f"terminated by you at {f.NOW:%H:%M}"
+        assert [e.text for e in app.events][-1].startswith("JobC cancelled by you: ")
+        await pilot.press("r")  # AWS has not caught up (same statuses, no flags): still cancelling
+        await wait_for(pilot, lambda: source.refreshes > refreshes and not app.refreshing)
+        assert app.insights[c.job_id].cancelling and app.snap.cancels == app.cancels
+        assert not [e for e in app.events if e.alert and e.job_id == c.job_id]
