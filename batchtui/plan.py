@@ -181,16 +181,20 @@ class Condition:
             if job.status is Status.FAILED and self.array_size is None:
                 return Verdict(FAILS, f"{self.job_name} FAILED")
             return Verdict(WAITS, f"{self.job_name} is {job.status.name}")
+        # Counted over the status bytes (every refresh checks each pending plan): Python loops only over the
+        # retried indices and the failed ones.
         skip = set(self.retried)
-        wanted = [i for i in range(job.array.size) if i not in skip]
-        failed = [i for i in wanted if job.array.status(i) is Status.FAILED]
+        arr = job.array
+        failed = [i for i in arr.indices(Status.FAILED) if i not in skip]
         if failed:
             return Verdict(FAILS, f"{describe_indices(self.job_name, failed)} FAILED and "
                                   f"{'is' if len(failed) == 1 else 'are'} not being retried")
-        done = sum(1 for i in wanted if job.array.status(i) is Status.SUCCEEDED)
-        if done == len(wanted):
-            return Verdict(HOLDS, f"{self.job_name}'s other {len(wanted):,} indices SUCCEEDED")
-        return Verdict(WAITS, f"{done:,} of {self.job_name}'s other {len(wanted):,} indices SUCCEEDED")
+        others = arr.size - sum(1 for i in skip if 0 <= i < arr.size)
+        done = arr.count(Status.SUCCEEDED) - sum(1 for i in skip if 0 <= i < arr.size and arr.status(i) is
+                                                 Status.SUCCEEDED)
+        if done == others:
+            return Verdict(HOLDS, f"{self.job_name}'s other {others:,} indices SUCCEEDED")
+        return Verdict(WAITS, f"{done:,} of {self.job_name}'s other {others:,} indices SUCCEEDED")
 
 
 HOLDS, WAITS, FAILS = "holds", "waits", "fails"
