@@ -34,9 +34,9 @@ from textual.timer import Timer
 from batchtui.errors import BatchtuiError, UsageError, kind_of
 from batchtui.lineage import effective
 from batchtui.model import Cancel, Snapshot, split_child_id
+from batchtui.ui import palette as pal
 from batchtui.ui.events import TOAST_ORDER, WARN, Event, cancels_accepted, diff, retries_seen
 from batchtui.ui.insight import JobInsight, job_insights
-from batchtui.ui.palette import LightPalette
 from batchtui.ui.screens.action import ActionScreen
 from batchtui.ui.screens.array import ArrayScreen
 from batchtui.ui.screens.base import MARK_ACTIONS, DashboardScreen
@@ -110,8 +110,6 @@ class BatchtuiApp(App[int]):
                  theme: str | None = None, clock: Callable[[], datetime] | None = None,
                  data_clock: Callable[[], datetime] | None = None, crash_log: Path | None = None) -> None:
         super().__init__()
-        self._light = LightPalette(enabled=False)  # on while the theme is light (see palette.py)
-        self._filters.append(self._light)
         self.source = source
         self.refresh_s = refresh_s
         self.readonly = readonly
@@ -167,11 +165,11 @@ class BatchtuiApp(App[int]):
     def on_mount(self) -> None:
         if hasattr(self.source, "on_partial"):
             self.source.on_partial = self.apply_partial
+        pal.use(self.current_theme)  # before the first screen draws
         self.push_screen(PipelineScreen())
         self.start_refresh()
         self.set_interval(1.0, self._tick)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        self._light.enabled = not self.current_theme.dark
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """An SVG of the screen, in a directory that exists: the current one if it can be written, else the state
@@ -194,11 +192,14 @@ class BatchtuiApp(App[int]):
     remember_theme = False  # set by the real entry point: a theme chosen in the app is kept in the config file
 
     def _theme_changed(self, theme: Any) -> None:
-        # The screens' colours are tuned for dark backgrounds: on a light theme the palette filter swaps them.
-        self._light.enabled = not theme.dark
+        # The screens draw their Rich text with the palette's colours: take the new theme's, and redraw what was
+        # drawn with the old ones (every screen of the stack, not only the top one: the command palette is on top).
+        pal.use(theme)
+        for screen in self.screen_stack:
+            recolor = getattr(screen, "recolor", None)
+            if callable(recolor):
+                recolor()
         self.refresh(repaint=True)
-        if self.screen is not None:
-            self.screen.refresh(repaint=True)
         if not self.remember_theme:
             return
         from batchtui import config

@@ -1,32 +1,23 @@
 """How statuses, numbers, times and progress look: one place, so every screen says the same thing the same way.
 
-Status colours mean the same everywhere (graph, table, grid, legend, feed) and do not change with the theme:
-SUCCEEDED green, FAILED red, RUNNING blue, STARTING violet, RUNNABLE yellow, PENDING/SUBMITTED grey.
+Status colours mean the same everywhere (graph, table, grid, legend, feed) and come from the active theme
+(`palette`): SUCCEEDED the theme's success colour, FAILED its error colour, RUNNING its primary, RUNNABLE its
+warning, PENDING/SUBMITTED shades of its foreground.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from rich.color import Color
-from rich.style import Style
 from rich.text import Text
 
 from batchtui.model import Job, Status
 from batchtui.sanitize import printable
-
-STATUS_COLOR: dict[Status, str] = {
-    Status.SUBMITTED: "#6b7380",
-    Status.PENDING: "#98a1ad",
-    Status.RUNNABLE: "#e3b341",
-    Status.STARTING: "#b392f0",
-    Status.RUNNING: "#3b9eff",
-    Status.SUCCEEDED: "#3fb950",
-    Status.FAILED: "#f85149",
-    Status.UNKNOWN: "#3b4048",
-}
+from batchtui.ui import palette as pal
+from batchtui.ui.palette import Role
 
 STATUS_GLYPH: dict[Status, str] = {
     Status.SUBMITTED: "○",
@@ -47,14 +38,27 @@ BAR_ORDER: tuple[Status, ...] = (Status.SUCCEEDED, Status.FAILED, Status.RUNNING
 # Statuses drawn as a full block in a bar; the rest (not started) are drawn as a light shade.
 _SOLID = frozenset({Status.SUCCEEDED, Status.FAILED, Status.RUNNING, Status.STARTING, Status.RUNNABLE})
 
-CANCEL_COLOR = "#d29922"  # amber: meant, not a crash – but not success either
-OUTLOOK_COLOR = {"succeeded": STATUS_COLOR[Status.SUCCEEDED], "failed": STATUS_COLOR[Status.FAILED],
-                 "will fail": STATUS_COLOR[Status.FAILED], "at risk": STATUS_COLOR[Status.RUNNABLE],
-                 "on track": STATUS_COLOR[Status.RUNNING], "cancelled": CANCEL_COLOR}
+# An outlook is drawn in the colour of the status it foretells; a cancel (meant, not a crash, but not success either)
+# in the theme's warning colour.
+OUTLOOK_ROLE = {"succeeded": Role.SUCCEEDED, "failed": Role.FAILED, "will fail": Role.FAILED, "at risk": Role.RUNNABLE,
+                "on track": Role.RUNNING, "cancelled": Role.CANCELLED}
 
 
-def dim(color: str, amount: float = 0.72, background: str = "#1e1e1e") -> str:
-    """The colour blended toward the background: a cell that does not match a filter."""
+def status_color(status: Status) -> str:
+    return pal.status_color(status)
+
+
+def outlook_color(outlook: str | None) -> str | None:
+    role = OUTLOOK_ROLE.get(outlook or "")
+    return None if role is None else pal.color(role)
+
+
+def dim(color: str, amount: float = 0.72, background: str | None = None) -> str:
+    """The colour blended toward the background (the theme's, unless given): a cell that does not match a filter.
+    An ANSI colour (the ansi-* themes) has no value to blend: it is kept as it is."""
+    background = background or pal.color(Role.BACKGROUND)
+    if not (color.startswith("#") and background.startswith("#")):
+        return color
     c = Color.parse(color).get_truecolor()
     b = Color.parse(background).get_truecolor()
     mix = [round(x + (y - x) * amount) for x, y in zip(c, b, strict=True)]
@@ -63,7 +67,7 @@ def dim(color: str, amount: float = 0.72, background: str = "#1e1e1e") -> str:
 
 def status_text(status: Status, *, glyph: bool = True, bold: bool = True) -> Text:
     label = f"{STATUS_GLYPH[status]} {status.name}" if glyph else status.name
-    return Text(label, style=Style(color=STATUS_COLOR[status], bold=bold))
+    return Text(label, style=pal.status_style(status, bold=bold))
 
 
 def count(n: int | None) -> str:
@@ -167,15 +171,10 @@ def progress_bar(counts: Mapping[Status, int], width: int) -> Text:
     text = Text()
     for status, cells in allocate(counts, width):
         char = "█" if status in _SOLID else "░"
-        text.append(char * cells, _status_style(status))
+        text.append(char * cells, pal.status_style(status))
     if text.cell_len < width:
-        text.append("░" * (width - text.cell_len), _status_style(Status.UNKNOWN))
+        text.append("░" * (width - text.cell_len), pal.status_style(Status.UNKNOWN))
     return text
-
-
-@cache
-def _status_style(status: Status) -> Style:
-    return Style(color=STATUS_COLOR[status])
 
 
 def done_fraction(job: Job) -> tuple[int, int]:

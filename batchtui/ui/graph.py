@@ -21,7 +21,9 @@ from rich.style import Style
 
 from batchtui.model import DependencyType, Job, Pipeline, Snapshot, Status
 from batchtui.ui import format as fmt
+from batchtui.ui import palette as pal
 from batchtui.ui.insight import JobInsight, describe_eta
+from batchtui.ui.palette import Role
 
 BOX_H = 7
 GAP = 7
@@ -35,13 +37,6 @@ _LIGHT = {E | W: "─", N | S: "│", E | S: "╭", W | S: "╮", N | E: "╰", 
 _DOUBLE = {E | W: "═", N | S: "║", E | S: "╔", W | S: "╗", N | E: "╚", N | W: "╝", N | S | E: "╠", N | S | W: "╣",
            E | W | S: "╦", E | W | N: "╩", N | E | S | W: "╬", E: "═", W: "═", N: "║", S: "║"}
 
-EDGE_STYLE = Style(color="#8b949e")
-NTON_STYLE = Style(color="#79c0ff")
-LABEL_STYLE = Style(color="#79c0ff", bold=True)
-TEXT_STYLE = Style(color="#c9d1d9")
-MUTED_STYLE = Style(color="#8b949e")
-SELECTED_BORDER = Style(color="#ffffff", bold=True)
-STALLED_STYLE = Style(color="#e3b341", bold=True)
 
 
 class Canvas:
@@ -180,7 +175,7 @@ def layout(snap: Snapshot, avail_width: int, *, selected: str | None = None, now
             text = (f"No jobs in {snap.queue} created within the look-back window (--since, default 24h). Waiting "
                     "for some to be submitted; `:queue NAME` watches another queue.")
             for y, line in enumerate(textwrap.wrap(text, max(20, avail_width - 2))):
-                lay.canvas.put(1, y, line, MUTED_STYLE)
+                lay.canvas.put(1, y, line, pal.style(Role.MUTED))
         return lay
     w = box_width(snap.pipelines, avail_width)
     placed = [_place(p, w) for p in snap.pipelines]
@@ -234,12 +229,12 @@ def _draw_pipeline(lay: Layout, pl: _Placed, by_id: Mapping[str, Job], ox: int, 
             labels.append((x1 - 3, down.mid - 1))
     for (x, y), (dirs, n_to_n) in lines.items():
         table = _DOUBLE if n_to_n else _LIGHT
-        lay.canvas.put(x, y, table.get(dirs, "·"), NTON_STYLE if n_to_n else EDGE_STYLE)
+        lay.canvas.put(x, y, table.get(dirs, "·"), pal.style(Role.EDGE_NTON) if n_to_n else pal.style(Role.EDGE))
     for x, y, double in arrows:
-        lay.canvas.put(x, y, "▶", NTON_STYLE if double else EDGE_STYLE)
+        lay.canvas.put(x, y, "▶", pal.style(Role.EDGE_NTON) if double else pal.style(Role.EDGE))
     for x, y in labels:
         if all(lay.canvas.get(x + i, y) == " " for i in range(3)):
-            lay.canvas.put(x, y, "N:N", LABEL_STYLE)
+            lay.canvas.put(x, y, "N:N", pal.style(Role.KEY, bold=True))
     sources = {e.upstream for e in pl.pipeline.edges}
     for job_id, node in mine.items():
         job = by_id.get(job_id)
@@ -285,8 +280,8 @@ def _trace(lines: dict[tuple[int, int], list[int]], path: list[tuple[int, int]],
 
 def _border_style(job: Job, selected: bool) -> Style:
     if selected:
-        return SELECTED_BORDER
-    return Style(color=fmt.dim(fmt.STATUS_COLOR[job.status], 0.35))
+        return pal.style(Role.BRIGHT, bold=True)
+    return Style(color=fmt.dim(fmt.status_color(job.status), 0.35))
 
 
 def draw_node(canvas: Canvas, node: Node, job: Job, selected: bool, now: datetime,
@@ -303,9 +298,9 @@ def draw_node(canvas: Canvas, node: Node, job: Job, selected: bool, now: datetim
         kind = ""
         fill = w - 3 - len(title)
     canvas.put(x, y, tl + hz, border)
-    canvas.put(x + 2, y, title, Style(color="#ffffff", bold=True, reverse=selected))
+    canvas.put(x + 2, y, title, Style(color=pal.color(Role.BRIGHT), bold=True, reverse=selected))
     canvas.put(x + 2 + len(title), y, hz * max(0, fill) + kind + tr, border)
-    canvas.put(x + w - 1 - len(kind), y, kind, MUTED_STYLE)
+    canvas.put(x + w - 1 - len(kind), y, kind, pal.style(Role.MUTED))
     for row in range(1, BOX_H - 1):
         canvas.put(x, y + row, vt + " " * (w - 2) + vt, border)
     outlook = (insight.outlook if insight else None) or ""
@@ -313,13 +308,14 @@ def draw_node(canvas: Canvas, node: Node, job: Job, selected: bool, now: datetim
     canvas.put(x, y + BOX_H - 1, bl + hz * (w - 2 - len(bottom_label) - 1) + bottom_label + hz + br, border)
     if bottom_label:
         canvas.put(x + w - 2 - len(bottom_label), y + BOX_H - 1, bottom_label,
-                   Style(color=fmt.OUTLOOK_COLOR.get(outlook, "#c9d1d9"), bold=True))
+                   Style(color=fmt.outlook_color(outlook) or pal.color(Role.SOFT), bold=True))
     for i, parts in enumerate(node_lines(job, iw, now, insight)):
         canvas.put_text(x + 2, y + 1 + i, parts)
 
 
-def _lr(left: list[tuple[str, Style | None]], right: str, width: int, rstyle: Style = MUTED_STYLE
+def _lr(left: list[tuple[str, Style | None]], right: str, width: int, rstyle: Style | None = None
         ) -> list[tuple[str, Style | None]]:
+    rstyle = rstyle or pal.style(Role.MUTED)
     used = sum(len(t) for t, _ in left)
     room = width - used - 1
     if right and room >= len(right):
@@ -329,13 +325,13 @@ def _lr(left: list[tuple[str, Style | None]], right: str, width: int, rstyle: St
 
 def node_lines(job: Job, iw: int, now: datetime, insight: JobInsight | None) -> list[list[tuple[str, Style | None]]]:
     """The five lines inside a node: status + elapsed, bar, done/total, child counts, rate and ETA."""
-    color = fmt.STATUS_COLOR[job.status]
+    color = fmt.status_color(job.status)
     status: list[tuple[str, Style | None]] = [(f"{fmt.STATUS_GLYPH[job.status]} {job.status.name}",
                                                Style(color=color, bold=True))]
     if insight is not None and insight.cancelling:  # not "PENDING": nothing it waits for matters any more
-        status = [("⊘ CANCELLING", Style(color=fmt.CANCEL_COLOR, bold=True))]
+        status = [("⊘ CANCELLING", pal.style(Role.CANCELLED, bold=True))]
     if job.gone:
-        status.append((" (gone)", MUTED_STYLE))
+        status.append((" (gone)", pal.style(Role.MUTED)))
     elapsed = fmt.elapsed_s(job, now)
     lines = [_lr(status, fmt.duration(elapsed) if elapsed is not None else "", iw)]
     counts = fmt.job_counts(job)
@@ -344,22 +340,22 @@ def node_lines(job: Job, iw: int, now: datetime, insight: JobInsight | None) -> 
     done, total = fmt.done_fraction(job)
     if job.array is not None:
         pct = f"{100 * done // total}%" if total else ""
-        lines.append(_lr([(f"{done:,} / {total:,}", TEXT_STYLE)], pct, iw))
+        lines.append(_lr([(f"{done:,} / {total:,}", pal.style(Role.SOFT))], pct, iw))
         parts: list[tuple[str, Style | None]] = []
         for st in (Status.FAILED, Status.RUNNING, Status.STARTING, Status.RUNNABLE):
             n = counts.get(st, 0)
             if n:
-                parts.append((f"{fmt.STATUS_GLYPH[st]} {n:,}  ", Style(color=fmt.STATUS_COLOR[st])))
+                parts.append((f"{fmt.STATUS_GLYPH[st]} {n:,}  ", pal.status_style(st)))
         if insight is not None and insight.cancelling:
-            parts = [(f"{insight.cancel_left:,} left to fail", Style(color=fmt.CANCEL_COLOR))]
+            parts = [(f"{insight.cancel_left:,} left to fail", pal.style(Role.CANCELLED))]
         elif not parts:
             waiting = sum(counts.get(s, 0) for s in (Status.PENDING, Status.SUBMITTED, Status.UNKNOWN))
-            parts = [(f"{waiting:,} waiting", MUTED_STYLE)] if waiting else []
+            parts = [(f"{waiting:,} waiting", pal.style(Role.MUTED))] if waiting else []
         lines.append(_fit(parts, iw))
     else:
         outcome = "AWS has still to fail it" if insight is not None and insight.cancelling else _plain_outcome(job)
-        lines.append([(fmt.truncate(outcome, iw), TEXT_STYLE)])
-        lines.append([(fmt.truncate(_plain_times(job), iw), MUTED_STYLE)])
+        lines.append([(fmt.truncate(outcome, iw), pal.style(Role.SOFT))])
+        lines.append([(fmt.truncate(_plain_times(job), iw), pal.style(Role.MUTED))])
     lines.append(_rate_line(job, iw, now, insight))
     return lines
 
@@ -406,25 +402,25 @@ def _rate_line(job: Job, iw: int, now: datetime, insight: JobInsight | None) -> 
     if insight is None:
         return []
     if insight.cancel_who is not None:
-        return [(fmt.truncate(insight.cancel_who, iw), Style(color=fmt.CANCEL_COLOR))]
+        return [(fmt.truncate(insight.cancel_who, iw), pal.style(Role.CANCELLED))]
     if insight.stalled:  # no rate or ETA means anything while nothing can be placed: say why instead
-        return [(fmt.truncate("⊘ " + insight.stalled, iw), STALLED_STYLE)]
+        return [(fmt.truncate("⊘ " + insight.stalled, iw), pal.style(Role.WARNING, bold=True))]
     if insight.paced and not job.status.terminal:  # capacity-bound: the pace is the environment's, so say it
         eta = describe_eta(insight.eta, now, insight.eta_lower_bound)
         text = f"{insight.at_a_time:,} at a time → {eta}"
         if len(text) > iw:  # a graph box is narrow: the figures matter, the words less
             text = f"{insight.at_a_time:,} at once → {eta}"
-        return [(fmt.truncate(text, iw), TEXT_STYLE)]
+        return [(fmt.truncate(text, iw), pal.style(Role.SOFT))]
     parts: list[tuple[str, Style | None]] = []
     if insight.rate_per_min is not None and job.array is not None and not job.status.terminal:
         rate = insight.rate_per_min
-        parts.append((f"{rate:,.0f}/min" if rate >= 10 else f"{rate:.1f}/min", TEXT_STYLE))
+        parts.append((f"{rate:,.0f}/min" if rate >= 10 else f"{rate:.1f}/min", pal.style(Role.SOFT)))
     if insight.eta is not None and not job.status.terminal:
         eta = describe_eta(insight.eta, now, insight.eta_lower_bound)
         # In a narrow box "28/min  ETA 5h 54m" does not fit, and _fit would keep a bare "ETA" with no value:
         # the ETA matters more than the rate, so the rate goes first.
         if sum(len(t) for t, _ in parts) + len("  ETA ") + len(eta) > iw:
             parts = []
-        parts.append(("  ETA " if parts else "ETA ", MUTED_STYLE))
-        parts.append((eta, TEXT_STYLE))
+        parts.append(("  ETA " if parts else "ETA ", pal.style(Role.MUTED)))
+        parts.append((eta, pal.style(Role.SOFT)))
     return _fit(parts, iw)

@@ -58,14 +58,35 @@ def test_pipeline_screen_small_terminal(snap_compare):
     assert snap_compare(app_on(f.reference_source()), terminal_size=SMALL, run_before=steps())
 
 
-def _light(app: BatchtuiApp) -> BatchtuiApp:
-    app.theme = "textual-light"
+def _light(app: BatchtuiApp, theme: str = "textual-light") -> BatchtuiApp:
+    app.theme = theme
     return app
 
 
 def test_pipeline_screen_light_theme(snap_compare):
-    """textual-light: every colour tuned for dark backgrounds swapped for its light counterpart (palette.py)."""
+    """textual-light: every colour is the theme's (ui/palette.py), so text, counts and boxes read on light."""
     assert snap_compare(_light(app_on(f.reference_source())), terminal_size=SIZE, run_before=steps())
+
+
+def test_pipeline_screen_in_another_dark_theme(snap_compare):
+    """nord: the statuses take the theme's own success, error, primary and warning colours."""
+    assert snap_compare(_light(app_on(f.reference_source()), "nord"), terminal_size=SIZE, run_before=steps())
+
+
+def test_array_screen_light_theme(snap_compare):
+    """catppuccin-latte: the grid's cells, the legend and the side panel on a light background."""
+    assert snap_compare(_light(app_on(f.reference_source()), "catppuccin-latte"), terminal_size=SIZE,
+                        run_before=steps("down", "enter"))
+
+
+def test_failures_view_light_theme(snap_compare):
+    """solarized-light: the failure groups' causes and counts on a light background."""
+    assert snap_compare(_light(app_on(f.reference_source()), "solarized-light"), terminal_size=SIZE,
+                        run_before=steps("F"))
+
+
+def test_capacity_view_light_theme(snap_compare):
+    assert snap_compare(_light(app_on(_stuck())), terminal_size=SIZE, run_before=steps("c"))
 
 
 def test_array_screen_light_theme_at_80x24(snap_compare):

@@ -26,15 +26,13 @@ from textual.widgets import Input, Static
 from batchtui.capacity import World
 from batchtui.errors import BatchtuiError
 from batchtui.overrides import Overrides
+from batchtui.ui import palette as pal
+from batchtui.ui.palette import Role
 
 if TYPE_CHECKING:
     from batchtui.plan import Plan, Selection
     from batchtui.ui.app import BatchtuiApp
 
-MUTED = Style(color="#8b949e")
-GOOD = Style(color="#3fb950", bold=True)
-BAD = Style(color="#f85149", bold=True)
-WARN = Style(color="#e3b341", bold=True)
 
 
 CHANGES_HINT = "no changes · e.g. memory=x1.5 vcpus=4 timeout=2h queue=NAME env=KEY=VALUE · Enter applies"
@@ -166,20 +164,28 @@ class ActionScreen(ModalScreen[bool]):
         self.checking = set()
         self._safe(self.replan)
 
+    def recolor(self) -> None:
+        """The theme changed while open: the plan and its keys again, in its colours."""
+        if self.is_mounted:
+            self._render_plan()
+
     def _render_plan(self) -> None:
         t = Text()
         if self.warning and self.state == "plan":
-            t.append(f"⚠ {self.warning}\n\n", WARN)
+            t.append(f"⚠ {self.warning}\n\n", pal.style(Role.WARNING, bold=True))
         if self.plan is None:
-            t.append(f"Cannot plan this: {self.error}", BAD)
+            t.append(f"Cannot plan this: {self.error}", pal.style(Role.FAILED, bold=True))
         else:
-            t.append(self.plan.summary(), BAD if self.plan.refused else Style(color="#e6edf3"))
+            t.append(self.plan.summary(), pal.style(Role.FAILED, bold=True) if self.plan.refused else
+                     pal.style(Role.TEXT))
             if self.state == "plan" and not self.plan.empty:
-                t.append("\n\nNothing has been sent yet.", MUTED)
+                t.append("\n\nNothing has been sent yet.", pal.style(Role.MUTED))
         if self.state == "plan" and self.checking:
-            t.append(f"\n… checking what {', '.join(sorted(self.checking))} can hold", WARN)
+            t.append(f"\n… checking what {', '.join(sorted(self.checking))} can hold",
+                     pal.style(Role.WARNING, bold=True))
         if self.state == "plan" and self.edited is not None:
-            t.append(f"\n{self.edited or 'the changes were edited: Enter applies them'}", WARN)
+            t.append(f"\n{self.edited or 'the changes were edited: Enter applies them'}",
+                     pal.style(Role.WARNING, bold=True))
         for line in self.lines:
             t.append("\n")
             t.append_text(line)
@@ -187,7 +193,7 @@ class ActionScreen(ModalScreen[bool]):
         keys = Text()
         if self.state == "plan":
             if self.sendable:
-                keys.append(" y ", Style(bgcolor="#238636", color="#ffffff", bold=True))
+                keys.append(" y ", Style(bgcolor=pal.color(Role.SUCCEEDED), color=pal.color(Role.ON_FILL), bold=True))
                 keys.append(f" {'retry' if self.kind == 'retry' else 'cancel'} now   ", Style(bold=True))
             if self.kind == "retry":
                 keys.append(" d ", Style(reverse=True))
@@ -197,7 +203,7 @@ class ActionScreen(ModalScreen[bool]):
             keys.append(" Esc ", Style(reverse=True))
             keys.append(" back, nothing sent")
         elif self.state == "running":
-            keys.append("running… (Esc closes this window; the calls go on)", WARN)
+            keys.append("running… (Esc closes this window; the calls go on)", pal.style(Role.WARNING, bold=True))
         else:
             keys.append(" Esc ", Style(reverse=True))
             keys.append(" close")
@@ -281,21 +287,21 @@ class ActionScreen(ModalScreen[bool]):
             # perform() audits with the client's own profile (`--profile`), region and endpoint.
             outcome, audit_error = await perform(source.api, plan, self._progress, registry=self.dash.registry)
         except BatchtuiError as e:  # already executed, actions disabled, or the intent could not be recorded
-            self._add(Text(f"Not sent: {e}", BAD))
+            self._add(Text(f"Not sent: {e}", pal.style(Role.FAILED, bold=True)))
             self.state = "done"
             self._safe(self._render_plan)
             self.dash.notify(f"Not sent: {e}", severity="error")
             return
         except Exception as e:  # noqa: BLE001 - show it; the app must not die with an action half reported
-            self._add(Text(f"Unexpected error: {type(e).__name__}: {e}", BAD))
+            self._add(Text(f"Unexpected error: {type(e).__name__}: {e}", pal.style(Role.FAILED, bold=True)))
             self.state = "done"
             self._safe(self._render_plan)
             self.dash.notify(f"{plan.kind} stopped: unexpected error {type(e).__name__}: {e}", severity="error")
             return
-        self._add(Text(outcome.summary(), GOOD if outcome.ok else BAD))
+        self._add(Text(outcome.summary(), pal.style(Role.SUCCEEDED if outcome.ok else Role.FAILED, bold=True)))
         self._keep_waiting(plan, outcome)
         if audit_error is not None:
-            self._add(Text(f"⚠ {audit_error}", WARN))
+            self._add(Text(f"⚠ {audit_error}", pal.style(Role.WARNING, bold=True)))
         self.state = "done"
         self._safe(self._render_plan)
         self._safe(self.refresh_bindings)
@@ -316,23 +322,24 @@ class ActionScreen(ModalScreen[bool]):
             raw = self.dash.raw
             stored = self.dash.plan_watch.keep(plan, outcome, waiting_queue(plan, raw) if raw else "")
         except (OSError, BatchtuiError) as e:
-            self._add(Text(f"✘ the {len(plan.waiting)} waiting step(s) were not kept: {e}", BAD))
+            self._add(Text(f"✘ the {len(plan.waiting)} waiting step(s) were not kept: {e}",
+                           pal.style(Role.FAILED, bold=True)))
             return
         if stored is None:
             self._add(Text(f"✘ the {len(plan.waiting)} waiting step(s) were not kept: not every call before them "
-                           "was made", BAD))
+                           "was made", pal.style(Role.FAILED, bold=True)))
             return
         self._add(Text(f"Kept plan {stored.plan_id}: {len(stored.steps)} waiting step(s), submitted by batchtui "
-                       f"once their condition holds (batchtui plans lists it)", GOOD))
+                       f"once their condition holds (batchtui plans lists it)", pal.style(Role.SUCCEEDED, bold=True)))
 
     def _progress(self, p: Any) -> None:
         # Short lines while it runs; the outcome below lists every step with its result.
         if p.step is None:
-            self._add(Text(f"… {p.message}", MUTED))
+            self._add(Text(f"… {p.message}", pal.style(Role.MUTED)))
         elif p.result is None:
-            self._add(Text(f"… sending {p.step + 1}/{p.total}: {self.plan_op(p.step)}", MUTED))
+            self._add(Text(f"… sending {p.step + 1}/{p.total}: {self.plan_op(p.step)}", pal.style(Role.MUTED)))
         elif not p.result.ok:
-            self._add(Text(f"✘ step {p.step + 1} failed: {p.result.error}", BAD))
+            self._add(Text(f"✘ step {p.step + 1} failed: {p.result.error}", pal.style(Role.FAILED, bold=True)))
 
     def plan_op(self, step: int) -> str:
         return self.plan.calls[step].operation if self.plan and step < len(self.plan.calls) else "call"

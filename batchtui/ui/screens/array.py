@@ -16,16 +16,14 @@ from batchtui.model import DependencyType, IndexDetail, Job, Status
 from batchtui.sanitize import printable as clean
 from batchtui.ui import filters
 from batchtui.ui import format as fmt
+from batchtui.ui import palette as pal
 from batchtui.ui.events import failure_text
 from batchtui.ui.insight import explain_index
+from batchtui.ui.palette import Role
 from batchtui.ui.partners import Partner, downstream, upstream
 from batchtui.ui.screens.base import DashboardScreen
-from batchtui.ui.widgets.index_grid import MARK_COLOR, IndexGrid
+from batchtui.ui.widgets.index_grid import IndexGrid
 from batchtui.ui.widgets.status_bar import StatusBar
-
-MUTED = Style(color="#8b949e")
-HEAD = Style(color="#ffffff", bold=True)
-
 
 COMPACT_BELOW = 100  # screen columns under which the legend collapses
 SIDE_FULL, SIDE_COMPACT = 34, 24
@@ -106,7 +104,8 @@ class ArrayScreen(DashboardScreen):
     def snapshot_changed(self) -> None:
         job = self.job
         if job is None or job.array is None:
-            self.query_one("#array-title", Static).update(Text("this job is no longer in the snapshot", MUTED))
+            self.query_one("#array-title", Static).update(Text("this job is no longer in the snapshot",
+                                                                    pal.style(Role.MUTED)))
             super().snapshot_changed()
             return
         if self._filter is not None:
@@ -122,25 +121,25 @@ class ArrayScreen(DashboardScreen):
     def _render_title(self, job: Job) -> None:
         snap = self.dash.snap
         t = Text()
-        t.append(f" {clean(job.job_name)} ", Style(color="#ffffff", bold=True, reverse=True))
-        t.append(f"  ▦ array of {job.array.size:,}" if job.array else "", HEAD)
+        t.append(f" {clean(job.job_name)} ", Style(color=pal.color(Role.BRIGHT), bold=True, reverse=True))
+        t.append(f"  ▦ array of {job.array.size:,}" if job.array else "", pal.style(Role.BRIGHT, bold=True))
         if job.sequential:
-            t.append("  ↻ sequential", Style(color="#79c0ff"))
+            t.append("  ↻ sequential", pal.style(Role.KEY))
         t.append("  ")
         t.append_text(fmt.status_text(job.status))
         elapsed = fmt.elapsed_s(job, self.dash.data_now())
         if elapsed is not None:
-            t.append(f"  {fmt.duration(elapsed)}", MUTED)
+            t.append(f"  {fmt.duration(elapsed)}", pal.style(Role.MUTED))
         if snap is not None:
             # upstream() of the whole job (index None) calls every edge "whole job": the N:N mark comes from the edge.
             ups = [p.name + (" N:N" if job.dependency_type(p.job_id) == DependencyType.N_TO_N else "")
                    for p in upstream(snap, job, None)]
             downs = [d.job_name for d in snap.downstream_of(job.job_id)]
             if ups:
-                t.append(clean(f"   after {', '.join(ups)}"), MUTED)
+                t.append(clean(f"   after {', '.join(ups)}"), pal.style(Role.MUTED))
             if downs:
-                t.append(clean(f"   → {', '.join(downs)}"), MUTED)
-        t.append(f"   {job.job_id}", Style(color="#6e7681"))
+                t.append(clean(f"   → {', '.join(downs)}"), pal.style(Role.MUTED))
+        t.append(f"   {job.job_id}", pal.style(Role.FAINT))
         self.query_one("#array-title", Static).update(t)
         panel = self.query_one("#grid-panel")
         panel.border_title = clean(f"{job.job_name} · {job.array.size:,} indices" if job.array else job.job_name)
@@ -166,33 +165,33 @@ class ArrayScreen(DashboardScreen):
             n = raw.count(st)
             if (st is Status.UNKNOWN or compact) and not n:
                 continue
-            t.append("██ ", Style(color=fmt.STATUS_COLOR[st]))
-            t.append(f"{st.name:<{9 if compact else 10}}", Style(color="#e6edf3" if n else "#6e7681", bold=bool(n)))
-            t.append(f"{n:>7,}", Style(color="#e6edf3" if n else "#6e7681"))
+            t.append("██ ", pal.status_style(st))
+            t.append(f"{st.name:<{9 if compact else 10}}", pal.style(Role.TEXT if n else Role.FAINT, bold=bool(n)))
+            t.append(f"{n:>7,}", pal.style(Role.TEXT if n else Role.FAINT))
             pct = f" {100 * n / size:5.1f}%" if size and not compact else ""
-            t.append(f"{pct}\n", MUTED)
+            t.append(f"{pct}\n", pal.style(Role.MUTED))
         if self.marked:
-            t.append("██ ", Style(color=MARK_COLOR))
-            t.append(f"{'marked':<10}{len(self.marked):>7,}\n", Style(color=MARK_COLOR, bold=True))
+            t.append("██ ", pal.style(Role.MARK))
+            t.append(f"{'marked':<10}{len(self.marked):>7,}\n", pal.style(Role.MARK, bold=True))
         done = job.array.finished()
-        t.append(f"\n{done:,} of {size:,} finished", HEAD)
-        t.append(f" ({100 * done // size if size else 0}%)", MUTED)
+        t.append(f"\n{done:,} of {size:,} finished", pal.style(Role.BRIGHT, bold=True))
+        t.append(f" ({100 * done // size if size else 0}%)", pal.style(Role.MUTED))
         repair = self._repair()
         if repair is not None and repair.latest:
-            t.append("\n↻ ", Style(color="#79c0ff", bold=True))
-            t.append(f"{repair.summary()} (/retried)", Style(color="#e6edf3"))
+            t.append("\n↻ ", pal.style(Role.KEY, bold=True))
+            t.append(f"{repair.summary()} (/retried)", pal.style(Role.TEXT))
         insight = self.dash.insights.get(job.job_id)
         if insight is not None:
             if insight.doomed and insight.cancel is None:  # doomed by the cancel: said below
                 t.append("\n██ ", Style(color=self.grid.doomed_color))
                 t.append(f"{insight.doomed:,} more can no longer succeed (/doomed)",
-                         Style(color=fmt.STATUS_COLOR[Status.FAILED]))
+                         pal.status_style(Status.FAILED))
             if insight.cancel is not None:
-                t.append("\n⊘ ", Style(color=fmt.CANCEL_COLOR, bold=True))
-                t.append(insight.cancel, Style(color=fmt.CANCEL_COLOR))
+                t.append("\n⊘ ", pal.style(Role.CANCELLED, bold=True))
+                t.append(insight.cancel, pal.style(Role.CANCELLED))
             if insight.outlook:
-                t.append("\noutlook ", MUTED)
-                t.append(insight.outlook, Style(color=fmt.OUTLOOK_COLOR.get(insight.outlook), bold=True))
+                t.append("\noutlook ", pal.style(Role.MUTED))
+                t.append(insight.outlook, Style(color=fmt.outlook_color(insight.outlook), bold=True))
         self.query_one("#legend", Static).update(t)
 
     def _render_index(self, job: Job, index: int) -> None:
@@ -203,57 +202,57 @@ class ArrayScreen(DashboardScreen):
         d = job.array.details.get(index) or IndexDetail(index)
         t = Text()
         t.append("\n")
-        t.append(f"Index {index:,}", HEAD)
-        t.append(f"   {clean(job.job_name)}[{index}]\n", MUTED)
+        t.append(f"Index {index:,}", pal.style(Role.BRIGHT, bold=True))
+        t.append(f"   {clean(job.job_name)}[{index}]\n", pal.style(Role.MUTED))
         t.append_text(fmt.status_text(status))
         if d.exit_code is not None:
-            t.append(f"   exit {d.exit_code}", Style(color="#ffffff" if d.exit_code == 0 else fmt.STATUS_COLOR[
-                Status.FAILED], bold=True))
+            t.append(f"   exit {d.exit_code}", pal.style(Role.BRIGHT if d.exit_code == 0 else Role.FAILED,
+                                                                     bold=True))
         t.append("\n")
         if status is Status.FAILED or d.reason:
-            t.append(clean(failure_text(None, d.reason, d.status_reason)) + "\n", Style(color="#e6edf3"))
+            t.append(clean(failure_text(None, d.reason, d.status_reason)) + "\n", pal.style(Role.TEXT))
         if d.started_at:
-            t.append(f"started {fmt.clock_time(d.started_at)}", MUTED)
+            t.append(f"started {fmt.clock_time(d.started_at)}", pal.style(Role.MUTED))
             if d.stopped_at:
-                t.append(f" · ran {fmt.duration((d.stopped_at - d.started_at) / 1000)}", MUTED)
+                t.append(f" · ran {fmt.duration((d.stopped_at - d.started_at) / 1000)}", pal.style(Role.MUTED))
             t.append("\n")
         if len(d.attempts) > 1:
-            t.append(f"{len(d.attempts)} attempts\n", MUTED)
+            t.append(f"{len(d.attempts)} attempts\n", pal.style(Role.MUTED))
         repair = self._repair()
         runs = repair.runs(index) if repair is not None else ()
         if runs:
             first, now = runs
-            t.append("↻ retried as ", Style(color="#79c0ff", bold=True))
+            t.append("↻ retried as ", pal.style(Role.KEY, bold=True))
             where = f"[{now.child}]" if now.child is not None else ""
-            t.append(f"{clean(now.job_name)}{where}\n", Style(color="#e6edf3"))
-            t.append("  first run: ", MUTED)
+            t.append(f"{clean(now.job_name)}{where}\n", pal.style(Role.TEXT))
+            t.append("  first run: ", pal.style(Role.MUTED))
             t.append_text(fmt.status_text(first.status))
             if first.detail is not None and first.status is Status.FAILED:
                 t.append(" " + clean(fmt.truncate(failure_text(first.detail.exit_code, first.detail.reason,
-                                                              first.detail.status_reason), 60)), MUTED)
+                                                              first.detail.status_reason), 60)), pal.style(Role.MUTED))
             t.append("\n")
         why = explain_index(snap, job.job_id, index)
         if why is not None:
-            t.append("\nwhy: ", Style(color="#79c0ff", bold=True))
-            t.append(clean(why.summary) + "\n", Style(color="#e6edf3"))
+            t.append("\nwhy: ", pal.style(Role.KEY, bold=True))
+            t.append(clean(why.summary) + "\n", pal.style(Role.TEXT))
         insight = self.dash.insights.get(job.job_id)
         if insight is not None and insight.waiting_text and job.array.status(index) is Status.RUNNABLE:
-            t.append("capacity: ", Style(color="#e3b341", bold=True))
-            t.append(clean(insight.waiting_text) + "\n", Style(color="#e6edf3"))
+            t.append("capacity: ", pal.style(Role.WARNING, bold=True))
+            t.append(clean(insight.waiting_text) + "\n", pal.style(Role.TEXT))
             if insight.waiting_fix:
-                t.append("fix: ", MUTED)
-                t.append(clean(insight.waiting_fix) + "\n", Style(color="#e6edf3"))
+                t.append("fix: ", pal.style(Role.MUTED))
+                t.append(clean(insight.waiting_fix) + "\n", pal.style(Role.TEXT))
         ups, downs = upstream(snap, job, index), downstream(snap, job, index)
         if ups:
-            t.append("\nwaits for\n", HEAD)
+            t.append("\nwaits for\n", pal.style(Role.BRIGHT, bold=True))
             for p in ups:
                 t.append_text(_partner_line(p))
         if downs:
-            t.append("\nfeeds\n", HEAD)
+            t.append("\nfeeds\n", pal.style(Role.BRIGHT, bold=True))
             for p in downs:
                 t.append_text(_partner_line(p))
-        t.append("\nN:N same index · seq next/previous · all whole job", MUTED)
-        t.append("\nEnter: details and log" + (" (of the latest run)" if runs else ""), MUTED)
+        t.append("\nN:N same index · seq next/previous · all whole job", pal.style(Role.MUTED))
+        t.append("\nEnter: details and log" + (" (of the latest run)" if runs else ""), pal.style(Role.MUTED))
         self.query_one("#index-info", Static).update(t)
 
     # --- interaction ----------------------------------------------------------------------------------------
@@ -371,7 +370,7 @@ RELATION = {"N:N": "N:N", "sequential": "seq", "whole job": "all"}
 
 def _partner_line(p: Partner) -> Text:
     t = Text("  ")
-    t.append(f"{fmt.truncate(p.name, 11):<12}", Style(color="#e6edf3"))
+    t.append(f"{fmt.truncate(p.name, 11):<12}", pal.style(Role.TEXT))
     t.append_text(fmt.status_text(p.status, bold=False))
-    t.append(" " * max(1, 10 - len(p.status.name)) + RELATION.get(p.relation, p.relation) + "\n", MUTED)
+    t.append(" " * max(1, 10 - len(p.status.name)) + RELATION.get(p.relation, p.relation) + "\n", pal.style(Role.MUTED))
     return t

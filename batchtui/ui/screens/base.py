@@ -52,6 +52,17 @@ class DashboardScreen(Screen):
     def clear_marks(self) -> None:
         """After an action ran."""
 
+    def recolor(self) -> None:
+        """The theme changed: draw the current snapshot again with the new palette."""
+        self._seen = None
+        try:
+            if self.dash.snap is not None:
+                self.snapshot_changed()
+            else:
+                self.tick()
+        except NoMatches:  # not composed yet: it draws with the new palette when it mounts
+            pass
+
     def snapshot_changed(self) -> None:
         """Called with `self.dash.snap` new; subclasses render it, then call super()."""
         self._seen = self.dash.snap

@@ -7,7 +7,6 @@ shows the command; cancelling a blocking head is the usual planned, confirmed, a
 from __future__ import annotations
 
 from rich.console import Group
-from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,13 +18,9 @@ from textual.widgets import Static
 from batchtui.capacity import World, diagnose
 from batchtui.model import Snapshot
 from batchtui.sanitize import printable as clean
+from batchtui.ui import palette as pal
+from batchtui.ui.palette import Role
 
-HEAD = Style(color="#58a6ff", bold=True)
-TEXT = Style(color="#e6edf3")
-MUTED = Style(color="#8b949e")
-GOOD = Style(color="#3fb950", bold=True)
-BAD = Style(color="#f85149", bold=True)
-WARN = Style(color="#e3b341", bold=True)
 FRONT_SHOWN = 10
 
 
@@ -34,54 +29,55 @@ def capacity_view(snap: Snapshot | None) -> Group:
     world = snap.capacity if snap is not None else None
     if snap is None or world is None:
         return Group(Text("No RUNNABLE work in this queue: nothing waits for capacity (compute environments are "
-                          "read only while something does).", MUTED))
+                          "read only while something does).", pal.style(Role.MUTED)))
     parts: list = [_queue(world), Text(""), _environments(world), Text(""), _front(world, snap), Text(""),
                    _waiting(snap, world)]
     if world.rivals:
         parts += [Text(""), _rivals(world)]
-    parts += [Text(""), Text(f"Instance sizes from {world.sizes_from}.", MUTED)]
+    parts += [Text(""), Text(f"Instance sizes from {world.sizes_from}.", pal.style(Role.MUTED))]
     if world.sizes_note:
-        parts.append(Text(clean(world.sizes_note), WARN))
+        parts.append(Text(clean(world.sizes_note), pal.style(Role.WARNING, bold=True)))
     if world.missing:
-        parts += [Text(""), Text("Could not read: " + "; ".join(world.missing), WARN)]
+        parts += [Text(""), Text("Could not read: " + "; ".join(world.missing), pal.style(Role.WARNING, bold=True))]
     return Group(*parts)
 
 
 def _rivals(world: World) -> Text:
     """Higher-priority queues sharing the environments: Batch places their work first."""
-    t = Text("Higher-priority queues sharing its environments (placed first)\n", HEAD)
+    t = Text("Higher-priority queues sharing its environments (placed first)\n", pal.style(Role.ACCENT, bold=True))
     for r in world.rivals:
         work = "work unknown" if r.runnable is None and r.running_vcpus is None else \
             f"{r.runnable or 0:,} RUNNABLE at its front · {r.running_vcpus or 0:g} vCPUs running"
-        t.append(f"  {clean(r.name)}", TEXT)
-        t.append(f"  priority {r.priority} · shares {clean(', '.join(r.shared))} · {work}\n", MUTED)
+        t.append(f"  {clean(r.name)}", pal.style(Role.TEXT))
+        t.append(f"  priority {r.priority} · shares {clean(', '.join(r.shared))} · {work}\n", pal.style(Role.MUTED))
     return t
 
 
 def _state(value: str, good: str) -> Text:
-    return Text(value or "?", GOOD if value == good else BAD)
+    return Text(value or "?", pal.style(Role.SUCCEEDED if value == good else Role.FAILED, bold=True))
 
 
 def _queue(world: World) -> Text:
     q = world.queue
     if q is None:
-        return Text("The queue could not be described.", WARN)
-    t = Text("Queue ", HEAD)
-    t.append(clean(q.name), TEXT)
+        return Text("The queue could not be described.", pal.style(Role.WARNING, bold=True))
+    t = Text("Queue ", pal.style(Role.ACCENT, bold=True))
+    t.append(clean(q.name), pal.style(Role.TEXT))
     t.append("  ")
     t.append_text(_state(q.state, "ENABLED"))
     t.append(" · ")
     t.append_text(_state(q.status, "VALID"))
-    t.append(f" · priority {q.priority}" if q.priority is not None else "", MUTED)
-    t.append(" · fair share" if q.fair_share else " · first in, first out", MUTED)
+    t.append(f" · priority {q.priority}" if q.priority is not None else "", pal.style(Role.MUTED))
+    t.append(" · fair share" if q.fair_share else " · first in, first out", pal.style(Role.MUTED))
     if q.status_reason:
-        t.append(f"\n  {clean(q.status_reason)}", WARN)
+        t.append(f"\n  {clean(q.status_reason)}", pal.style(Role.WARNING, bold=True))
     return t
 
 
 def _environments(world: World) -> Table:
     t = Table(title="Compute environments, in the order the queue tries them", title_justify="left",
-              title_style=HEAD, box=None, padding=(0, 2, 0, 0), header_style=MUTED)
+              title_style=pal.style(Role.ACCENT, bold=True), box=None, padding=(0, 2, 0, 0),
+              header_style=pal.style(Role.MUTED))
     for col in ("#", "name", "kind", "state", "status", "vCPUs desired / max", "instance types"):
         t.add_column(col, overflow="fold")
     for n, e in enumerate(world.environments, 1):
@@ -91,17 +87,17 @@ def _environments(world: World) -> Table:
         types = ", ".join(f"{n} (unknown size)" if n in e.unsized else n for n in e.instance_types) or "–"
         status = _state(e.status, "VALID")
         if e.status_reason:
-            status.append(f" ({clean(e.status_reason)})", WARN)
+            status.append(f" ({clean(e.status_reason)})", pal.style(Role.WARNING, bold=True))
         t.add_row(str(n), clean(e.name), kind, _state(e.state, "ENABLED"), status, vcpus, clean(types))
     if not world.environments:
-        t.add_row("", Text("none could be read", MUTED), "", "", "", "", "")
+        t.add_row("", Text("none could be read", pal.style(Role.MUTED)), "", "", "", "", "")
     return t
 
 
 def _front(world: World, snap: Snapshot) -> Text:
-    t = Text("Front of the queue (GetJobQueueSnapshot)\n", HEAD)
+    t = Text("Front of the queue (GetJobQueueSnapshot)\n", pal.style(Role.ACCENT, bold=True))
     if not world.front:
-        t.append("  empty, or not readable\n", MUTED)
+        t.append("  empty, or not readable\n", pal.style(Role.MUTED))
         return t
     for n, job_id in enumerate(world.front[:FRONT_SHOWN], 1):
         parent, _, index = job_id.partition(":")
@@ -113,31 +109,31 @@ def _front(world: World, snap: Snapshot) -> Text:
             reason = d.status_reason if d else None
         elif job is not None:
             reason = job.status_reason
-        t.append(f"  {n}. {clean(name)}", TEXT)
-        t.append(f"  {job_id}", MUTED)
+        t.append(f"  {n}. {clean(name)}", pal.style(Role.TEXT))
+        t.append(f"  {job_id}", pal.style(Role.MUTED))
         if reason:
-            t.append(f"  {clean(reason)}", WARN)
+            t.append(f"  {clean(reason)}", pal.style(Role.WARNING, bold=True))
         t.append("\n")
     if len(world.front) > FRONT_SHOWN:
-        t.append(f"  … and {len(world.front) - FRONT_SHOWN} more\n", MUTED)
+        t.append(f"  … and {len(world.front) - FRONT_SHOWN} more\n", pal.style(Role.MUTED))
     return t
 
 
 def _waiting(snap: Snapshot, world: World) -> Text:
-    t = Text("Why work waits\n", HEAD)
+    t = Text("Why work waits\n", pal.style(Role.ACCENT, bold=True))
     found = False
     for job in snap.jobs:
         w = diagnose(job, world, snap)
         if w is None:
             continue
         found = True
-        t.append(f"  {clean(job.job_name)}: ", TEXT)
-        t.append(w.cause, WARN)
-        t.append(f" – {clean(w.text)}\n", TEXT)
+        t.append(f"  {clean(job.job_name)}: ", pal.style(Role.TEXT))
+        t.append(w.cause, pal.style(Role.WARNING, bold=True))
+        t.append(f" – {clean(w.text)}\n", pal.style(Role.TEXT))
         if w.fix:
-            t.append(f"    fix: {clean(w.fix)}\n", MUTED)
+            t.append(f"    fix: {clean(w.fix)}\n", pal.style(Role.MUTED))
     if not found:
-        t.append("  nothing\n", MUTED)
+        t.append("  nothing\n", pal.style(Role.MUTED))
     return t
 
 
@@ -150,11 +146,17 @@ class CapacityScreen(ModalScreen[None]):
             with VerticalScroll():
                 yield Static(capacity_view(self.app.snap), id="capacity-body")  # type: ignore[attr-defined]
             yield Static(Text("Esc closes · ctrl+k cancels the job at the head of the queue (planned, confirmed, "
-                              "audited) · batchtui changes no environment itself: it shows the command", MUTED),
+                              "audited) · batchtui changes no environment itself: it shows the command",
+                              pal.style(Role.MUTED)),
                          id="capacity-foot")
 
     def on_mount(self) -> None:
         self.query_one("#capacity-box").border_title = "Capacity"
+
+    def recolor(self) -> None:
+        """The theme changed while open: the view again, in its colours."""
+        if self.is_mounted:
+            self.query_one("#capacity-body", Static).update(capacity_view(self.app.snap))  # type: ignore[attr-defined]
 
     def action_cancel_head(self) -> None:
         """The usual cancel of the job blocking the queue: its plan window, confirmation and audit (not in

@@ -26,17 +26,16 @@ from batchtui.model import Attempt, ContainerSettings, IndexDetail, Job, JobDesc
 from batchtui.sanitize import printable as clean
 from batchtui.shapes import container_settings, job_description, log_page, retry_timeout
 from batchtui.ui import format as fmt
+from batchtui.ui import palette as pal
 from batchtui.ui.events import failure_text
 from batchtui.ui.insight import explain_index, explain_job
+from batchtui.ui.palette import Role
 from batchtui.ui.partners import downstream, upstream
 from batchtui.ui.screens.base import DashboardScreen
 from batchtui.ui.widgets.status_bar import StatusBar
 
 DEFAULT_LOG_GROUP = "/aws/batch/job"
 MAX_LOG_PAGES = 50  # one load reads at most this many GetLogEvents pages (10,000 events each at most)
-MUTED = Style(color="#8b949e")
-KEY = Style(color="#79c0ff", bold=True)
-TEXT = Style(color="#e6edf3")
 
 
 class DetailScreen(DashboardScreen):
@@ -122,46 +121,46 @@ class DetailScreen(DashboardScreen):
         name = (job.job_name if job else (desc.job_name if desc else None) or self.job_id) + (
             f"[{self.index}]" if self.index is not None else "")
         title = Text()
-        title.append(f" {clean(name)} ", Style(color="#ffffff", bold=True, reverse=True))
+        title.append(f" {clean(name)} ", Style(color=pal.color(Role.BRIGHT), bold=True, reverse=True))
         title.append("  ")
         title.append_text(fmt.status_text(status))
         exit_code = self._exit_code(job)
         if exit_code is not None:
-            title.append(f"   exit {exit_code}", Style(color=fmt.STATUS_COLOR[Status.FAILED] if exit_code else
-                                                    "#ffffff", bold=True))
-        title.append(f"   {self.child_id}", Style(color="#6e7681"))
+            title.append(f"   exit {exit_code}", Style(color=fmt.status_color(Status.FAILED) if exit_code else
+                                                    pal.color(Role.BRIGHT), bold=True))
+        title.append(f"   {self.child_id}", pal.style(Role.FAINT))
         self.query_one("#detail-title", Static).update(title)
 
         rows = Table.grid(padding=(0, 2))
-        rows.add_column(style=KEY, no_wrap=True)
+        rows.add_column(style=pal.style(Role.KEY, bold=True), no_wrap=True)
         rows.add_column(ratio=1)
         why = None
         if snap is not None:
             why = explain_index(snap, self.job_id, self.index) if self.index is not None else \
                 explain_job(snap, self.job_id)
         if why is not None:
-            rows.add_row("Why", Text(clean(why.summary), TEXT))
+            rows.add_row("Why", Text(clean(why.summary), pal.style(Role.TEXT)))
         insight = self.dash.insights.get(self.job_id)
         if insight is not None and insight.waiting_text and status is Status.RUNNABLE:
-            capacity = Text(clean(insight.waiting_text), TEXT)
+            capacity = Text(clean(insight.waiting_text), pal.style(Role.TEXT))
             if insight.waiting_fix:
-                capacity.append("\nfix: ", MUTED)
-                capacity.append(clean(insight.waiting_fix), TEXT)
+                capacity.append("\nfix: ", pal.style(Role.MUTED))
+                capacity.append(clean(insight.waiting_fix), pal.style(Role.TEXT))
             rows.add_row("Capacity", capacity)
         failure = self._failure(job)
         if failure:
-            rows.add_row("Reason", Text(clean(failure), Style(color=fmt.STATUS_COLOR[Status.FAILED])))
+            rows.add_row("Reason", Text(clean(failure), pal.status_style(Status.FAILED)))
         rows.add_row("Timeline", self._timeline(job))
         runs = self._runs()
         if runs:
             rows.add_row("Runs", _runs_text(runs))
         attempts = self._attempts(job)
-        rows.add_row("Attempts", _attempts_table(attempts) if attempts else Text("none yet", MUTED))
+        rows.add_row("Attempts", _attempts_table(attempts) if attempts else Text("none yet", pal.style(Role.MUTED)))
         definition = (desc.job_definition if desc else None) or (job.job_definition if job else None)
-        rows.add_row("Definition", Text(clean(_short_arn(definition) or "–"), TEXT))
+        rows.add_row("Definition", Text(clean(_short_arn(definition) or "–"), pal.style(Role.TEXT)))
         queue = (desc.queue if desc else None) or (job.queue if job else None)
         if queue:
-            rows.add_row("Queue", Text(clean(_short_arn(queue) or ""), TEXT))
+            rows.add_row("Queue", Text(clean(_short_arn(queue) or ""), pal.style(Role.TEXT)))
         params = (desc.parameters if desc else None) or (job.parameters if job else {})
         rows.add_row("Parameters", _mapping(params))
         if desc is not None and desc.container:  # what DescribeJobs says it ran with (definition + overrides)
@@ -171,15 +170,15 @@ class DetailScreen(DashboardScreen):
                                                 OVERRIDES_ORDER))
         retry_timeout = self._retry_timeout(job)
         if retry_timeout:
-            rows.add_row("Retry/timeout", Text(retry_timeout, TEXT))
+            rows.add_row("Retry/timeout", Text(retry_timeout, pal.style(Role.TEXT)))
         if job is not None and snap is not None:
             ups, downs = upstream(snap, job, self.index), downstream(snap, job, self.index)
-            rows.add_row("Depends on", _partners(ups) if ups else Text("nothing", MUTED))
-            rows.add_row("Feeds", _partners(downs) if downs else Text("nothing", MUTED))
+            rows.add_row("Depends on", _partners(ups) if ups else Text("nothing", pal.style(Role.MUTED)))
+            rows.add_row("Feeds", _partners(downs) if downs else Text("nothing", pal.style(Role.MUTED)))
         if self.describe_error:
-            rows.add_row("DescribeJobs", Text(clean(self.describe_error), Style(color="#e3b341")))
+            rows.add_row("DescribeJobs", Text(clean(self.describe_error), pal.style(Role.WARNING)))
         elif desc is None:
-            rows.add_row("", Text("loading DescribeJobs…", MUTED))
+            rows.add_row("", Text("loading DescribeJobs…", pal.style(Role.MUTED)))
         self.query_one("#info", Static).update(Group(rows))
 
     def _runs(self) -> tuple[Run, ...]:
@@ -230,16 +229,16 @@ class DetailScreen(DashboardScreen):
         stopped = (desc.stopped_at if desc else None) or (d.stopped_at if d else (job.stopped_at if job else None))
         t = Text()
         for label, value in (("created", created), ("started", started), ("stopped", stopped)):
-            t.append(f"{label} ", MUTED)
-            t.append(fmt.clock_time(value) if value else "–", TEXT)
+            t.append(f"{label} ", pal.style(Role.MUTED))
+            t.append(fmt.clock_time(value) if value else "–", pal.style(Role.TEXT))
             t.append("   ")
         if started:
             end = stopped or int(self.dash.data_now().timestamp() * 1000)
-            t.append("ran " if stopped else "running for ", MUTED)
-            t.append(fmt.duration((end - started) / 1000), TEXT)
+            t.append("ran " if stopped else "running for ", pal.style(Role.MUTED))
+            t.append(fmt.duration((end - started) / 1000), pal.style(Role.TEXT))
         if created and started:
-            t.append("   waited ", MUTED)
-            t.append(fmt.duration((started - created) / 1000), TEXT)
+            t.append("   waited ", pal.style(Role.MUTED))
+            t.append(fmt.duration((started - created) / 1000), pal.style(Role.TEXT))
         return t
 
     def _attempts(self, job: Job | None) -> list[Attempt]:
@@ -387,19 +386,20 @@ def _runs_text(runs: tuple[Run, ...]) -> Text:
     t = Text()
     for n, r in enumerate(runs, 1):
         where = f"[{r.child}]" if r.child is not None else ""
-        t.append(f"{n}. {clean(r.job_name)}{where}  ", TEXT)
+        t.append(f"{n}. {clean(r.job_name)}{where}  ", pal.style(Role.TEXT))
         t.append_text(fmt.status_text(r.status))
         d = r.detail
         if d is not None and r.status is Status.FAILED:
-            t.append("  " + clean(fmt.truncate(failure_text(d.exit_code, d.reason, d.status_reason), 70)), MUTED)
+            t.append("  " + clean(fmt.truncate(failure_text(d.exit_code, d.reason, d.status_reason), 70)),
+                     pal.style(Role.MUTED))
         t.append(f"  {r.child_id}" + ("  (now: the attempts and log below)" if n == len(runs) else "") + "\n",
-                 Style(color="#6e7681"))
+                 pal.style(Role.FAINT))
     t.rstrip()
     return t
 
 
 def _attempts_table(attempts: list[Attempt]) -> Table:
-    t = Table(box=None, padding=(0, 2, 0, 0), show_edge=False, header_style=MUTED)
+    t = Table(box=None, padding=(0, 2, 0, 0), show_edge=False, header_style=pal.style(Role.MUTED))
     # Narrow screens: numbers and times keep their width, the reason and the long stream name wrap.
     t.add_column("#", no_wrap=True, min_width=1)
     t.add_column("exit", no_wrap=True, min_width=4)
@@ -410,7 +410,7 @@ def _attempts_table(attempts: list[Attempt]) -> Table:
     for n, a in enumerate(attempts, 1):
         took = fmt.duration((a.stopped_at - a.started_at) / 1000) if a.started_at and a.stopped_at else "–"
         code = Text("–" if a.exit_code is None else str(a.exit_code),
-                    Style(color=fmt.STATUS_COLOR[Status.FAILED] if a.exit_code else "#e6edf3", bold=True))
+                    Style(color=fmt.status_color(Status.FAILED) if a.exit_code else pal.color(Role.TEXT), bold=True))
         t.add_row(str(n), code, clean(a.reason or a.status_reason or ""), fmt.clock_time(a.started_at),
                   fmt.clock_time(a.stopped_at), took, clean(a.log_stream or "–"))
     return t
@@ -418,14 +418,14 @@ def _attempts_table(attempts: list[Attempt]) -> Table:
 
 def _mapping(values: Mapping[str, Any] | None) -> Text:
     if not values:
-        return Text("none", MUTED)
+        return Text("none", pal.style(Role.MUTED))
     t = Text()
     for i, (k, v) in enumerate(values.items()):
         if i:
             t.append("\n")
-        t.append(clean(f"{k}"), TEXT)
-        t.append(" = ", MUTED)
-        t.append(clean(str(v)), TEXT)
+        t.append(clean(f"{k}"), pal.style(Role.TEXT))
+        t.append(" = ", pal.style(Role.MUTED))
+        t.append(clean(str(v)), pal.style(Role.TEXT))
     return t
 
 
@@ -447,13 +447,13 @@ def _settings(c: ContainerSettings, order: tuple[str, ...]) -> Text:
     }
     lines = [(k, shown[k]) for k in order if shown[k]]
     if not lines:
-        return Text("none", MUTED)
+        return Text("none", pal.style(Role.MUTED))
     t = Text()
     for i, (k, v) in enumerate(lines):
         if i:
             t.append("\n")
-        t.append(clean(f"{k}: "), MUTED)
-        t.append(clean(v), TEXT)
+        t.append(clean(f"{k}: "), pal.style(Role.MUTED))
+        t.append(clean(v), pal.style(Role.TEXT))
     return t
 
 
@@ -462,9 +462,9 @@ def _partners(partners: list) -> Text:
     for i, p in enumerate(partners):
         if i:
             t.append("   ")
-        t.append(f"{clean(p.name)} ", TEXT)
+        t.append(f"{clean(p.name)} ", pal.style(Role.TEXT))
         t.append_text(fmt.status_text(p.status, bold=False))
-        t.append(f" ({p.relation})", MUTED)
+        t.append(f" ({p.relation})", pal.style(Role.MUTED))
     return t
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -24,10 +23,11 @@ from batchtui.repair import repair_of
 from batchtui.sanitize import printable as clean
 from batchtui.triage import FailureGroup, groups_of
 from batchtui.ui import format as fmt
+from batchtui.ui import palette as pal
+from batchtui.ui.palette import Role
 
-MUTED = Style(color="#8b949e")
-CAUSE_COLOR = {"oom": "#f85149", "app": "#f85149", "spot": "#e3b341", "timeout": "#e3b341", "start": "#e3b341",
-               "dependency": "#8b949e", "cancelled": "#8b949e"}
+CAUSE_ROLE = {"oom": Role.FAILED, "app": Role.FAILED, "spot": Role.WARNING, "timeout": Role.WARNING,
+              "start": Role.WARNING, "dependency": Role.MUTED, "cancelled": Role.MUTED}
 REPAIR_TEXT = {"retry": "retry as is", "retry-more-memory": "retry with more memory",
                "retry-longer-timeout": "retry with a longer timeout", "fix-first": "fix the code first",
                "retry-upstream": "retry upstream, --downstream", "none": "nothing (on purpose)"}
@@ -45,7 +45,7 @@ def _signature(g: FailureGroup) -> Text:
     """The group's signature; one read from its logs is marked (▤) – a sample of them, said in the foot."""
     text = Text(clean(fmt.truncate(g.label or "–", 40)))
     if g.sampled:
-        text = Text("▤ ", MUTED) + text
+        text = Text("▤ ", pal.style(Role.MUTED)) + text
     return text
 
 
@@ -79,18 +79,18 @@ class FailuresScreen(ModalScreen[None]):
         names = {j.job_id: j.job_name for j in snap.jobs} if snap else {}
         for job_id, g in self._rows:
             table.add_row(clean(names.get(job_id, job_id)),
-                          Text(g.cause, Style(color=CAUSE_COLOR.get(g.cause), bold=True)),
+                          Text(g.cause, pal.style(CAUSE_ROLE.get(g.cause, Role.TEXT), bold=True)),
                           Text(f"{g.count:,}", justify="right"), _signature(g),
                           fmt.truncate(format_indices(sorted(g.indices), 3) if g.indices else "–", 24),
                           _when(g.first_ms), _when(g.last_ms), REPAIR_TEXT.get(g.repair, g.repair))
         if not self._rows:
             table.add_row("no failed work in this queue", "", "", "", "", "", "", "")
         repair = "" if self.app.readonly else " · R retries it with its repair"  # type: ignore[attr-defined]
-        foot = Text(f"Enter opens the group (the grid filtered to it){repair} · Esc closes", MUTED)
+        foot = Text(f"Enter opens the group (the grid filtered to it){repair} · Esc closes", pal.style(Role.MUTED))
         if any(g.sampled for _, g in self._rows):
-            foot.append("\n▤ the last error line of the logs read (a few per exit code)", MUTED)
+            foot.append("\n▤ the last error line of the logs read (a few per exit code)", pal.style(Role.MUTED))
         if snap is not None and snap.log_note:
-            foot.append("\n" + clean(snap.log_note), Style(color="#e3b341"))
+            foot.append("\n" + clean(snap.log_note), pal.style(Role.WARNING))
         self.query_one("#failures-foot", Static).update(foot)
         table.focus()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -14,6 +13,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Static
+
+from batchtui.ui import palette as pal
+from batchtui.ui.palette import Role
 
 COMMANDS = ("queue ", "job ", "filter ", "theme ", "refresh", "help", "quit", "q")
 COMMAND_HELP = (
@@ -68,7 +70,7 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll():
                 yield Static(self._help_table())
             yield Static(Text("Esc, q or ? closes · the mouse works too: click a box, a row, a cell",
-                              Style(color="#8b949e")), id="help-foot")
+                              pal.style(Role.MUTED)), id="help-foot")
 
     def on_mount(self) -> None:
         self.query_one("#help-box").border_title = "batchtui · keys"
@@ -83,9 +85,9 @@ class HelpScreen(ModalScreen[None]):
         cells = []
         for title, rows in self.sections:
             t = Table(box=None, show_header=False, padding=(0, 1), title=title, title_justify="left",
-                      title_style=Style(color="#58a6ff", bold=True))
-            t.add_column(style=Style(color="#e3b341", bold=True), no_wrap=True, min_width=12)
-            t.add_column(style=Style(color="#e6edf3"))
+                      title_style=pal.style(Role.ACCENT, bold=True))
+            t.add_column(style=pal.style(Role.WARNING, bold=True), no_wrap=True, min_width=12)
+            t.add_column(style=pal.style(Role.TEXT))
             for key, desc in rows:
                 t.add_row(key, desc)
             cells.append(t)

@@ -14,7 +14,9 @@ from textual.widgets import DataTable, Footer, Input, Static
 from batchtui.model import Snapshot, Status
 from batchtui.sanitize import printable as clean
 from batchtui.ui import format as fmt
+from batchtui.ui import palette as pal
 from batchtui.ui.insight import describe_eta, pipeline_eta
+from batchtui.ui.palette import Role
 from batchtui.ui.screens.base import DashboardScreen
 from batchtui.ui.widgets.event_feed import EventFeed
 from batchtui.ui.widgets.jobs_table import JobsTable
@@ -86,6 +88,14 @@ class PipelineScreen(DashboardScreen):
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._fit_jobs_panel)
+
+    def recolor(self) -> None:
+        """The feed's lines were written in the old theme's colours: write the kept events again."""
+        d = self.dash
+        if self.is_mounted and self._events_generation == d.generation:
+            self.query_one(EventFeed).clear()
+            self._shown_events = d.events_added - len(d.events)
+        super().recolor()
 
     def _fit_jobs_panel(self) -> None:
         """Keep the events panel on screen: auto heights do not shrink, so on a short terminal (80×24) the graph and
@@ -235,7 +245,7 @@ def pipeline_summary(snap: Snapshot, now) -> Text:
         if len(jobs) < 2:
             continue
         if shown == MAX_SUMMARY_LINES:
-            out.append("\n…", Style(color="#8b949e"))
+            out.append("\n…", pal.style(Role.MUTED))
             break
         if shown:
             out.append("\n")
@@ -245,23 +255,23 @@ def pipeline_summary(snap: Snapshot, now) -> Text:
             d, t = fmt.done_fraction(j)
             done, total = done + d, total + t
             failed += j.array.count(Status.FAILED) if j.array is not None else int(j.status is Status.FAILED)
-        out.append("▸ ", Style(color="#58a6ff"))
+        out.append("▸ ", pal.style(Role.ACCENT))
         out.append(f"{jobs[0].job_name} … {jobs[-1].job_name}" if len(jobs) > 4 else
-                   " → ".join(j.job_name for j in jobs), Style(color="#e6edf3", bold=True))
-        out.append(f"   {done:,} / {total:,} finished ({100 * done // max(total, 1)}%)", Style(color="#c9d1d9"))
+                   " → ".join(j.job_name for j in jobs), pal.style(Role.TEXT, bold=True))
+        out.append(f"   {done:,} / {total:,} finished ({100 * done // max(total, 1)}%)", pal.style(Role.SOFT))
         if failed:
-            out.append(f"   ✘ {failed:,} failed", Style(color=fmt.STATUS_COLOR[Status.FAILED], bold=True))
+            out.append(f"   ✘ {failed:,} failed", Style(color=fmt.status_color(Status.FAILED), bold=True))
         if all(j.status.terminal for j in jobs):
             ok = not any(j.status is Status.FAILED for j in jobs)
             out.append("   finished" if ok else "   finished with failures",
-                       Style(color=fmt.STATUS_COLOR[Status.SUCCEEDED if ok else Status.FAILED], bold=True))
+                       Style(color=fmt.status_color(Status.SUCCEEDED if ok else Status.FAILED), bold=True))
             continue
         eta = pipeline_eta(snap, n)
         if eta is not None:
             at, lower, path = eta
-            out.append("   ETA ", Style(color="#8b949e"))
-            out.append(describe_eta(at, now, lower), Style(color="#e6edf3", bold=True))
+            out.append("   ETA ", pal.style(Role.MUTED))
+            out.append(describe_eta(at, now, lower), pal.style(Role.TEXT, bold=True))
             if len(path) > 1:
                 names = " → ".join(by_id[i].job_name for i in path if i in by_id)
-                out.append(f"  (critical path {names})", Style(color="#8b949e"))
+                out.append(f"  (critical path {names})", pal.style(Role.MUTED))
     return out

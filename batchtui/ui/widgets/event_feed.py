@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.widgets import RichLog
 
 from batchtui.ui import format as fmt
+from batchtui.ui import palette as pal
 from batchtui.ui.events import BAD, GOOD, INFO, WARN, Event
+from batchtui.ui.palette import Role
 
-LEVEL = {INFO: ("•", Style(color="#8b949e")), GOOD: ("✔", Style(color="#3fb950")),
-         WARN: ("⚠", Style(color="#e3b341")), BAD: ("✘", Style(color="#f85149"))}
+LEVEL = {INFO: ("•", Role.MUTED), GOOD: ("✔", Role.SUCCEEDED), WARN: ("⚠", Role.WARNING), BAD: ("✘", Role.FAILED)}
 
 
 def event_text(e: Event) -> Text:
-    glyph, style = LEVEL.get(e.level, LEVEL[INFO])
-    text = Text(fmt.clock_time(e.at), Style(color="#6e7681"))
-    text.append(f" {glyph} ", style)
-    text.append(e.text, Style(color="#e6edf3") if e.level in (BAD, WARN) else Style(color="#c9d1d9"))
+    glyph, role = LEVEL.get(e.level, LEVEL[INFO])
+    text = Text(fmt.clock_time(e.at), pal.style(Role.FAINT))
+    text.append(f" {glyph} ", pal.style(role))
+    text.append(e.text, pal.style(Role.TEXT) if e.level in (BAD, WARN) else pal.style(Role.SOFT))
     return text
 
 

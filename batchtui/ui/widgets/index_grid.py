@@ -9,8 +9,9 @@ Two looks, chosen by size:
   so a 120-column grid holds 240 indices per line (10,000 in 42 lines); a label on the left gives each line's first
   index.
 - tiles: when every index fits on screen as a numbered tile (JobD's 10, small test arrays), one tile per index.
-Indices outside the filter are dimmed (blended toward the background); the cursor's index is white. Doomed indices
-(not finished, but their dependency failed: they will fail) are a dark red, apart from the grey of plain PENDING work.
+Indices outside the filter are dimmed (blended toward the background); the cursor's index is the theme's brightest
+text colour. Doomed indices (not finished, but their dependency failed: they will fail) are the failure colour
+dimmed, apart from plain PENDING work. Every colour is the active theme's (ui.palette).
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ from textual.strip import Strip
 
 from batchtui.model import Status
 from batchtui.ui import format as fmt
+from batchtui.ui import palette as pal
+from batchtui.ui.palette import Role
 
 DIM_BIT = 8  # a coded cell is status | DIM_BIT when it does not match the filter
 DOOMED_BIT = 32  # ... and status | DOOMED_BIT when it is doomed (a bit, so the whole array is coded without a loop)
 CURSOR = 16
 NONE = 17  # past the last index
 MARKED = 18  # marked for an action (space)
-MARK_COLOR = "#f778ba"
 LABEL_GAP = 1
 
 
@@ -118,9 +120,10 @@ class IndexGrid(ScrollView, can_focus=True):
         self._lines: LRUCache[tuple, Strip] = LRUCache(256)
         self._styles: dict[tuple[int, int], Style] = {}
         self._tile_styles: dict[int, Style] = {}
-        self._label_style = Style(color="#6e7681")
-        self._label_cursor = Style(color="#ffffff", bold=True)
+        self._label_style = pal.style(Role.FAINT)
+        self._label_cursor = pal.style(Role.BRIGHT, bold=True)
         self._background: str | None = None
+        self._drawn_with: tuple[str, pal.Palette] | None = None  # the background and palette the styles are for
         self._base = Style()
 
     # --- data --------------------------------------------------------------------------------------------------
@@ -128,7 +131,7 @@ class IndexGrid(ScrollView, can_focus=True):
     @property
     def doomed_color(self) -> str:
         """The colour doomed cells have on this background (the legend's swatch)."""
-        return fmt.dim(fmt.STATUS_COLOR[Status.FAILED], DOOMED_DIM, self._background or "#1e1e1e")
+        return fmt.dim(fmt.status_color(Status.FAILED), DOOMED_DIM, self._background or pal.color(Role.BACKGROUND))
 
     @property
     def size_(self) -> int:
@@ -252,33 +255,37 @@ class IndexGrid(ScrollView, can_focus=True):
 
     def _palette(self) -> None:
         bg = self.visual_style.background
-        background = bg.hex if bg is not None and bg.a > 0 else "#1e1e1e"
-        if background == self._background:
+        background = bg.hex if bg is not None and bg.a > 0 else pal.color(Role.BACKGROUND)
+        if (background, pal.current()) == self._drawn_with:
             return
+        self._drawn_with = (background, pal.current())  # a theme change redraws every line
         self._background = background
+        self._label_style = pal.style(Role.FAINT)
+        self._label_cursor = pal.style(Role.BRIGHT, bold=True)
         self._base = self.visual_style.rich_style
         self._lines.clear()
         colors: dict[int, str] = {}
         doomed = self.doomed_color
         for s in Status:
-            colors[s] = fmt.STATUS_COLOR[s]
-            colors[s | DIM_BIT] = fmt.dim(fmt.STATUS_COLOR[s], 0.75, background)
+            colors[s] = fmt.status_color(s)
+            colors[s | DIM_BIT] = fmt.dim(fmt.status_color(s), 0.75, background)
             colors[s | DOOMED_BIT] = doomed
             colors[s | DOOMED_BIT | DIM_BIT] = fmt.dim(doomed, 0.75, background)
-        colors[CURSOR] = "#ffffff"
+        colors[CURSOR] = pal.color(Role.BRIGHT)
         colors[NONE] = background
-        colors[MARKED] = MARK_COLOR
+        colors[MARKED] = pal.color(Role.MARK)
         self._colors = colors
         self._styles = {}
-        dark = Style(color="#0d1117", bold=True)
+        dark = pal.style(Role.ON_FILL, bold=True)
         self._tile_styles = {code: dark + Style(bgcolor=c) for code, c in colors.items()}
-        self._tile_styles[CURSOR] = Style(color="#000000", bgcolor="#ffffff", bold=True, underline=True)
-        self._tile_styles[MARKED] = Style(color="#000000", bgcolor=MARK_COLOR, bold=True)
+        self._tile_styles[CURSOR] = Style(color=pal.color(Role.ON_FILL), bgcolor=pal.color(Role.BRIGHT),
+                                            bold=True, underline=True)
+        self._tile_styles[MARKED] = Style(color=pal.color(Role.ON_FILL), bgcolor=pal.color(Role.MARK), bold=True)
         for code in (*range(8), *(s | DOOMED_BIT for s in range(8))):
-            self._tile_styles[code | DIM_BIT] = Style(color=fmt.dim("#c9d1d9", 0.6, background),
+            self._tile_styles[code | DIM_BIT] = Style(color=fmt.dim(pal.color(Role.SOFT), 0.6, background),
                                                       bgcolor=colors[code | DIM_BIT])
         for code in range(8):  # light text: dark text on the dark red would hardly read
-            self._tile_styles[code | DOOMED_BIT] = Style(color="#e6edf3", bgcolor=doomed, bold=True)
+            self._tile_styles[code | DOOMED_BIT] = Style(color=pal.color(Role.TEXT), bgcolor=doomed, bold=True)
 
     def _pair_style(self, top: int, bottom: int) -> Style:
         key = (top, bottom)

@@ -14,12 +14,12 @@ from textual.widgets import DataTable
 from batchtui.model import DependencyType, Job, Snapshot, Status
 from batchtui.sanitize import printable
 from batchtui.ui import format as fmt
+from batchtui.ui import palette as pal
 from batchtui.ui.insight import JobInsight, describe_eta
-from batchtui.ui.widgets.index_grid import MARK_COLOR
+from batchtui.ui.palette import Role
 
 BAR_W = 16
 NAME_MAX = 32  # cells of the Job column
-MUTED = Style(color="#8b949e")
 
 COLUMNS = (("job", "Job"), ("kind", "Kind"), ("status", "Status"), ("progress", "Progress"), ("done", "Done"),
            ("children", "Children ✘ ▶ ◷"), ("elapsed", "Elapsed"), ("rate", "Rate"), ("eta", "ETA"),
@@ -87,7 +87,7 @@ class JobsTable(DataTable):
                bytes(job.array.statuses) if job.array is not None else None, job.depends_on,
                tuple(names.get(d.job_id or "") for d in job.depends_on), insight, marked,
                None if elapsed is None else int(elapsed), None if insight is None or insight.eta is None
-               else int((insight.eta - now).total_seconds()))
+               else int((insight.eta - now).total_seconds()), pal.current())
         cached = self._row_cache.get(job.job_id)
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -171,20 +171,20 @@ def row(job: Job, insight: JobInsight | None, now: datetime, names: Mapping[str,
         marked: bool = False) -> list[Text | str]:
     counts = fmt.job_counts(job)
     done, total = fmt.done_fraction(job)
-    name = Text("● ", Style(color=MARK_COLOR, bold=True)) if marked else Text()
+    name = Text("● ", pal.style(Role.MARK, bold=True)) if marked else Text()
     name.append(printable(job.job_name), Style(bold=True))
     if job.gone:
-        name.append(" (gone)", MUTED)
+        name.append(" (gone)", pal.style(Role.MUTED))
     name.truncate(NAME_MAX, overflow="ellipsis")  # a 128-character name must not push Status off the screen
     bar = fmt.progress_bar(counts, BAR_W)
     if job.array is not None:
-        bar.append(f" {100 * done // total:>3}%" if total else "", MUTED)
+        bar.append(f" {100 * done // total:>3}%" if total else "", pal.style(Role.MUTED))
         done_text = Text(f"{done:,} / {total:,}", justify="right")
     else:
-        done_text = Text("–", MUTED, justify="right")
+        done_text = Text("–", pal.style(Role.MUTED), justify="right")
     elapsed = fmt.elapsed_s(job, now)
     rate = ""
-    eta = Text("–", MUTED)
+    eta = Text("–", pal.style(Role.MUTED))
     outlook = Text("")
     if insight is not None:
         if insight.rate_per_min is not None and job.array is not None and not job.status.terminal:
@@ -192,22 +192,23 @@ def row(job: Job, insight: JobInsight | None, now: datetime, names: Mapping[str,
             rate = f"{r:,.0f}/min" if r >= 10 else f"{r:.1f}/min"
         if insight.cancel is not None:
             rate = ""  # what moves now is AWS failing the work, not its pace
-            eta = Text(insight.cancel_who or "", MUTED)
+            eta = Text(insight.cancel_who or "", pal.style(Role.MUTED))
         elif insight.paced and not job.status.terminal:
             eta = Text(f"{insight.at_a_time:,} at a time → "
                        f"{describe_eta(insight.eta, now, insight.eta_lower_bound)}")
         elif insight.stalled:
-            eta = Text("⊘ " + insight.stalled, Style(color="#e3b341", bold=True))
+            eta = Text("⊘ " + insight.stalled, pal.style(Role.WARNING, bold=True))
         elif insight.eta is not None and not job.status.terminal:
             eta = Text(describe_eta(insight.eta, now, insight.eta_lower_bound))
         if insight.outlook:
-            outlook = Text(insight.outlook, Style(color=fmt.OUTLOOK_COLOR.get(insight.outlook), bold=True))
+            outlook = Text(insight.outlook, Style(color=fmt.outlook_color(insight.outlook), bold=True))
     status = fmt.status_text(job.status)
     if insight is not None and insight.cancelling:
-        status = Text("⊘ CANCELLING", Style(color=fmt.CANCEL_COLOR, bold=True))
-    return [name, Text(fmt.kind_label(job), MUTED), status, bar, done_text,
+        status = Text("⊘ CANCELLING", pal.style(Role.CANCELLED, bold=True))
+    return [name, Text(fmt.kind_label(job), pal.style(Role.MUTED)), status, bar, done_text,
             children_text(counts, job), Text(fmt.duration(elapsed), justify="right") if elapsed is not None else
-            Text("–", MUTED, justify="right"), Text(rate, justify="right"), eta, outlook, after_text(job, names)]
+            Text("–", pal.style(Role.MUTED), justify="right"), Text(rate, justify="right"), eta, outlook,
+            after_text(job, names)]
 
 
 def children_text(counts: Mapping[Status, int], job: Job) -> Text:
@@ -219,12 +220,12 @@ def children_text(counts: Mapping[Status, int], job: Job) -> Text:
         if n:
             if out:
                 out.append(" ")
-            out.append(f"{fmt.STATUS_GLYPH[st]}{n:,}", Style(color=fmt.STATUS_COLOR[st]))
+            out.append(f"{fmt.STATUS_GLYPH[st]}{n:,}", pal.status_style(st))
     return out
 
 
 def after_text(job: Job, names: Mapping[str, str]) -> Text:
-    out = Text(style=MUTED)
+    out = Text(style=pal.style(Role.MUTED))
     for dep in job.depends_on:
         if out:
             out.append(", ")
@@ -233,5 +234,5 @@ def after_text(job: Job, names: Mapping[str, str]) -> Text:
             continue
         out.append(names.get(dep.job_id or "", (dep.job_id or "?")[:8]))
         if dep.type == DependencyType.N_TO_N:
-            out.append(" N:N", Style(color="#79c0ff"))
+            out.append(" N:N", pal.style(Role.KEY))
     return out

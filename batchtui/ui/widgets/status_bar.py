@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
@@ -18,15 +17,11 @@ from batchtui.errors import CREDENTIALS
 from batchtui.model import Snapshot
 from batchtui.sanitize import printable
 from batchtui.ui import format as fmt
+from batchtui.ui import palette as pal
+from batchtui.ui.palette import Role
 
 STALE_AFTER_REFRESHES = 3  # data older than this many refresh periods is called stale even without an error
 
-ACCENT = Style(color="#58a6ff", bold=True)
-MUTED = Style(color="#8b949e")
-TEXT = Style(color="#e6edf3")
-WARN = Style(color="#e3b341", bold=True)
-BAD = Style(color="#f85149", bold=True)
-SEP = (" │ ", Style(color="#484f58"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,15 +104,17 @@ def render(snap: Snapshot | None, *, queue: str, where: str, now: datetime, refr
             break
     if snap is None and loading is not None and loading.error:
         line.append("\n")
-        line.append("⚠ no answer yet: ", WARN)
-        line.append(printable(loading.error), TEXT)
-        line.append(" – trying again", MUTED)
+        line.append("⚠ no answer yet: ", pal.style(Role.WARNING, bold=True))
+        line.append(printable(loading.error), pal.style(Role.TEXT))
+        line.append(" – trying again", pal.style(Role.MUTED))
     if f.error and snap is not None:
         line.append("\n")
         # Expired credentials do not mend by waiting: say so, rather than an ever older "stale".
-        line.append("⚠ credentials: " if snap.error_kind == CREDENTIALS else "⚠ last refresh failed: ", BAD)
-        line.append(printable(f.error), TEXT)
-        line.append(f" – showing the state of {fmt.clock_time(snap.stale_since or snap.polled_at)} UTC", MUTED)
+        line.append("⚠ credentials: " if snap.error_kind == CREDENTIALS else "⚠ last refresh failed: ",
+                    pal.style(Role.FAILED, bold=True))
+        line.append(printable(f.error), pal.style(Role.TEXT))
+        line.append(f" – showing the state of {fmt.clock_time(snap.stale_since or snap.polled_at)} UTC",
+                    pal.style(Role.MUTED))
     return line
 
 
@@ -125,48 +122,49 @@ def _first_line(snap: Snapshot | None, f: Freshness, *, queue: str, where: str, 
                 max_tps: float | None, readonly: bool, slowdown: float, detail: int,
                 loading: Loading | None = None) -> Text:
     line = Text()
-    line.append("◆ batchtui", ACCENT)
-    line.append(*SEP)
-    line.append(queue, Style(color="#ffffff", bold=True))
+    line.append("◆ batchtui", pal.style(Role.ACCENT, bold=True))
+    line.append(" │ ", pal.style(Role.SEPARATOR))
+    line.append(queue, pal.style(Role.BRIGHT, bold=True))
     if detail >= 1:
-        line.append(*SEP)
-        line.append(where, MUTED)
+        line.append(" │ ", pal.style(Role.SEPARATOR))
+        line.append(where, pal.style(Role.MUTED))
     if readonly:
-        line.append(*SEP)
-        line.append("read-only", WARN)
-    line.append(*SEP)
+        line.append(" │ ", pal.style(Role.SEPARATOR))
+        line.append("read-only", pal.style(Role.WARNING, bold=True))
+    line.append(" │ ", pal.style(Role.SEPARATOR))
     if f.age_s is None:
-        line.append("⟳ loading…" if refreshing or (loading and loading.error) else "no data yet", MUTED)
+        line.append("⟳ loading…" if refreshing or (loading and loading.error) else "no data yet", pal.style(Role.MUTED))
         if loading is not None and loading.calls:
-            line.append(*SEP)
-            line.append(f"API {loading.calls:,} calls", TEXT)
+            line.append(" │ ", pal.style(Role.SEPARATOR))
+            line.append(f"API {loading.calls:,} calls", pal.style(Role.TEXT))
             if loading.throttled:
-                line.append(f" · {loading.throttled:,} throttled", WARN)
+                line.append(f" · {loading.throttled:,} throttled", pal.style(Role.WARNING, bold=True))
             if loading.retrying:
-                line.append(f" · {loading.retrying:,} retried", MUTED)
+                line.append(f" · {loading.retrying:,} retried", pal.style(Role.MUTED))
     elif f.error and snap is not None and snap.error_kind == CREDENTIALS:
-        line.append("⚠ CREDENTIALS EXPIRED", BAD)
+        line.append("⚠ CREDENTIALS EXPIRED", pal.style(Role.FAILED, bold=True))
     elif f.error:
-        line.append(f"⚠ STALE {fmt.duration(f.age_s)}", BAD)
+        line.append(f"⚠ STALE {fmt.duration(f.age_s)}", pal.style(Role.FAILED, bold=True))
     elif f.stale:
-        line.append(f"⚠ updated {fmt.age(f.age_s)}", WARN)
+        line.append(f"⚠ updated {fmt.age(f.age_s)}", pal.style(Role.WARNING, bold=True))
     else:
-        line.append(f"● updated {fmt.age(f.age_s)}", Style(color="#3fb950"))
+        line.append(f"● updated {fmt.age(f.age_s)}", pal.style(Role.SUCCEEDED))
     if snap is not None and snap.loading:
-        line.append("  ⟳ reading arrays…", ACCENT)
+        line.append("  ⟳ reading arrays…", pal.style(Role.ACCENT, bold=True))
     elif refreshing and f.age_s is not None:
-        line.append("  ⟳", ACCENT)
+        line.append("  ⟳", pal.style(Role.ACCENT, bold=True))
     if snap is not None:
-        line.append(*SEP)
-        line.append(f"API {snap.api_calls:,} calls", TEXT)
+        line.append(" │ ", pal.style(Role.SEPARATOR))
+        line.append(f"API {snap.api_calls:,} calls", pal.style(Role.TEXT))
         if detail >= 2:
-            line.append(f" · {snap.total_api_calls:,} total", MUTED)
+            line.append(f" · {snap.total_api_calls:,} total", pal.style(Role.MUTED))
         if detail >= 1 or snap.throttled_calls:
-            line.append(f" · {snap.throttled_calls:,} throttled", WARN if snap.throttled_calls else MUTED)
+            line.append(f" · {snap.throttled_calls:,} throttled",
+                        pal.style(Role.WARNING, bold=True) if snap.throttled_calls else pal.style(Role.MUTED))
     if slowdown > 1.0:
-        line.append(f" · throttled: polling {slowdown:g}× slower", WARN)
+        line.append(f" · throttled: polling {slowdown:g}× slower", pal.style(Role.WARNING, bold=True))
     if detail >= 3:
         if max_tps:
-            line.append(f" · budget {max_tps:g}/s", MUTED)
-        line.append(f" · every {fmt.duration(refresh_s)}", MUTED)
+            line.append(f" · budget {max_tps:g}/s", pal.style(Role.MUTED))
+        line.append(f" · every {fmt.duration(refresh_s)}", pal.style(Role.MUTED))
     return line
