@@ -31,8 +31,9 @@ from typing import Any, Protocol
 
 from batchtui.aws import BatchPort, BulkResult
 from batchtui.errors import BatchtuiError, OutcomeUnknown
-from batchtui.model import Cancel, Status
+from batchtui.model import Cancel, Job, Status
 from batchtui.plan import CANCEL, KIND_CANCEL, PLAN_TAG, SUBMIT, TERMINATE, Call, Plan
+from batchtui.shapes import submitted_job
 
 MAX_LISTED_ERRORS = 10  # bulk errors named one by one in a summary
 # ListJobs is eventually consistent: a job created a moment ago can take seconds to show. Waits before each lookup.
@@ -186,6 +187,19 @@ def accepted_cancels(outcome: Outcome, at: datetime, by: str = "you") -> tuple[C
             if took:
                 out.append(Cancel(t.job_id, t.job_name, took, at, step.operation == TERMINATE, by))
     return tuple(out)
+
+
+def submitted_jobs(outcome: Outcome, created_at: int) -> tuple[Job, ...]:
+    """The jobs a retry's SubmitJobs made, as AWS first shows them (their dependsOn on earlier steps resolved to
+    the new ids): the dashboard folds them into their originals at once, before the poller lists them."""
+    ids = outcome.new_jobs
+    jobs = []
+    for step, job_id in ids.items():
+        params = outcome.plan.calls[step].resolved(ids)
+        if outcome.run_id:  # as sent: the run's tag is how the audit log and `batchtui plans` name it
+            params["tags"] = {**(params.get("tags") or {}), PLAN_TAG: f"{outcome.run_id}.{step + 1}"}
+        jobs.append(submitted_job(job_id, params, created_at))
+    return tuple(jobs)
 
 
 ProgressFn = Callable[[Progress], Awaitable[None] | None]

@@ -13,11 +13,13 @@ from typing import Any
 from batchtui.errors import ApiError
 from batchtui.limits import MAX_ARRAY_SIZE
 from batchtui.model import (
+    ArrayState,
     Attempt,
     ContainerSettings,
     Dependency,
     EnvVar,
     IndexDetail,
+    Job,
     JobDescription,
     LogEvent,
     LogPage,
@@ -235,3 +237,19 @@ def _list(v: Any) -> list | tuple:
 
 def _text(v: Any) -> str | None:
     return None if v is None else str(v)
+
+
+def submitted_job(job_id: str, params: Mapping, created_at: int) -> Job:
+    """A job SubmitJob has just accepted, from the request that made it (`params`, its references resolved), as
+    DescribeJobs first shows it: SUBMITTED, nothing run. The dashboard shows it until the poller lists the job."""
+    overrides = params.get("containerOverrides") or {}
+    size = _int((params.get("arrayProperties") or {}).get("size"))
+    d = {"jobId": job_id, "jobName": params.get("jobName"), "status": "SUBMITTED", "createdAt": created_at,
+         "jobQueue": params.get("jobQueue"), "jobDefinition": params.get("jobDefinition"),
+         "dependsOn": params.get("dependsOn"), "container": overrides, "parameters": params.get("parameters"),
+         "retryStrategy": params.get("retryStrategy"), "timeout": params.get("timeout"), "tags": params.get("tags"),
+         **({"arrayProperties": {"size": size}} if size is not None else {})}
+    fields = fields_from_detail(d)
+    # Its children are spawned later; until then they are as submitted as the job (the grid says "SUBMITTED").
+    array = ArrayState.of(bytes([Status.SUBMITTED]) * size) if size is not None else None
+    return Job(job_id, **{**fields, "array": array})

@@ -17,7 +17,7 @@ import logging
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -33,7 +33,7 @@ from textual.timer import Timer
 
 from batchtui.errors import BatchtuiError, UsageError, kind_of
 from batchtui.lineage import effective
-from batchtui.model import Cancel, Snapshot, split_child_id
+from batchtui.model import Cancel, Job, Snapshot, build_pipelines, ordered_jobs, split_child_id
 from batchtui.ui import palette as pal
 from batchtui.ui.events import TOAST_ORDER, WARN, Event, cancels_accepted, diff, retries_seen
 from batchtui.ui.insight import JobInsight, job_insights
@@ -129,6 +129,9 @@ class BatchtuiApp(App[int]):
         # Cancels sent from this app and accepted by AWS: every snapshot carries them, so the screens say
         # "cancelling" (who, when, what is left) from the moment AWS accepts, not when its statuses catch up.
         self.cancels: tuple[Cancel, ...] = ()
+        # Retries sent from this app that the poller has not listed yet (ListJobs lags SubmitJob): added to every
+        # snapshot until it has them, so a retry is in its original's node from the moment AWS accepts it.
+        self.submitted: dict[str, Job] = {}
         self.events: list[Event] = []  # the latest MAX_EVENTS of this queue
         # Events ever added for this queue: `events` is trimmed, so screens count what they showed by this.
         self.events_added = 0
@@ -323,7 +326,31 @@ class BatchtuiApp(App[int]):
             self.screen.snapshot_changed()
 
     def _with_cancels(self, snap: Snapshot) -> Snapshot:
-        return snap if snap.cancels == self.cancels else replace(snap, cancels=self.cancels)
+        """The snapshot with what this app sent and AWS accepted that the snapshot cannot show yet."""
+        if snap.cancels != self.cancels:
+            snap = replace(snap, cancels=self.cancels)
+        if not snap.error:  # the poller lists them: from now on they are its
+            seen = {j.job_id for j in snap.jobs}
+            self.submitted = {k: j for k, j in self.submitted.items() if k not in seen}
+        return _with_jobs(snap, self.submitted.values())
+
+    def retries_submitted(self, jobs: tuple[Job, ...]) -> None:
+        """AWS accepted these SubmitJobs: show them in their originals now, not after the poller finds them."""
+        if not jobs:
+            return
+        self.submitted.update((j.job_id, j) for j in jobs)
+        if self.raw is None:
+            return
+        prev_raw = self.raw
+        self.raw = _with_jobs(self.raw, jobs)
+        self.snap = effective(self.raw)
+        self.insights = job_insights(self.snap)
+        events = retries_seen(prev_raw, self.raw)
+        self.events.extend(events)
+        self.events_added += len(events)
+        del self.events[:-MAX_EVENTS]
+        if isinstance(self.screen, DashboardScreen):
+            self.screen.snapshot_changed()
 
     def cancel_accepted(self, cancels: tuple[Cancel, ...]) -> None:
         """AWS accepted these cancels: said once in the feed, and shown at once on the current snapshot (its
@@ -581,6 +608,15 @@ class BatchtuiApp(App[int]):
 
         self._exit_renderables.append(Text(f"batchtui crashed: {self._exception!r}"))
         self._close_messages_no_wait()
+
+
+def _with_jobs(snap: Snapshot, extra: Iterable[Job]) -> Snapshot:
+    have = {j.job_id for j in snap.jobs}
+    jobs = [*snap.jobs, *(j for j in extra if j.job_id not in have)]
+    if len(jobs) == len(snap.jobs):
+        return snap
+    pipelines = build_pipelines(jobs)
+    return replace(snap, jobs=ordered_jobs(pipelines, jobs), pipelines=pipelines)
 
 
 def write_crash_log(error: BaseException, path: Path) -> Path | None:

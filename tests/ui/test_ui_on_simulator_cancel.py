@@ -146,3 +146,44 @@ async def test_an_accepted_cancel_shows_before_any_refresh_and_a_refresh_keeps_i
         await wait_for(pilot, lambda: source.refreshes > refreshes and not app.refreshing)
         assert app.insights[c.job_id].cancelling and app.snap.cancels == app.cancels
         assert not [e for e in app.events if e.alert and e.job_id == c.job_id]
+
+
+async def test_a_retry_sent_from_the_dashboard_is_in_its_original_at_once_with_the_plans_ids():
+    import ui_factory as f
+
+    from batchtui.execute import Outcome, StepResult, submitted_jobs
+    from batchtui.lineage import join
+    from batchtui.plan import PLAN_TAG, Selection, plan_retry
+
+    snap = f.reference(400)
+    b = snap.by_name("JobB")
+    failed = b.array.indices(Status.FAILED)
+    source = f.ScriptedSource([snap])
+    app = BatchtuiApp(source, refresh_s=3600, bell=False, clock=lambda: f.NOW)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(pilot, lambda: app.snap is not None and not app.refreshing)
+        plan = plan_retry(app.raw, [Selection(b.job_id)])
+        steps = tuple(StepResult(n, c.operation, c.label, True, job_id=f"new-{n}", job_name=c.params["jobName"])
+                      for n, c in enumerate(plan.calls))
+        jobs = submitted_jobs(Outcome(plan, True, steps, run_id="r1"), f.ms(f.NOW))
+        assert [j.tags[PLAN_TAG] for j in jobs] == [f"r1.{n + 1}" for n in range(len(plan.calls))]
+        refreshes = source.refreshes
+        app.retries_submitted(jobs)
+        await pilot.pause()
+        assert source.refreshes == refreshes
+        # folded into JobB (no new pipeline), its failed indices now the retry's, not yet started
+        assert [j.job_name for j in app.snap.jobs] == ["JobA", "JobB", "JobC", "JobD", "JobE"]
+        assert {r.job_id for r in join(app.raw).repairs[b.job_id].retries} == {j.job_id for j in jobs}
+        shown = app.snap.job(b.job_id).array
+        assert failed and all(shown.status(i) is Status.SUBMITTED for i in failed)
+        assert [e.text for e in app.events][-1].endswith("retried (JobB-retry)")
+        await pilot.press("r")  # the poller has not listed it yet: it stays
+        await wait_for(pilot, lambda: source.refreshes > refreshes and not app.refreshing)
+        assert {r.job_id for r in join(app.raw).repairs[b.job_id].retries} == {j.job_id for j in jobs}
+        # once the poller lists it, the poller's version is the one shown
+        listed = replace(jobs[0], status=Status.RUNNING)
+        source.snapshots = [replace(snap, jobs=(*snap.jobs, listed))]
+        await pilot.press("r")
+        await wait_for(pilot, lambda: source.refreshes > refreshes + 1 and not app.refreshing)
+        assert app.raw.job(listed.job_id).status is Status.RUNNING and listed.job_id not in app.submitted
+        assert sum(1 for e in app.events if e.text.endswith("retried (JobB-retry)")) == 1

@@ -307,9 +307,11 @@ class ActionScreen(ModalScreen[bool]):
         self._safe(self.refresh_bindings)
         self.dash.notify(outcome.summary().splitlines()[0], title=plan.kind.capitalize(),
                          severity="information" if outcome.ok else "error")
-        from batchtui.execute import accepted_cancels
+        from batchtui.execute import accepted_cancels, submitted_jobs
 
-        self.dash.cancel_accepted(accepted_cancels(outcome, self.dash.data_now()))
+        now = self.dash.data_now()
+        self.dash.cancel_accepted(accepted_cancels(outcome, now))
+        self.dash.retries_submitted(submitted_jobs(outcome, int(now.timestamp() * 1000)))
         self.dash.start_refresh()
 
     def _keep_waiting(self, plan: Plan, outcome: Any) -> None:
