@@ -100,6 +100,11 @@ def test_retry_window_at_80x24_keeps_its_keys_on_screen(snap_compare):
     assert snap_compare(app_on(f.reference_source(400)), terminal_size=(80, 24), run_before=steps("down", "R"))
 
 
+def test_retry_window_at_100x30_keeps_its_keys_on_screen(snap_compare):
+    """At 100×30 too: the plan scrolls, `y · d · Tab · Esc` stays visible."""
+    assert snap_compare(app_on(f.reference_source(400)), terminal_size=SMALL, run_before=steps("down", "R"))
+
+
 def test_pipeline_screen_at_80x24(snap_compare):
     """At 80×24 the jobs table keeps Status, Progress and Outlook (low-value columns give way first)."""
     assert snap_compare(app_on(f.reference_source()), terminal_size=(80, 24), run_before=steps())
