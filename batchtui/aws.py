@@ -37,6 +37,7 @@ from batchtui.budget import TokenBucket
 from batchtui.errors import (
     AccessDenied,
     ApiError,
+    ApiRefused,
     BatchtuiError,
     CredentialsError,
     EndpointUnreachable,
@@ -517,8 +518,8 @@ def map_error(e: BaseException, op: str, *, service: str = "batch", profile: str
             return ServerError(f"{op} failed on AWS's side (HTTP {status} {code or 'error'}){after}{detail}")
         if status == 404 and not code:
             # Batch has no 404 error of its own: the endpoint does not have this operation's route at all.
-            return ApiError(f"{op} was refused (HTTP 404): {url} does not offer {op} (check --endpoint-url){detail}")
-        return ApiError(f"{op} was refused ({code or f'HTTP {status}'}){detail}")
+            return ApiRefused(f"{op} was refused (HTTP 404): {url} does not offer {op} (check --endpoint-url){detail}")
+        return ApiRefused(f"{op} was refused ({code or f'HTTP {status}'}){detail}")
     if isinstance(e, bex.NoCredentialsError):
         return CredentialsError("no AWS credentials found: run `aws configure` or `aws sso login --profile X`, "
                                 "or set AWS_PROFILE")
@@ -542,7 +543,7 @@ def map_error(e: BaseException, op: str, *, service: str = "batch", profile: str
         return EndpointUnreachable(f"cannot reach {url}: connection failed (check --endpoint-url, --region and your "
                                    "network)")
     if isinstance(e, bex.ParamValidationError):
-        return ApiError(f"{op} request was invalid: {_one_line(str(e))}")
+        return ApiRefused(f"{op} request was invalid: {_one_line(str(e))}")
     if isinstance(e, ResponseParserError):  # lives in botocore.parsers, not botocore.exceptions
         return ServerError(f"{op}: the answer from {url} could not be read (malformed body)")
     if isinstance(e, bex.HTTPClientError):

@@ -51,6 +51,11 @@ class ApiError(BatchtuiError):
     """Any other answer from the API that is an error (4xx/5xx, malformed body)."""
 
 
+class ApiRefused(ApiError):
+    """AWS read the request and said no (a 4xx other than throttling: ClientException, an invalid parameter): the
+    same request sent again gets the same answer, so nothing should send it again by itself."""
+
+
 class OutputClosed(BatchtuiError):
     """stdout was closed (a pipe's reader went away) before something the user had to see was shown (exit 1)."""
 

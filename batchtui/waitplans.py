@@ -418,7 +418,11 @@ async def _submit(sender: Sender, plan: StoredPlan, k: int, events: list[PlanEve
     if outcome.unknown:  # left "submitting": the next round looks for it by its tag before sending again
         events.append(PlanEvent(plan.plan_id, step.name, "unknown", f"{step.name}: {outcome.error}"))
         return plan
-    # Refused or never sent (throttled, say): nothing was created, so it may be sent in a later round.
+    if result is not None and result.refused:  # the same request would be refused every round: drop it, say why
+        events.append(PlanEvent(plan.plan_id, step.name, DROPPED, f"{step.name} dropped: AWS refused it "
+                                f"({result.error})"))
+        return _set(sender, plan, k, state=DROPPED, reason=f"refused: {result.error}")
+    # Never sent (throttled past our retries, no connection): nothing was created, so a later round sends it.
     events.append(PlanEvent(plan.plan_id, step.name, "error", f"{step.name} not submitted: {outcome.error}"))
     return _set(sender, plan, k, state=WAITING, reason=f"not submitted: {outcome.error}")
 

@@ -13,6 +13,7 @@ import pytest
 from actions_factory import reference
 
 from batchtui import execute, waitplans
+from batchtui.errors import ApiRefused, EndpointUnreachable, Throttled
 from batchtui.model import Status
 from batchtui.plan import PLAN_TAG, Ref, Selection, plan_retry
 
@@ -28,10 +29,14 @@ class FakeApi:
         self.submitted: list[dict] = []
         self.delay_s = delay_s
         self.crash = False
+        self.refuse: Exception | None = None  # raised by every SubmitJob (nothing is created)
         self.calls = self.throttled = 0
 
     async def submit_job(self, **params):
         await asyncio.sleep(self.delay_s)
+        if self.refuse is not None:
+            self.calls += 1
+            raise self.refuse
         self.submitted.append(params)
         job_id = f"new-{len(self.submitted)}"
         params["jobId"] = job_id
@@ -170,6 +175,29 @@ def test_a_step_whose_upstream_fails_is_dropped_with_the_reason_and_so_is_what_w
     assert "JobC[7] FAILED and is not being retried, so JobD-retry would fail at once" in events[0].text
     assert "waits for JobD-retry, which was dropped" in events[1].text
     assert waitplans.load(tmp_path / "p1.json").state == waitplans.DONE
+
+
+@pytest.mark.parametrize("error, dropped", [
+    (ApiRefused("SubmitJob was refused (ClientException): job definition work:3 is INACTIVE"), True),
+    (Throttled("AWS is throttling SubmitJob"), False),
+    (EndpointUnreachable("cannot reach http://127.0.0.1:1"), False)])
+def test_a_step_aws_refuses_for_good_is_dropped_once_and_a_throttled_one_waits_for_the_next_round(
+        tmp_path, error, dropped):
+    kept(tmp_path)
+    api = FakeApi()
+    api.refuse = error
+    sender = waitplans.Sender(api, tmp_path)
+    done = reference(RUNNING[0], "SSSFSFSSSS")
+    first = asyncio.run(waitplans.advance(sender, "p1", done))
+    again = asyncio.run(waitplans.advance(sender, "p1", done))
+    stored = waitplans.load(tmp_path / "p1.json")
+    if dropped:
+        assert [e.kind for e in first] == ["dropped", "dropped"] and again == [] and api.calls == 1
+        assert "JobD-retry dropped: AWS refused it" in first[0].text and "INACTIVE" in first[0].text
+        assert stored.state == waitplans.DONE and stored.steps[0].reason.startswith("refused: ")
+    else:  # nothing was created: the same step is tried again in the next round, still waiting
+        assert [e.kind for e in first] == ["error"] and [e.kind for e in again] == ["error"] and api.calls == 2
+        assert stored.state == waitplans.PENDING and stored.steps[0].state == waitplans.WAITING
 
 
 def test_two_batchtui_processes_never_both_submit_a_step(tmp_path):
