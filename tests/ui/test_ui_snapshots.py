@@ -127,6 +127,22 @@ def test_failures_view(snap_compare):
     assert snap_compare(app_on(f.reference_source()), terminal_size=SIZE, run_before=steps("F"))
 
 
+def test_pipeline_screen_after_a_cancel_says_cancelling_not_running(snap_compare):
+    """JobC terminated by you (AWS accepted it, has not caught up): ⊘ CANCELLING in the graph and the table, outlook
+    cancelled for it and what depends on it, no rate or ETA, one event line."""
+    from batchtui.model import Cancel
+
+    app = app_on(f.reference_source())
+
+    async def cancel(pilot: Pilot) -> None:
+        await steps()(pilot)
+        c = app.snap.by_name("JobC")
+        app.cancel_accepted((Cancel(c.job_id, "JobC", None, f.NOW, terminate=True),))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=cancel)
+
+
 def test_pipeline_screen_with_stuck_work(snap_compare):
     """Stalled arrays say why on the graph and in the jobs table (⊘ no instance fits) instead of an ETA."""
     assert snap_compare(app_on(_stuck()), terminal_size=SIZE, run_before=steps())
