@@ -37,7 +37,6 @@ from batchtui.budget import TokenBucket
 from batchtui.errors import (
     AccessDenied,
     ApiError,
-    ApiRefused,
     BatchtuiError,
     CredentialsError,
     EndpointUnreachable,
@@ -518,8 +517,9 @@ def map_error(e: BaseException, op: str, *, service: str = "batch", profile: str
             return ServerError(f"{op} failed on AWS's side (HTTP {status} {code or 'error'}){after}{detail}")
         if status == 404 and not code:
             # Batch has no 404 error of its own: the endpoint does not have this operation's route at all.
-            return ApiRefused(f"{op} was refused (HTTP 404): {url} does not offer {op} (check --endpoint-url){detail}")
-        return ApiRefused(f"{op} was refused ({code or f'HTTP {status}'}){detail}")
+            return ApiError(f"{op} was refused (HTTP 404): {url} does not offer {op} (check --endpoint-url){detail}",
+                            refused=True)
+        return ApiError(f"{op} was refused ({code or f'HTTP {status}'}){detail}", refused=True)
     if isinstance(e, bex.NoCredentialsError):
         return CredentialsError("no AWS credentials found: run `aws configure` or `aws sso login --profile X`, "
                                 "or set AWS_PROFILE")
@@ -543,7 +543,7 @@ def map_error(e: BaseException, op: str, *, service: str = "batch", profile: str
         return EndpointUnreachable(f"cannot reach {url}: connection failed (check --endpoint-url, --region and your "
                                    "network)")
     if isinstance(e, bex.ParamValidationError):
-        return ApiRefused(f"{op} request was invalid: {_one_line(str(e))}")
+        return ApiError(f"{op} request was invalid: {_one_line(str(e))}", refused=True)
     if isinstance(e, ResponseParserError):  # lives in botocore.parsers, not botocore.exceptions
         return ServerError(f"{op}: the answer from {url} could not be read (malformed body)")
     if isinstance(e, bex.HTTPClientError):

@@ -48,12 +48,14 @@ class Throttled(BatchtuiError):
 
 
 class ApiError(BatchtuiError):
-    """Any other answer from the API that is an error (4xx/5xx, malformed body)."""
+    """Any other answer from the API that is an error (4xx/5xx, malformed body).
 
+    `refused`: AWS read the request and said no (a 4xx other than throttling: ClientException, an invalid
+    parameter); the same request sent again gets the same answer, so nothing should send it again by itself."""
 
-class ApiRefused(ApiError):
-    """AWS read the request and said no (a 4xx other than throttling: ClientException, an invalid parameter): the
-    same request sent again gets the same answer, so nothing should send it again by itself."""
+    def __init__(self, message: str = "", *, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class OutputClosed(BatchtuiError):

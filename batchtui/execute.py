@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from batchtui.aws import BatchPort, BulkResult
-from batchtui.errors import AccessDenied, ApiRefused, BatchtuiError, OutcomeUnknown, UnknownQueue
+from batchtui.errors import AccessDenied, ApiError, BatchtuiError, OutcomeUnknown, UnknownQueue
 from batchtui.model import Cancel, Job, Status
 from batchtui.plan import CANCEL, KIND_CANCEL, PLAN_TAG, SUBMIT, TERMINATE, Call, Plan
 from batchtui.shapes import submitted_job
@@ -60,7 +60,7 @@ class StepResult:
     errors: tuple[Mapping[str, str], ...] = ()  # bulk calls: {"jobId", "code", "message"}
     error: str | None = None  # one line: why the step failed
     unknown: bool = False  # sent, answer lost, and no lookup could tell whether it took effect
-    refused: bool = False  # AWS said no for good (ApiRefused, AccessDenied): sending it again gets the same answer
+    refused: bool = False  # AWS said no for good (ApiError.refused, AccessDenied): the same again gets the same no
     note: str | None = None  # e.g. how a lost answer was recovered
 
     @property
@@ -368,8 +368,8 @@ class _Run:
         except OutcomeUnknown as e:
             return await self._find_lost(base, params, e)
         except BatchtuiError as e:  # refused, throttled past our retries, or never sent: nothing was created
-            return replace(base, ok=False, error=f"not submitted: {e}",
-                           refused=isinstance(e, ApiRefused | AccessDenied | UnknownQueue))
+            refused = isinstance(e, AccessDenied | UnknownQueue) or (isinstance(e, ApiError) and e.refused)
+            return replace(base, ok=False, error=f"not submitted: {e}", refused=refused)
         job_id = resp.get("jobId")
         if not job_id:
             return replace(base, ok=False, unknown=True,

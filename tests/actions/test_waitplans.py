@@ -13,7 +13,7 @@ import pytest
 from actions_factory import reference
 
 from batchtui import execute, waitplans
-from batchtui.errors import ApiRefused, EndpointUnreachable, Throttled
+from batchtui.errors import ApiError, EndpointUnreachable, Throttled
 from batchtui.model import Status
 from batchtui.plan import PLAN_TAG, Ref, Selection, plan_retry
 
@@ -178,8 +178,9 @@ def test_a_step_whose_upstream_fails_is_dropped_with_the_reason_and_so_is_what_w
 
 
 @pytest.mark.parametrize("error, dropped", [
-    (ApiRefused("SubmitJob was refused (ClientException): job definition work:3 is INACTIVE"), True),
+    (ApiError("SubmitJob was refused (ClientException): job definition work:3 is INACTIVE", refused=True), True),
     (Throttled("AWS is throttling SubmitJob"), False),
+    (ApiError("SubmitJob failed: a 4xx botocore could not read"), False),
     (EndpointUnreachable("cannot reach http://127.0.0.1:1"), False)])
 def test_a_step_aws_refuses_for_good_is_dropped_once_and_a_throttled_one_waits_for_the_next_round(
         tmp_path, error, dropped):
