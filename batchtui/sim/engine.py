@@ -304,21 +304,7 @@ class Engine:
         self.log_streams: dict[str, tuple[Unit, int]] = {}  # stream name -> (unit, attempt number 1-based)
         self.generations: dict[tuple[int, int], int] = {}
         self.reference_ids: dict[str, str] = {}
-        self._install_queues()
-        from batchtui.sim import scenarios
-
-        if self.config.scenario:
-            scenarios.prepare(self, self.config.scenario)
-        if self.config.world:
-            from batchtui.sim import world
-
-            world.apply(self, dict(self.config.world))
-        if self.config.pipeline == "reference":
-            self.reference_ids = scenarios.submit_reference(self, self.config.array_size)
-        elif self.config.pipeline not in ("none", "", None):
-            raise ValueError(f"unknown pipeline {self.config.pipeline!r} (reference or none)")
-        if self.config.advance_s > 0:
-            self.advance(self.config.advance_s)
+        self._install_queues()  # the default account; a scenario, world file or pipeline is sim/build.py's job
 
     def _install_queues(self) -> None:
         """The default account, sized so the reference pipeline runs as it always has: ProdQueue tries a

@@ -19,10 +19,10 @@ from __future__ import annotations
 import copy
 import json
 from importlib import resources as importlib_resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from batchtui.sim.engine import Engine
+from batchtui.sim.api import BatchService
+from batchtui.sim.engine import Engine
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/pipeline/{}:2026.11.2"
 JOB_ROLE = "arn:aws:iam::123456789012:role/BatchPipelineJobRole"
@@ -128,8 +128,6 @@ def prepare(engine: Engine, scenario: str) -> None:
         jobdef.container = {**jobdef.container, "environment": [*env, {"name": "SIM_FAIL_INDICES", "value": waves}]}
     elif scenario == "blocked-head":
         register_definitions(engine)
-        from batchtui.sim.api import BatchService
-
         BatchService(engine).call("SubmitJob", {
             "jobName": "Reindex-Everything", "jobQueue": "ProdQueue", "jobDefinition": "JobA-list-and-validate:1",
             "containerOverrides": {"resourceRequirements": [{"type": "VCPU", "value": "256"},
@@ -141,8 +139,6 @@ def prepare(engine: Engine, scenario: str) -> None:
 
 def submit_reference(engine: Engine, array_size: int) -> dict[str, str]:
     """Register the job definitions and submit the five jobs to ProdQueue; returns {JobName: jobId}."""
-    from batchtui.sim.api import BatchService
-
     register_definitions(engine)
     service = BatchService(engine)
     ids: dict[str, str] = {}

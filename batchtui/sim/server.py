@@ -28,6 +28,7 @@ from aiohttp import web
 
 from batchtui.budget import TokenBucket
 from batchtui.sim.api import BatchService
+from batchtui.sim.build import build_engine
 from batchtui.sim.engine import Engine, SimConfig, SimError
 from batchtui.sim.logs import LogsService
 
@@ -45,7 +46,7 @@ class SimServer:
                  engine: Engine | None = None) -> None:
         self.config = config or SimConfig()
         self.host, self.port = host, port
-        self.engine = engine if engine is not None else Engine(self.config)
+        self.engine = engine if engine is not None else build_engine(self.config)
         self.batch = BatchService(self.engine)
         self.logs = LogsService(self.engine)
         self._batch_routes = {op.lower(): op for op in self.batch.operations}
@@ -302,7 +303,7 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         config = config_from_args(args)
-        engine = Engine(config)  # a world file the API refuses is a usage error, before anything is served
+        engine = build_engine(config)  # a world file the API refuses is a usage error, before anything is served
     except ValueError as e:
         raise UsageError(str(e)) from None
     try:

@@ -33,6 +33,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from batchtui.sim.api import BatchService
 from batchtui.sim.engine import Engine, SimError
 
 SECTIONS = (("computeEnvironment", "CreateComputeEnvironment"), ("jobQueue", "CreateJobQueue"),
@@ -60,8 +61,6 @@ def load(path: str | Path) -> dict[str, list[dict[str, Any]]]:
 
 def apply(engine: Engine, world: dict[str, list[dict[str, Any]]], where: str = "world file") -> dict[str, str]:
     """Make every declared thing through the simulator's API; the jobs' ids by name."""
-    from batchtui.sim.api import BatchService
-
     service = BatchService(engine)
     ids: dict[str, str] = {}
     for name, operation in SECTIONS:

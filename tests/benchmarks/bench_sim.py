@@ -20,7 +20,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 
-from batchtui.sim.engine import STATUS_NAMES, Engine, SimConfig  # noqa: E402
+from batchtui.sim.build import build_engine
+from batchtui.sim.engine import STATUS_NAMES, SimConfig  # noqa: E402
 from batchtui.sim.server import SimServer, run_in_thread  # noqa: E402
 
 
@@ -46,7 +47,7 @@ def main() -> None:
     base = dict(speed=0.0, seed=args.seed, array_size=n, start_ms=1_790_000_000_000)
 
     t = time.perf_counter()
-    engine = Engine(SimConfig(**base))
+    engine = build_engine(SimConfig(**base))
     build = time.perf_counter() - t
     jobs = len(engine.job_list) + sum(j.size for j in engine.job_list)
     print(f"reference pipeline, array size {n:,}: {jobs:,} jobs")

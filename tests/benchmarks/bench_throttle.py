@@ -24,6 +24,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from batchtui.sim.build import build_engine
 from batchtui.sim.engine import Engine, SimConfig
 from batchtui.sim.scenarios import submit_reference
 from batchtui.sim.server import SimServer
@@ -79,7 +80,7 @@ def _error(status: int, code: str, message: str) -> web.Response:
 
 
 def world(pipelines: int, size: int) -> Engine:
-    engine = Engine(SimConfig(speed=0.0, seed=11, pipeline="reference", array_size=size))
+    engine = build_engine(SimConfig(speed=0.0, seed=11, pipeline="reference", array_size=size))
     for _ in range(pipelines - 1):
         submit_reference(engine, size)
     engine.advance(MID_RUN_S)

@@ -32,7 +32,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
-from batchtui.sim.engine import Engine, SimConfig  # noqa: E402
+from batchtui.sim.build import build_engine
+from batchtui.sim.engine import SimConfig  # noqa: E402
 from batchtui.sim.server import parse_outage, run_in_thread  # noqa: E402
 
 QUEUE = "ProdQueue"
@@ -61,7 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def run_length_s(size: int, seed: int) -> float:
     """Simulated seconds from submission to the end of the reference run (a dry run of the same engine)."""
-    engine = Engine(SimConfig(speed=0.0, seed=seed, pipeline="reference", array_size=size, start_ms=0))
+    engine = build_engine(SimConfig(speed=0.0, seed=seed, pipeline="reference", array_size=size, start_ms=0))
     engine.run_until_idle()
     return (engine.now_ms - engine.start_ms) / 1000
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from batchtui.sim.api import BatchService
+from batchtui.sim.build import build_engine
 from batchtui.sim.engine import (
     DEPENDENCY_FAILED,
     FAILED,
@@ -24,7 +25,7 @@ def engine(**fields: Any) -> Engine:
     fields.setdefault("speed", 0.0)
     fields.setdefault("pipeline", "none")
     fields.setdefault("start_ms", START_MS)
-    e = Engine(SimConfig(**fields))
+    e = build_engine(SimConfig(**fields))
     e.register_job_definition("work", {
         "image": "busybox",
         "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "2048"}],

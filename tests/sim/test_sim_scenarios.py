@@ -10,8 +10,9 @@ import pytest
 from sim_harness import START_MS, Sim
 
 from batchtui.cli import sim_parser
+from batchtui.sim.build import build_engine
 from batchtui.sim.capacity import CE_INVALID, COMPUTE_ENVIRONMENT_MAX_RESOURCE, JOB_RESOURCE_REQUIREMENT
-from batchtui.sim.engine import FAILED, Engine, SimConfig
+from batchtui.sim.engine import FAILED, SimConfig
 from batchtui.sim.server import config_from_args
 
 
@@ -103,11 +104,11 @@ def test_disabled_ce_leaves_jobb_waiting_without_a_reason(make_sim: Any) -> None
 
 
 def test_spot_storm_and_oom_wave_scenarios():
-    from batchtui.sim.engine import Engine, SimConfig
+    from batchtui.sim.engine import SimConfig
     from batchtui.sim.scenarios import OOM_WAVE_EVERY
 
     def reclaimed_share(scenario: str | None) -> float:
-        e = Engine(SimConfig(speed=0.0, seed=11, array_size=300, scenario=scenario))
+        e = build_engine(SimConfig(speed=0.0, seed=11, array_size=300, scenario=scenario))
         e.advance(3 * 3600)
         attempts = [a for c in e.jobs[e.reference_ids["JobB"]].children for a in c.attempts or ()]
         reclaimed = [a for a in attempts if (a.status_reason or "").startswith("Host EC2")]
@@ -115,7 +116,7 @@ def test_spot_storm_and_oom_wave_scenarios():
         return len(reclaimed) / len(attempts)
 
     assert reclaimed_share("spot-storm") > 0.2 > 0.05 > reclaimed_share(None)  # a storm, not the usual few
-    wave = Engine(SimConfig(speed=0.0, seed=11, array_size=60, scenario="oom-wave"))
+    wave = build_engine(SimConfig(speed=0.0, seed=11, array_size=60, scenario="oom-wave"))
     wave.advance(3 * 3600)
     c = wave.jobs[wave.reference_ids["JobC"]]
     ooms = {ch.index for ch in c.children if ch.attempts and (ch.attempts[-1].reason or "").startswith(
@@ -158,11 +159,11 @@ def test_the_reference_run_fails_with_a_realistic_mix_reproducibly(make_sim: Any
     assert c["dependency"] == sum(b.values()) and 30 <= c["oom"] <= 100
     assert 1 <= b["app"] + c["app"] <= 12  # a couple of application errors in 20,000 indices
     # the same seed gives the same failures; another seed others, in the same mix
-    again = Engine(SimConfig(speed=0.0, seed=11, array_size=10_000, start_ms=START_MS))
+    again = build_engine(SimConfig(speed=0.0, seed=11, array_size=10_000, start_ms=START_MS))
     again.run_until_idle()
     jobb = sim.engine.jobs[sim.engine.reference_ids["JobB"]]
     assert again.jobs[again.reference_ids["JobB"]].by_status[FAILED] == jobb.by_status[FAILED]
-    other = Engine(SimConfig(speed=0.0, seed=12, array_size=10_000, start_ms=START_MS))
+    other = build_engine(SimConfig(speed=0.0, seed=12, array_size=10_000, start_ms=START_MS))
     other.run_until_idle()
     assert other.jobs[other.reference_ids["JobB"]].by_status[FAILED] != jobb.by_status[FAILED]
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from batchtui.sim import world
-from batchtui.sim.engine import Engine, SimConfig
+from batchtui.sim.build import build_engine
+from batchtui.sim.engine import SimConfig
 from batchtui.sim.server import SimServer
 
 TINY = Path(__file__).parent / "worlds" / "tiny.toml"
@@ -22,7 +23,7 @@ async def test_a_world_file_declares_environments_queues_and_jobs_that_behave(mo
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    engine = Engine(SimConfig(speed=0.0, pipeline="none", world=world.load(TINY)))
+    engine = build_engine(SimConfig(speed=0.0, pipeline="none", world=world.load(TINY)))
     engine.advance(30 * 60)
     async with SimServer(engine.config, engine=engine) as sim, open_api(endpoint_url=sim.url) as api:
         (queue,) = await api.describe_job_queues(["TinyQueue"])
