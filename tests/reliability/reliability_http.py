@@ -77,7 +77,12 @@ class Lines:
                                      env=env)
         self._q: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
+        self._err: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()
+        # stderr is drained too: a pipe nobody reads fills up (64 KiB) and the process blocks on its next write –
+        # after a Ctrl-C that write is the one that says goodbye, and the process would never exit
+        self._err_pump = threading.Thread(target=self._pump_err, daemon=True)
+        self._err_pump.start()
 
     def _pump(self) -> None:
         assert self.proc.stdout is not None
@@ -95,11 +100,16 @@ class Lines:
     def next_json(self, timeout: float = 20) -> dict:
         return json.loads(self.next(timeout))
 
+    def _pump_err(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._err.append(line)
+
     def stderr(self) -> str:
         if self.proc.poll() is None:
             return ""
-        assert self.proc.stderr is not None
-        return self.proc.stderr.read()
+        self._err_pump.join(5)
+        return "".join(self._err)
 
     def stop(self, sig: int) -> tuple[int, str]:
         self.proc.send_signal(sig)
