@@ -14,9 +14,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
@@ -366,10 +367,39 @@ async def watch(poller: Any, args: argparse.Namespace, printer: Printer, extra: 
         await asyncio.sleep(delay)
 
 
+async def interruptible(work: Awaitable[int], insist_after_s: float = 1.0) -> int:
+    """Ctrl-C ends the run, always: it cancels the work, and if the cancellation is swallowed on its way (in Python
+    3.11 a timeout firing at the same moment turns it into a TimeoutError, and a --watch would go on for ever) the
+    run is interrupted anyway `insist_after_s` later."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+
+    def interrupted() -> None:
+        if task is not None:
+            task.cancel()
+            loop.call_later(insist_after_s, _insist, task)
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, interrupted)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or a platform without it
+        return await work
+    try:
+        return await work
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
+def _insist(task: asyncio.Task) -> None:
+    if not task.done():
+        raise KeyboardInterrupt  # asyncio lets it out of the loop: asyncio.run ends, main() says 130
+
+
 def main(args: argparse.Namespace) -> int:
     printer = Printer(args.json, output=getattr(args, "output", None), query=getattr(args, "query", None))
     try:
-        return asyncio.run(run(args, printer, _extra_fields()))
+        return asyncio.run(interruptible(run(args, printer, _extra_fields())))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED  # Ctrl-C: quietly
     except BrokenPipeError:
