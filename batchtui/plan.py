@@ -144,7 +144,7 @@ class Call:
 
     def resolved(self, job_ids: Mapping[int, str]) -> dict[str, Any]:
         """params with every Ref replaced by the job id step `ref.step` returned (KeyError if it has none)."""
-        return _substitute(self.params, job_ids)
+        return substitute(self.params, job_ids)
 
     def to_json(self) -> dict[str, Any]:
         return {"operation": self.operation, "params": _jsonable(self.params), "label": self.label}
@@ -308,14 +308,16 @@ def _target_json(t: Target | Skip) -> dict[str, Any]:
     return out
 
 
-def _substitute(value: Any, job_ids: Mapping[int, str]) -> Any:
-    if isinstance(value, Ref) and not value.waiting:  # a waiting step's id is known only once it is sent
+def substitute(value: Any, job_ids: Mapping[int, str], *, waiting: bool = False) -> Any:
+    """`value` with each Ref replaced by the id its step's SubmitJob returned. A waiting step's id is known only
+    once it is sent: its Refs stay unless `waiting` (waitplans fills them from the plan file's submitted steps)."""
+    if isinstance(value, Ref) and (waiting or not value.waiting):
         job_id = job_ids[value.step]
         return f"{job_id}:{value.index}" if value.index is not None else job_id
     if isinstance(value, Mapping):
-        return {k: _substitute(v, job_ids) for k, v in value.items()}
+        return {k: substitute(v, job_ids, waiting=waiting) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_substitute(v, job_ids) for v in value]
+        return [substitute(v, job_ids, waiting=waiting) for v in value]
     return value
 
 

@@ -38,7 +38,7 @@ from batchtui.aws import BatchPort
 from batchtui.errors import BatchtuiError, UsageError
 from batchtui.execute import LOOKUP_DELAYS_S, REGISTRY, Outcome, Recorder, Registry, execute
 from batchtui.model import RETRY_OF_TAG, Snapshot
-from batchtui.plan import FAILS, KIND_RETRY, PLAN_TAG, SUBMIT, WAITS, Call, Condition, Plan, Ref, index_runs
+from batchtui.plan import FAILS, KIND_RETRY, PLAN_TAG, SUBMIT, WAITS, Call, Condition, Plan, Ref, index_runs, substitute
 from batchtui.statedir import state_dir
 
 VERSION = 1
@@ -406,7 +406,7 @@ def _why_not(plan: StoredPlan, k: int, snap: Snapshot) -> tuple[str, str] | None
 async def _submit(sender: Sender, plan: StoredPlan, k: int, events: list[PlanEvent]) -> StoredPlan:
     step = plan.steps[k]
     ids = {j: s.job_id for j, s in enumerate(plan.steps) if s.job_id}
-    one = Plan(KIND_RETRY, (Call(SUBMIT, _fill(step.params, ids), step.label),), ())
+    one = Plan(KIND_RETRY, (Call(SUBMIT, substitute(step.params, ids, waiting=True), step.label),), ())
     # A registry of its own: the fingerprint guard is per process, the plan file is what guards across them.
     outcome: Outcome = await execute(sender.api, one, registry=Registry(forbidden=REGISTRY.forbidden),
                                      recorder=sender.recorder, run_id=plan.token(k))
@@ -453,18 +453,6 @@ def _set(sender: Sender, plan: StoredPlan, k: int, **changes: Any) -> StoredPlan
     new = replace(plan, steps=tuple(steps))
     save(new, sender.directory)
     return new
-
-
-def _fill(value: Any, ids: Mapping[int, str]) -> Any:
-    """params with each waiting step's Ref replaced by the id that step's SubmitJob returned."""
-    if isinstance(value, Ref):
-        job_id = ids[value.step]
-        return f"{job_id}:{value.index}" if value.index is not None else job_id
-    if isinstance(value, Mapping):
-        return {k: _fill(v, ids) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_fill(v, ids) for v in value]
-    return value
 
 
 def progress_line(plan: StoredPlan) -> str:
