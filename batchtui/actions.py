@@ -208,9 +208,9 @@ async def wait_plan(api: BatchPort, plan_id: str, *, out: TextIO, err: TextIO, s
         for event in await waitplans.advance(sender, plan_id, snap):
             print(printable(event.text), file=out, flush=True)
         stored = waitplans.load(path)
-        line = waitplans.progress_line(stored)
+        line = printable(waitplans.progress_line(stored))  # a step's reason may quote AWS's error message
         if line != shown:
-            print(f"  {printable(line)}", file=err, flush=True)
+            print(f"  {line}", file=err, flush=True)
             shown = line
         if stored.state != waitplans.PENDING:
             return _waited(stored, journal, out, err)
