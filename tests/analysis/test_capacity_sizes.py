@@ -9,9 +9,9 @@ import io
 from collections import Counter
 from datetime import UTC, datetime
 
-import aiohttp
 import pytest
 from aiohttp import web
+from logproxy import LogProxy
 
 from batchtui import instance_types as it
 from batchtui import poller as poller_module
@@ -30,40 +30,20 @@ DENIED = ('<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Cod
           "<RequestID>0f1e2d3c</RequestID></Response>")
 
 
-class Ec2Refuser:
+class Ec2Refuser(LogProxy):
     """Forwards Batch to the simulator; answers every EC2 query-protocol request (a form POSTed to /) as EC2 does
     for an identity without ec2:DescribeInstanceTypes."""
 
     def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
+        super().__init__(upstream, lambda body: None)  # logs pass through
         self.refused = 0
-        self.url = ""
 
-    async def __aenter__(self) -> Ec2Refuser:
-        self._session = aiohttp.ClientSession()
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._runner.cleanup()
-        await self._session.close()
-
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read()
+    async def _handle(self, request: web.Request) -> web.Response:
         if request.path == "/" and request.content_type == "application/x-www-form-urlencoded":
+            await request.read()
             self.refused += 1
             return web.Response(status=403, text=DENIED, content_type="text/xml")
-        keep = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "x-amz-target")}
-        async with self._session.request(request.method, self.upstream + request.path_qs, data=body,
-                                         headers=keep) as resp:
-            headers = {k: v for k, v in resp.headers.items() if k.lower() in ("content-type", "x-amzn-errortype")}
-            return web.Response(status=resp.status, body=await resp.read(), headers=headers)
+        return await super()._handle(request)
 
 
 def sim_config(scenario: str) -> SimConfig:
