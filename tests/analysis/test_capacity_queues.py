@@ -37,16 +37,21 @@ def reference() -> SimConfig:
     return SimConfig(speed=0.0, seed=11, pipeline="reference", array_size=200, advance_s=0, summary_lag_s=0.0)
 
 
+async def backfill_queue(sim, name: str, *, priority: int) -> None:
+    """Another queue on ProdCE (through the API, as a person would make it) with a 1,000-child Backfill array."""
+    def make() -> None:
+        b = batch(sim.url)
+        b.create_job_queue(jobQueueName=name, priority=priority,
+                           computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "ProdCE"}])
+        b.submit_job(jobName="Backfill", jobQueue=name, jobDefinition="JobB-CPU-Intensive-Processing:1",
+                     arrayProperties={"size": 1000})
+
+    await asyncio.to_thread(make)
+
+
 async def test_a_higher_priority_queue_sharing_the_environment_is_named_with_its_work():
     async with SimServer(reference()) as sim:
-        def urgent():
-            b = batch(sim.url)
-            b.create_job_queue(jobQueueName="UrgentQueue", priority=100,
-                               computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "ProdCE"}])
-            b.submit_job(jobName="Backfill", jobQueue="UrgentQueue", jobDefinition="JobB-CPU-Intensive-Processing:1",
-                         arrayProperties={"size": 1000})
-
-        await asyncio.to_thread(urgent)
+        await backfill_queue(sim, "UrgentQueue", priority=100)
         sim.engine.advance(15 * 60)  # JobA done; Backfill holds ProdCE while JobB's children wait
         before = dict(sim.requests_by_operation)
         w = await jobb_waiting(sim)
@@ -63,14 +68,7 @@ async def test_a_higher_priority_queue_sharing_the_environment_is_named_with_its
 
 async def test_a_lower_priority_queue_on_the_environment_is_no_cause():
     async with SimServer(reference()) as sim:
-        def minor():
-            b = batch(sim.url)
-            b.create_job_queue(jobQueueName="MinorQueue", priority=1,
-                               computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "ProdCE"}])
-            b.submit_job(jobName="Backfill", jobQueue="MinorQueue", jobDefinition="JobB-CPU-Intensive-Processing:1",
-                         arrayProperties={"size": 1000})
-
-        await asyncio.to_thread(minor)
+        await backfill_queue(sim, "MinorQueue", priority=1)
         sim.engine.advance(15 * 60)
         w = await jobb_waiting(sim)
     assert w["cause"] != "lower-priority" and "MinorQueue" not in w["text"]
