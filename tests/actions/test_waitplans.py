@@ -201,15 +201,21 @@ def test_a_step_aws_refuses_for_good_is_dropped_once_and_a_throttled_one_waits_f
         assert stored.state == waitplans.PENDING and stored.steps[0].state == waitplans.WAITING
 
 
-def test_two_batchtui_processes_never_both_submit_a_step(tmp_path):
-    kept(tmp_path)
+def lock_holder(path) -> subprocess.Popen:
+    """Another process holding the plan's lock (flock), started and holding it when this returns."""
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import fcntl, os, sys, time\n"
-        f"fd = os.open({str(tmp_path / 'p1.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
+        "import fcntl, os, time\n"
+        f"fd = os.open({str(path)!r}, os.O_RDWR | os.O_CREAT)\n"
         "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)\n")],
         stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_two_batchtui_processes_never_both_submit_a_step(tmp_path):
+    kept(tmp_path)
+    holder = lock_holder(tmp_path / "p1.lock")
     try:
-        assert holder.stdout.readline().strip() == "held"
         api = FakeApi()
         done = reference(RUNNING[0], "SSSFSFSSSS")
         assert asyncio.run(waitplans.advance(waitplans.Sender(api, tmp_path), "p1", done)) == []
@@ -250,12 +256,7 @@ def test_a_crash_between_submit_and_record_is_resumed_by_finding_the_job_not_by_
 
 def test_a_killed_process_leaves_no_stale_lock(tmp_path):
     kept(tmp_path)
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import fcntl, os, time\n"
-        f"fd = os.open({str(tmp_path / 'p1.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
-        "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)\n")],
-        stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "held"
+    holder = lock_holder(tmp_path / "p1.lock")
     holder.kill()
     holder.wait()
     time.sleep(0.05)
