@@ -18,12 +18,12 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App
@@ -34,7 +34,9 @@ from textual.timer import Timer
 from batchtui.errors import BatchtuiError, UsageError, kind_of
 from batchtui.lineage import effective
 from batchtui.model import Cancel, Job, Snapshot, build_pipelines, ordered_jobs, split_child_id
+from batchtui.triage import FailureGroup
 from batchtui.ui import palette as pal
+from batchtui.ui.dashboard import Dashboard
 from batchtui.ui.events import TOAST_ORDER, WARN, Event, cancels_accepted, diff, retries_seen
 from batchtui.ui.insight import JobInsight, job_insights
 from batchtui.ui.screens.action import ActionScreen
@@ -420,6 +422,18 @@ class BatchtuiApp(App[int]):
             return False
         return True
 
+    @contextmanager
+    def _sending(self) -> Iterator[None]:
+        self.actions_running += 1
+        try:
+            yield
+        finally:
+            self.actions_running -= 1
+
+    def sending(self) -> AbstractContextManager[None]:
+        """Around a retry or cancel being sent (by the plan window): `q` then asks twice."""
+        return self._sending()
+
     async def action_quit(self) -> None:
         """Quit; while a retry or cancel is being sent, only when asked twice (it would stop half way)."""
         if self.actions_running:
@@ -504,7 +518,7 @@ class BatchtuiApp(App[int]):
         if not isinstance(self.screen, FailuresScreen):
             self.push_screen(FailuresScreen())
 
-    def open_group(self, job_id: str, group: Any) -> None:
+    def open_group(self, job_id: str, group: FailureGroup) -> None:
         """A failure group: the array's grid filtered to it, or the plain job's detail."""
         job = self.snap.job(job_id) if self.snap else None
         if job is None:
@@ -608,6 +622,10 @@ class BatchtuiApp(App[int]):
 
         self._exit_renderables.append(Text(f"batchtui crashed: {self._exception!r}"))
         self._close_messages_no_wait()
+
+
+if TYPE_CHECKING:  # mypy checks here that the app is everything its screens may use of it (ui/dashboard.py)
+    _THE_APP_IS_A_DASHBOARD: type[Dashboard] = BatchtuiApp
 
 
 def _with_jobs(snap: Snapshot, extra: Iterable[Job]) -> Snapshot:

@@ -7,12 +7,14 @@ from dataclasses import replace
 
 import pytest
 import ui_factory as f
+from textual.app import App
 from textual.widgets import DataTable, Input, Log
 
 from batchtui.errors import EndpointUnreachable
 from batchtui.model import Attempt, IndexDetail, Status
 from batchtui.plan import Selection
 from batchtui.ui.app import BatchtuiApp
+from batchtui.ui.dashboard import dashboard
 from batchtui.ui.screens.action import ActionScreen
 from batchtui.ui.screens.array import ArrayScreen
 from batchtui.ui.screens.detail import DetailScreen
@@ -233,6 +235,27 @@ async def test_command_line_opens_an_index_and_quits():
         await pilot.press("colon", "q", "enter")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_quitting_while_a_plan_is_being_sent_asks_twice():
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        with app.sending():  # what the plan window holds while its calls go out
+            assert app.actions_running == 1
+            await pilot.press("q")
+            await pilot.pause()
+            assert app.return_code is None
+            assert any("quitting now would stop it half way" in n.message for n in app._notifications)
+            await pilot.press("q")
+            await pilot.pause()
+    assert app.return_code == 0 and app.actions_running == 0
+
+
+async def test_screens_see_the_app_as_a_dashboard_and_refuse_another_host():
+    assert isinstance(dashboard(make()), BatchtuiApp)
+    with pytest.raises(TypeError, match="run in a Dashboard, not in App"):
+        dashboard(App())
 
 
 async def test_help_lists_every_key():

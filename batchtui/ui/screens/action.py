@@ -12,6 +12,7 @@ be confirmed; one no instance type holds is refused, as on the command line.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from rich.style import Style
@@ -27,11 +28,11 @@ from batchtui.capacity import World
 from batchtui.errors import BatchtuiError
 from batchtui.overrides import Overrides
 from batchtui.ui import palette as pal
+from batchtui.ui.dashboard import Dashboard, dashboard
 from batchtui.ui.palette import Role
 
 if TYPE_CHECKING:
     from batchtui.plan import Plan, Selection
-    from batchtui.ui.app import BatchtuiApp
 
 
 
@@ -90,9 +91,9 @@ class ActionScreen(ModalScreen[bool]):
         return (self.state == "plan" and self.plan is not None and not self.plan.empty and self.edited is None
                 and not self.checking)
 
-    @property
-    def dash(self) -> BatchtuiApp:
-        return self.app  # type: ignore[return-value]
+    @cached_property
+    def dash(self) -> Dashboard:
+        return dashboard(self.app)
 
     def compose(self) -> ComposeResult:
         from batchtui.plan import KIND_CANCEL, default_reason
@@ -276,11 +277,8 @@ class ActionScreen(ModalScreen[bool]):
         from batchtui.actions import perform
 
         source: Any = self.dash.source
-        self.dash.actions_running += 1
-        try:
+        with self.dash.sending():
             await self._perform(perform, source, plan)
-        finally:
-            self.dash.actions_running -= 1
 
     async def _perform(self, perform: Any, source: Any, plan: Plan) -> None:
         try:

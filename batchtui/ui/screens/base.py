@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
+from batchtui.ui.dashboard import Dashboard, dashboard
 from batchtui.ui.widgets.status_bar import StatusBar, loading
 
 if TYPE_CHECKING:
     from batchtui.plan import Selection
-    from batchtui.ui.app import BatchtuiApp
 
 MARK_ACTIONS = frozenset({"mark", "mark_matches", "clear_marks"})
 
@@ -22,9 +23,10 @@ class DashboardScreen(Screen):
 
     _seen: object = None
 
-    @property
-    def dash(self) -> BatchtuiApp:
-        return self.app  # type: ignore[return-value]
+    @cached_property
+    def dash(self) -> Dashboard:
+        """The app this screen runs in, as what a screen may use of it (checked once: a screen has one app)."""
+        return dashboard(self.app)
 
     def on_screen_resume(self) -> None:
         try:

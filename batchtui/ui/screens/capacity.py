@@ -6,6 +6,8 @@ shows the command; cancelling a blocking head is the usual planned, confirmed, a
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -19,6 +21,7 @@ from batchtui.capacity import World, diagnose
 from batchtui.model import Snapshot
 from batchtui.sanitize import printable as clean
 from batchtui.ui import palette as pal
+from batchtui.ui.dashboard import Dashboard, dashboard
 from batchtui.ui.palette import Role
 
 FRONT_SHOWN = 10
@@ -141,10 +144,14 @@ class CapacityScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,c", "dismiss", "Close", id="capacity.close"),
                 Binding("ctrl+k", "cancel_head", "Cancel the queue's head", id="capacity.cancel_head")]
 
+    @cached_property
+    def dash(self) -> Dashboard:
+        return dashboard(self.app)
+
     def compose(self) -> ComposeResult:
         with Vertical(id="capacity-box"):
             with VerticalScroll():
-                yield Static(capacity_view(self.app.snap), id="capacity-body")  # type: ignore[attr-defined]
+                yield Static(capacity_view(self.dash.snap), id="capacity-body")
             yield Static(Text("Esc closes · ctrl+k cancels the job at the head of the queue (planned, confirmed, "
                               "audited) · batchtui changes no environment itself: it shows the command",
                               pal.style(Role.MUTED)),
@@ -156,7 +163,7 @@ class CapacityScreen(ModalScreen[None]):
     def recolor(self) -> None:
         """The theme changed while open: the view again, in its colours."""
         if self.is_mounted:
-            self.query_one("#capacity-body", Static).update(capacity_view(self.app.snap))  # type: ignore[attr-defined]
+            self.query_one("#capacity-body", Static).update(capacity_view(self.dash.snap))
 
     def action_cancel_head(self) -> None:
         """The usual cancel of the job blocking the queue: its plan window, confirmation and audit (not in
@@ -164,18 +171,18 @@ class CapacityScreen(ModalScreen[None]):
         from batchtui.plan import Selection
         from batchtui.ui.screens.action import ActionScreen
 
-        app = self.app
-        snap = app.snap  # type: ignore[attr-defined]
+        dash = self.dash
+        snap = dash.snap
         world = snap.capacity if snap is not None else None
-        if getattr(app, "readonly", False):
-            app.notify("read-only: batchtui sends no cancel", severity="warning")
+        if dash.readonly:
+            dash.notify("read-only: batchtui sends no cancel", severity="warning")
             return
-        if world is None or not world.front:
-            app.notify("the front of the queue is not known", severity="warning")
+        if snap is None or world is None or not world.front:
+            dash.notify("the front of the queue is not known", severity="warning")
             return
         head = world.front[0]
         parent, _, index = head.partition(":")
         job = snap.job(parent)
         what = (job.job_name if job else parent) + (f"[{index}]" if index else "")
         self.dismiss()
-        app.push_screen(ActionScreen("cancel", [Selection.parse(head)], what))
+        self.app.push_screen(ActionScreen("cancel", [Selection.parse(head)], what))

@@ -8,6 +8,7 @@ downstream), in the usual plan window, where the changes can still be edited bef
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cached_property
 
 from rich.text import Text
 from textual import on
@@ -24,6 +25,7 @@ from batchtui.sanitize import printable as clean
 from batchtui.triage import FailureGroup, groups_of
 from batchtui.ui import format as fmt
 from batchtui.ui import palette as pal
+from batchtui.ui.dashboard import Dashboard, dashboard
 from batchtui.ui.palette import Role
 
 CAUSE_ROLE = {"oom": Role.FAILED, "app": Role.FAILED, "spot": Role.WARNING, "timeout": Role.WARNING,
@@ -62,13 +64,17 @@ class FailuresScreen(ModalScreen[None]):
         super().__init__()
         self._rows: list[tuple[str, FailureGroup]] = []
 
+    @cached_property
+    def dash(self) -> Dashboard:
+        return dashboard(self.app)
+
     def compose(self) -> ComposeResult:
         with Vertical(id="failures-box"):
             yield DataTable(id="failures-table", cursor_type="row", zebra_stripes=False)
             yield Static(id="failures-foot")
 
     def on_mount(self) -> None:
-        snap = self.app.snap  # type: ignore[attr-defined]
+        snap = self.dash.snap
         self._rows = failure_rows(snap)
         n = sum(g.count for _, g in self._rows)
         self.query_one("#failures-box").border_title = (
@@ -85,7 +91,7 @@ class FailuresScreen(ModalScreen[None]):
                           _when(g.first_ms), _when(g.last_ms), REPAIR_TEXT.get(g.repair, g.repair))
         if not self._rows:
             table.add_row("no failed work in this queue", "", "", "", "", "", "", "")
-        repair = "" if self.app.readonly else " · R retries it with its repair"  # type: ignore[attr-defined]
+        repair = "" if self.dash.readonly else " · R retries it with its repair"
         foot = Text(f"Enter opens the group (the grid filtered to it){repair} · Esc closes", pal.style(Role.MUTED))
         if any(g.sampled for _, g in self._rows):
             foot.append("\n▤ the last error line of the logs read (a few per exit code)", pal.style(Role.MUTED))
@@ -103,21 +109,21 @@ class FailuresScreen(ModalScreen[None]):
         if not self._rows or not 0 <= table.cursor_row < len(self._rows):
             return
         job_id, group = self._rows[table.cursor_row]
-        dash = self.app
+        dash = self.dash
         self.dismiss()
-        dash.open_group(job_id, group)  # type: ignore[attr-defined]
+        dash.open_group(job_id, group)
 
     def action_repair(self) -> None:
         """The group's retry plan, its repair pre-filled: nothing is sent before the plan window's `y`."""
         from batchtui.ui.screens.action import ActionScreen
 
         table = self.query_one(DataTable)
-        if self.app.readonly or not self._rows or not 0 <= table.cursor_row < len(self._rows):  # type: ignore[attr-defined]
+        if self.dash.readonly or not self._rows or not 0 <= table.cursor_row < len(self._rows):
             return
         job_id, group = self._rows[table.cursor_row]
-        snap = self.app.snap  # type: ignore[attr-defined]
+        snap = self.dash.snap
         r = repair_of(snap, job_id, group) if snap is not None else None
-        if r is None:
+        if snap is None or r is None:
             self.notify("nothing a retry could repair here: no upstream job failed on its own", severity="warning")
             return
         names = {j.job_id: j.job_name for j in snap.jobs}
