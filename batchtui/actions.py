@@ -248,8 +248,8 @@ def plans_main(args: argparse.Namespace) -> int:
         raise UsageError(f"batchtui plans {args.verb} needs a plan id (batchtui plans lists them)")
     if args.verb == "cancel":
         plan = waitplans.cancel(args.plan_id, os_user())
-        text = f"Plan {plan.plan_id} cancelled: {plan.count(waitplans.WAITING) + plan.count(waitplans.SUBMITTING)} " \
-               f"step(s) will not be submitted ({plan.count(waitplans.SUBMITTED)} were already)"
+        text = f"Plan {plan.plan_id} cancelled: {plan.waiting} step(s) will not be submitted " \
+               f"({plan.count(waitplans.SUBMITTED)} were already)"
         print(json.dumps(plan.to_json()) if args.json else text)
         return EXIT_OK
     return asyncio.run(_wait_main(args))

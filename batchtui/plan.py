@@ -188,7 +188,7 @@ class Condition:
         failed = [i for i in arr.indices(Status.FAILED) if i not in skip]
         if failed:
             return Verdict(FAILS, f"{describe_indices(self.job_name, failed)} FAILED and "
-                                  f"{'is' if len(failed) == 1 else 'are'} not being retried")
+                                  f"{'is' if len(failed) == 1 else 'are'} not being retried", tuple(failed))
         others = arr.size - sum(1 for i in skip if 0 <= i < arr.size)
         done = arr.count(Status.SUCCEEDED) - sum(1 for i in skip if 0 <= i < arr.size and arr.status(i) is
                                                  Status.SUCCEEDED)
@@ -204,6 +204,7 @@ HOLDS, WAITS, FAILS = "holds", "waits", "fails"
 class Verdict:
     state: str  # HOLDS | WAITS | FAILS
     text: str
+    failed: tuple[int, ...] = ()  # FAILS on an array: the indices it waits for that FAILED
 
 
 @dataclass(frozen=True)

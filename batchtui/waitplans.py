@@ -6,7 +6,14 @@ A retry with --downstream of a pipeline still running has steps that must wait (
 other 9,976 indices": `plan.Waiting`). `keep` writes them, with the job ids the immediate calls returned, as one
 versioned JSON file – written whole to a temporary file, fsynced and renamed over the old one, so a reader never
 sees half a plan. `advance` checks each waiting step against a Snapshot the caller already has (no API call but the
-SubmitJob itself) and sends it once its conditions hold, or drops it with the reason once they never can.
+SubmitJob itself) and sends it once its conditions hold.
+
+A condition is judged on the **effective** state (lineage.py: per original index, its latest attempt across the
+original and its retries). When it cannot hold now – JobC[7], not one of the indices being retried, FAILED after the
+plan was made – the step is kept *blocked*, with the reason and the fix (retry JobC[7]); once that retry SUCCEEDED
+the condition holds on the effective state and the step is sent, once, as any other. Only what no retry can repair
+drops a step: a step it waits for was dropped, or AWS refuses its SubmitJob for good (and a cancelled plan sends
+nothing).
 
 Exactly once, across processes and crashes:
 - `advance` works on a plan only while it holds an exclusive flock on `<planId>.lock`, taken without blocking: a
@@ -34,18 +41,37 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from batchtui import lineage
 from batchtui.aws import BatchPort
 from batchtui.errors import BatchtuiError, UsageError
 from batchtui.execute import LOOKUP_DELAYS_S, REGISTRY, Outcome, Recorder, Registry, execute
 from batchtui.model import RETRY_OF_TAG, Snapshot
-from batchtui.plan import FAILS, KIND_RETRY, PLAN_TAG, SUBMIT, WAITS, Call, Condition, Plan, Ref, index_runs, substitute
+from batchtui.plan import (
+    FAILS,
+    KIND_RETRY,
+    PLAN_TAG,
+    SUBMIT,
+    WAITS,
+    Call,
+    Condition,
+    Plan,
+    Ref,
+    Verdict,
+    describe_indices,
+    index_runs,
+    substitute,
+)
 from batchtui.statedir import state_dir
 
-VERSION = 1
+# 2: a step may be "blocked" (a version-1 batchtui would not know the state: it reports the file, never runs it).
+# A version-1 file holds nothing version 2 reads differently, so it is read as it is.
+VERSION = 2
+READS = (1, 2)
 DIR_NAME = "plans"
 PENDING, DONE, CANCELLED = "pending", "done", "cancelled"  # a plan
-WAITING, SUBMITTING, SUBMITTED, DROPPED = "waiting", "submitting", "submitted", "dropped"  # a step
-STEP_STATES = (WAITING, SUBMITTING, SUBMITTED, DROPPED)
+WAITING, BLOCKED, SUBMITTING, SUBMITTED, DROPPED = "waiting", "blocked", "submitting", "submitted", "dropped"  # a step
+STEP_STATES = (WAITING, BLOCKED, SUBMITTING, SUBMITTED, DROPPED)
+OPEN = (WAITING, BLOCKED, SUBMITTING)  # still to be sent: a blocked step too, it waits for a repair
 PLAN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 CANCEL_WAIT_S = 10.0  # how long `plans cancel` waits for a process that is submitting a step of the plan
 # Where a step's job id is needed before it exists, the file holds {"$waitingStep": N} (1-based), like Ref.
@@ -78,11 +104,12 @@ class Step:
     after: tuple[int, ...] = ()  # steps (0-based) that must have been submitted first
     state: str = WAITING
     job_id: str | None = None
-    reason: str | None = None  # dropped: why; otherwise the last thing said about it
+    reason: str | None = None  # dropped or blocked: why; otherwise the last thing said about it
+    fix: str | None = None  # blocked: the command that repairs what it waits for
 
     @property
     def open(self) -> bool:
-        return self.state in (WAITING, SUBMITTING)
+        return self.state in OPEN
 
     def describe(self, steps: Sequence[Step]) -> str:
         said = [c.describe() for c in self.conditions]
@@ -104,6 +131,11 @@ class StoredPlan:
         return sum(1 for s in self.steps if s.state == state)
 
     @property
+    def waiting(self) -> int:
+        """Steps still to be sent, blocked ones included."""
+        return sum(1 for s in self.steps if s.open)
+
+    @property
     def condition(self) -> str:
         """What the plan waits for now: its first open step's conditions."""
         step = next((s for s in self.steps if s.open), None)
@@ -116,13 +148,14 @@ class StoredPlan:
     def to_json(self) -> dict[str, Any]:
         return {"version": VERSION, "planId": self.plan_id, "created": self.created, "queue": self.queue,
                 "user": self.user, "state": self.state, **({"note": self.note} if self.note else {}),
-                "waiting": self.count(WAITING) + self.count(SUBMITTING), "submitted": self.count(SUBMITTED),
+                "waiting": self.waiting, "blocked": self.count(BLOCKED), "submitted": self.count(SUBMITTED),
                 "dropped": self.count(DROPPED), "condition": self.condition,
                 "steps": [_step_json(s) for s in self.steps]}
 
     def summary(self) -> str:
-        return (f"{self.plan_id}  created {self.created}  {self.state}: {self.count(WAITING) + self.count(SUBMITTING)}"
-                f" waiting, {self.count(SUBMITTED)} submitted, {self.count(DROPPED)} dropped – {self.condition}")
+        blocked = f" ({self.count(BLOCKED)} blocked)" if self.count(BLOCKED) else ""
+        return (f"{self.plan_id}  created {self.created} by {self.user}  {self.state}: {self.waiting} waiting"
+                f"{blocked}, {self.count(SUBMITTED)} submitted, {self.count(DROPPED)} dropped – {self.condition}")
 
 
 def _step_json(s: Step) -> dict[str, Any]:
@@ -131,7 +164,7 @@ def _step_json(s: Step) -> dict[str, Any]:
             "conditions": [{"jobId": c.job_id, "jobName": c.job_name, "arraySize": c.array_size,
                             "retried": [list(r) for r in index_runs(c.retried)]} for c in s.conditions],
             "after": [k + 1 for k in s.after], **({"jobId": s.job_id} if s.job_id else {}),
-            **({"reason": s.reason} if s.reason else {})}
+            **({"reason": s.reason} if s.reason else {}), **({"fix": s.fix} if s.fix else {})}
 
 
 def _refs_out(value: Any) -> Any:
@@ -176,16 +209,17 @@ def _step_in(d: Mapping[str, Any], n: int) -> Step:
     if any(not 0 <= k < n for k in after):
         raise ValueError(f"step {n + 1} waits for a step that is not before it")
     return Step(str(d["name"]), str(d["label"]), params, tuple(_condition_in(c) for c in d["conditions"]), after,
-                d["state"], d.get("jobId"), d.get("reason"))
+                d["state"], d.get("jobId"), d.get("reason"), d.get("fix"))
 
 
 def from_json(data: Any, where: str) -> StoredPlan:
     """The plan in a file's JSON; PlanFileError (one line) for anything that is not a plan of this version."""
     if not isinstance(data, dict) or "version" not in data:
         raise PlanFileError(f"{where}: not a batchtui plan: not executed")
-    if data["version"] != VERSION:
-        raise PlanFileError(f"{where}: a plan of version {data['version']!r}; this batchtui reads version "
-                            f"{VERSION}: not executed (check it and delete the file, or plan the retry anew)")
+    if data["version"] not in READS:
+        raise PlanFileError(f"{where}: a plan of version {data['version']!r}; this batchtui reads versions "
+                            f"{' and '.join(map(str, READS))}: not executed (check it and delete the file, or plan the "
+                            "retry anew)")
     try:
         steps = tuple(_step_in(s, n) for n, s in enumerate(data["steps"]))
         plan_id = str(data["planId"])
@@ -374,33 +408,79 @@ async def _step(sender: Sender, plan: StoredPlan, k: int, snap: Snapshot, events
         if found:
             events.append(PlanEvent(plan.plan_id, step.name, SUBMITTED, f"{step.name} was submitted already "
                                     f"(found by its tag {PLAN_TAG}={plan.token(k)}.1): {found}"))
-            return _set(sender, plan, k, state=SUBMITTED, job_id=found, reason=None)
-    why = _why_not(plan, k, snap)
-    if why is not None:
-        state, text = why
-        if state == FAILS:
-            events.append(PlanEvent(plan.plan_id, step.name, DROPPED, f"{step.name} dropped: {text}"))
-            return _set(sender, plan, k, state=DROPPED, reason=text)
-        return plan if step.reason == text else _set(sender, plan, k, reason=text)
-    return await _submit(sender, _set(sender, plan, k, state=SUBMITTING), k, events)
+            return _set(sender, plan, k, state=SUBMITTED, job_id=found, reason=None, fix=None)
+    hold = _why_not(plan, k, snap)
+    if hold is None:
+        return await _submit(sender, _set(sender, plan, k, state=SUBMITTING, fix=None), k, events)
+    if hold.state == FAILS:
+        events.append(PlanEvent(plan.plan_id, step.name, DROPPED, f"{step.name} dropped: {hold.text}"))
+        return _set(sender, plan, k, state=DROPPED, reason=hold.text, fix=None)
+    if hold.state == BLOCKED:
+        if step.state != BLOCKED or step.reason != hold.text:  # said once, and again only when it changes
+            events.append(PlanEvent(plan.plan_id, step.name, BLOCKED, f"{step.name} blocked: {hold.text}"))
+            return _set(sender, plan, k, state=BLOCKED, reason=hold.text, fix=hold.fix)
+        return plan
+    if step.state == BLOCKED:  # repaired (or being repaired): it waits again, now for the retry too
+        events.append(PlanEvent(plan.plan_id, step.name, WAITING, f"{step.name} no longer blocked: {hold.text}"))
+    if step.state != WAITING or step.reason != hold.text:
+        return _set(sender, plan, k, state=WAITING, reason=hold.text, fix=None)
+    return plan
 
 
-def _why_not(plan: StoredPlan, k: int, snap: Snapshot) -> tuple[str, str] | None:
-    """(FAILS, why) when step k can never be sent, (WAITS, what it waits for) when not yet, None when it can go."""
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Why a step is not sent this round: FAILS (dropped: nothing can repair it), BLOCKED (a retry can), WAITS."""
+
+    state: str
+    text: str
+    fix: str | None = None
+
+
+def _why_not(plan: StoredPlan, k: int, snap: Snapshot) -> Hold | None:
+    """Why step k cannot be sent on `snap`; None when it can go."""
     step = plan.steps[k]
     for j in step.after:
         if plan.steps[j].state == DROPPED:
-            return FAILS, f"it waits for {plan.steps[j].name}, which was dropped"
-    pending = [plan.steps[j].name for j in step.after if plan.steps[j].state != SUBMITTED]
+            return Hold(FAILS, f"it waits for {plan.steps[j].name}, which was dropped")
+    pending = [plan.steps[j].name + (" (blocked)" if plan.steps[j].state == BLOCKED else "") for j in step.after
+               if plan.steps[j].state != SUBMITTED]
     if pending:
-        return WAITS, f"waits for {', '.join(pending)} to be submitted"
+        return Hold(WAITS, f"waits for {', '.join(pending)} to be submitted")
+    # Judged on the effective state: an index that failed after planning and was retried since counts as its
+    # retry. A condition on a retry itself (a plan made over a retry) is folded away there: judged as it is.
+    eff = lineage.effective(snap)
     for c in step.conditions:
-        verdict = c.check(snap)
+        on = eff if eff.job(c.job_id) is not None else snap
+        verdict = c.check(on)
         if verdict.state == FAILS:
-            return FAILS, f"{verdict.text}, so {step.name} would fail at once (retry them, then {step.name})"
+            return _blocked(c, verdict, snap)
         if verdict.state == WAITS:
-            return WAITS, f"{c.describe()}: {verdict.text}"
+            return Hold(WAITS, f"{c.describe()}: {verdict.text}")
+    # No dependsOn on the retries that repaired a condition: the step is sent only once they SUCCEEDED, and a
+    # dependency on a job that has SUCCEEDED adds nothing (it would only spend one of AWS's 20 dependsOn).
     return None
+
+
+FIX_TARGETS = 5  # up to this many failed indices are named in the fix (JOB:7 JOB:9 …); more: the whole job
+
+
+def _blocked(c: Condition, verdict: Verdict, snap: Snapshot) -> Hold:
+    """The step cannot be sent now, but a retry of what failed repairs it: say what failed and the command."""
+    repair = lineage.join(snap).of(c.job_id)
+    failed = verdict.failed
+    if c.array_size is None or not failed:
+        again = repair is not None
+        what, targets = c.job_name, [c.job_id]
+    else:
+        again = repair is not None and all(i in repair.latest for i in failed)
+        what = describe_indices(c.job_name, failed)
+        # `retry JOB` resubmits every FAILED index not retried yet (and through a failed retry, those it re-ran)
+        targets = [f"{c.job_id}:{i}" for i in failed] if len(failed) <= FIX_TARGETS else [c.job_id]
+    fix = f"batchtui retry {' '.join(targets)} --downstream"
+    them = "it" if c.array_size is None or len(failed) == 1 else "them"
+    how = "FAILED again (its retry FAILED)" if again else "FAILED after this plan was made"
+    return Hold(BLOCKED, f"{what} {how} – retry {them} (`{fix}`, or R on it in the dashboard); this step then "
+                         f"waits for that retry too", fix)
 
 
 async def _submit(sender: Sender, plan: StoredPlan, k: int, events: list[PlanEvent]) -> StoredPlan:
@@ -414,7 +494,7 @@ async def _submit(sender: Sender, plan: StoredPlan, k: int, events: list[PlanEve
     if outcome.ok and result is not None and result.job_id:
         events.append(PlanEvent(plan.plan_id, step.name, SUBMITTED, f"{step.name} submitted: {result.job_id} "
                                 f"({_said(step)})"))
-        return _set(sender, plan, k, state=SUBMITTED, job_id=result.job_id, reason=None)
+        return _set(sender, plan, k, state=SUBMITTED, job_id=result.job_id, reason=None, fix=None)
     if outcome.unknown:  # left "submitting": the next round looks for it by its tag before sending again
         events.append(PlanEvent(plan.plan_id, step.name, "unknown", f"{step.name}: {outcome.error}"))
         return plan
@@ -459,6 +539,8 @@ def progress_line(plan: StoredPlan) -> str:
     """One line for a person watching: what is sent, what still waits and for what."""
     open_steps = [s for s in plan.steps if s.open]
     head = f"plan {plan.plan_id}: {plan.count(SUBMITTED)} submitted, {len(open_steps)} waiting"
+    if plan.count(BLOCKED):
+        head += f" ({plan.count(BLOCKED)} blocked)"
     if plan.count(DROPPED):
         head += f", {plan.count(DROPPED)} dropped"
     if open_steps:

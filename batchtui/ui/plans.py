@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from batchtui.aws import BatchPort
     from batchtui.model import Snapshot
 
-LEVELS = {waitplans.SUBMITTED: GOOD, waitplans.DROPPED: BAD}
+LEVELS = {waitplans.SUBMITTED: GOOD, waitplans.DROPPED: BAD, waitplans.BLOCKED: WARN, waitplans.WAITING: INFO}
+QUIET = (waitplans.SUBMITTED, waitplans.WAITING)  # no toast or bell: good news, or a blocked step waiting again
 
 
 @dataclass
@@ -65,7 +66,7 @@ class PlanWatch:
             done = await waitplans.advance(waitplans.Sender(api, self._dir(), journal), plan_id, snap)
         except BatchtuiError as e:
             return [self._once(str(e), Event(at, WARN, str(e)))]
-        out: list[Event | None] = [Event(at, LEVELS.get(e.kind, WARN), e.text, alert=e.kind != waitplans.SUBMITTED,
+        out: list[Event | None] = [Event(at, LEVELS.get(e.kind, WARN), e.text, alert=e.kind not in QUIET,
                                          kind="job") for e in done]
         if journal.error is not None:
             out.append(Event(at, WARN, str(journal.error), alert=True))

@@ -8,13 +8,14 @@ import json
 import subprocess
 import sys
 import time
+from types import MappingProxyType
 
 import pytest
-from actions_factory import reference
+from actions_factory import overrides, plain, reference, snapshot
 
 from batchtui import execute, waitplans
 from batchtui.errors import ApiError, EndpointUnreachable, Throttled
-from batchtui.model import Status
+from batchtui.model import INDEX_ENV, RETRY_OF_TAG, Job, Status
 from batchtui.plan import PLAN_TAG, Ref, Selection, plan_retry
 
 RUNNING = ("SSSFSFSSSS", "SSSFSFSRpp")  # JobB done with 3 and 5 FAILED; JobC runs on, its 3 and 5 FAILED
@@ -120,7 +121,7 @@ def test_the_kept_plan_reads_back_equal_with_the_immediate_ids_filled_in(tmp_pat
 
 @pytest.mark.parametrize("text, said", [
     ("{not json", "not JSON"),
-    ('{"version": 0, "planId": "p1"}', "a plan of version 0; this batchtui reads version 1: not executed"),
+    ('{"version": 0, "planId": "p1"}', "a plan of version 0; this batchtui reads versions 1 and 2: not executed"),
     ('{"version": 1, "planId": "p1", "steps": [{"state": "waiting"}]}', "a damaged batchtui plan"),
     ("[1, 2]", "not a batchtui plan"),
 ])
@@ -165,16 +166,62 @@ def test_each_step_is_sent_once_when_its_condition_holds_and_never_before(tmp_pa
     assert waitplans.load(tmp_path / "p1.json").state == waitplans.DONE
 
 
-def test_a_step_whose_upstream_fails_is_dropped_with_the_reason_and_so_is_what_waits_for_it(tmp_path):
+def retry_of_c7(status: Status) -> Job:
+    """The user's own retry of JobC[7] (`batchtui retry C:7`): a plain job re-running the original index 7."""
+    return plain("C7", status, name="JobC-retry-2", created=50, tags=MappingProxyType({RETRY_OF_TAG: "C"}),
+                 container_overrides=overrides(env={INDEX_ENV: "7"}))
+
+
+def with_jobs(snap, *jobs: Job):
+    return snapshot(*snap.jobs, *jobs)
+
+
+def test_a_partner_failing_after_planning_blocks_the_step_with_the_fix_and_its_retry_unblocks_it(tmp_path):
     kept(tmp_path)
     api = FakeApi()
-    events = asyncio.run(waitplans.advance(waitplans.Sender(api, tmp_path), "p1",
-                                           reference(RUNNING[0], "SSSFSFSFSS")))
-    assert api.submitted == []
-    assert [e.kind for e in events] == ["dropped", "dropped"]
-    assert "JobC[7] FAILED and is not being retried, so JobD-retry would fail at once" in events[0].text
-    assert "waits for JobD-retry, which was dropped" in events[1].text
+    sender = waitplans.Sender(api, tmp_path)
+    c7_failed = reference(RUNNING[0], "SSSFSFSFSS")  # JobC over; JobC[7] FAILED on its own, after the plan
+    events = asyncio.run(waitplans.advance(sender, "p1", c7_failed))
+    assert api.submitted == [] and [(e.step, e.kind) for e in events] == [("JobD-retry", "blocked")]
+    assert ("JobC[7] FAILED after this plan was made – retry it (`batchtui retry C:7 --downstream`, or R on it in "
+            "the dashboard); this step then waits for that retry too") in events[0].text
+    stored = waitplans.load(tmp_path / "p1.json")
+    d, e = stored.steps
+    assert stored.state == waitplans.PENDING and (d.state, e.state) == (waitplans.BLOCKED, waitplans.WAITING)
+    assert d.fix == "batchtui retry C:7 --downstream" and e.reason == "waits for JobD-retry (blocked) to be submitted"
+    assert stored.to_json()["blocked"] == 1 and stored.to_json()["steps"][0]["fix"] == d.fix
+    assert "(1 blocked)" in waitplans.progress_line(stored) and "(1 blocked)" in stored.summary()
+    assert waitplans.pending_originals(tmp_path) == {"D": "p1", "E": "p1"}  # a second retry plans them not again
+    assert asyncio.run(waitplans.advance(sender, "p1", c7_failed)) == []  # said once, not every round
+    running = asyncio.run(waitplans.advance(sender, "p1", with_jobs(c7_failed, retry_of_c7(Status.RUNNING))))
+    assert [e.kind for e in running] == ["waiting"] and api.submitted == []
+    assert "no longer blocked: waits for JobC's other 8 indices: 7 of JobC's other 8 indices SUCCEEDED" in \
+        running[0].text
+    repaired = with_jobs(c7_failed, retry_of_c7(Status.SUCCEEDED))
+    done = asyncio.run(waitplans.advance(sender, "p1", repaired))
+    assert [e.kind for e in done] == ["submitted", "submitted"] and names(api) == ["JobD-retry", "JobE-retry"]
+    # sent only once the retry SUCCEEDED: no dependsOn on it (it would add nothing)
+    assert api.submitted[0]["dependsOn"] == [{"jobId": "c-retry"}, {"type": "SEQUENTIAL"}]
+    assert asyncio.run(waitplans.advance(sender, "p1", repaired)) == [] and len(api.submitted) == 2
     assert waitplans.load(tmp_path / "p1.json").state == waitplans.DONE
+
+
+def test_a_blocked_step_whose_repair_fails_again_says_so_and_stays_blocked(tmp_path):
+    kept(tmp_path)
+    api = FakeApi()
+    sender = waitplans.Sender(api, tmp_path)
+    events = asyncio.run(waitplans.advance(sender, "p1", with_jobs(reference(RUNNING[0], "SSSFSFSFSS"),
+                                                                   retry_of_c7(Status.FAILED))))
+    assert [e.kind for e in events] == ["blocked"] and api.submitted == []
+    assert "JobC[7] FAILED again (its retry FAILED) – retry it (`batchtui retry C:7 --downstream`" in events[0].text
+
+
+def test_many_failed_partners_are_fixed_by_retrying_the_whole_job(tmp_path):
+    kept(tmp_path)
+    sender = waitplans.Sender(FakeApi(), tmp_path)
+    (event,) = asyncio.run(waitplans.advance(sender, "p1", reference(RUNNING[0], "FFFFFFFFFF")))
+    assert "JobC indices 0–2, 4, 6–9 (8 indices) FAILED after this plan was made – retry them (`batchtui retry C " \
+           "--downstream`" in event.text
 
 
 @pytest.mark.parametrize("error, dropped", [
