@@ -762,7 +762,8 @@ class _RetryPlanner:
         if not job.queue or not job.job_definition:
             self._skip(job, None, "its queue or job definition is not known (not described yet): cannot resubmit")
             return
-        if job.job_id in self.doomed and job.job_id in self.pending:
+        # Whether it is still doomed or has FAILED since: its retry is that plan's to send (a blocked step too)
+        if job.job_id in self.pending:
             self._skip(job, None, f"its retry waits already in plan {self.pending[job.job_id]} (batchtui plans): "
                                   "not planned again")
             return

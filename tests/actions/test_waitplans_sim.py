@@ -143,3 +143,55 @@ async def test_a_second_retry_while_a_plan_is_pending_does_not_double_its_steps(
         assert code == 0, err + out
         assert "not planned again" in out and "Kept plan" not in out
         assert len(waitplans.list_plans()[0]) == 1
+
+
+async def test_a_partner_failing_after_planning_blocks_the_wait_until_its_retry_succeeds_then_sends_once():
+    from test_actions_sim import SIZE, children
+
+    async with SimServer(cfg(), host="127.0.0.1", port=0) as sim, open_api(endpoint_url=sim.url) as api:
+        ids = await to_jobc_running(sim, api)
+        task = asyncio.create_task(run_cli(sim, "retry", ids["JobB"], "--downstream", "--wait", "--yes"))
+        for _ in range(200):  # planned, the immediate calls made
+            await asyncio.sleep(0.05)
+            if waitplans.list_plans()[0]:
+                break
+        (stored,) = waitplans.list_plans()[0]
+        retried = set(i for a, b in stored.to_json()["steps"][0]["conditions"][0]["retried"] for i in range(a, b + 1))
+        kids = await children(api, ids["JobC"], SIZE)
+        victim = next(i for i, d in sorted(kids.items()) if i not in retried and d["status"] != "SUCCEEDED")
+        # JobC[victim] fails after the plan was made (terminated here: any failure of a partner not being retried)
+        await api.terminate_jobs([f"{ids['JobC']}:{victim}"], "test: a partner fails after planning")
+        while (await children(api, ids["JobC"], SIZE))[victim]["status"] != "FAILED":
+            sim.engine.advance(30)
+            await asyncio.sleep(0.05)
+        sim.engine.run_until_idle()  # JobC over: its other indices are done, JobC[victim] FAILED
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if waitplans.load(waitplans.path_of(stored.plan_id)).steps[0].state == waitplans.BLOCKED:
+                break
+        await asyncio.sleep(0.5)  # a few more rounds of waiting: still blocked, said once
+        assert not task.done(), task.result()
+        blocked = waitplans.load(waitplans.path_of(stored.plan_id))
+        assert blocked.state == waitplans.PENDING and blocked.steps[0].state == waitplans.BLOCKED
+        fix = f"batchtui retry {ids['JobC']}:{victim} --downstream"
+        assert blocked.steps[0].fix == fix and "JobD-retry" not in await by_name(api)
+        # the fix, run by the user: JobD's and JobE's retries are not planned again (the plan waits to send them)
+        code, out, err = await run_cli(sim, *fix.split()[1:], "--yes")
+        assert code == 0, err + out
+        assert "not planned again" in out
+        while not task.done():  # the user's retry runs, and then the waiting plan sends its steps
+            sim.engine.advance(120)
+            await asyncio.sleep(0.1)
+        code, out, err = task.result()
+        assert code == 0, err + out
+        assert out.count("JobD-retry blocked: ") == 1 and f"`{fix}`" in out
+        assert "JobD-retry submitted" in out and "JobE-retry submitted" in out
+        jobs = await by_name(api)
+        assert len(jobs["JobD-retry"]) == 1 and len(jobs["JobE-retry"]) == 1  # exactly once
+        (d_retry,) = await api.describe_jobs([jobs["JobD-retry"][0]["jobId"]])
+        (mine,) = [j for j in await api.describe_jobs([j["jobId"] for j in jobs["JobC-retry"]])
+                   if not j.get("arrayProperties", {}).get("size")]  # the user's plain retry of JobC[victim]
+        assert mine["status"] == "SUCCEEDED" and d_retry["createdAt"] >= mine["stoppedAt"]
+        sim.engine.run_until_idle()
+        (d_retry,) = await api.describe_jobs([d_retry["jobId"]])
+        assert d_retry["status"] == "SUCCEEDED"
