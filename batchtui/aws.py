@@ -45,6 +45,8 @@ from batchtui.errors import (
     UnknownQueue,
 )
 from batchtui.limits import BULK_CHUNK, DESCRIBE_CHUNK
+from batchtui.model import JobDescription, LogPage
+from batchtui.shapes import job_description, log_page
 
 DEFAULT_LOG_GROUP = "/aws/batch/job"
 
@@ -134,6 +136,17 @@ class BatchPort(Protocol):
                              start_from_head: bool = True, limit: int | None = None) -> dict: ...
     async def spare(self, patience_s: float) -> bool: ...
     async def tail_log(self, group: str, stream: str, limit: int, patience_s: float) -> list[str] | None: ...
+
+
+async def read_job_descriptions(api: BatchPort, ids: Sequence[str]) -> list[JobDescription]:
+    """DescribeJobs for `ids`, each answer read whole (shapes.job_description): what the detail view shows."""
+    return [job_description(d) for d in await api.describe_jobs(ids)]
+
+
+async def read_log_page(api: BatchPort, group: str, stream: str, next_token: str | None = None,
+                        start_from_head: bool = True) -> LogPage:
+    """One GetLogEvents page, read (shapes.log_page)."""
+    return log_page(await api.get_log_events(group, stream, next_token=next_token, start_from_head=start_from_head))
 
 
 # --- the facade -----------------------------------------------------------------------------------------------

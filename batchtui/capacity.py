@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from batchtui import instance_types as it
-from batchtui.model import Job, Snapshot, Status
+from batchtui.model import ContainerOverrides, Job, Snapshot, Status
 
 CAUSES = ("no-instance-fits", "max-vcpus-too-small", "ce-disabled", "ce-invalid", "queue-invalid",
           "insufficient-capacity", "service-role", "blocked-behind", "capacity-full", "lower-priority", "in-line")
@@ -291,13 +291,10 @@ class Needs:
 
 def needs(job: Job) -> Needs:
     """From the job's container (DescribeJobs: resourceRequirements, or the older vcpus/memory fields)."""
-    c = job.container_overrides or {}
-    found: dict[str, str] = {}
-    for r in c.get("resourceRequirements") or ():
-        if isinstance(r, Mapping) and r.get("type") and r.get("value") is not None:
-            found[str(r["type"]).upper()] = str(r["value"])
-    vcpus = _float(found.get("VCPU", c.get("vcpus")))
-    memory = _int(found.get("MEMORY", c.get("memory")))
+    c = job.container_overrides or ContainerOverrides()
+    found = {r.type.upper(): r.value for r in c.resources or () if r.type and r.value is not None}
+    vcpus = _float(found.get("VCPU", c.vcpus))
+    memory = _int(found.get("MEMORY", c.memory))
     return Needs(vcpus, memory, _int(found.get("GPU")) or 0)
 
 

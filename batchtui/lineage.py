@@ -184,11 +184,7 @@ def _generation(job: Job, by_id: Mapping[str, Job]) -> int:
 
 
 def env_value(job: Job, name: str) -> str | None:
-    for e in (job.container_overrides or {}).get("environment") or ():
-        if isinstance(e, Mapping) and e.get("name") == name:
-            value = e.get("value")
-            return value if isinstance(value, str) else None
-    return None
+    return job.container_overrides.env(name) if job.container_overrides else None
 
 
 def index_list(job: Job) -> list[int] | None:

@@ -98,18 +98,52 @@ class IndexDetail:
     log_stream: str | None = None
 
 
+# --- what a resubmission carries over (SubmitJob's retryStrategy, timeout, containerOverrides) -------------------
+# Each record is read by shapes.py and gives back its SubmitJob request shape with `request()`. A key AWS answers
+# that this version does not know, or a known one whose value is not of its documented shape, is kept verbatim in
+# `extra` and sent back as it came: a resubmission must not silently drop what the original ran with.
+
+
+def plain(value: object) -> object:
+    """A deep copy as plain dicts/lists (MappingProxyType and tuples are not what botocore wants)."""
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def _empty() -> Mapping[str, object]:
+    return MappingProxyType({})
+
+
+def _request(known: Mapping[str, object], extra: Mapping[str, object]) -> dict[str, object]:
+    """The request shape: every known field that is set (None: not given), then `extra`."""
+    out = {k: v for k, v in known.items() if v is not None}
+    out.update({k: plain(v) for k, v in extra.items() if k not in out})
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Resource:
     """One resourceRequirements entry: VCPU 2, MEMORY 4096, GPU 1."""
 
     type: str | None
     value: str | None
+    extra: Mapping[str, object] = field(default_factory=_empty)
+
+    def request(self) -> dict[str, object]:
+        return _request({"type": self.type, "value": self.value}, self.extra)
 
 
 @dataclass(frozen=True, slots=True)
 class EnvVar:
     name: str | None
     value: str | None
+    extra: Mapping[str, object] = field(default_factory=_empty)
+
+    def request(self) -> dict[str, object]:
+        return _request({"name": self.name, "value": self.value}, self.extra)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +160,86 @@ class ContainerSettings:
     def __bool__(self) -> bool:
         return bool(self.resources or self.command or self.environment or self.vcpus or self.memory
                     or self.instance_type)
+
+
+@dataclass(frozen=True, slots=True)
+class ExitRule:
+    """One retryStrategy.evaluateOnExit entry: `action` (RETRY or EXIT, any case) when all the given globs match."""
+
+    action: str | None = None
+    on_status_reason: str | None = None
+    on_reason: str | None = None
+    on_exit_code: str | None = None
+    extra: Mapping[str, object] = field(default_factory=_empty)
+
+    def request(self) -> dict[str, object]:
+        return _request({"action": self.action, "onStatusReason": self.on_status_reason,
+                         "onReason": self.on_reason, "onExitCode": self.on_exit_code}, self.extra)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryStrategy:
+    """A job's retryStrategy: attempts (1-10) and up to 5 evaluateOnExit rules (None: not given)."""
+
+    attempts: int | None = None
+    evaluate_on_exit: tuple[ExitRule, ...] | None = None
+    extra: Mapping[str, object] = field(default_factory=_empty)
+
+    def request(self) -> dict[str, object]:
+        rules = None if self.evaluate_on_exit is None else [r.request() for r in self.evaluate_on_exit]
+        return _request({"attempts": self.attempts, "evaluateOnExit": rules}, self.extra)
+
+    def __bool__(self) -> bool:  # an empty retryStrategy is as good as none (AWS omits it)
+        return bool(self.request())
+
+
+@dataclass(frozen=True, slots=True)
+class JobTimeout:
+    """A job's timeout: attemptDurationSeconds (None: not given)."""
+
+    attempt_duration_s: int | None = None
+    extra: Mapping[str, object] = field(default_factory=_empty)
+
+    def request(self) -> dict[str, object]:
+        return _request({"attemptDurationSeconds": self.attempt_duration_s}, self.extra)
+
+    def __bool__(self) -> bool:
+        return bool(self.request())
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerOverrides:
+    """A SubmitJob containerOverrides – or what a resubmission takes of DescribeJobs' container. Each field None
+    when not given (an empty command is not an absent one); vcpus and memory (MiB) are AWS's deprecated forms of
+    resourceRequirements' VCPU and MEMORY."""
+
+    command: tuple[str, ...] | None = None
+    environment: tuple[EnvVar, ...] | None = None
+    resources: tuple[Resource, ...] | None = None  # resourceRequirements
+    instance_type: str | None = None
+    vcpus: int | None = None
+    memory: int | None = None
+    extra: Mapping[str, object] = field(default_factory=_empty)
+
+    def request(self) -> dict[str, object]:
+        return _request({
+            "command": None if self.command is None else list(self.command),
+            "environment": None if self.environment is None else [e.request() for e in self.environment],
+            "resourceRequirements": None if self.resources is None else [r.request() for r in self.resources],
+            "instanceType": self.instance_type, "vcpus": self.vcpus, "memory": self.memory}, self.extra)
+
+    def env(self, name: str) -> str | None:
+        """The value of the environment variable `name` (None: not set)."""
+        return next((e.value for e in self.environment or () if e.name == name), None)
+
+    def settings(self) -> ContainerSettings:
+        """As the detail view shows a container."""
+        return ContainerSettings(resources=self.resources or (), command=self.command or (),
+                                 environment=self.environment or (), vcpus=self.vcpus or None,
+                                 memory=self.memory or None, instance_type=self.instance_type)
+
+    def __bool__(self) -> bool:
+        return bool(self.request())
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,11 +361,11 @@ class Job:
     status_summary: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     summary_updated_at: int | None = None
     array: ArrayState | None = None  # per-index state the poller holds (array jobs only)
-    # The describe-only fields actions need to resubmit a job faithfully; the raw AWS shapes, camelCase.
+    # The describe-only fields actions need to resubmit a job faithfully (shapes.fields_from_detail).
     parameters: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    container_overrides: Mapping | None = None
-    retry_strategy: Mapping | None = None
-    timeout: Mapping | None = None
+    container_overrides: ContainerOverrides | None = None
+    retry_strategy: RetryStrategy | None = None
+    timeout: JobTimeout | None = None
     tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     is_cancelled: bool = False
     is_terminated: bool = False

@@ -221,8 +221,8 @@ def resolve(changes: Overrides, job: Job, world: World | None) -> Resolved:
     if vcpus is not None:
         said.append(f"vCPUs {had.vcpus:g} → {vcpus:g}" if had.vcpus is not None else f"vCPUs → {vcpus:g}")
     if changes.timeout_s is not None:
-        before = (job.timeout or {}).get("attemptDurationSeconds")
-        said.append(f"timeout {_duration(int(before)) if before else 'none'} → {_duration(changes.timeout_s)}")
+        before = job.timeout.attempt_duration_s if job.timeout else None
+        said.append(f"timeout {_duration(before) if before else 'none'} → {_duration(changes.timeout_s)}")
     if changes.queue is not None:
         said.append(f"queue {job.queue or '?'} → {changes.queue}")
     said.extend(f"env {k}={v}" for k, v in changes.env)

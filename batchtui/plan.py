@@ -1017,11 +1017,11 @@ class _RetryPlanner:
         if overrides:
             params["containerOverrides"] = overrides
         if job.retry_strategy:
-            params["retryStrategy"] = _plain_data(job.retry_strategy)
+            params["retryStrategy"] = job.retry_strategy.request()
         if changed and changed.timeout_s is not None:
             params["timeout"] = {"attemptDurationSeconds": changed.timeout_s}
         elif job.timeout:
-            params["timeout"] = _plain_data(job.timeout)
+            params["timeout"] = job.timeout.request()
         params["tags"] = {**{k: v for k, v in (job.tags or {}).items() if not k.startswith(RESERVED_TAG_PREFIX)},
                           RETRY_OF_TAG: job.job_id}
         covers = Target(job.job_id, job.job_name, tuple(group.indices) if job.is_array else None)
@@ -1112,24 +1112,15 @@ def _retry_name(name: str, n: int) -> str:
     return base[:NAME_MAX - len(suffix)] + suffix
 
 
-def _plain_data(value: Any) -> Any:
-    """A deep copy as plain dicts/lists (MappingProxyType and tuples are not what botocore wants)."""
-    if isinstance(value, Mapping):
-        return {k: _plain_data(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain_data(v) for v in value]
-    return value
-
-
 def _env(job: Job) -> list[dict]:
-    return [dict(e) for e in ((job.container_overrides or {}).get("environment") or ()) if isinstance(e, Mapping)]
+    return [e.request() for e in job.container_overrides.environment or ()] if job.container_overrides else []
 
 
 def _overrides(job: Job, indices: list[int] | None, whole: bool, changed: Resolved | None = None) -> dict[str, Any]:
     """containerOverrides for the new job: the original's, minus AWS_BATCH_*, with the batchtui index variable and
     the changes asked for."""
-    src = job.container_overrides or {}
-    out: dict[str, Any] = {k: _plain_data(src[k]) for k in ("command", "resourceRequirements") if src.get(k)}
+    src = job.container_overrides.request() if job.container_overrides else {}
+    out: dict[str, Any] = {k: v for k, v in src.items() if k != "environment" and v}
     if changed is not None:
         resources = _resources(out.get("resourceRequirements") or [], changed)
         if resources:

@@ -43,9 +43,8 @@ def repair_of(snap: Snapshot, job_id: str, group: FailureGroup) -> Repair | None
     if group.repair == "retry-more-memory":
         return Repair(own, changes=Overrides(memory=Memory(factor=MORE_MEMORY)))
     if group.repair == "retry-longer-timeout":
-        limit = (job.timeout or {}).get("attemptDurationSeconds")
-        changes = Overrides(timeout_s=int(limit) * LONGER_TIMEOUT) if isinstance(limit, int) and limit > 0 else \
-            Overrides()
+        limit = job.timeout.attempt_duration_s if job.timeout else None
+        changes = Overrides(timeout_s=limit * LONGER_TIMEOUT) if limit is not None and limit > 0 else Overrides()
         return Repair(own, changes=changes)
     if group.repair == "fix-first":
         return Repair(own, warning=f"{group.label}: the job's own code failed; retrying the same code fails again "

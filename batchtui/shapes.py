@@ -6,24 +6,28 @@ be trusted at all (an array bigger than AWS allows). Everything above this modul
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from batchtui.errors import ApiError
 from batchtui.limits import MAX_ARRAY_SIZE
 from batchtui.model import (
     ArrayState,
     Attempt,
+    ContainerOverrides,
     ContainerSettings,
     Dependency,
     EnvVar,
+    ExitRule,
     IndexDetail,
     Job,
     JobDescription,
+    JobTimeout,
     LogEvent,
     LogPage,
     Resource,
+    RetryStrategy,
     RetryTimeout,
     Status,
     split_child_id,
@@ -134,6 +138,7 @@ def fields_from_detail(d: Mapping) -> dict[str, Any]:
     for dep in d.get("dependsOn") or ():
         if isinstance(dep, Mapping):
             deps.append(Dependency(_str(dep.get("jobId")), _str(dep.get("type"))))
+    # What a resubmission carries of the container: the rest of it (image, vcpus, memory …) is the definition's.
     overrides = {k: c[k] for k in ("command", "environment", "resourceRequirements") if c.get(k) is not None}
     out.update(
         queue=_str(d.get("jobQueue")),
@@ -141,10 +146,9 @@ def fields_from_detail(d: Mapping) -> dict[str, Any]:
         attempts=_attempts(d.get("attempts")),
         log_stream=_str(c.get("logStreamName")),
         parameters=MappingProxyType(dict(d.get("parameters") or {})),
-        container_overrides=MappingProxyType(overrides) if overrides else None,
-        retry_strategy=MappingProxyType(dict(d["retryStrategy"])) if isinstance(d.get("retryStrategy"), Mapping)
-        else None,
-        timeout=MappingProxyType(dict(d["timeout"])) if isinstance(d.get("timeout"), Mapping) else None,
+        container_overrides=container_overrides(overrides) if overrides else None,
+        retry_strategy=retry_strategy(d.get("retryStrategy")),
+        timeout=job_timeout(d.get("timeout")),
         tags=MappingProxyType(dict(d.get("tags") or {})),
         is_cancelled=bool(d.get("isCancelled")),
         is_terminated=bool(d.get("isTerminated")),
@@ -152,9 +156,127 @@ def fields_from_detail(d: Mapping) -> dict[str, Any]:
     return out
 
 
-def retries_possible(retry_strategy: Mapping | None) -> bool:
-    attempts = _int((retry_strategy or {}).get("attempts")) or 1
-    return attempts > 1
+# --- what a resubmission carries over (retryStrategy, timeout, containerOverrides) ------------------------------
+
+
+def retries_possible(retry: RetryStrategy | None) -> bool:
+    """AWS retries a failed attempt at all: more than one attempt."""
+    return retry is not None and (retry.attempts or 1) > 1
+
+
+def retry_strategy(raw: object) -> RetryStrategy | None:
+    """A retryStrategy (DescribeJobs' or a SubmitJob request's); None when there is none."""
+    if not isinstance(raw, Mapping):
+        return None
+    read, extra = _split(raw, {"attempts": _count, "evaluateOnExit": _exit_rules})
+    return RetryStrategy(_as(read, "attempts", int), _as(read, "evaluateOnExit", tuple), extra)
+
+
+def _exit_rules(raw: object) -> tuple[ExitRule, ...] | None:
+    if not isinstance(raw, list | tuple) or not all(isinstance(r, Mapping) for r in raw):
+        return None
+    rules = []
+    for r in raw:
+        read, extra = _split(r, dict.fromkeys(("action", "onStatusReason", "onReason", "onExitCode"), _string))
+        rules.append(ExitRule(_as(read, "action", str), _as(read, "onStatusReason", str), _as(read, "onReason", str),
+                              _as(read, "onExitCode", str), extra))
+    return tuple(rules)
+
+
+def job_timeout(raw: object) -> JobTimeout | None:
+    """A job's timeout (DescribeJobs' or a request's); None when there is none."""
+    if not isinstance(raw, Mapping):
+        return None
+    read, extra = _split(raw, {"attemptDurationSeconds": _count})
+    return JobTimeout(_as(read, "attemptDurationSeconds", int), extra)
+
+
+def container_overrides(raw: object) -> ContainerOverrides | None:
+    """A containerOverrides (a request's, or the part of DescribeJobs' container fields_from_detail keeps)."""
+    if not isinstance(raw, Mapping):
+        return None
+    read, extra = _split(raw, {"command": _strings, "environment": _env_vars, "resourceRequirements": _resources,
+                               "instanceType": _string, "vcpus": _count, "memory": _count})
+    return ContainerOverrides(command=_as(read, "command", tuple), environment=_as(read, "environment", tuple),
+                              resources=_as(read, "resourceRequirements", tuple),
+                              instance_type=_as(read, "instanceType", str), vcpus=_as(read, "vcpus", int),
+                              memory=_as(read, "memory", int), extra=extra)
+
+
+def _env_vars(raw: object) -> tuple[EnvVar, ...] | None:
+    pairs = _pairs(raw, "name", "value")
+    return None if pairs is None else tuple(EnvVar(a, b, extra) for a, b, extra in pairs)
+
+
+def _resources(raw: object) -> tuple[Resource, ...] | None:
+    pairs = _pairs(raw, "type", "value")
+    return None if pairs is None else tuple(Resource(a, b, extra) for a, b, extra in pairs)
+
+
+def _pairs(raw: object, first: str, second: str) -> list[tuple[str | None, str | None, Mapping[str, object]]] | None:
+    """A list of two-string records (KeyValuePair, ResourceRequirement); None when it is not one. A number as the
+    value is read as its text: AWS wants strings there ("4096")."""
+    if not isinstance(raw, list | tuple) or not all(isinstance(r, Mapping) for r in raw):
+        return None
+    out = []
+    for r in raw:
+        read, extra = _split(r, {first: _string, second: _scalar_text})
+        out.append((_as(read, first, str), _as(read, second, str), extra))
+    return out
+
+
+def _split(raw: Mapping, readers: Mapping[str, Callable[[object], object]]) -> tuple[dict[str, object],
+                                                                                      Mapping[str, object]]:
+    """The known keys, each read by its reader; everything else – a key this version does not know, or a known one
+    its reader could not read – kept verbatim in `extra`, to go back into the request as it came. A key whose value
+    is null is not given (botocore would refuse to send a null)."""
+    read: dict[str, object] = {}
+    extra: dict[str, object] = {}
+    for k, v in raw.items():
+        if v is None:
+            continue
+        reader = readers.get(k)
+        value = reader(v) if reader is not None else None
+        if value is None:
+            extra[str(k)] = _frozen(v)
+        else:
+            read[k] = value
+    return read, MappingProxyType(extra)
+
+
+T = TypeVar("T")
+
+
+def _as(read: Mapping[str, object], key: str, kind: type[T]) -> T | None:
+    """A value _split read, as the type its reader gives (None: not read)."""
+    value = read.get(key)
+    return value if isinstance(value, kind) else None
+
+
+def _frozen(v: object) -> object:
+    """An AWS value made immutable (a Snapshot is never mutated): dicts as MappingProxyType, lists as tuples."""
+    if isinstance(v, Mapping):
+        return MappingProxyType({str(k): _frozen(x) for k, x in v.items()})
+    if isinstance(v, list | tuple):
+        return tuple(_frozen(x) for x in v)
+    return v
+
+
+def _count(v: object) -> int | None:
+    """An integer field (attempts, seconds, vCPUs, MiB); a number sent as text is read too, a bool is not one."""
+    return None if isinstance(v, bool) else _int(v)
+
+
+def _string(v: object) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+def _scalar_text(v: object) -> str | None:
+    return v if isinstance(v, str) else str(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def _strings(v: object) -> tuple[str, ...] | None:
+    return tuple(v) if isinstance(v, list | tuple) and all(isinstance(x, str) for x in v) else None
 
 
 # --- what the detail view shows (DescribeJobs, GetLogEvents) ---------------------------------------------------
@@ -200,18 +322,14 @@ def job_description(d: Mapping) -> JobDescription:
         log_group=_awslogs_group(c.get("logConfiguration")),
         container=container_settings(c),
         attempts=attempts,
-        retry_timeout=retry_timeout(d.get("retryStrategy"), d.get("timeout")),
+        retry_timeout=retry_timeout(retry_strategy(d.get("retryStrategy")), job_timeout(d.get("timeout"))),
     )
 
 
-def retry_timeout(retry: Any, timeout: Any) -> RetryTimeout:
-    """A retryStrategy and a timeout (DescribeJobs', or the ones a Job keeps for a resubmit)."""
-    return RetryTimeout(
-        has_retry=bool(retry),
-        attempts=_int(retry.get("attempts")) if isinstance(retry, Mapping) else None,
-        has_timeout=bool(timeout),
-        timeout_s=_int(timeout.get("attemptDurationSeconds")) if isinstance(timeout, Mapping) else None,
-    )
+def retry_timeout(retry: RetryStrategy | None, timeout: JobTimeout | None) -> RetryTimeout:
+    """A retryStrategy and a timeout (DescribeJobs', or the ones a Job keeps for a resubmit), as shown."""
+    return RetryTimeout(has_retry=bool(retry), attempts=retry.attempts if retry else None,
+                        has_timeout=bool(timeout), timeout_s=timeout.attempt_duration_s if timeout else None)
 
 
 def _awslogs_group(conf: Any) -> str | None:

@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from batchtui.model import Snapshot
+from batchtui.model import JobDescription, LogPage, Snapshot
 
 if TYPE_CHECKING:
     from batchtui.aws import BatchPort
@@ -35,10 +35,10 @@ class Source(Protocol):
 
     async def switch_queue(self, queue: str) -> None: ...
 
-    async def describe_jobs(self, ids: Sequence[str]) -> list[dict]: ...
+    async def describe(self, ids: Sequence[str]) -> list[JobDescription]: ...  # DescribeJobs, read
 
-    async def get_log_events(self, group: str, stream: str, next_token: str | None = None,
-                             start_from_head: bool = True) -> dict: ...
+    async def log_page(self, group: str, stream: str, next_token: str | None = None,
+                       start_from_head: bool = True) -> LogPage: ...  # GetLogEvents, read
 
 
 class PollerSource:
@@ -96,12 +96,16 @@ class PollerSource:
         self._poller = self._new_poller(queue)
         self.queue = queue
 
-    async def describe_jobs(self, ids: Sequence[str]) -> list[dict]:
-        return await self.api.describe_jobs(ids)
+    async def describe(self, ids: Sequence[str]) -> list[JobDescription]:
+        from batchtui.aws import read_job_descriptions
 
-    async def get_log_events(self, group: str, stream: str, next_token: str | None = None,
-                             start_from_head: bool = True) -> dict:
-        return await self.api.get_log_events(group, stream, next_token=next_token, start_from_head=start_from_head)
+        return await read_job_descriptions(self.api, ids)
+
+    async def log_page(self, group: str, stream: str, next_token: str | None = None,
+                       start_from_head: bool = True) -> LogPage:
+        from batchtui.aws import read_log_page
+
+        return await read_log_page(self.api, group, stream, next_token, start_from_head)
 
 
 def where_label(region: str | None, profile: str | None, endpoint: str | None) -> str:

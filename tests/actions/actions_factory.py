@@ -9,7 +9,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-from batchtui.model import ArrayState, Dependency, Job, Snapshot, Status, build_pipelines, ordered_jobs
+from batchtui.model import (
+    ArrayState,
+    ContainerOverrides,
+    Dependency,
+    Job,
+    Snapshot,
+    Status,
+    build_pipelines,
+    ordered_jobs,
+)
+from batchtui.shapes import container_overrides
 
 NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
 LETTERS = {"u": Status.SUBMITTED, "p": Status.PENDING, "r": Status.RUNNABLE, "t": Status.STARTING,
@@ -42,11 +52,12 @@ def parent_status(st: bytes) -> Status:
     return Status.PENDING
 
 
-def overrides(env: dict[str, str] | None = None, **extra) -> MappingProxyType:
+def overrides(env: dict[str, str] | None = None, **extra) -> ContainerOverrides | None:
+    """A job's containerOverrides, read from its AWS shape (`extra`: the other keys, camelCase)."""
     out = dict(extra)
     if env is not None:
         out["environment"] = [{"name": k, "value": v} for k, v in env.items()]
-    return MappingProxyType(out)
+    return container_overrides(out)
 
 
 def array(job_id: str, text: str | bytes, deps: tuple[Dependency, ...] = (), status: Status | None = None,

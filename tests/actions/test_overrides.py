@@ -11,6 +11,7 @@ from batchtui.capacity import World
 from batchtui.model import Job, Status
 from batchtui.overrides import Memory, Overrides, Refused, parse_env, parse_memory, parse_timeout, resolve
 from batchtui.plan import Selection, plan_retry, queues_to_check
+from batchtui.shapes import job_timeout
 
 ARN = "arn:aws:batch:us-east-1:123456789012"
 
@@ -130,7 +131,7 @@ def test_a_factor_of_unknown_memory_is_refused_and_an_unreadable_queue_is_said()
 
 
 def test_the_retry_gets_the_changed_resources_timeout_queue_and_env():
-    snap = snapshot(oom_job(timeout={"attemptDurationSeconds": 3600}))
+    snap = snapshot(oom_job(timeout=job_timeout({"attemptDurationSeconds": 3600})))
     changes = Overrides(Memory(factor=1.5), timeout_s=7200, env=(("STAGE", "c2"), ("DEBUG", "1")))
     plan = plan_retry(snap, Selection("C"), changes=changes, worlds={QUEUE: MEMORY_CE})
     (call,) = plan.calls

@@ -16,6 +16,7 @@ from batchtui.plan import (
     Selection,
     plan_retry,
 )
+from batchtui.shapes import container_overrides, job_timeout, retry_strategy
 
 
 def env(call) -> dict[str, str]:
@@ -62,8 +63,8 @@ def test_copies_queue_definition_revision_parameters_overrides_retry_strategy_ti
                 container_overrides=overrides({"AWS_BATCH_JOB_ID": "B", "AWS_BATCH_JQ_NAME": "q", "MODE": "fast"},
                                               command=["run.sh", "Ref::Bucket"],
                                               resourceRequirements=[{"type": "VCPU", "value": "32"}]),
-                retry_strategy=MappingProxyType({"attempts": 3}),
-                timeout=MappingProxyType({"attemptDurationSeconds": 600}),
+                retry_strategy=retry_strategy({"attempts": 3}),
+                timeout=job_timeout({"attemptDurationSeconds": 600}),
                 tags=MappingProxyType({"team": "genomics", "aws:batch:x": "y"}))
     (call,) = plan_retry(snapshot(job), Selection("B")).calls
     p = call.params
@@ -191,7 +192,7 @@ def test_a_second_retry_with_downstream_points_at_the_first_retries_and_submits_
         deps = tuple(dep(made[d["jobId"].step].job_id, d.get("type")) if "jobId" in d else SEQ
                      for d in p.get("dependsOn", []))
         kw = dict(name=p["jobName"], created=100 + n, tags=MappingProxyType(p["tags"]),
-                  container_overrides=MappingProxyType(p.get("containerOverrides", {})))
+                  container_overrides=container_overrides(p.get("containerOverrides", {})))
         made.append(array(f"N{n}", "R" * size, deps, **kw) if size else plain(f"N{n}", Status.RUNNING, deps, **kw))
     second = plan_retry(snapshot(*snap.jobs, *made), Selection("B"), downstream=True)
     assert second.empty
@@ -345,7 +346,7 @@ def test_a_retry_of_a_retry_that_failed_too_is_followed_to_the_latest():
     # and once those are running, asking again submits nothing
     running = [plain(f"N{n}", Status.RUNNING, name=c.params["jobName"], created=4000 + n,
                      tags=MappingProxyType(c.params["tags"]),
-                     container_overrides=MappingProxyType(c.params["containerOverrides"]))
+                     container_overrides=container_overrides(c.params["containerOverrides"]))
                for n, c in enumerate(plan.calls)]
     assert plan_retry(snapshot(original, r1, r2, *running), Selection("B")).empty
 

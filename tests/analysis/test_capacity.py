@@ -12,6 +12,7 @@ import pytest
 
 from batchtui.capacity import World, diagnose
 from batchtui.model import ArrayState, IndexDetail, Job, Snapshot, Status
+from batchtui.shapes import container_overrides
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
 from reliability_http import FakeServer, dummy_env, pipeline, run  # noqa: E402
@@ -38,8 +39,9 @@ def job(vcpus: int = 32, memory: int = 4096, runnable: int = 5, reason: str | No
     statuses = bytearray([Status.RUNNABLE]) * runnable + bytearray([Status.SUCCEEDED]) * 5
     details = {0: IndexDetail(0, status_reason=reason)} if reason else {}
     return Job(job_id, "JobB", Status.PENDING, array_size=len(statuses), array=ArrayState.of(statuses, details),
-               container_overrides={"resourceRequirements": [{"type": "VCPU", "value": str(vcpus)},
-                                                             {"type": "MEMORY", "value": str(memory)}]})
+               container_overrides=container_overrides({
+                   "resourceRequirements": [{"type": "VCPU", "value": str(vcpus)},
+                                            {"type": "MEMORY", "value": str(memory)}]}))
 
 
 def snap(*jobs: Job) -> Snapshot:

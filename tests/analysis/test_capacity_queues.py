@@ -14,6 +14,7 @@ from batchtui.aws import open_api
 from batchtui.capacity import World, diagnose, rival, rival_queues
 from batchtui.model import Job, Status
 from batchtui.poller import Poller
+from batchtui.shapes import container_overrides
 
 SimServer = pytest.importorskip("batchtui.sim.server").SimServer
 SimConfig = pytest.importorskip("batchtui.sim.engine").SimConfig
@@ -100,8 +101,8 @@ def queue(name: str, priority: int, envs: list[str], **extra: object) -> dict:
 
 
 JOB = Job(job_id="j-1", job_name="Work", status=Status.RUNNABLE,
-          container_overrides={"resourceRequirements": [{"type": "VCPU", "value": "4"},
-                                                        {"type": "MEMORY", "value": "4096"}]})
+          container_overrides=container_overrides({"resourceRequirements": [{"type": "VCPU", "value": "4"},
+                                                                            {"type": "MEMORY", "value": "4096"}]}))
 OURS = queue("ProdQueue", 10, ["ProdCE"])
 
 

@@ -21,6 +21,7 @@ from batchtui.capacity import EC2_SOURCE, TABLE_SOURCE, World, diagnose, ec2_req
 from batchtui.headless import Printer
 from batchtui.model import Job, Snapshot, Status
 from batchtui.poller import Poller
+from batchtui.shapes import container_overrides
 
 SimServer = pytest.importorskip("batchtui.sim.server").SimServer
 SimConfig = pytest.importorskip("batchtui.sim.engine").SimConfig
@@ -108,8 +109,9 @@ QUEUE = {"jobQueueName": "ProdQueue", "jobQueueArn": "arn:q", "state": "ENABLED"
 
 def runnable_job(vcpus: int, memory: int) -> Job:
     return Job(job_id="j-1", job_name="Big", status=Status.RUNNABLE,
-               container_overrides={"resourceRequirements": [{"type": "VCPU", "value": str(vcpus)},
-                                                             {"type": "MEMORY", "value": str(memory)}]})
+               container_overrides=container_overrides({
+                   "resourceRequirements": [{"type": "VCPU", "value": str(vcpus)},
+                                            {"type": "MEMORY", "value": str(memory)}]}))
 
 
 def snapshot(jobs: list[Job], world: World | None) -> Snapshot:

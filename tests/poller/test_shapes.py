@@ -1,7 +1,7 @@
 """The boundary (batchtui/shapes.py): DescribeJobs and GetLogEvents answers read into typed records, odd ones too."""
 
 from batchtui.model import EnvVar, Resource, RetryTimeout, Status
-from batchtui.shapes import container_settings, job_description, log_page, retry_timeout
+from batchtui.shapes import container_settings, job_description, job_timeout, log_page, retry_timeout
 
 
 def test_a_failed_child_is_read_whole():
@@ -44,7 +44,7 @@ def test_another_log_driver_has_no_awslogs_group():
 def test_container_overrides_and_retry_of_a_kept_job():
     assert not container_settings(None)
     assert container_settings({"command": ["a"]}).command == ("a",)
-    assert retry_timeout(None, {"attemptDurationSeconds": "60"}) == RetryTimeout(False, None, True, 60)
+    assert retry_timeout(None, job_timeout({"attemptDurationSeconds": "60"})) == RetryTimeout(False, None, True, 60)
 
 
 def test_a_log_page():

@@ -9,6 +9,7 @@ from dataclasses import replace
 import ui_factory as f
 
 from batchtui.model import Attempt, IndexDetail, Status
+from batchtui.shapes import container_overrides
 from batchtui.ui.app import BatchtuiApp
 from batchtui.ui.screens.array import ArrayScreen
 from batchtui.ui.screens.detail import DetailScreen
@@ -30,7 +31,7 @@ def hostile_source() -> f.ScriptedSource:
     e = later.by_name("JobE")
     later = f.with_job(later, e, status=Status.FAILED, status_reason=HOSTILE, parameters={"Recipient": HOSTILE},
                        tags={"team": HOSTILE},
-                       container_overrides={"environment": [{"name": "MODE", "value": HOSTILE}]})
+                       container_overrides=container_overrides({"environment": [{"name": "MODE", "value": HOSTILE}]}))
     before = f.with_index(snap, "JobB", failed, Status.RUNNING)
     source.snapshots = [before, later]
     desc = source.described

@@ -12,17 +12,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from batchtui.aws import read_job_descriptions, read_log_page
 from batchtui.model import (
     ArrayState,
     Attempt,
     Dependency,
     IndexDetail,
     Job,
+    JobDescription,
+    LogPage,
     Snapshot,
     Status,
     build_pipelines,
     ordered_jobs,
 )
+from batchtui.shapes import container_overrides, retry_strategy
 
 T0 = datetime(2026, 11, 25, 3, 0, 0, tzinfo=UTC)
 POLLED_AT = T0 + timedelta(minutes=52)
@@ -128,14 +132,14 @@ def reference(size: int = 10_000, *, seed: int = 7, polled_at: datetime = POLLED
     b = Job(job_id=job_id("JobB"), job_name="JobB", status=Status.PENDING, queue=QUEUE,
             job_definition=definition("JobB", "CPU-Intensive-Processing"), created_at=at(0.1), started_at=at(7),
             array_size=size, depends_on=(Dependency(job_id("JobA")),), array=ArrayState.of(b_st, b_det),
-            container_overrides={"resourceRequirements": [{"type": "MEMORY", "value": "4096"},
-                                                          {"type": "VCPU", "value": "32"}]},
-            retry_strategy={"attempts": 1})
+            container_overrides=container_overrides({"resourceRequirements": [{"type": "MEMORY", "value": "4096"},
+                                                                              {"type": "VCPU", "value": "32"}]}),
+            retry_strategy=retry_strategy({"attempts": 1}))
     c = Job(job_id=job_id("JobC"), job_name="JobC", status=Status.PENDING, queue=QUEUE,
             job_definition=definition("JobC", "Memory-Intensive-Processing"), created_at=at(0.2), started_at=at(31),
             array_size=size, depends_on=(Dependency(job_id("JobB"), "N_TO_N"),), array=ArrayState.of(c_st, c_det),
-            container_overrides={"resourceRequirements": [{"type": "MEMORY", "value": "32768"},
-                                                          {"type": "VCPU", "value": "1"}]})
+            container_overrides=container_overrides({"resourceRequirements": [{"type": "MEMORY", "value": "32768"},
+                                                                              {"type": "VCPU", "value": "1"}]}))
     d = Job(job_id=job_id("JobD"), job_name="JobD", status=Status.PENDING, queue=QUEUE,
             job_definition=definition("JobD", "Sequential-Validation"), created_at=at(0.3), array_size=10,
             depends_on=(Dependency(job_id("JobC")), Dependency(None, "SEQUENTIAL")),
@@ -274,6 +278,14 @@ class ScriptedSource:
     async def describe_jobs(self, ids: Sequence[str]) -> list[dict]:
         return [self.described[i] for i in ids if i in self.described]
 
+    # The Source's typed reads, over this double's raw answers as the real source reads AWS's (aws.read_*)
+    async def describe(self, ids: Sequence[str]) -> list[JobDescription]:
+        return await read_job_descriptions(self, ids)
+
+    async def log_page(self, group: str, stream: str, next_token: str | None = None,
+                       start_from_head: bool = True) -> LogPage:
+        return await read_log_page(self, group, stream, next_token, start_from_head)
+
     async def get_log_events(self, group: str, stream: str, next_token: str | None = None,
                              start_from_head: bool = True) -> dict:
         self.log_calls.append((group, stream, next_token))
@@ -312,7 +324,8 @@ def described(snap: Snapshot) -> dict[str, dict]:
                 "statusReason": d.status_reason, "startedAt": d.started_at, "stoppedAt": d.stopped_at,
                 "arrayProperties": {"index": i},
                 "container": {"exitCode": d.exit_code, "reason": d.reason, "logStreamName": d.log_stream,
-                              "resourceRequirements": (job.container_overrides or {}).get("resourceRequirements"),
+                              "resourceRequirements": job.container_overrides.request().get("resourceRequirements")
+                              if job.container_overrides else None,
                               "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": LOG_GROUP}}},
                 "attempts": [{"container": {"exitCode": a.exit_code, "reason": a.reason,
                                             "logStreamName": a.log_stream},

@@ -24,7 +24,7 @@ from batchtui.errors import BatchtuiError
 from batchtui.lineage import Run, join
 from batchtui.model import Attempt, ContainerSettings, IndexDetail, Job, JobDescription, LogEvent, RetryTimeout, Status
 from batchtui.sanitize import printable as clean
-from batchtui.shapes import container_settings, job_description, log_page, retry_timeout
+from batchtui.shapes import retry_timeout
 from batchtui.ui import format as fmt
 from batchtui.ui import palette as pal
 from batchtui.ui.events import failure_text
@@ -166,8 +166,8 @@ class DetailScreen(DashboardScreen):
         if desc is not None and desc.container:  # what DescribeJobs says it ran with (definition + overrides)
             rows.add_row("Container", _settings(desc.container, CONTAINER_ORDER))
         else:
-            rows.add_row("Overrides", _settings(container_settings(job.container_overrides if job else None),
-                                                OVERRIDES_ORDER))
+            kept = job.container_overrides if job else None
+            rows.add_row("Overrides", _settings(kept.settings() if kept else ContainerSettings(), OVERRIDES_ORDER))
         retry_timeout = self._retry_timeout(job)
         if retry_timeout:
             rows.add_row("Retry/timeout", Text(retry_timeout, pal.style(Role.TEXT)))
@@ -262,8 +262,8 @@ class DetailScreen(DashboardScreen):
         self._described_at = self._status(self.job)
         self._render_info()
         try:
-            found = await self.dash.source.describe_jobs([self.child_id])
-            self.described = job_description(found[0]) if found else None
+            found = await self.dash.source.describe([self.child_id])
+            self.described = found[0] if found else None
             self.describe_error = None if found else "AWS does not know this job any more (retention)"
         except BatchtuiError as e:
             self.describe_error = str(e)
@@ -310,8 +310,7 @@ class DetailScreen(DashboardScreen):
         log = self.query_one(Log)
         try:
             for _ in range(MAX_LOG_PAGES):
-                page = log_page(await self.dash.source.get_log_events(group, stream, next_token=self._token,
-                                                                      start_from_head=True))
+                page = await self.dash.source.log_page(group, stream, next_token=self._token, start_from_head=True)
                 events = page.events
                 if events:
                     log.write_lines([_log_line(e) for e in events])
