@@ -33,6 +33,9 @@ from batchtui.model import (
     split_child_id,
 )
 
+# An AWS answer (or a part of one) as botocore parses it: JSON objects as dicts, any value possibly missing or odd.
+Answer = Mapping[str, Any]
+
 # --- jobs and children (ListJobs summaries, DescribeJobs details) ----------------------------------------------
 
 
@@ -47,25 +50,25 @@ def _str(v: Any) -> str | None:
     return v if isinstance(v, str) and v else None
 
 
-def child_index(summary: Mapping) -> int | None:
+def child_index(summary: Answer) -> int | None:
     index = _int((summary.get("arrayProperties") or {}).get("index"))
     if index is None:
         _, index = split_child_id(str(summary.get("jobId") or ""))
     return index
 
 
-def child_status(summary: Mapping) -> Status:
+def child_status(summary: Answer) -> Status:
     """A child's status as its JobSummary says (UNKNOWN: none, or one this version does not know)."""
     return Status.parse(_str(summary.get("status")))
 
 
-def has_detail(s: Mapping) -> bool:
+def has_detail(s: Answer) -> bool:
     c = s.get("container") or {}
     return bool(s.get("startedAt") or s.get("stoppedAt") or s.get("statusReason") or c.get("exitCode") is not None
                 or c.get("reason") or c.get("logStreamName"))
 
 
-def detail_from_summary(index: int, s: Mapping, old: IndexDetail | None) -> IndexDetail:
+def detail_from_summary(index: int, s: Answer, old: IndexDetail | None) -> IndexDetail:
     """An IndexDetail from a child's JobSummary, keeping what an earlier answer told us that this one lacks."""
     c = s.get("container") or {}
     keep = old or IndexDetail(index)
@@ -99,7 +102,7 @@ def _summary_counts(raw: Any) -> dict[str, int]:
     return {str(k): n for k, v in raw.items() if (n := _int(v)) is not None}
 
 
-def fields_from_summary(s: Mapping) -> dict[str, Any]:
+def fields_from_summary(s: Answer) -> dict[str, Any]:
     """Job fields a ListJobs JobSummary carries (the cheap ones)."""
     c = s.get("container") or {}
     ap = s.get("arrayProperties") or {}
@@ -130,7 +133,7 @@ def fields_from_summary(s: Mapping) -> dict[str, Any]:
     return out
 
 
-def fields_from_detail(d: Mapping) -> dict[str, Any]:
+def fields_from_detail(d: Answer) -> dict[str, Any]:
     """Everything DescribeJobs adds: dependencies and the shapes a faithful resubmit needs."""
     out = fields_from_summary(d)
     c = d.get("container") or {}
@@ -225,7 +228,7 @@ def _pairs(raw: object, first: str, second: str) -> list[tuple[str | None, str |
     return out
 
 
-def _split(raw: Mapping, readers: Mapping[str, Callable[[object], object]]) -> tuple[dict[str, object],
+def _split(raw: Answer, readers: Mapping[str, Callable[[object], object]]) -> tuple[dict[str, object],
                                                                                       Mapping[str, object]]:
     """The known keys, each read by its reader; everything else – a key this version does not know, or a known one
     its reader could not read – kept verbatim in `extra`, to go back into the request as it came. A key whose value
@@ -298,10 +301,10 @@ def container_settings(c: Any) -> ContainerSettings:
     )
 
 
-def job_description(d: Mapping) -> JobDescription:
+def job_description(d: Answer) -> JobDescription:
     """One DescribeJobs entry, whole: what the detail view shows of a job or child."""
     raw_container = d.get("container")
-    c: Mapping = raw_container if isinstance(raw_container, Mapping) else {}
+    c: Answer = raw_container if isinstance(raw_container, Mapping) else {}
     attempts = _attempts(d.get("attempts")) if d.get("attempts") is not None else None
     return JobDescription(
         job_id=str(d.get("jobId") or ""),
@@ -340,7 +343,7 @@ def _awslogs_group(conf: Any) -> str | None:
     return _str(options.get("awslogs-group")) if isinstance(options, Mapping) else None
 
 
-def log_page(resp: Mapping) -> LogPage:
+def log_page(resp: Answer) -> LogPage:
     """One GetLogEvents answer: its events (a timestamp that is not a number is None) and nextForwardToken."""
     events = tuple(
         LogEvent(int(e["timestamp"]) if isinstance(e.get("timestamp"), int | float) else None,
@@ -349,7 +352,7 @@ def log_page(resp: Mapping) -> LogPage:
     return LogPage(events, _str(resp.get("nextForwardToken")))
 
 
-def _list(v: Any) -> list | tuple:
+def _list(v: Any) -> list[Any] | tuple[Any, ...]:
     return v if isinstance(v, list | tuple) else ()
 
 
@@ -357,7 +360,7 @@ def _text(v: Any) -> str | None:
     return None if v is None else str(v)
 
 
-def submitted_job(job_id: str, params: Mapping, created_at: int) -> Job:
+def submitted_job(job_id: str, params: Answer, created_at: int) -> Job:
     """A job SubmitJob has just accepted, from the request that made it (`params`, its references resolved), as
     DescribeJobs first shows it: SUBMITTED, nothing run. The dashboard shows it until the poller lists the job."""
     overrides = params.get("containerOverrides") or {}
