@@ -383,9 +383,11 @@ def concerns(plan: StoredPlan, snap: Snapshot) -> bool:
     return any(snap.job(c.job_id) is not None for s in plan.steps if s.open for c in s.conditions)
 
 
-async def advance(sender: Sender, plan_id: str, snap: Snapshot) -> list[PlanEvent]:
-    """Send each step of the plan whose conditions hold in `snap` (once), drop those that can never hold; nothing
-    when another process holds the plan's lock. Raises PlanFileError for a file that is not a plan."""
+async def advance(sender: Sender, plan_id: str, snap: Snapshot, *, look_up: bool = True) -> list[PlanEvent]:
+    """Send each step of the plan whose conditions hold in `snap` (once), block or drop those that cannot; nothing
+    when another process holds the plan's lock. A step left "submitting" is first looked for by its tag – or, with
+    look_up=False, left to `look_up` (the dashboard runs that apart from its refreshes). Raises PlanFileError for a
+    file that is not a plan."""
     with locked(plan_id, sender.directory) as got:
         if not got:
             return []
@@ -394,21 +396,56 @@ async def advance(sender: Sender, plan_id: str, snap: Snapshot) -> list[PlanEven
             return []
         events: list[PlanEvent] = []
         for k in range(len(plan.steps)):
-            if plan.steps[k].open:
+            if plan.steps[k].state == SUBMITTING and look_up:
+                plan = await _resolve(sender, plan, k, events)
+            if plan.steps[k].open and plan.steps[k].state != SUBMITTING:
                 plan = await _step(sender, plan, k, snap, events)
-        if not any(s.open for s in plan.steps):
-            save(replace(plan, state=DONE), sender.directory)
-        return events
+        return _finish(sender, plan, events)
+
+
+def stranded(plan: StoredPlan) -> bool:
+    """A step was sent and its answer never recorded (a crash, a lost answer): it needs `look_up` first."""
+    return plan.state == PENDING and any(s.state == SUBMITTING for s in plan.steps)
+
+
+async def look_up(sender: Sender, plan_id: str) -> list[PlanEvent]:
+    """Find the jobs of the plan's "submitting" steps by their tags, under the plan's lock: found, the step is
+    recorded submitted; not found, nothing was created and it waits again (the next round may send it). This is the
+    slow part of resuming (ListJobs lags SubmitJob: up to 15 s of looking), which the dashboard runs in a task of its
+    own; the lock keeps every other round – of this process or another – off the plan meanwhile."""
+    with locked(plan_id, sender.directory) as got:
+        if not got:
+            return []
+        plan = load(path_of(plan_id, sender.directory))
+        events: list[PlanEvent] = []
+        if plan.state != PENDING:
+            return events
+        for k in range(len(plan.steps)):
+            if plan.steps[k].state == SUBMITTING:
+                plan = await _resolve(sender, plan, k, events)
+        return _finish(sender, plan, events)
+
+
+def _finish(sender: Sender, plan: StoredPlan, events: list[PlanEvent]) -> list[PlanEvent]:
+    if not any(s.open for s in plan.steps):
+        save(replace(plan, state=DONE), sender.directory)
+    return events
+
+
+async def _resolve(sender: Sender, plan: StoredPlan, k: int, events: list[PlanEvent]) -> StoredPlan:
+    """Step k was sent before and its answer never recorded: find it by its tag before anything sends it again."""
+    step = plan.steps[k]
+    found = await _find(sender, plan, k)
+    if found:
+        events.append(PlanEvent(plan.plan_id, step.name, SUBMITTED, f"{step.name} was submitted already "
+                                f"(found by its tag {PLAN_TAG}={plan.token(k)}.1): {found}"))
+        return _set(sender, plan, k, state=SUBMITTED, job_id=found, reason=None, fix=None)
+    return _set(sender, plan, k, state=WAITING, reason=f"no job with its tag {PLAN_TAG}={plan.token(k)}.1 was "
+                f"found: it was never created, so it is sent once its condition holds")
 
 
 async def _step(sender: Sender, plan: StoredPlan, k: int, snap: Snapshot, events: list[PlanEvent]) -> StoredPlan:
     step = plan.steps[k]
-    if step.state == SUBMITTING:  # sent before, and its answer never recorded: find it before sending again
-        found = await _find(sender, plan, k)
-        if found:
-            events.append(PlanEvent(plan.plan_id, step.name, SUBMITTED, f"{step.name} was submitted already "
-                                    f"(found by its tag {PLAN_TAG}={plan.token(k)}.1): {found}"))
-            return _set(sender, plan, k, state=SUBMITTED, job_id=found, reason=None, fix=None)
     hold = _why_not(plan, k, snap)
     if hold is None:
         return await _submit(sender, _set(sender, plan, k, state=SUBMITTING, fix=None), k, events)

@@ -49,6 +49,9 @@ from batchtui.ui.source import DEMO_QUEUE, Source, demo_simulator, open_source, 
 from batchtui.ui.widgets.index_grid import IndexGrid
 from batchtui.ui.widgets.jobs_table import JobsTable
 
+if TYPE_CHECKING:
+    from batchtui.aws import BatchPort
+
 log = logging.getLogger(__name__)
 
 ACTIONS = frozenset({"retry", "cancel_jobs"})
@@ -151,6 +154,7 @@ class BatchtuiApp(App[int]):
         from batchtui.ui.plans import PlanWatch
 
         self.plan_watch = PlanWatch()  # waiting plans: moved on after each refresh (ui/plans.py)
+        self._plans_running = False
         self._index_alert_at: datetime | None = None
         self.actions_running = 0  # retry/cancel plans being executed (quitting would cut them short)
         self._quit_asked: datetime | None = None
@@ -248,7 +252,7 @@ class BatchtuiApp(App[int]):
             if snap is not None:
                 self.first_error = None
                 self.apply_snapshot(snap)
-                await self._advance_plans(snap)
+                self._advance_plans(snap)
             else:
                 self._tick()  # still loading: the status bar says what it is waiting for
         if self._again:
@@ -258,17 +262,25 @@ class BatchtuiApp(App[int]):
             self._timer = self.set_timer(self.next_delay(), self.start_refresh)
         self._tick()
 
-    async def _advance_plans(self, snap: Snapshot) -> None:
-        """Waiting plans' steps whose conditions this snapshot shows holding are sent (inside the refresh worker:
-        never two rounds at once, and no call but the SubmitJobs)."""
+    def _advance_plans(self, snap: Snapshot) -> None:
+        """Waiting plans' steps whose conditions this snapshot shows holding are sent – in a worker of their own, so
+        that a slow SubmitJob, or the lookup of one whose answer was lost (up to 15 s), never holds the refresh. One
+        round at a time: a refresh that ends while one runs starts none (the next refresh will)."""
         api = getattr(self.source, "api", None)
-        if api is None or snap.error or snap.loading:
+        if api is None or snap.error or snap.loading or self._plans_running:
             return
+        self._plans_running = True
+        self._plans_worker(api, snap)
+
+    @work(group="plans", exit_on_error=False)
+    async def _plans_worker(self, api: BatchPort, snap: Snapshot) -> None:
         try:
             events = await self.plan_watch.round(api, snap, self.now(), self.registry.forbidden)
         except Exception as e:  # noqa: BLE001 - a plan file problem must not stop the refresh loop
             log.exception("waiting plans")
             events = [Event(self.now(), WARN, f"waiting plans not checked: {type(e).__name__}: {e}")]
+        finally:
+            self._plans_running = False
         if events:
             self.add_events(events)
             if isinstance(self.screen, DashboardScreen):

@@ -4,6 +4,7 @@ across two processes, a crash between submit and record, a corrupt or older file
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import subprocess
 import sys
@@ -335,3 +336,37 @@ def test_a_second_retry_never_plans_a_step_a_pending_plan_already_waits_to_send(
     assert "p1" in reasons["E"]
     waitplans.cancel("p1", "tester", tmp_path)
     assert waitplans.pending_originals(tmp_path) == {}
+
+
+def test_a_step_left_submitting_is_left_to_the_lookup_which_finds_it_or_lets_it_be_sent_once(tmp_path):
+    kept(tmp_path)
+    api = FakeApi()
+    api.crash = True
+    done = reference(RUNNING[0], "SSSFSFSSSS")
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(waitplans.advance(waitplans.Sender(api, tmp_path), "p1", done))
+    sender = waitplans.Sender(api, tmp_path, lookup_delays_s=(0.0,))
+    stranded = waitplans.load(tmp_path / "p1.json")
+    assert waitplans.stranded(stranded)
+    # the dashboard's round: no lookup there, nothing sent, JobE-retry still waits for JobD-retry
+    assert asyncio.run(waitplans.advance(sender, "p1", done, look_up=False)) == [] and names(api) == ["JobD-retry"]
+    assert waitplans.load(tmp_path / "p1.json").steps[0].state == waitplans.SUBMITTING
+    (found,) = asyncio.run(waitplans.look_up(sender, "p1"))
+    assert found.kind == "submitted" and "found by its tag batchtui:plan=p1-w1.1" in found.text
+    assert not waitplans.stranded(waitplans.load(tmp_path / "p1.json"))
+    (sent,) = asyncio.run(waitplans.advance(sender, "p1", done, look_up=False))
+    assert sent.kind == "submitted" and names(api) == ["JobD-retry", "JobE-retry"]
+    assert api.submitted[1]["dependsOn"] == [{"jobId": "new-1"}]  # chained to the job the lookup found
+
+
+def test_a_lookup_that_finds_nothing_lets_the_next_round_send_the_step_once(tmp_path):
+    kept(tmp_path)
+    sender = waitplans.Sender(FakeApi(), tmp_path, lookup_delays_s=(0.0,))
+    plan = waitplans.load(tmp_path / "p1.json")
+    d = dataclasses.replace(plan.steps[0], state=waitplans.SUBMITTING)  # marked, then the process died unsent
+    waitplans.save(dataclasses.replace(plan, steps=(d, plan.steps[1])), tmp_path)
+    assert asyncio.run(waitplans.look_up(sender, "p1")) == []
+    step = waitplans.load(tmp_path / "p1.json").steps[0]
+    assert step.state == waitplans.WAITING and "was never created" in step.reason
+    events = asyncio.run(waitplans.advance(sender, "p1", reference(RUNNING[0], "SSSFSFSSSS"), look_up=False))
+    assert [e.kind for e in events] == ["submitted", "submitted"] and names(sender.api) == ["JobD-retry", "JobE-retry"]

@@ -3,13 +3,16 @@ be resumed by a dashboard started afterwards, and its steps are sent â€“ once â€
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import pytest
+import ui_factory
 from test_ui_on_simulator import wait_for
 
 from batchtui import actions, cli, execute, waitplans
 from batchtui.aws import open_api
+from batchtui.plan import Condition
 from batchtui.sim.engine import SimConfig
 from batchtui.sim.server import SimServer
 from batchtui.ui.app import BatchtuiApp
@@ -106,3 +109,58 @@ async def test_the_plan_window_keeps_its_waiting_steps_and_the_dashboard_sends_t
                 await wait_for(pilot, lambda: any("JobE-retry submitted" in t for t in texts(app)))
                 assert not any("resumed pending" in t for t in texts(app))  # its own plan: not "resumed"
         assert waitplans.load(waitplans.path_of(stored.plan_id)).state == waitplans.DONE
+
+
+class SlowLookup:
+    """The lookup by tag hangs until `release` is set (ListJobs lagging a lost SubmitJob); SubmitJob is counted."""
+
+    region = "us-east-1"
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.looking = 0
+        self.submitted: list[dict] = []
+
+    async def submit_job(self, **params):
+        self.submitted.append(params)
+        return {"jobId": "sent-again", "jobName": params["jobName"]}
+
+    async def find_job(self, queue, name, tag, value):
+        self.looking += 1
+        await self.release.wait()
+        return "found-1" if value == "stranded-w1.1" else None
+
+
+def stranded_plan() -> waitplans.StoredPlan:
+    """One step sent by an earlier batchtui that died before recording the answer (left "submitting")."""
+    c = ui_factory.job_id("JobC")
+    step = waitplans.Step("JobD-retry", "JobD-retry: whole JobD again", {"jobName": "JobD-retry",
+                          "jobQueue": "ProdQueue", "jobDefinition": "JobD:1"}, (Condition(c, "JobC", 400, ()),),
+                          state=waitplans.SUBMITTING)
+    plan = waitplans.StoredPlan("stranded", "2026-11-25T03:40:00Z", "ProdQueue", "tester", (step,))
+    waitplans.save(plan, waitplans.plans_dir())
+    return plan
+
+
+async def test_refreshes_go_on_while_a_stranded_steps_lookup_is_slow_and_its_result_shows_after_it():
+    stranded_plan()
+    source = ui_factory.reference_source(400)
+    api = SlowLookup()
+    source.api = api
+    app = BatchtuiApp(source, refresh_s=0.05, bell=False)
+    app.plan_watch.lookup_delays_s = (0.0,)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(pilot, lambda: app.snap is not None and not app.refreshing)
+        await pilot.pause()
+        app.start_refresh()  # the scripted source answers at once: this refresh comes after the screen is up
+        await wait_for(pilot, lambda: api.looking == 1)
+        # the lookup hangs; the refreshes go on by their timer (a refresh that waited for it would set none)
+        at = source.refreshes
+        await wait_for(pilot, lambda: source.refreshes >= at + 3)
+        assert api.looking == 1  # one lookup, not one per refresh
+        assert waitplans.load(waitplans.path_of("stranded")).steps[0].state == waitplans.SUBMITTING
+        api.release.set()
+        await wait_for(pilot, lambda: any("JobD-retry was submitted already" in t for t in texts(app)))
+    stored = waitplans.load(waitplans.path_of("stranded"))
+    assert stored.state == waitplans.DONE and stored.steps[0].job_id == "found-1"
+    assert api.submitted == []  # found, never sent again
