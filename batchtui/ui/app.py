@@ -219,7 +219,8 @@ class BatchtuiApp(App[int]):
             self.notify(f"theme {theme.name} not saved to the config file: {e.strerror or e}", severity="warning")
 
     def _tick(self) -> None:
-        if isinstance(self.screen, DashboardScreen):
+        # No screen left: the app is closing, and a refresh timer fired meanwhile (`self.screen` would raise)
+        if self.screen_stack and isinstance(self.screen, DashboardScreen):
             self.screen.tick()
 
     # --- refreshing --------------------------------------------------------------------------------------------
