@@ -67,6 +67,7 @@ from batchtui.model import (
     split_child_id,
 )
 from batchtui.shapes import (
+    JobFields,
     fields_from_detail,
     fields_from_summary,
     retries_possible,
@@ -349,14 +350,14 @@ class Poller:
                     out.append(s)
         return out
 
-    def _update(self, raw: Mapping, fields: dict[str, Any], *, listed: bool = False, described: bool = False) -> None:
+    def _update(self, raw: Mapping, fields: JobFields, *, listed: bool = False, described: bool = False) -> None:
         job_id = str(raw["jobId"])
         t = self._jobs.get(job_id)
         if t is None:
-            t = _Tracked(Job(job_id, fields.get("job_name") or job_id, fields.get("status", Status.UNKNOWN)))
+            t = _Tracked(Job(job_id, fields["job_name"] or job_id, fields["status"]))
             self._jobs[job_id] = t
         # A summary leaves out what only DescribeJobs knows; never let a missing field wipe a known one.
-        known = {k: v for k, v in fields.items() if v is not None or described}
+        known: dict[str, Any] = {k: v for k, v in fields.items() if v is not None or described}
         t.job = dataclasses.replace(t.job, gone=False, **known)
         if listed:
             t.listed = True

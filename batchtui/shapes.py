@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, Required, TypedDict, TypeVar
 
 from batchtui.errors import ApiError
 from batchtui.limits import MAX_ARRAY_SIZE
@@ -102,11 +102,41 @@ def _summary_counts(raw: Any) -> dict[str, int]:
     return {str(k): n for k, v in raw.items() if (n := _int(v)) is not None}
 
 
-def fields_from_summary(s: Answer) -> dict[str, Any]:
+class JobFields(TypedDict, total=False):
+    """The Job fields one answer gives (Job's own names and types): `Job(job_id, **fields)`. A key absent: the
+    answer does not carry it (a JobSummary has no dependencies), which is not the same as AWS saying None."""
+
+    job_name: Required[str]
+    status: Required[Status]
+    status_reason: str | None
+    created_at: int | None
+    started_at: int | None
+    stopped_at: int | None
+    exit_code: int | None
+    reason: str | None
+    job_definition: str | None
+    array_size: int
+    status_summary: Mapping[str, int]
+    summary_updated_at: int | None
+    is_cancelled: bool
+    is_terminated: bool
+    # DescribeJobs only
+    queue: str | None
+    depends_on: tuple[Dependency, ...]
+    attempts: tuple[Attempt, ...]
+    log_stream: str | None
+    parameters: Mapping[str, str]
+    container_overrides: ContainerOverrides | None
+    retry_strategy: RetryStrategy | None
+    timeout: JobTimeout | None
+    tags: Mapping[str, str]
+
+
+def fields_from_summary(s: Answer) -> JobFields:
     """Job fields a ListJobs JobSummary carries (the cheap ones)."""
     c = s.get("container") or {}
     ap = s.get("arrayProperties") or {}
-    out: dict[str, Any] = {
+    out: JobFields = {
         "job_name": _str(s.get("jobName")) or str(s.get("jobId")),
         "status": Status.parse(s.get("status")),
         "status_reason": _str(s.get("statusReason")),
@@ -133,7 +163,7 @@ def fields_from_summary(s: Answer) -> dict[str, Any]:
     return out
 
 
-def fields_from_detail(d: Answer) -> dict[str, Any]:
+def fields_from_detail(d: Answer) -> JobFields:
     """Everything DescribeJobs adds: dependencies and the shapes a faithful resubmit needs."""
     out = fields_from_summary(d)
     c = d.get("container") or {}
@@ -143,19 +173,19 @@ def fields_from_detail(d: Answer) -> dict[str, Any]:
             deps.append(Dependency(_str(dep.get("jobId")), _str(dep.get("type"))))
     # What a resubmission carries of the container: the rest of it (image, vcpus, memory …) is the definition's.
     overrides = {k: c[k] for k in ("command", "environment", "resourceRequirements") if c.get(k) is not None}
-    out.update(
-        queue=_str(d.get("jobQueue")),
-        depends_on=tuple(deps),
-        attempts=_attempts(d.get("attempts")),
-        log_stream=_str(c.get("logStreamName")),
-        parameters=MappingProxyType(dict(d.get("parameters") or {})),
-        container_overrides=container_overrides(overrides) if overrides else None,
-        retry_strategy=retry_strategy(d.get("retryStrategy")),
-        timeout=job_timeout(d.get("timeout")),
-        tags=MappingProxyType(dict(d.get("tags") or {})),
-        is_cancelled=bool(d.get("isCancelled")),
-        is_terminated=bool(d.get("isTerminated")),
-    )
+    out.update({
+        "queue": _str(d.get("jobQueue")),
+        "depends_on": tuple(deps),
+        "attempts": _attempts(d.get("attempts")),
+        "log_stream": _str(c.get("logStreamName")),
+        "parameters": MappingProxyType(dict(d.get("parameters") or {})),
+        "container_overrides": container_overrides(overrides) if overrides else None,
+        "retry_strategy": retry_strategy(d.get("retryStrategy")),
+        "timeout": job_timeout(d.get("timeout")),
+        "tags": MappingProxyType(dict(d.get("tags") or {})),
+        "is_cancelled": bool(d.get("isCancelled")),
+        "is_terminated": bool(d.get("isTerminated")),
+    })
     return out
 
 
@@ -373,4 +403,4 @@ def submitted_job(job_id: str, params: Answer, created_at: int) -> Job:
     fields = fields_from_detail(d)
     # Its children are spawned later; until then they are as submitted as the job (the grid says "SUBMITTED").
     array = ArrayState.of(bytes([Status.SUBMITTED]) * size) if size is not None else None
-    return Job(job_id, **{**fields, "array": array})
+    return Job(job_id, array=array, **fields)
