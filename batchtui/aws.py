@@ -22,7 +22,7 @@ import os
 import random
 import re
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -46,7 +46,7 @@ from batchtui.errors import (
 )
 from batchtui.limits import BULK_CHUNK, DESCRIBE_CHUNK
 from batchtui.model import JobDescription, LogPage
-from batchtui.shapes import job_description, log_page
+from batchtui.shapes import job_description, job_id_of, log_page, next_token, summaries, tag_value
 
 DEFAULT_LOG_GROUP = "/aws/batch/job"
 
@@ -317,11 +317,12 @@ class BatchApi:
         for _ in range(max_pages):
             page = await self.list_jobs(jobQueue=queue, filters=[{"name": "JOB_NAME", "values": [name]}],
                                         **({"nextToken": token} if token else {}))
-            ids = [str(s.get("jobId")) for s in page["jobSummaryList"] if s.get("jobId")]
+            ids = [i for s in summaries(page) if (i := job_id_of(s))]
             for job in await self.describe_jobs(ids):
-                if (job.get("tags") or {}).get(tag) == value:
-                    return str(job.get("jobId"))
-            token = page.get("nextToken")
+                if tag_value(job, tag) == value:
+                    return job_id_of(job)
+            more = next_token(page)
+            token = more if isinstance(more, str) else None
             if not token:
                 break
         return None
@@ -377,8 +378,7 @@ class BatchApi:
         if not await self.budget.take_spare(patience_s):
             return None
         resp = await self.get_log_events(group, stream, start_from_head=False, limit=limit)
-        events = resp.get("events") if isinstance(resp, dict) else None
-        return [str(e.get("message") or "") for e in events or () if isinstance(e, dict)]
+        return [e.message for e in log_page(resp).events] if isinstance(resp, Mapping) else []
 
     async def _read(self, op: str, call: Any, **kwargs: Any) -> Any:
         """A read, tried again while AWS throttles it or fails on its side, until the deadline."""

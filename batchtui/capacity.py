@@ -136,6 +136,18 @@ def _order_refs(queue: Mapping) -> set[str]:
             if isinstance(o, Mapping) and o.get("computeEnvironment")}
 
 
+def environment_refs(queue: object) -> list[str]:
+    """The compute environments a DescribeJobQueues entry names (computeEnvironmentOrder), as AWS gave them."""
+    if not isinstance(queue, Mapping):
+        return []
+    return [str(o.get("computeEnvironment")) for o in queue.get("computeEnvironmentOrder") or ()
+            if isinstance(o, Mapping) and o.get("computeEnvironment")]
+
+
+def queue_name(queue: Mapping) -> str:
+    return str(queue.get("jobQueueName"))
+
+
 def rival_queues(ours: Mapping, queues: Iterable[Any], limit: int = 3) -> list[Mapping]:
     """From DescribeJobQueues' list of every queue: the ENABLED ones of higher priority that share a compute
     environment with ours, highest first (the ones whose GetJobQueueSnapshot is worth a call; at most `limit`)."""

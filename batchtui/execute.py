@@ -31,9 +31,9 @@ from typing import Any, Protocol
 
 from batchtui.aws import BatchPort, BulkResult
 from batchtui.errors import AccessDenied, ApiError, BatchtuiError, OutcomeUnknown, UnknownQueue
-from batchtui.model import Cancel, Job, Status
+from batchtui.model import Cancel, Job
 from batchtui.plan import CANCEL, KIND_CANCEL, PLAN_TAG, SUBMIT, TERMINATE, Call, Plan
-from batchtui.shapes import submitted_job
+from batchtui.shapes import child_status, job_id_of, job_name_of, submitted_job
 
 MAX_LISTED_ERRORS = 10  # bulk errors named one by one in a summary
 # ListJobs is eventually consistent: a job created a moment ago can take seconds to show. Waits before each lookup.
@@ -328,7 +328,7 @@ class _Run:
         ids = list(dict.fromkeys(i for c in self.plan.calls for i in c.job_ids))
         await self._report(Progress(0, len(self.plan.calls), None, f"checking that {len(ids):,} job ids exist"))
         try:
-            found = {str(j.get("jobId")): j for j in await self.api.describe_jobs(ids)}
+            found = {i: child_status(j) for j in await self.api.describe_jobs(ids) if (i := job_id_of(j))}
         except BatchtuiError as e:
             return self._outcome(False, f"could not check the job ids before cancelling: {e}")
         missing = tuple(i for i in ids if i not in found)
@@ -338,7 +338,7 @@ class _Run:
                                  "cancelled)", missing=missing)
         # Moved on since the plan was made? Say what the planned call will not do, rather than change the plan.
         started = [i for c in self.plan.calls if c.operation == CANCEL for i in c.job_ids
-                   if Status.parse(found[i].get("status")).active]
+                   if found[i].active]
         if started:
             self.warnings.append(f"{len(started)} job(s) started running after the plan was made; CancelJobs does "
                                  f"not stop them (e.g. {started[0]}): cancel again to terminate them")
@@ -370,11 +370,11 @@ class _Run:
         except BatchtuiError as e:  # refused, throttled past our retries, or never sent: nothing was created
             refused = isinstance(e, AccessDenied | UnknownQueue) or (isinstance(e, ApiError) and e.refused)
             return replace(base, ok=False, error=f"not submitted: {e}", refused=refused)
-        job_id = resp.get("jobId")
+        job_id = job_id_of(resp)
         if not job_id:
             return replace(base, ok=False, unknown=True,
                            error="SubmitJob answered without a jobId: " + self._check_hint(params))
-        return replace(base, ok=True, job_id=job_id, job_name=resp.get("jobName"))
+        return replace(base, ok=True, job_id=job_id, job_name=job_name_of(resp))
 
     async def _find_lost(self, base: StepResult, params: dict[str, Any], lost: OutcomeUnknown) -> StepResult:
         """The SubmitJob was sent and its answer lost: never send it again, look for the job it may have made."""

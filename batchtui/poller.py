@@ -49,8 +49,10 @@ from batchtui.capacity import (
     World,
     diagnose,
     ec2_request,
+    environment_refs,
     has_runnable_work,
     parse_instance_types,
+    queue_name,
     rival,
     rival_queues,
 )
@@ -70,7 +72,12 @@ from batchtui.shapes import (
     JobFields,
     fields_from_detail,
     fields_from_summary,
+    is_child,
+    job_id_of,
+    lists_status_summary,
+    next_token,
     retries_possible,
+    summaries,
 )
 from batchtui.tracker import ArrayTracker, Observations
 
@@ -89,7 +96,7 @@ async def list_pages(api: BatchPort, kwargs: dict[str, Any]) -> AsyncIterator[di
     while True:
         page = await api.list_jobs(**kwargs)
         yield page
-        token = page.get("nextToken")
+        token = next_token(page)
         if not token:
             return
         if not isinstance(token, str) or token in seen or len(seen) >= MAX_PAGES:
@@ -231,7 +238,7 @@ class Poller:
             t.listed = False
         for s in listed:
             self._update(s, fields_from_summary(s), listed=True)
-        await self._describe_round(listed_ids={s["jobId"] for s in listed})
+        await self._describe_round(listed_ids={str(s["jobId"]) for s in listed})
         self._publish_partial(self._calls0)
         # Arrays sync side by side (the budget still paces the calls). A sync commits only when complete, so one
         # that fails leaves its array as it was, marked stale, while the others go on: a refresh that loses some
@@ -266,8 +273,7 @@ class Poller:
         queue, self._queue_desc = self._queue_desc, None
         if queue is None:
             queue = await self._capacity_call("DescribeJobQueues", "check_queue", missing, self.queue)
-        refs = [str(o.get("computeEnvironment")) for o in (queue or {}).get("computeEnvironmentOrder") or ()
-                if isinstance(o, Mapping) and o.get("computeEnvironment")]
+        refs = environment_refs(queue)
         envs = await self._capacity_call("DescribeComputeEnvironments", "describe_compute_environments", missing,
                                          refs) if refs else []
         front = await self._capacity_call("GetJobQueueSnapshot", "get_job_queue_snapshot", missing, self.queue)
@@ -293,7 +299,7 @@ class Poller:
         rivals = []
         for other in rival_queues(queue, queues or ()):
             snap = await self._capacity_call("GetJobQueueSnapshot", "get_job_queue_snapshot", missing,
-                                             str(other.get("jobQueueName")))
+                                             queue_name(other))
             rivals.append(rival(queue, other, snap))
         return rivals
 
@@ -344,9 +350,9 @@ class Poller:
                                   "filters": [{"name": "AFTER_CREATED_AT", "values": [after]}]}
         out: list[Mapping] = []
         async for page in list_pages(self.api, kwargs):
-            for s in page.get("jobSummaryList") or ():
+            for s in summaries(page):
                 # Queue listings hold top-level jobs only; a child id here (bad data) must not become a "job".
-                if isinstance(s, Mapping) and s.get("jobId") and not _is_child(s):
+                if job_id_of(s) and not is_child(s):
                     out.append(s)
         return out
 
@@ -365,7 +371,7 @@ class Poller:
             # statusSummary is optional in a JobSummary (moto leaves arrayProperties out of listings). A summary
             # an earlier DescribeJobs gave must not stand for the current one – the sync would take "unchanged"
             # for "nothing moved" while the parent stays PENDING – so forget it; DescribeJobs asks for a new one.
-            t.summary_listed = isinstance((raw.get("arrayProperties") or {}).get("statusSummary"), Mapping)
+            t.summary_listed = lists_status_summary(raw)
             if not t.summary_listed and (t.job.status_summary or t.job.summary_updated_at is not None):
                 t.job = dataclasses.replace(t.job, status_summary=MappingProxyType({}), summary_updated_at=None)
         if described:
@@ -399,11 +405,12 @@ class Poller:
             asked |= set(todo)
             got: set[str] = set()
             for d in found:
-                if isinstance(d, Mapping) and d.get("jobId") and not _is_child(d):
-                    self._update(d, fields_from_detail(d), listed=d["jobId"] in listed_ids, described=True)
-                    got.add(str(d["jobId"]))
-                    t = self._jobs[str(d["jobId"])]
-                    if d["jobId"] not in listed_ids and not t.listed:
+                found_id = job_id_of(d) if isinstance(d, Mapping) else None
+                if found_id and not is_child(d):
+                    self._update(d, fields_from_detail(d), listed=found_id in listed_ids, described=True)
+                    got.add(found_id)
+                    t = self._jobs[found_id]
+                    if found_id not in listed_ids and not t.listed:
                         t.foreign = True
             for job_id in set(todo) - got:
                 known = self._jobs.get(job_id)
@@ -485,9 +492,8 @@ class Poller:
     async def _list_children(self, job_id: str, status: Status, obs: Observations) -> None:
         kwargs: dict[str, Any] = {"arrayJobId": job_id, "jobStatus": status.name, "maxResults": CHILD_PAGE}
         async for page in list_pages(self.api, kwargs):
-            for s in page.get("jobSummaryList") or ():
-                if isinstance(s, Mapping):
-                    obs.add(s, status)
+            for s in summaries(page):
+                obs.add(s, status)
 
     # -- snapshots -------------------------------------------------------------------------------------------
 
@@ -511,6 +517,3 @@ class Poller:
             stale_error=t.sync_error if t.sync_error else job.stale_error,
             log_samples=self.sampler.samples(job.job_id) if self.sampler is not None else job.log_samples)
 
-
-def _is_child(s: Mapping) -> bool:
-    return (s.get("arrayProperties") or {}).get("index") is not None or split_child_id(str(s["jobId"]))[1] is not None

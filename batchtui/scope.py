@@ -32,7 +32,7 @@ from batchtui.model import (
 )
 from batchtui.plan import KIND_RETRY, Selection
 from batchtui.poller import list_pages
-from batchtui.shapes import child_index, fields_from_detail
+from batchtui.shapes import Answer, child_index, child_status, fields_from_detail, job_id_of, summaries
 
 MAX_QUEUE_PAGES = 50  # 5,000 top-level jobs created since the target: more is not a pipeline
 DESCRIBE_CHILDREN_UP_TO = 100  # fewer selected indices than this: DescribeJobs them instead of listing
@@ -62,7 +62,7 @@ async def snapshot_for(api: BatchPort, selections: Sequence[Selection], kind: st
                     jobs=ordered_jobs(pipelines, views), pipelines=pipelines, region=region, endpoint=endpoint)
 
 
-def job_from_detail(d: Mapping) -> Job:
+def job_from_detail(d: Answer) -> Job:
     return Job(job_id=str(d["jobId"]), **fields_from_detail(d))
 
 
@@ -71,8 +71,9 @@ async def _describe_into(api: BatchPort, ids: Iterable[str], jobs: dict[str, Job
     if not wanted:
         return
     for d in await api.describe_jobs(wanted):
-        if isinstance(d, Mapping) and d.get("jobId"):
-            jobs[str(d["jobId"])] = job_from_detail(d)
+        found = job_id_of(d) if isinstance(d, Mapping) else None
+        if found:
+            jobs[found] = job_from_detail(d)
 
 
 async def _related(api: BatchPort, targets: list[Job], jobs: dict[str, Job]) -> None:
@@ -88,8 +89,7 @@ async def _related(api: BatchPort, targets: list[Job], jobs: dict[str, Job]) -> 
         pages = 0
         async for page in list_pages(api, kwargs):
             # Top-level jobs only: a child here (moto lists them with their parents) is no job of its own.
-            found += [str(s["jobId"]) for s in page.get("jobSummaryList") or () if isinstance(s, Mapping)
-                      and s.get("jobId") and child_index(s) is None]
+            found += [i for s in summaries(page) if (i := job_id_of(s)) and child_index(s) is None]
             pages += 1
             if pages >= MAX_QUEUE_PAGES:
                 break
@@ -148,7 +148,7 @@ async def _describe_children(api: BatchPort, job_id: str, size: int, indices: li
     for d in await api.describe_jobs(wanted):
         i = child_index(d)
         if i is not None and 0 <= i < size:
-            states[i] = Status.parse(d.get("status"))
+            states[i] = child_status(d)
     return ArrayState.of(states)
 
 
@@ -159,8 +159,8 @@ async def _list_children(api: BatchPort, job: Job, size: int) -> ArrayState:
     for status in ([Status.FAILED] if finished else AWS_STATUSES):
         kwargs: dict[str, Any] = {"arrayJobId": job.job_id, "jobStatus": status.name, "maxResults": CHILD_PAGE}
         async for page in list_pages(api, kwargs):
-            for s in page.get("jobSummaryList") or ():
-                i = child_index(s) if isinstance(s, Mapping) else None
+            for s in summaries(page):
+                i = child_index(s)
                 if i is not None and 0 <= i < size:
                     states[i] = status
     return ArrayState.of(states)

@@ -50,6 +50,44 @@ def _str(v: Any) -> str | None:
     return v if isinstance(v, str) and v else None
 
 
+def summaries(page: Answer) -> list[Answer]:
+    """A ListJobs page's job summaries (entries that are not objects left out)."""
+    return [s for s in _list(page.get("jobSummaryList")) if isinstance(s, Mapping)]
+
+
+def next_token(page: Answer) -> object:
+    """A ListJobs page's nextToken as it came (the caller tells a token that does not advance)."""
+    return page.get("nextToken")
+
+
+def job_id_of(d: Answer) -> str | None:
+    """The jobId of a summary or a DescribeJobs entry (None: none, or empty)."""
+    value = d.get("jobId")
+    return str(value) if value else None
+
+
+def job_name_of(d: Answer) -> str | None:
+    return _str(d.get("jobName"))
+
+
+def is_child(s: Answer) -> bool:
+    """An array child rather than a job of its own: it has an array index, or a child's id (`parent:3`)."""
+    return (s.get("arrayProperties") or {}).get("index") is not None or \
+        split_child_id(str(s.get("jobId")))[1] is not None
+
+
+def lists_status_summary(s: Answer) -> bool:
+    """The summary carries its array's statusSummary (optional in a JobSummary: moto leaves it out)."""
+    return isinstance((s.get("arrayProperties") or {}).get("statusSummary"), Mapping)
+
+
+def tag_value(d: Answer, name: str) -> str | None:
+    """The value of the tag `name` of a DescribeJobs entry."""
+    tags = d.get("tags")
+    value = tags.get(name) if isinstance(tags, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
 def child_index(summary: Answer) -> int | None:
     index = _int((summary.get("arrayProperties") or {}).get("index"))
     if index is None:
@@ -377,7 +415,7 @@ def log_page(resp: Answer) -> LogPage:
     """One GetLogEvents answer: its events (a timestamp that is not a number is None) and nextForwardToken."""
     events = tuple(
         LogEvent(int(e["timestamp"]) if isinstance(e.get("timestamp"), int | float) else None,
-                 str(e.get("message", "")))
+                 "" if e.get("message") is None else str(e["message"]))
         for e in _list(resp.get("events")) if isinstance(e, Mapping))
     return LogPage(events, _str(resp.get("nextForwardToken")))
 
