@@ -26,6 +26,7 @@ import humanize
 from batchtui.aws import is_transient, open_api, safe_url
 from batchtui.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, BatchtuiError
 from batchtui.explain import describe_eta
+from batchtui.history import LocalHistory, with_cancels
 from batchtui.model import Job, Snapshot, Status
 from batchtui.sanitize import printable
 
@@ -332,16 +333,29 @@ async def run(args: argparse.Namespace, printer: Printer, extra: ExtraFn | None 
     async with open_api(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url,
                         max_tps=args.max_tps) as api:
         poller = Poller(api, args.queue, since_s=args.since, region=api.region, endpoint=api.endpoint_url)
+        # What this machine sent: retries in other queues to follow by id, and who cancelled what.
+        history = LocalHistory(args.since, endpoint=api.endpoint_url, region=api.region)
         if args.once:
             # Throttling and AWS-side errors are waited out until --timeout; only a real error ends it sooner.
             api.deadline = time.monotonic() + once_timeout(args)
-            snap = await poller.refresh()  # errors leave as BatchtuiError: `batchtui: ...`, exit 1
+            snap = await refresh(poller, history)  # errors leave as BatchtuiError: `batchtui: ...`, exit 1
             printer.snapshot(snap, extra(snap) if extra else None)
             return EXIT_OK
-        return await watch(poller, args, printer, extra)
+        return await watch(poller, args, printer, extra, history)
 
 
-async def watch(poller: Any, args: argparse.Namespace, printer: Printer, extra: ExtraFn | None = None) -> int:
+async def refresh(poller: Any, history: LocalHistory | None) -> Snapshot:
+    """One refresh, told first what this machine sent since the last one (the retries to follow), its snapshot
+    naming who cancelled what."""
+    if history is None:
+        return await poller.refresh()
+    sent = history.read()
+    poller.follow(sent.job_ids)
+    return with_cancels(await poller.refresh(), sent.cancels)
+
+
+async def watch(poller: Any, args: argparse.Namespace, printer: Printer, extra: ExtraFn | None = None,
+                history: LocalHistory | None = None) -> int:
     """One snapshot per --refresh seconds; the next refresh is scheduled when the last one ended (no overlap)."""
     api = getattr(poller, "api", None)
     while True:
@@ -349,7 +363,7 @@ async def watch(poller: Any, args: argparse.Namespace, printer: Printer, extra: 
         if api is not None:
             api.deadline = time.monotonic() + watch_timeout(args)  # then a stale line, and the next refresh
         try:
-            snap = await poller.refresh()
+            snap = await refresh(poller, history)
         except BatchtuiError as e:
             if not is_transient(e):
                 raise  # unknown queue, credentials, access denied: waiting will not fix it

@@ -636,8 +636,9 @@ class _RetryPlanner:
                               f"resubmitted downstream ({', '.join(others)}) keeps its own resources")
         self.notes.extend(r.unchecked for r in self.resolved.values() if r.unchecked)
         if self.changes.queue is not None:
-            self.notes.append(f"the retries run in {self.changes.queue}: a dashboard on another queue does not show "
-                              f"them (batchtui --queue {self.changes.queue})")
+            self.notes.append(f"the retries run in {self.changes.queue}: batchtui on this machine follows them by id "
+                              f"(its audit log) and shows them in their originals; elsewhere, watch "
+                              f"{self.changes.queue} (batchtui --queue {self.changes.queue})")
 
     def _change(self, job: Job) -> bool:
         """Resolve the changes for a picked job; False (and the reason kept) when they cannot be applied."""

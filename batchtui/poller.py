@@ -4,7 +4,9 @@ One `refresh()`:
 1. (first time) DescribeJobQueues – an unknown queue is a clear error;
 2. ListJobs on the queue with AFTER_CREATED_AT=now−since (every status; parents carry statusSummary and its time);
 3. DescribeJobs for top-level jobs not described yet or whose status moved, for dependencies in other queues
-   (followed transitively) and for jobs that dropped out of the listing (not describable any more → `gone`);
+   (followed transitively), for jobs that dropped out of the listing (not describable any more → `gone`) and for
+   the retries this machine is known to have sent (`follow`: the queue listing cannot see a retry sent to another
+   queue, and AWS cannot list by tag across queues, so they are followed by id);
 4. per array, a sync of its per-index state (`ArrayTracker`) – only when the parent's status or statusSummary
    changed since the last sync, an upstream job had news (JobA succeeded; N_TO_N partners finished), or the last
    sync left doubts;
@@ -37,7 +39,7 @@ import dataclasses
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -122,6 +124,14 @@ class _Tracked:
     array: ArrayTracker | None = None
     synced_at: datetime | None = None  # when the array's state was last read in full
     sync_error: str | None = None  # why this refresh could not read it (its state is then as of synced_at)
+    # Handed in by id (Poller.follow), not found by listing or dependsOn: shown only once its retry-of chain is
+    # known to end at a job that is ours (`accepted`); until then it is in no snapshot, sync or dependency walk.
+    followed: bool = False
+    accepted: bool = False
+
+    @property
+    def visible(self) -> bool:
+        return not self.followed or self.accepted
 
 
 class Poller:
@@ -138,6 +148,8 @@ class Poller:
         self._jobs: dict[str, _Tracked] = {}
         self._queue_checked = False
         self._missing: set[str] = set()
+        self._follow: set[str] = set()  # ids to describe and follow (Poller.follow), until they are tracked
+        self._dropped: set[str] = set()  # followed ids whose retry-of root is not ours: never asked again
         self._last_good: Snapshot | None = None
         self._busy = False
         self.refreshes = 0
@@ -157,6 +169,22 @@ class Poller:
         self._calls0 = 0
         # Failed attempts' last log lines (triage's signatures); only where the API can read logs.
         self.sampler: LogSampler | None = LogSampler(api) if hasattr(api, "tail_log") else None
+
+    def follow(self, ids: Iterable[str]) -> None:
+        """Follow these jobs by id from the next refresh on: retries this machine submitted (the audit log, the
+        waiting plans, what the dashboard just sent), which another queue's listing would be needed to see. Each is
+        described (100 a call, within the budget), kept only when its `batchtui:retry-of` chain ends at a job this
+        poller shows, then tracked like a dependency in another queue (re-described while unfinished, its array
+        synced by arrayJobId); one whose chain ends elsewhere, or that AWS does not return, is left out quietly."""
+        for job_id in ids:
+            if (job_id and split_child_id(job_id)[1] is None and job_id not in self._jobs
+                    and job_id not in self._dropped):
+                self._follow.add(job_id)
+
+    @property
+    def followed(self) -> int:
+        """Jobs followed by id and shown (their lineage joins them to ours)."""
+        return sum(1 for t in self._jobs.values() if t.followed and t.accepted)
 
     @property
     def last_good(self) -> Snapshot | None:
@@ -247,7 +275,7 @@ class Poller:
         failures: list[BaseException] = []
         async with asyncio.TaskGroup() as tg:
             for job_id, t in list(self._jobs.items()):
-                if t.array is not None:
+                if t.array is not None and t.visible:
                     tg.create_task(self._sync_or_keep(job_id, t, failures))
         for e in failures:
             if not isinstance(e, BatchtuiError):
@@ -256,7 +284,7 @@ class Poller:
             raise failures[0]  # nothing known yet to fall back on
         await self._read_capacity()
         if self.sampler is not None:
-            await self.sampler.step(self._job_view(t) for t in self._jobs.values() if not t.job.gone)
+            await self.sampler.step(self._job_view(t) for t in self._jobs.values() if not t.job.gone and t.visible)
 
     async def _read_capacity(self) -> None:
         """While work is RUNNABLE, now and then: the queue, its compute environments and its front (3 calls at most,
@@ -265,7 +293,7 @@ class Poller:
         now = time.monotonic()
         if self._world is not None and now - self._world_at < CAPACITY_EVERY_S:
             return  # not due: no job views built, nothing read (a job no longer RUNNABLE gets no diagnosis anyway)
-        if not any(has_runnable_work(self._job_view(t)) for t in self._jobs.values() if not t.job.gone):
+        if not any(has_runnable_work(self._job_view(t)) for t in self._jobs.values() if not t.job.gone and t.visible):
             self._world = None
             return
         self._world_at = now
@@ -286,7 +314,7 @@ class Poller:
     def _may_be_taken(self, world: World) -> bool:
         """Some RUNNABLE work has no cause of its own (capacity-full or in-line): only then can a higher-priority
         queue sharing the environment be what holds it, so only then are the other queues worth their calls."""
-        views = (self._job_view(t) for t in self._jobs.values() if not t.job.gone)
+        views = (self._job_view(t) for t in self._jobs.values() if not t.job.gone and t.visible)
         return any(w is not None and w.cause in ("capacity-full", "in-line") for w in (diagnose(j, world)
                                                                                       for j in views))
 
@@ -368,6 +396,7 @@ class Poller:
         if listed:
             t.listed = True
             t.foreign = False
+            t.followed = False  # in our queue after all: ours, whatever its lineage
             # statusSummary is optional in a JobSummary (moto leaves arrayProperties out of listings). A summary
             # an earlier DescribeJobs gave must not stand for the current one – the sync would take "unchanged"
             # for "nothing moved" while the parent stays PENDING – so forget it; DescribeJobs asks for a new one.
@@ -394,8 +423,8 @@ class Poller:
                 elif t.array is not None and not t.summary_listed and not t.job.status.terminal:
                     wanted.add(job_id)  # an unfinished array listed without its statusSummary: describe for it
             elif not t.job.status.terminal or recheck or t.described_status is None:
-                wanted.add(job_id)  # a dependency in another queue, or a job that left the listing
-        wanted |= self._unknown_dependencies(recheck)
+                wanted.add(job_id)  # a dependency in another queue, a followed retry, or a job that left the listing
+        wanted |= self._unknown_dependencies(recheck) | self._to_follow(recheck)
         asked: set[str] = set()
         for _ in range(FOLLOW_ROUNDS):
             todo = sorted(wanted - asked)
@@ -407,22 +436,73 @@ class Poller:
             for d in found:
                 found_id = job_id_of(d) if isinstance(d, Mapping) else None
                 if found_id and not is_child(d):
+                    new = found_id not in self._jobs
                     self._update(d, fields_from_detail(d), listed=found_id in listed_ids, described=True)
                     got.add(found_id)
                     t = self._jobs[found_id]
                     if found_id not in listed_ids and not t.listed:
                         t.foreign = True
+                        t.followed = t.followed or (new and found_id in self._follow)
+                    self._follow.discard(found_id)
+                    self._missing.discard(found_id)
             for job_id in set(todo) - got:
                 known = self._jobs.get(job_id)
                 if known is None:
                     self._missing.add(job_id)  # a dependency AWS no longer knows: asked again only now and then
+                elif known.followed:
+                    self._drop(job_id)  # a followed retry AWS no longer returns: left out quietly
                 elif not known.listed:
                     known.job = dataclasses.replace(known.job, gone=True)  # AWS does not know it any more
-            wanted = self._unknown_dependencies()
+            self._settle_followed()
+            wanted = self._unknown_dependencies() | self._to_follow()
+
+    def _to_follow(self, recheck: bool = False) -> set[str]:
+        """Followed ids not described yet; one AWS did not return is asked again only now and then (a retry just
+        submitted may not be describable at once)."""
+        self._follow -= self._jobs.keys()
+        return {i for i in self._follow if recheck or i not in self._missing}
+
+    def _settle_followed(self) -> None:
+        """Followed jobs are shown once their retry-of chain reaches a job of ours, dropped (for good) when it ends
+        anywhere else; an earlier link not known yet (a retry of a retry sent from elsewhere) is followed too."""
+        for job_id, t in list(self._jobs.items()):
+            if not t.followed or t.accepted:
+                continue
+            verdict = self._lineage_of(t)
+            if verdict is True:
+                t.accepted = True
+            elif verdict is False:
+                self._drop(job_id)
+            else:
+                self._follow.add(verdict)
+
+    def _lineage_of(self, t: _Tracked) -> bool | str:
+        """True: the chain ends at a job of ours; False: it cannot (no retry, a cycle, an unknown or foreign root);
+        a job id: the next link, to be described first."""
+        seen = {t.job.job_id}
+        up = t.job.retry_of
+        while up is not None:
+            if up in seen:
+                return False  # only hand-made tags make a cycle
+            seen.add(up)
+            u = self._jobs.get(up)
+            if u is None:
+                return False if up in self._missing or up in self._dropped else up
+            if not u.followed or u.accepted:
+                return True
+            up = u.job.retry_of
+        return False  # no retry, or a chain ending at a followed job that is no retry: not a pipeline we show
+
+    def _drop(self, job_id: str) -> None:
+        self._jobs.pop(job_id, None)
+        self._follow.discard(job_id)
+        self._dropped.add(job_id)
 
     def _unknown_dependencies(self, recheck: bool = False) -> set[str]:
         out: set[str] = set()
         for t in self._jobs.values():
+            if not t.visible:
+                continue  # an undecided followed job's dependencies are nothing of ours yet
             for up in t.job.upstream_ids:
                 if up not in self._jobs and split_child_id(up)[1] is None and (recheck or up not in self._missing):
                     out.add(up)
@@ -498,7 +578,7 @@ class Poller:
     # -- snapshots -------------------------------------------------------------------------------------------
 
     def _snapshot(self, calls0: int) -> Snapshot:
-        jobs = [self._job_view(t) for t in self._jobs.values()]
+        jobs = [self._job_view(t) for t in self._jobs.values() if t.visible]
         pipelines = build_pipelines(jobs)
         return Snapshot(capacity=self._world,
             queue=self.queue, polled_at=self._now(), api_calls=self.api.calls - calls0,

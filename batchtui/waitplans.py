@@ -309,6 +309,23 @@ def pending_originals(directory: Path | None = None) -> dict[str, str]:
     return out
 
 
+def submitted_ids(directory: Path | None = None, *, since: float) -> tuple[str, ...]:
+    """The job ids of steps submitted by plans written since `since` (epoch s): a waiting step may have gone to
+    another queue, where only its id finds it. A plan file is rewritten each time a step is sent, so its mtime
+    bounds the read; a file that is not a plan has no ids to give (`batchtui plans` reports it)."""
+    directory = directory or plans_dir()
+    out: list[str] = []
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else ():
+        try:
+            if path.stat().st_mtime < since:
+                continue
+            plan = load(path)
+        except (OSError, BatchtuiError):
+            continue
+        out += [s.job_id for s in plan.steps if s.state == SUBMITTED and s.job_id]
+    return tuple(out)
+
+
 def path_of(plan_id: str, directory: Path | None = None) -> Path:
     if not PLAN_ID.fullmatch(plan_id):
         raise UsageError(f"{plan_id!r} is not a plan id (batchtui plans lists them)")

@@ -32,6 +32,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.timer import Timer
 
 from batchtui.errors import BatchtuiError, UsageError, kind_of
+from batchtui.history import with_cancels
 from batchtui.lineage import effective
 from batchtui.model import Cancel, Job, Snapshot, build_pipelines, ordered_jobs, split_child_id
 from batchtui.triage import FailureGroup
@@ -341,9 +342,9 @@ class BatchtuiApp(App[int]):
             self.screen.snapshot_changed()
 
     def _with_cancels(self, snap: Snapshot) -> Snapshot:
-        """The snapshot with what this app sent and AWS accepted that the snapshot cannot show yet."""
-        if snap.cancels != self.cancels:
-            snap = replace(snap, cancels=self.cancels)
+        """The snapshot with what this app sent and AWS accepted that the snapshot cannot show yet (beside the
+        cancels the source read from the audit log: those sent before this dashboard started)."""
+        snap = with_cancels(snap, self.cancels)
         if not snap.error:  # the poller lists them: from now on they are its
             seen = {j.job_id for j in snap.jobs}
             self.submitted = {k: j for k, j in self.submitted.items() if k not in seen}
@@ -354,6 +355,9 @@ class BatchtuiApp(App[int]):
         if not jobs:
             return
         self.submitted.update((j.job_id, j) for j in jobs)
+        follow = getattr(self.source, "follow", None)
+        if follow is not None:  # the poller lists only the watched queue: a retry sent elsewhere is followed by id
+            follow([j.job_id for j in jobs])
         if self.raw is None:
             return
         prev_raw = self.raw
@@ -375,8 +379,8 @@ class BatchtuiApp(App[int]):
         self.cancels = (*self.cancels, *cancels)
         if self.raw is None or self.snap is None:
             return
-        self.raw = replace(self.raw, cancels=self.cancels)
-        self.snap = replace(self.snap, cancels=self.cancels)
+        self.raw = with_cancels(self.raw, self.cancels)
+        self.snap = with_cancels(self.snap, self.cancels)
         self.insights = job_insights(self.snap)
         events = cancels_accepted(self.snap, cancels)
         self.events.extend(events)

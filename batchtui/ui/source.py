@@ -40,6 +40,8 @@ class Source(Protocol):
     async def log_page(self, group: str, stream: str, next_token: str | None = None,
                        start_from_head: bool = True) -> LogPage: ...  # GetLogEvents, read
 
+    def follow(self, ids: Sequence[str]) -> None: ...  # jobs just submitted: followed by id, in any queue
+
 
 class PollerSource:
     """The poller over one client; `switch_queue` checks the queue exists, then starts a new poller on it."""
@@ -55,6 +57,11 @@ class PollerSource:
         self._clock = clock
         self._last_polled: datetime | None = None
         self._poller = self._new_poller(queue)
+        from batchtui.history import LocalHistory
+
+        # What this machine sent (the audit log, the waiting plans): retries in other queues are followed by id,
+        # and a cancel made before this dashboard started still says who made it and when.
+        self._history = LocalHistory(since_s, endpoint=endpoint, region=region)
 
     def _new_poller(self, queue: str) -> Any:
         from batchtui.poller import Poller
@@ -72,8 +79,12 @@ class PollerSource:
             self.on_partial(replace(snap, polled_at=self._clock()) if self._clock is not None else snap)
 
     async def refresh(self) -> Snapshot:
+        from batchtui.history import with_cancels
+
         self._poller.on_partial = self._partial
-        snap = await self._poller.refresh()
+        sent = self._history.read()
+        self._poller.follow(sent.job_ids)
+        snap = with_cancels(await self._poller.refresh(), sent.cancels)
         if self._clock is None:
             return snap
         # The poller stamps snapshots with the wall clock; on a fast simulator the data's own clock is ahead, and
@@ -106,6 +117,10 @@ class PollerSource:
         from batchtui.aws import read_log_page
 
         return await read_log_page(self.api, group, stream, next_token, start_from_head)
+
+    def follow(self, ids: Sequence[str]) -> None:
+        """Jobs just submitted from this dashboard: followed from the next refresh on, whatever queue they went to."""
+        self._poller.follow(ids)
 
 
 def where_label(region: str | None, profile: str | None, endpoint: str | None) -> str:

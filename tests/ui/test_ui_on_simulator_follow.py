@@ -1,0 +1,108 @@
+"""End to end on the dashboard (the real poller, client and simulator): a retry sent to another queue – from the
+command line before the dashboard started, or from the dashboard itself – is shown inside its original's node and
+kept current, and a dashboard started after a cancel still says who made it and when (the audit log)."""
+
+from __future__ import annotations
+
+import io
+
+from test_ui_on_simulator import _open, config, dummy_credentials, wait_for  # noqa: F401 - its autouse fixture
+from textual.widgets import DataTable
+
+from batchtui import actions, cli
+from batchtui.model import RETRY_OF_TAG, Status
+from batchtui.ui.app import BatchtuiApp
+from batchtui.ui.screens.array import ArrayScreen
+
+SimServer = __import__("batchtui.sim.server", fromlist=["SimServer"]).SimServer
+
+
+async def command(sim, *argv: str) -> str:
+    """A `batchtui retry|cancel … --yes` in this event loop, as another terminal would run it; its output."""
+    out, err = io.StringIO(), io.StringIO()
+    code = await actions.run(cli.parse([*argv, "--yes", "--endpoint-url", sim.url]), io.StringIO(), out, err)
+    assert code == 0, err.getvalue() + out.getvalue()
+    return out.getvalue()
+
+
+async def test_a_retry_sent_to_another_queue_is_inside_its_originals_node(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    async with SimServer(config()) as sim:
+        ids = sim.engine.reference_ids
+        sim.engine.run_until_idle()
+        out = await command(sim, "retry", ids["JobB"], "--queue", "OtherQueue")
+        retry_id = out.rsplit("→ new job ", 1)[1].split()[0]
+        async with await _open(sim) as source:
+            app = BatchtuiApp(source, refresh_s=3600, bell=False)
+            async with app.run_test(size=(160, 50)) as pilot:
+                await wait_for(pilot, lambda: app.snap is not None and not app.refreshing)
+                retry = app.raw.job(retry_id)
+                assert retry is not None and retry.queue.endswith("/OtherQueue")
+                assert retry.tags[RETRY_OF_TAG] == ids["JobB"]
+                # folded into JobB: no sixth job on the screen, JobB's failed indices now the retry's
+                table = app.screen.query_one(DataTable)
+                assert [str(k.value) for k in table.rows] == [ids[n] for n in ("JobA", "JobB", "JobC", "JobD",
+                                                                                 "JobE")]
+                original = next(j for j in app.raw.jobs if j.job_id == ids["JobB"])
+                failed = original.array.indices(Status.FAILED)
+                shown = app.snap.job(ids["JobB"]).array
+                assert failed and all(shown.status(i) is not Status.FAILED for i in failed)
+                await pilot.press("down", "enter", "slash", *"retried", "enter")
+                screen = app.screen
+                assert isinstance(screen, ArrayScreen)
+                assert [i for i, m in enumerate(screen._mask) if m] == failed
+                screen.grid.move_to(failed[0])
+                await pilot.pause()
+                info = str(screen.query_one("#index-info").render())
+                assert "retried as JobB-retry" in info and "first run: ✘ FAILED" in info
+                # the retry runs in OtherQueue; the next refresh follows it there
+                sim.engine.run_until_idle()
+                await pilot.press("r")
+                await wait_for(pilot, lambda: not app.refreshing and app.raw.job(retry_id).status.terminal)
+                shown = app.snap.job(ids["JobB"]).array
+                assert [shown.status(i) for i in failed] == [app.raw.job(retry_id).array.status(k)
+                                                             for k in range(len(failed))]
+
+
+async def test_a_retry_the_dashboard_sends_to_another_queue_is_followed_not_left_as_sent(tmp_path, monkeypatch):
+    from batchtui.actions import perform
+    from batchtui.execute import submitted_jobs
+    from batchtui.plan import Selection, plan_retry
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    async with SimServer(config()) as sim:
+        ids = sim.engine.reference_ids
+        sim.engine.run_until_idle()
+        async with await _open(sim) as source:
+            app = BatchtuiApp(source, refresh_s=3600, bell=False)
+            async with app.run_test(size=(160, 50)) as pilot:
+                await wait_for(pilot, lambda: app.snap is not None and not app.refreshing)
+                from batchtui.overrides import Overrides
+
+                plan = plan_retry(app.raw, [Selection(ids["JobB"])], changes=Overrides(queue="OtherQueue"))
+                assert plan.calls and plan.calls[0].params["jobQueue"] == "OtherQueue"
+                outcome, _ = await perform(source.api, plan, None)
+                assert outcome.ok
+                new = outcome.new_jobs[0]
+                app.retries_submitted(submitted_jobs(outcome, 0))  # what ui/screens/action.py hands the app
+                assert app.submitted.keys() == {new}
+                sim.engine.run_until_idle()
+                await pilot.press("r")
+                await wait_for(pilot, lambda: not app.refreshing and app.raw.job(new).status.terminal)
+                assert new not in app.submitted  # the poller's version (followed by id), not the one sent
+                assert app.snap.job(ids["JobB"]).array.count(Status.SUBMITTED) == 0
+
+
+async def test_a_dashboard_started_after_a_cancel_says_who_made_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    async with SimServer(config(advance_s=16 * 60)) as sim:
+        c = sim.engine.reference_ids["JobC"]
+        await command(sim, "cancel", c)
+        async with await _open(sim) as source:
+            app = BatchtuiApp(source, refresh_s=3600, bell=False)
+            async with app.run_test(size=(160, 50)) as pilot:
+                await wait_for(pilot, lambda: app.snap is not None and not app.refreshing)
+                assert app.cancels == ()  # nothing sent from this dashboard
+                cells = [str(x) for x in app.screen.query_one(DataTable).get_row(c)]
+                assert cells[8].startswith("terminated by you at ") and cells[9] == "cancelled"
+                assert app.insights[c].cancel_who.startswith("terminated by you at ")
