@@ -263,7 +263,7 @@ def read_actions(lines: Iterable[str]) -> tuple[list[Action], int]:
 # is read this much further back, so an action begun just before it is not cut in half.
 SLACK_S = 3600.0
 BLOCK = 64 * 1024  # read backwards in blocks of this size
-_TIME = re.compile(rb'"time":"([^"]{1,40})"')
+_TIME = re.compile(rb'"time"\s*:\s*"([^"]{1,40})"')
 
 
 @dataclass(frozen=True, slots=True)

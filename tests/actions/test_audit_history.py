@@ -85,9 +85,12 @@ def test_what_failed_or_went_to_another_endpoint_or_region_is_left_out(tmp_path)
 
 def test_only_the_since_window_is_read_of_a_big_log(tmp_path):
     path = tmp_path / "actions.jsonl"
-    old = T0 - timedelta(days=3)
-    for n in range(2000):  # three days ago: outside a 6 h window
-        log(path, f"old{n}", retry_plan(), submitted(f"old-{n}"), old + timedelta(seconds=n))
+    old, context = T0 - timedelta(days=3), audit.who(region="us-east-1", endpoint=URL)
+    with open(path, "w") as f:  # three days of actions before the window (written at once: no fsync per line)
+        for n in range(2000):
+            at = old + timedelta(seconds=n)
+            f.write(json.dumps(audit.intent_record(f"old{n}", retry_plan(), context, now=at)) + "\n")
+            f.write(json.dumps(audit.call_record(f"old{n}", submitted(f"old-{n}")[0], now=at)) + "\n")
     log(path, "p1", retry_plan(), submitted("new-1"), T0)
     h = reader(path).read()
     assert h.job_ids == ("new-1",)
