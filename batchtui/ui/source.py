@@ -8,6 +8,7 @@ happens before the app starts, so a bad profile or an unknown queue is one line 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -82,7 +83,9 @@ class PollerSource:
         from batchtui.history import with_cancels
 
         self._poller.on_partial = self._partial
-        sent = self._history.read()
+        # The first read takes the audit log's --since window (about 0.17 s for 24 h of a busy 10 MB log): off the
+        # event loop, so the screen keeps drawing. Later reads take only what was appended.
+        sent = await asyncio.to_thread(self._history.read)
         self._poller.follow(sent.job_ids)
         snap = with_cancels(await self._poller.refresh(), sent.cancels)
         if self._clock is None:
