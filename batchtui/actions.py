@@ -168,7 +168,8 @@ def _keep(plan: Plan, snap: Snapshot, outcome: Outcome, out: TextIO, err: TextIO
         print(f"batchtui: the {len(plan.waiting)} waiting step(s) were not kept: not every call before them was "
               "made", file=err)
         return None
-    stored = waitplans.keep(plan, outcome.new_jobs, waiting_queue(plan, snap), os_user(), plan_id=outcome.run_id)
+    stored = waitplans.keep(plan, outcome.new_jobs, waiting_queue(plan, snap), os_user(), plan_id=outcome.run_id,
+                            origin=waitplans.made_by("batchtui retry"))
     if stored is not None:
         print(f"Kept plan {stored.plan_id} with {len(stored.steps)} waiting step(s) in {waitplans.plans_dir()}: "
               f"batchtui submits each once its condition holds – the dashboard while it runs, or `batchtui plans "

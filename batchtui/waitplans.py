@@ -126,6 +126,7 @@ class StoredPlan:
     steps: tuple[Step, ...]
     state: str = PENDING
     note: str | None = None  # cancelled: by whom, when
+    origin: str | None = None  # which process made it: "batchtui retry (pid 4242 on bastion-1)"
 
     def count(self, state: str) -> int:
         return sum(1 for s in self.steps if s.state == state)
@@ -147,7 +148,8 @@ class StoredPlan:
 
     def to_json(self) -> dict[str, Any]:
         return {"version": VERSION, "planId": self.plan_id, "created": self.created, "queue": self.queue,
-                "user": self.user, "state": self.state, **({"note": self.note} if self.note else {}),
+                "user": self.user, **({"origin": self.origin} if self.origin else {}), "state": self.state,
+                **({"note": self.note} if self.note else {}),
                 "waiting": self.waiting, "blocked": self.count(BLOCKED), "submitted": self.count(SUBMITTED),
                 "dropped": self.count(DROPPED), "condition": self.condition,
                 "steps": [_step_json(s) for s in self.steps]}
@@ -225,8 +227,9 @@ def from_json(data: Any, where: str) -> StoredPlan:
         plan_id = str(data["planId"])
         if not PLAN_ID.fullmatch(plan_id) or data["state"] not in (PENDING, DONE, CANCELLED):
             raise ValueError("bad id or state")
+        origin = data.get("origin")
         return StoredPlan(plan_id, str(data["created"]), str(data["queue"]), str(data["user"]), steps,
-                          data["state"], data.get("note"))
+                          data["state"], data.get("note"), None if origin is None else str(origin))
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise PlanFileError(f"{where}: a damaged batchtui plan ({type(e).__name__}: {e}): not executed") from None
 
@@ -267,16 +270,23 @@ def save(plan: StoredPlan, directory: Path) -> Path:
 
 
 def keep(plan: Plan, new_jobs: Mapping[int, str], queue: str, user: str, *, plan_id: str | None = None,
-         directory: Path | None = None, now: datetime | None = None) -> StoredPlan | None:
+         directory: Path | None = None, now: datetime | None = None, origin: str | None = None) -> StoredPlan | None:
     """Write plan's waiting steps, with the ids its immediate calls returned (`Outcome.new_jobs`), as a pending
-    plan; None when it has none."""
+    plan; None when it has none. `origin` names the process making it (see `made_by`)."""
     if not plan.waiting:
         return None
     steps = tuple(Step(str(w.call.params.get("jobName")), w.call.label, w.call.resolved(new_jobs), w.conditions,
                        w.after) for w in plan.waiting)
-    stored = StoredPlan(plan_id or uuid.uuid4().hex[:12], _now(now), queue, user, steps)
+    stored = StoredPlan(plan_id or uuid.uuid4().hex[:12], _now(now), queue, user, steps, origin=origin)
     save(stored, directory or plans_dir())
     return stored
+
+
+def made_by(what: str) -> str:
+    """This process, for a plan's `origin`: which of several batchtuis (and hosts) made it – the one to look at."""
+    import socket
+
+    return f"{what} (pid {os.getpid()} on {socket.gethostname()})"
 
 
 def _now(now: datetime | None = None) -> str:

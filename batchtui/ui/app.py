@@ -29,6 +29,8 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.timer import Timer
 
 from batchtui.errors import BatchtuiError, UsageError, kind_of
@@ -38,7 +40,7 @@ from batchtui.model import Cancel, Job, Snapshot, build_pipelines, ordered_jobs,
 from batchtui.triage import FailureGroup
 from batchtui.ui import palette as pal
 from batchtui.ui.dashboard import Dashboard
-from batchtui.ui.events import TOAST_ORDER, WARN, Event, cancels_accepted, diff, retries_seen
+from batchtui.ui.events import BAD, TOAST_ORDER, WARN, Event, cancels_accepted, diff, retries_seen
 from batchtui.ui.insight import JobInsight, job_insights
 from batchtui.ui.screens.action import ActionScreen
 from batchtui.ui.screens.array import ArrayScreen
@@ -75,6 +77,7 @@ class JobCommands(Provider):
         if not isinstance(app, BatchtuiApp) or app.snap is None:
             return
         yield DiscoveryHit("Refresh now", app.start_refresh, help="same as r")
+        yield DiscoveryHit("Waiting plans", app.action_plans, help="retry steps batchtui sends later (same as W)")
         for job in app.snap.jobs:
             yield DiscoveryHit(f"Open {job.job_name}", partial(app.open_job, job.job_id),
                                help=f"{job.status.name} · {job.job_id}")
@@ -90,9 +93,11 @@ class JobCommands(Provider):
             if score > 0:
                 yield Hit(score, matcher.highlight(text), partial(app.open_job, job.job_id),
                           help=f"{job.status.name} · {job.job_id}")
-        score = matcher.match("Refresh now")
-        if score > 0:
-            yield Hit(score, matcher.highlight("Refresh now"), app.start_refresh, help="same as r")
+        for text, run, said in (("Refresh now", app.start_refresh, "same as r"),
+                                ("Waiting plans", app.action_plans, "retry steps batchtui sends later (same as W)")):
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), run, help=said)
 
 
 class BatchtuiApp(App[int]):
@@ -110,6 +115,7 @@ class BatchtuiApp(App[int]):
         Binding("ctrl+s", "screenshot", "Screenshot", show=False, id="app.screenshot"),
         Binding("c", "capacity", "Capacity", show=False, id="app.capacity"),
         Binding("F", "failures", "Failures", show=False, key_display="F", id="app.failures"),
+        Binding("W", "plans", "Waiting plans", show=False, key_display="W", id="app.plans"),
     ]
 
     def __init__(self, source: Source, *, refresh_s: float = 5.0, readonly: bool = False, bell: bool = True,
@@ -339,7 +345,10 @@ class BatchtuiApp(App[int]):
             self.good_at = self.received_at
         self.add_events(events)
         if isinstance(self.screen, DashboardScreen):
-            self.screen.snapshot_changed()
+            try:
+                self.screen.snapshot_changed()
+            except NoMatches:  # a first snapshot faster than the first screen's compose: its on_mount draws it
+                pass
 
     def _with_cancels(self, snap: Snapshot) -> Snapshot:
         """The snapshot with what this app sent and AWS accepted that the snapshot cannot show yet (beside the
@@ -403,8 +412,9 @@ class BatchtuiApp(App[int]):
         toasts = sorted((e for e in alerts if e.kind != "index"), key=lambda e: TOAST_ORDER.get(e.kind, 9))
         failures = [e for e in alerts if e.kind == "index"]
         for e in toasts[:MAX_TOASTS]:
-            title = {"job": "Job failed", "pipeline": "Pipeline finished"}.get(e.kind, "")
-            self.notify(e.text, title=title, severity="error" if e.level == "bad" else "information", timeout=8)
+            title = {"job": "Job failed", "pipeline": "Pipeline finished", "plan": "Waiting plan"}.get(e.kind, "")
+            severity: SeverityLevel = "error" if e.level == BAD else "warning" if e.level == WARN else "information"
+            self.notify(e.text, title=title, severity=severity, timeout=8)
         if failures:  # one toast for every index failure of this refresh
             text = "\n".join(e.text for e in failures[:2])
             if len(failures) > 2:
@@ -519,6 +529,8 @@ class BatchtuiApp(App[int]):
                             Binding("c", "", "capacity: the queue's environments, its front, why work waits"),
                             Binding("F", "", "failures: every failure group, its size and its repair",
                                     key_display="F"),
+                            Binding("W", "", "waiting plans: retry steps batchtui sends later, blocked or not; "
+                                    "ctrl+k there cancels one", key_display="W"),
                             Binding("ctrl+q", "", "quit (even from inside a text box)")])]
         self.push_screen(HelpScreen.from_bindings(self, groups, [("Commands (:)", list(COMMAND_HELP)),
                                                                  ("Array filters (/)", list(FILTER_HELP))]))
@@ -534,6 +546,12 @@ class BatchtuiApp(App[int]):
 
         if not isinstance(self.screen, FailuresScreen):
             self.push_screen(FailuresScreen())
+
+    def action_plans(self) -> None:
+        from batchtui.ui.screens.plans import PlansScreen
+
+        if not isinstance(self.screen, PlansScreen):
+            self.push_screen(PlansScreen())
 
     def open_group(self, job_id: str, group: FailureGroup) -> None:
         """A failure group: the array's grid filtered to it, or the plain job's detail."""
@@ -584,10 +602,12 @@ class BatchtuiApp(App[int]):
             self.action_capacity()
         elif verb in ("failures", "fail"):
             self.action_failures()
+        elif verb in ("plans", "plan", "waiting"):
+            self.action_plans()
         elif verb in ("help", "h", "?"):
             self.action_help()
         else:
-            self.notify(f"unknown command {verb!r} (:queue, :job, :filter, :theme, :refresh, :help, :q)",
+            self.notify(f"unknown command {verb!r} (:queue, :job, :filter, :theme, :refresh, :plans, :help, :q)",
                         severity="error")
 
     def _open_by_name(self, ref: str) -> None:

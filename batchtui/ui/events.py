@@ -31,7 +31,7 @@ class Event:
     alert: bool = False  # worth a toast and the bell
     job_id: str | None = None
     index: int | None = None
-    kind: str = "info"  # pipeline / job / index / info: toasts go in that order when there are many
+    kind: str = "info"  # pipeline / job (or plan) / index / info: toasts go in that order when there are many
 
     def __post_init__(self) -> None:
         # Events quote reasons AWS returned (anyone with batch:CancelJob writes one): never an escape sequence
@@ -39,7 +39,7 @@ class Event:
         object.__setattr__(self, "text", printable(self.text))
 
 
-TOAST_ORDER = {"pipeline": 0, "job": 1, "index": 2, "info": 3}
+TOAST_ORDER = {"pipeline": 0, "job": 1, "plan": 1, "index": 2, "info": 3}
 
 
 def diff(prev: Snapshot | None, cur: Snapshot) -> list[Event]:

@@ -12,15 +12,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
 
 from batchtui import audit, waitplans
 from batchtui.errors import BatchtuiError
 from batchtui.execute import LOOKUP_DELAYS_S, Outcome
 from batchtui.plan import Plan, os_user
+from batchtui.sanitize import printable as clean
+from batchtui.ui import format as fmt
+from batchtui.ui import palette as pal
 from batchtui.ui.events import BAD, GOOD, INFO, WARN, Event
+from batchtui.ui.palette import Role
 
 if TYPE_CHECKING:
     from batchtui.aws import BatchPort
@@ -44,7 +52,7 @@ class PlanWatch:
         if not plan.waiting or not outcome.ok:
             return None
         stored = waitplans.keep(plan, outcome.new_jobs, queue, os_user(), plan_id=outcome.run_id,
-                                directory=self._dir())
+                                directory=self.where(), origin=waitplans.made_by("the dashboard"))
         if stored is not None:
             self.mine.add(stored.plan_id)
             self.said.add(stored.plan_id)
@@ -52,7 +60,7 @@ class PlanWatch:
 
     async def round(self, api: BatchPort, snap: Snapshot, at: datetime, forbidden: str | None) -> list[Event]:
         """Move on every pending plan `snap` can decide; the events to show."""
-        plans, problems = waitplans.list_plans(self._dir())
+        plans, problems = waitplans.list_plans(self.where())
         events = self._looked_up(at)
         events += [self._once(p, Event(at, WARN, p, kind="info")) for p in problems]
         for plan in plans:
@@ -60,7 +68,7 @@ class PlanWatch:
                 continue
             if plan.plan_id not in self.mine:
                 line = f"resumed pending {waitplans.progress_line(plan)}"
-                events.append(self._once(plan.plan_id, Event(at, INFO, line, kind="job")))
+                events.append(self._once(plan.plan_id, Event(at, INFO, line, kind="plan")))
             if forbidden:
                 events.append(self._once(f"{plan.plan_id}/ro", Event(
                     at, WARN, f"plan {plan.plan_id} is pending: its steps are not submitted ({forbidden})")))
@@ -74,7 +82,7 @@ class PlanWatch:
     async def _advance(self, api: BatchPort, plan_id: str, snap: Snapshot, at: datetime) -> list[Event | None]:
         journal = _journal(api)
         try:
-            done = await waitplans.advance(waitplans.Sender(api, self._dir(), journal), plan_id, snap, look_up=False)
+            done = await waitplans.advance(waitplans.Sender(api, self.where(), journal), plan_id, snap, look_up=False)
         except BatchtuiError as e:
             return [self._once(str(e), Event(at, WARN, str(e)))]
         return list(_events(done, journal, at))
@@ -87,7 +95,7 @@ class PlanWatch:
         journal = _journal(api)
 
         async def look() -> list[Event]:
-            sender = waitplans.Sender(api, self._dir(), journal, lookup_delays_s=self.lookup_delays_s)
+            sender = waitplans.Sender(api, self.where(), journal, lookup_delays_s=self.lookup_delays_s)
             return list(_events(await waitplans.look_up(sender, plan_id), journal, at))
 
         self.lookups[plan_id] = asyncio.create_task(look(), name=f"batchtui plan {plan_id} lookup")
@@ -117,7 +125,7 @@ class PlanWatch:
         self.said.add(key)
         return event
 
-    def _dir(self) -> Path:
+    def where(self) -> Path:
         return self.directory or waitplans.plans_dir()
 
 
@@ -127,7 +135,96 @@ def _journal(api: BatchPort) -> audit.Journal:
 
 
 def _events(done: list[waitplans.PlanEvent], journal: audit.Journal, at: datetime) -> list[Event]:
-    out = [Event(at, LEVELS.get(e.kind, WARN), e.text, alert=e.kind not in QUIET, kind="job") for e in done]
+    out = [Event(at, LEVELS.get(e.kind, WARN), e.text, alert=e.kind not in QUIET, kind="plan") for e in done]
     if journal.error is not None:
         out.append(Event(at, WARN, str(journal.error), alert=True))
     return out
+
+
+# --- what the plans screen shows (pure: a plan in, Rich text out) --------------------------------------------------
+
+STEP_ROLE = {waitplans.WAITING: Role.PENDING, waitplans.BLOCKED: Role.WARNING, waitplans.SUBMITTING: Role.RUNNING,
+             waitplans.SUBMITTED: Role.SUCCEEDED, waitplans.DROPPED: Role.FAILED}
+
+
+def created_at(plan: waitplans.StoredPlan) -> datetime | None:
+    try:
+        return datetime.fromisoformat(plan.created.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def created_text(plan: waitplans.StoredPlan, now: datetime) -> str:
+    """'03:40 UTC · 12m 05s ago' (the date too when it is not today's)."""
+    at = created_at(plan)
+    if at is None:
+        return clean(plan.created)
+    day = "" if at.date() == now.astimezone(UTC).date() else at.strftime("%Y-%m-%d ")
+    return f"{day}{fmt.clock_time(at, seconds=False)} UTC · {fmt.age((now - at).total_seconds())}"
+
+
+def steps_text(plan: waitplans.StoredPlan) -> Text:
+    """'2 waiting (1 blocked) · 1 submitted · 1 dropped', each count in its state's colour."""
+    parts = [(plan.waiting, "waiting", Role.PENDING), (plan.count(waitplans.BLOCKED), "blocked", Role.WARNING),
+             (plan.count(waitplans.SUBMITTED), "submitted", Role.SUCCEEDED),
+             (plan.count(waitplans.DROPPED), "dropped", Role.FAILED)]
+    out = Text()
+    for n, word, role in parts:
+        if n or word == "waiting":
+            if out:
+                out.append(" · ", pal.style(Role.MUTED))
+            out.append(f"{n} {word}", pal.style(role, bold=word == "blocked"))
+    return out
+
+
+def waits_for(plan: waitplans.StoredPlan) -> Text:
+    """What the first step still to be sent waits for (or is blocked by)."""
+    step = next((s for s in plan.steps if s.open), None)
+    if step is None:
+        return Text("nothing", pal.style(Role.MUTED))
+    role = Role.WARNING if step.state == waitplans.BLOCKED else Role.TEXT
+    return Text(clean(f"{step.name}: {step.reason or step.describe(plan.steps)}"), pal.style(role))
+
+
+def plan_detail(plan: waitplans.StoredPlan, now: datetime) -> Group:
+    """The plan under the cursor: where it came from, then each step – state, what it re-runs, what it waits for,
+    what was last said about it (a blocked step's reason and fix, a dropped one's why, a submitted one's job id)."""
+    head = Text()
+    head.append(f"Plan {plan.plan_id}", pal.style(Role.BRIGHT, bold=True))
+    head.append(f"  created {created_text(plan, now)} by {clean(plan.user)}", pal.style(Role.SOFT))
+    if plan.origin:
+        head.append(f" · {clean(plan.origin)}", pal.style(Role.MUTED))
+    head.append(f"\nconditions checked on queue {clean(plan.queue)} · from a shell: `batchtui plans cancel "
+                f"{plan.plan_id}`", pal.style(Role.MUTED))
+    steps = Table.grid(padding=(0, 1))
+    steps.add_column(width=3, no_wrap=True)  # W1: the wrapped lines of a step stay indented under its name
+    steps.add_column(ratio=1)
+    for k, step in enumerate(plan.steps):
+        steps.add_row("", "")
+        steps.add_row(Text(f"W{k + 1}", pal.style(Role.KEY, bold=True)), _step_head(step))
+        for line in _step_lines(plan, step):
+            steps.add_row("", line)
+    return Group(head, steps)
+
+
+def _step_head(step: waitplans.Step) -> Text:
+    t = Text(clean(step.name), pal.style(Role.TEXT, bold=True))
+    t.append(f"  {step.state}", pal.style(STEP_ROLE.get(step.state, Role.TEXT), bold=True))
+    if step.job_id:
+        t.append(f"  {clean(step.job_id)}", pal.style(Role.FAINT))
+    return t
+
+
+def _step_lines(plan: waitplans.StoredPlan, step: waitplans.Step) -> list[Text]:
+    _, _, shape = step.label.partition(": ")
+    lines = [Text(clean(shape or step.label), pal.style(Role.SOFT))]
+    if step.reason:  # what the last round said: it names the condition and how far it is
+        role = {waitplans.BLOCKED: Role.WARNING, waitplans.DROPPED: Role.FAILED}.get(step.state, Role.MUTED)
+        lines.append(Text(("why: " if step.state == waitplans.DROPPED else "now: ") + clean(step.reason),
+                          pal.style(role)))
+    elif step.open:
+        lines.append(Text(clean(step.describe(plan.steps)), pal.style(Role.MUTED)))
+    if step.fix:
+        lines.append(Text.assemble(("fix: ", pal.style(Role.KEY, bold=True)),
+                                   (clean(step.fix), pal.style(Role.BRIGHT))))
+    return lines

@@ -370,3 +370,16 @@ def test_a_lookup_that_finds_nothing_lets_the_next_round_send_the_step_once(tmp_
     assert step.state == waitplans.WAITING and "was never created" in step.reason
     events = asyncio.run(waitplans.advance(sender, "p1", reference(RUNNING[0], "SSSFSFSSSS"), look_up=False))
     assert [e.kind for e in events] == ["submitted", "submitted"] and names(sender.api) == ["JobD-retry", "JobE-retry"]
+
+
+def test_a_plan_says_which_process_made_it_and_a_version_1_file_still_reads(tmp_path):
+    plan = plan_retry(reference(*RUNNING, "p" * 10, e=Status.PENDING), Selection("B"), downstream=True)
+    stored = waitplans.keep(plan, {0: "b", 1: "c"}, "ProdQueue", "t", plan_id="p2", directory=tmp_path,
+                            origin=waitplans.made_by("batchtui retry"))
+    assert stored is not None and stored.origin.startswith("batchtui retry (pid ")
+    data = json.loads((tmp_path / "p2.json").read_text())
+    assert data["origin"] == stored.origin and waitplans.load(tmp_path / "p2.json") == stored
+    old = {k: v for k, v in data.items() if k != "origin"} | {"version": 1}  # as batchtui wrote it before
+    (tmp_path / "p2.json").write_text(json.dumps(old))
+    again = waitplans.load(tmp_path / "p2.json")
+    assert again.origin is None and again.steps == stored.steps and again.state == waitplans.PENDING

@@ -2,10 +2,13 @@
 
     python tests/ui/screenshots.py [--out screenshots] [--size 160x50] [--demo]
     python tests/ui/screenshots.py --scenario stuck-capacity --scenario blocked-head   # capacity-NAME.svg/.png
+    python tests/ui/screenshots.py --plans                                             # plans.svg/.png
 
 Without --demo the screens show the deterministic hand-built reference snapshot (tests/ui/factory.py); with --demo
 they show the embedded simulator 40 simulated minutes into the reference run (fixed seed). --scenario shoots the
 Capacity view (`c`) of `batchtui --demo --scenario NAME` 20 simulated minutes in (JobA done, the pipeline stuck).
+--plans shoots the Plans view (`W`) over two pending plans (tests/ui/plans_factory.py, in a state directory of its
+own), the cursor on the one with a blocked step.
 PNGs need `rsvg-convert` (librsvg2-bin) and look best with the Fira Code font installed (fonts-firacode); without
 rsvg-convert only the SVGs are written.
 """
@@ -70,6 +73,30 @@ async def shoot_capacity(app, out: Path, size: tuple[int, int], name: str) -> Pa
     return path
 
 
+async def shoot_plans(out: Path, size: tuple[int, int]) -> Path:
+    """The Plans view on the reference snapshot, with plans_factory's two plans in a temporary state directory."""
+    import os
+    import tempfile
+
+    import plans_factory
+    import ui_factory
+    from dev_app import make_app
+
+    with tempfile.TemporaryDirectory() as state:
+        os.environ["XDG_STATE_HOME"] = state
+        plans_factory.write_plans(ui_factory.reference())
+        app = make_app()
+        async with app.run_test(size=size) as pilot:
+            await first_refresh(app, pilot)
+            await pilot.press("W")
+            await pilot.pause(0.3)
+            await pilot.press("down")
+            await pilot.pause(0.5)
+            path = out / "plans.svg"
+            path.write_text(app.export_screenshot(title="batchtui – plans"))
+    return path
+
+
 async def shoot(app, out: Path, size: tuple[int, int], prefix: str = "", warmup=None) -> list[Path]:
     shots: list[Path] = []
 
@@ -115,10 +142,13 @@ def main() -> int:
     ap.add_argument("--size", default="160x50")
     ap.add_argument("--demo", action="store_true")
     ap.add_argument("--scenario", action="append", default=[], help="the Capacity view of this --demo scenario")
+    ap.add_argument("--plans", action="store_true", help="the Plans view (W) over two pending plans")
     args = ap.parse_args()
     w, h = (int(x) for x in args.size.split("x"))
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.scenario:
+    if args.plans:
+        shots = [asyncio.run(shoot_plans(args.out, (w, h)))]
+    elif args.scenario:
         from demo_app import demo_app_context
 
         async def capacity(name: str) -> Path:

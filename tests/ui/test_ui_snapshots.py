@@ -235,3 +235,22 @@ def test_chain_wider_than_the_screen(snap_compare):
 def test_empty_queue(snap_compare):
     """No jobs in the window: an empty graph and table, the feed says so."""
     assert snap_compare(app_on(f.ScriptedSource([f.empty()])), terminal_size=SIZE, run_before=steps())
+
+
+def test_plans_screen_with_a_blocked_step_and_its_fix(snap_compare):
+    """W: the pending plans (one made by `batchtui retry` for this pipeline, one by another dashboard for another
+    queue), and the steps of the one under the cursor: JobD-retry blocked (a JobC index FAILED after planning) with
+    the command that repairs it, JobE-retry waiting for it."""
+    import plans_factory
+
+    plans_factory.write_plans(f.reference())
+    assert snap_compare(app_on(f.reference_source()), terminal_size=SIZE, run_before=steps("W", "_", "down"))
+
+
+def test_plans_screen_light_theme_at_100x30(snap_compare):
+    """The same in textual-light at 100×30: the table scrolls sideways, the steps wrap indented."""
+    import plans_factory
+
+    plans_factory.write_plans(f.reference())
+    assert snap_compare(_light(app_on(f.reference_source())), terminal_size=SMALL,
+                        run_before=steps("W", "_", "down"))

@@ -17,7 +17,7 @@ from textual.widgets import Input, Static
 from batchtui.ui import palette as pal
 from batchtui.ui.palette import Role
 
-COMMANDS = ("queue ", "job ", "filter ", "theme ", "refresh", "help", "quit", "q")
+COMMANDS = ("queue ", "job ", "filter ", "theme ", "refresh", "plans", "help", "quit", "q")
 COMMAND_HELP = (
     (":queue NAME", "watch another queue (same region and profile)"),
     (":job NAME[:INDEX]", "open a job (by name or id), or one index of an array"),
@@ -26,6 +26,7 @@ COMMAND_HELP = (
     (":refresh", "refresh now (same as r)"),
     (":capacity", "why work waits: the queue's environments and its front (same as c)"),
     (":failures", "every failure group across the queue, with its repair (same as F)"),
+    (":plans", "waiting plans: retry steps batchtui sends later, blocked or not (same as W)"),
     (":help", "this help"),
     (":q  :quit", "quit"),
 )
