@@ -43,6 +43,7 @@ from batchtui.errors import (
     UsageError,
 )
 from batchtui.execute import Outcome, Progress, ProgressFn, Registry, execute
+from batchtui.history import LocalHistory
 from batchtui.overrides import Overrides, merge_env
 from batchtui.plan import (
     KIND_CANCEL,
@@ -61,6 +62,11 @@ from batchtui.sanitize import printable, printable_lines
 if TYPE_CHECKING:  # the client itself is opened in main(), only when an action runs
     from batchtui.aws import BatchPort
     from batchtui.model import Snapshot
+
+
+# How far back `batchtui retry` looks in the audit log for earlier retries it sent to another queue (unless --since
+# says): a week, longer than AWS is sure to keep finished jobs; what it no longer returns costs one call per 100.
+FOLLOW_WINDOW_S = 7 * 24 * 3600.0
 
 
 async def perform(api: BatchPort, plan: Plan, progress: ProgressFn | None = None, *, profile: str | None = None,
@@ -97,7 +103,12 @@ async def run(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO
         reason = check_reason(args.reason) if args.reason is not None else default_reason()
     async with open_api(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url,
                         max_tps=args.max_tps) as api:
-        snap = await snapshot_for(api, selections, kind, region=api.region, endpoint=args.endpoint_url)
+        # Earlier retries this machine sent to another queue, which no listing of the targets' queue shows: a second
+        # retry must see them (by id) so as not to resubmit what they re-run.
+        follow = LocalHistory(getattr(args, "since", None) or FOLLOW_WINDOW_S, endpoint=api.endpoint_url,
+                              region=api.region).read().job_ids if kind == KIND_RETRY else ()
+        snap = await snapshot_for(api, selections, kind, region=api.region, endpoint=args.endpoint_url,
+                                  follow=follow)
         if kind == KIND_CANCEL:
             plan = plan_cancel(snap, selections, reason or default_reason())
         else:

@@ -4,7 +4,9 @@ For `batchtui cancel|retry` (the dashboard plans from the poller's snapshot inst
 - DescribeJobs the targets (an id AWS does not know is UnknownJob: exit 1, one line);
 - retry: also the jobs of the targets' queue created since the oldest target (ListJobs AFTER_CREATED_AT, then
   DescribeJobs for dependsOn and tags): the dependents `--downstream` follows, and earlier batchtui retries that
-  must not be repeated; and the targets' upstream jobs (whether they SUCCEEDED decides what the retry waits for);
+  must not be repeated – those sent to another queue by id (`follow`: what this machine's audit log says it
+  submitted), kept when their retry-of chain ends at one of those jobs; and the targets' upstream jobs (whether
+  they SUCCEEDED decides what the retry waits for);
 - per-index state of the arrays concerned: a few ids → DescribeJobs them; otherwise ListJobs arrayJobId+jobStatus
   (a finished parent needs only its FAILED children listed: every other child SUCCEEDED).
 """
@@ -40,7 +42,8 @@ UPSTREAM_ROUNDS = 4
 
 
 async def snapshot_for(api: BatchPort, selections: Sequence[Selection], kind: str, *,
-                       region: str | None = None, endpoint: str | None = None) -> Snapshot:
+                       region: str | None = None, endpoint: str | None = None,
+                       follow: Sequence[str] = ()) -> Snapshot:
     calls0 = getattr(api, "calls", 0)
     jobs: dict[str, Job] = {}
     targets = list(dict.fromkeys(s.job_id for s in selections))
@@ -52,6 +55,7 @@ async def snapshot_for(api: BatchPort, selections: Sequence[Selection], kind: st
                                                              else "") + " (check the id, --region and --profile)")
     if kind == KIND_RETRY:
         await _related(api, [jobs[t] for t in targets], jobs)
+        await _followed(api, follow, jobs)
     await _upstreams(api, jobs)
     arrays = _arrays_concerned(jobs, targets, kind)
     children = await _children(api, jobs, arrays, selections)
@@ -94,6 +98,20 @@ async def _related(api: BatchPort, targets: list[Job], jobs: dict[str, Job]) -> 
             if pages >= MAX_QUEUE_PAGES:
                 break
     await _describe_into(api, found, jobs)
+
+
+async def _followed(api: BatchPort, ids: Sequence[str], jobs: dict[str, Job]) -> None:
+    """Retries this machine sent that no listing found (another queue): kept only when their retry-of chain ends at
+    a job found otherwise, so a second `batchtui retry` sees the first one wherever it went."""
+    wanted = [i for i in dict.fromkeys(ids) if i not in jobs and split_child_id(i)[1] is None]
+    if not wanted:
+        return
+    ours = set(jobs)
+    await _describe_into(api, wanted, jobs)
+    roots = retry_roots(jobs.values())
+    for i in wanted:
+        if i in jobs and roots.get(i) not in ours:
+            del jobs[i]
 
 
 async def _upstreams(api: BatchPort, jobs: dict[str, Job]) -> None:

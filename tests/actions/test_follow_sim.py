@@ -102,3 +102,43 @@ async def test_a_restarted_headless_run_says_who_cancelled_from_the_audit_log(mo
         assert cancel["by"] == "you" and cancel["at"] is not None and cancel["terminate"] is False
         monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "another-machine"))
         assert by_name(await once(sim))["JobC"]["cancel"]["by"] is None  # AWS's flags alone: no author
+
+
+async def test_a_second_retry_sees_the_first_in_the_other_queue_and_resubmits_nothing(monkeypatch):
+    from batchtui import execute
+
+    async with SimServer(cfg(), host="127.0.0.1", port=0) as sim:
+        sim.engine.run_until_idle()
+        b = sim.engine.reference_ids["JobB"]
+        first = await retry(sim, b)
+        monkeypatch.setattr(execute, "REGISTRY", execute.Registry())  # another process: only AWS and the log know
+        sent = sim.requests_by_operation["SubmitJob"]
+        code, out, err = await run_cli(sim, "retry", b, "--queue", "OtherQueue", "--yes")
+        assert code == 0, err + out
+        assert f"already resubmitted as JobB-retry ({first})" in out and "nothing to do" in out
+        assert sim.requests_by_operation["SubmitJob"] == sent
+
+
+async def test_watch_joins_a_retry_sent_to_another_queue_while_it_runs():
+    import asyncio
+
+    async with SimServer(cfg(), host="127.0.0.1", port=0) as sim:
+        sim.engine.run_until_idle()
+        b = sim.engine.reference_ids["JobB"]
+        args = cli.parse(["--queue", "ProdQueue", "--watch", "--json", "--refresh", "0.05", "--endpoint-url",
+                          sim.url])
+        out = io.StringIO()
+        watching = asyncio.create_task(headless.run(args, headless.Printer(True, out), job_fields))
+        try:
+            while not out.getvalue():
+                await asyncio.sleep(0.05)
+            assert "retries" not in by_name(json.loads(out.getvalue().splitlines()[0]))["JobB"]
+            new = await retry(sim, b)  # from another terminal: the watch reads what the audit log gained
+            for _ in range(200):
+                await asyncio.sleep(0.05)
+                jobb = by_name(json.loads(out.getvalue().splitlines()[-1]))["JobB"]
+                if jobb.get("retries"):
+                    break
+            assert [r["jobId"] for r in jobb["retries"]] == [new]
+        finally:
+            watching.cancel()
