@@ -25,14 +25,7 @@ SEED = 11
 JOBB_RUNNING_S = 14 * 60 + 30
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch, tmp_path):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setattr(execute, "REGISTRY", execute.Registry())
+pytestmark = pytest.mark.usefixtures("dummy_credentials", "fresh_registry")
 
 
 def cfg(**kw) -> SimConfig:

@@ -11,7 +11,7 @@ import time
 import pytest
 from minibatch import MiniBatch, patch_open_api, reference
 
-from batchtui import audit, cli, execute
+from batchtui import audit, cli
 from batchtui.model import Status
 from batchtui.plan import KIND_CANCEL, KIND_RETRY, Selection, plan_retry
 from batchtui.scope import snapshot_for
@@ -22,10 +22,7 @@ class Tty(io.StringIO):
         return True
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch, tmp_path):
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setattr(execute, "REGISTRY", execute.Registry())  # each test its own process, as it were
+pytestmark = pytest.mark.usefixtures("fresh_registry")  # each test its own process, as it were
 
 
 def audited(tmp_path) -> list[audit.Action]:

@@ -25,14 +25,11 @@ from batchtui.plan import PLAN_TAG, RETRY_OF_TAG
 SimServer = pytest.importorskip("batchtui.sim.server").SimServer
 
 
+pytestmark = pytest.mark.usefixtures("dummy_credentials", "fresh_registry")
+
+
 @pytest.fixture(autouse=True)
-def _fast(monkeypatch, tmp_path):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setattr(execute, "REGISTRY", execute.Registry())
+def _fast(monkeypatch):
     monkeypatch.setattr(execute, "LOOKUP_DELAYS_S", (0.05, 0.1))
     monkeypatch.setattr(aws, "SUBMIT_BACKOFF_S", 0.01)
     monkeypatch.setattr(aws, "READ_TIMEOUT_S", 1.0)  # the hanging answer outlasts it

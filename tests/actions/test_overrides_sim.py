@@ -5,13 +5,15 @@ before anything is sent, and bad values are one-line usage errors."""
 from __future__ import annotations
 
 import pytest
-from test_actions_sim import _env, run_cli  # noqa: F401 - the fixture is used by every test here
+from test_actions_sim import run_cli
 
 from batchtui import cli
 from batchtui.aws import open_api
 
 SimServer = pytest.importorskip("batchtui.sim.server").SimServer
 SimConfig = pytest.importorskip("batchtui.sim.engine").SimConfig
+
+pytestmark = pytest.mark.usefixtures("dummy_credentials", "fresh_registry")
 
 QUEUE = "ProdQueue"
 OOM, APP = (1, 3), 5  # SIM_FAIL_INDICES: every attempt of these fails, as this kind

@@ -14,7 +14,7 @@ from types import MappingProxyType
 import pytest
 from actions_factory import overrides, plain, reference, snapshot
 
-from batchtui import execute, waitplans
+from batchtui import waitplans
 from batchtui.errors import ApiError, EndpointUnreachable, Throttled
 from batchtui.model import INDEX_ENV, RETRY_OF_TAG, Job, Status
 from batchtui.plan import PLAN_TAG, Ref, Selection, plan_retry
@@ -52,9 +52,7 @@ class FakeApi:
                     None)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_registry(monkeypatch):
-    monkeypatch.setattr(execute, "REGISTRY", execute.Registry())
+pytestmark = pytest.mark.usefixtures("fresh_registry")
 
 
 def kept(tmp_path, b: str = RUNNING[0], c: str = RUNNING[1]) -> waitplans.StoredPlan:

@@ -8,13 +8,15 @@ import io
 import json
 
 import pytest
-from test_actions_sim import _env, cfg, queue_jobs  # noqa: F401 - the fixture is used by name
+from test_actions_sim import cfg, queue_jobs
 
 from batchtui import actions, cli, waitplans
 from batchtui.aws import open_api
 from batchtui.errors import BatchtuiError
 
 SimServer = pytest.importorskip("batchtui.sim.server").SimServer
+
+pytestmark = pytest.mark.usefixtures("dummy_credentials", "fresh_registry")
 
 
 async def run_cli(sim, *argv: str, stop: asyncio.Event | None = None) -> tuple[int, str, str]:

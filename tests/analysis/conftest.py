@@ -4,8 +4,5 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def dummy_credentials(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+def _credentials(dummy_credentials):
+    """Every analysis test may poll the simulator: with the suite's dummy credentials (tests/conftest.py)."""

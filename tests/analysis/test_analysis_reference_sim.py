@@ -18,13 +18,6 @@ SIZE = 2000
 OPEN = {int(s) for s in Status if not s.terminal}
 
 
-@pytest.fixture(autouse=True)
-def dummy_credentials(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-
-
 async def poll_reference():
     config = SimConfig(speed=0, seed=11, pipeline="reference", array_size=SIZE, advance_s=40 * 60)
     async with SimServer(config, host="127.0.0.1", port=0) as sim:

@@ -39,12 +39,12 @@ class Ec2Refuser(LogProxy):
         super().__init__(upstream, lambda body: None)  # logs pass through
         self.refused = 0
 
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         if request.path == "/" and request.content_type == "application/x-www-form-urlencoded":
             await request.read()
             self.refused += 1
             return web.Response(status=403, text=DENIED, content_type="text/xml")
-        return await super()._handle(request)
+        return await super().handle(request)
 
 
 def sim_config(scenario: str) -> SimConfig:

@@ -21,7 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-import aiohttp
 from aiohttp import web
 
 from batchtui.sim.build import build_engine
@@ -29,54 +28,33 @@ from batchtui.sim.engine import Engine, SimConfig
 from batchtui.sim.scenarios import submit_reference
 from batchtui.sim.server import SimServer
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the tests' loopback helpers
+
+from loopback import Proxy, aws_error  # noqa: E402
+
 MID_RUN_S = 25 * 60
 SERVER_ERROR_SHARE = 0.05
 
 
-class ThrottlingProxy:
+class ThrottlingProxy(Proxy):
     """Forwards to the simulator, except that each request is, by a seeded draw, answered 429 (share `throttle`)
     or 500 (5 %) without being forwarded."""
 
     def __init__(self, upstream: str, throttle: float, seed: int) -> None:
-        self.upstream, self.throttle, self.rng = upstream, throttle, random.Random(seed)
+        super().__init__(upstream)
+        self.throttle, self.rng = throttle, random.Random(seed)
         self.requests = self.throttled = self.failed = 0
-        self.url = ""
 
-    async def __aenter__(self) -> ThrottlingProxy:
-        self._session = aiohttp.ClientSession()
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._runner.cleanup()
-        await self._session.close()
-
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
         draw = self.rng.random()
         if draw < self.throttle:
             self.throttled += 1
-            return _error(429, "TooManyRequestsException", "Too Many Requests")
+            return aws_error(429, "TooManyRequestsException", "Too Many Requests")
         if draw < self.throttle + SERVER_ERROR_SHARE:
             self.failed += 1
-            return _error(500, "ServerException", "internal")
-        body = await request.read()
-        headers = {k: v for k, v in request.headers.items() if k.lower() == "content-type"}
-        async with self._session.request(request.method, self.upstream + request.path_qs, data=body,
-                                         headers=headers) as resp:
-            keep = {k: v for k, v in resp.headers.items() if k.lower() in ("content-type", "x-amzn-errortype")}
-            return web.Response(status=resp.status, body=await resp.read(), headers=keep)
-
-
-def _error(status: int, code: str, message: str) -> web.Response:
-    return web.Response(status=status, content_type="application/json", headers={"x-amzn-ErrorType": code},
-                        text=json.dumps({"__type": code, "message": message}))
+            return aws_error(500, "ServerException", "internal")
+        return await self.forward(request, await request.read())
 
 
 def world(pipelines: int, size: int) -> Engine:

@@ -3,11 +3,9 @@ must not wait for, or depend on, the full simulator."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-
 from aiohttp import web
 from fakebatch import FakeBatch
+from loopback import InThread
 
 from batchtui.errors import UnknownQueue
 
@@ -16,34 +14,19 @@ class FakeHttp:
     def __init__(self, fb: FakeBatch) -> None:
         self.fb = fb
         self.url = ""
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._server = InThread(self._handle)
 
     def __enter__(self) -> FakeHttp:
-        self._thread.start()
-        self._ready.wait(10)
+        self.url = self._server.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
-        app.router.add_post("/v1/{op}", self._handle)
-        runner = web.AppRunner(app)
-        self._loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        self._loop.run_until_complete(site.start())
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-        self._ready.set()
-        self._loop.run_forever()
-        self._loop.run_until_complete(runner.cleanup())
+        self._server.__exit__(*exc)
 
     async def _handle(self, request: web.Request) -> web.Response:
-        op = request.match_info["op"]
+        if request.method != "POST" or not request.path.startswith("/v1/"):  # Batch's routes only
+            raise web.HTTPNotFound()
+        op = request.path.removeprefix("/v1/")
         body = await request.json()
         fb = self.fb
         if op == "describejobqueues":

@@ -6,9 +6,11 @@ import asyncio
 import json
 import random
 import time
+from contextlib import AsyncExitStack
 
 import pytest
 from aiohttp import web
+from loopback import serve
 
 from batchtui.aws import BulkResult, LogStreamNotFound, ServerError, is_transient, open_api, redact, safe_url
 from batchtui.budget import TokenBucket
@@ -24,13 +26,10 @@ from batchtui.errors import (
 
 
 @pytest.fixture(autouse=True)
-def dummy_credentials(monkeypatch):
+def example_keys(dummy_credentials, monkeypatch):
+    """AWS's documented example keys, not `test`: the redaction tests look for what a request was signed with."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/config")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
 
 
 class Canned:
@@ -52,23 +51,12 @@ class Canned:
 
 @pytest.fixture
 async def server():
-    runners = []
+    async with AsyncExitStack() as servers:
+        async def start(*answers):
+            canned = Canned(*answers)
+            return canned, await servers.enter_async_context(serve(canned.handle))
 
-    async def start(*answers):
-        canned = Canned(*answers)
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", canned.handle)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        port = site._server.sockets[0].getsockname()[1]
-        return canned, f"http://127.0.0.1:{port}"
-
-    yield start
-    for r in runners:
-        await r.cleanup()
+        yield start
 
 
 def api(url, **kw):

@@ -15,12 +15,7 @@ SimConfig = pytest.importorskip("batchtui.sim.engine").SimConfig
 register_definitions = pytest.importorskip("batchtui.sim.scenarios").register_definitions
 
 
-@pytest.fixture(autouse=True)
-def dummy_credentials(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+pytestmark = pytest.mark.usefixtures("dummy_credentials")
 
 
 def cfg(**kw) -> SimConfig:

@@ -3,7 +3,6 @@ request, or canned errors that echo the request back), the CLI as a subprocess, 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import queue
@@ -19,6 +18,7 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "poller"))  # the poller helper's in-memory Batch
 
 from fakebatch import FakeBatch  # noqa: E402
+from loopback import InThread, aws_error  # noqa: E402
 
 from batchtui.errors import UnknownQueue  # noqa: E402
 
@@ -132,31 +132,14 @@ class FakeServer:
         self.tamper = tamper
         self.requests: list[tuple[str, dict[str, str], dict]] = []
         self.url = ""
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._server = InThread(self._handle)
 
     def __enter__(self) -> FakeServer:
-        self._thread.start()
-        self._ready.wait(10)
+        self.url = self._server.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None)
-        self._loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        self._loop.run_until_complete(site.start())
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-        self._ready.set()
-        self._loop.run_forever()
-        self._loop.run_until_complete(runner.cleanup())
+        self._server.__exit__(*exc)
 
     async def _answer(self, op: str, body: dict) -> dict:
         fb = self.fb
@@ -186,10 +169,7 @@ class FakeServer:
         if isinstance(answer, web.Response):  # sent as it is (an HTML 404 page, say)
             return answer
         if isinstance(answer, tuple):
-            status, code, message = answer
-            return web.Response(status=status, content_type="application/json",
-                                headers={"x-amzn-ErrorType": code},
-                                text=json.dumps({"__type": code, "message": message}))
+            return aws_error(*answer)
         if isinstance(answer, bytes):
             return web.Response(status=200, body=answer, content_type="application/json")
         return web.json_response(answer)

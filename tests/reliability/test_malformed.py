@@ -21,15 +21,7 @@ from batchtui.headless import snapshot_json, snapshot_text
 from batchtui.model import Snapshot, Status
 from batchtui.poller import Poller
 
-
-@pytest.fixture(autouse=True)
-def dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BATCH"):
-        monkeypatch.delenv(var, raising=False)
+pytestmark = pytest.mark.usefixtures("dummy_credentials")
 
 
 def counts(snap: Snapshot, name: str) -> dict[str, int]:

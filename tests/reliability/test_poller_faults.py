@@ -16,14 +16,7 @@ SIZE = 40
 STEP_S = 120.0  # simulated seconds between refreshes
 
 
-@pytest.fixture(autouse=True)
-def dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BATCH"):
-        monkeypatch.delenv(var, raising=False)
+pytestmark = pytest.mark.usefixtures("dummy_credentials")
 
 
 def config(**kw) -> SimConfig:

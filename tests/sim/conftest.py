@@ -13,12 +13,8 @@ from batchtui.sim.server import ThreadedSim, run_in_thread
 
 
 @pytest.fixture(autouse=True)
-def _dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BATCH", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
+def _credentials(dummy_credentials: None) -> None:
+    """Every simulator test talks to it with stock clients: the suite's dummy credentials (tests/conftest.py)."""
 
 
 @pytest.fixture

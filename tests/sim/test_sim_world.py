@@ -18,11 +18,9 @@ from batchtui.sim.server import SimServer
 TINY = Path(__file__).parent / "worlds" / "tiny.toml"
 
 
-async def test_a_world_file_declares_environments_queues_and_jobs_that_behave(monkeypatch):
+async def test_a_world_file_declares_environments_queues_and_jobs_that_behave():
     from batchtui.aws import open_api
 
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     engine = build_engine(SimConfig(speed=0.0, pipeline="none", world=world.load(TINY)))
     engine.advance(30 * 60)
     async with SimServer(engine.config, engine=engine) as sim, open_api(endpoint_url=sim.url) as api:

@@ -19,12 +19,7 @@ SIZE = 60
 MID_RUN_S = 40 * 60
 
 
-@pytest.fixture(autouse=True)
-def dummy_credentials(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+pytestmark = pytest.mark.usefixtures("dummy_credentials")
 
 
 def config(advance_s: float = MID_RUN_S) -> SimConfig:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from test_ui_on_simulator import _open, config, dummy_credentials, wait_for  # noqa: F401 - its autouse fixture
+import pytest
+from test_ui_on_simulator import _open, config, wait_for
 from textual.widgets import DataTable
 
 from batchtui import analysis
@@ -16,6 +17,8 @@ from batchtui.ui.app import BatchtuiApp
 from batchtui.ui.insight import explain_index, explain_job
 from batchtui.ui.screens.action import ActionScreen
 from batchtui.ui.screens.array import ArrayScreen
+
+pytestmark = pytest.mark.usefixtures("dummy_credentials")
 
 
 def _record(app: BatchtuiApp) -> tuple[list[tuple[str, str, str]], list[int]]:

@@ -17,14 +17,7 @@ from batchtui.ui.screens.action import ActionScreen
 from batchtui.ui.screens.failures import FailuresScreen
 from batchtui.ui.source import open_source
 
-
-@pytest.fixture(autouse=True)
-def dummy_credentials(monkeypatch, tmp_path):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+pytestmark = pytest.mark.usefixtures("dummy_credentials")
 
 
 def oom_world() -> SimServer:

@@ -31,12 +31,7 @@ NOW = START + timedelta(seconds=ADVANCE_S)  # the simulator's frozen clock, and 
 SIZE = (160, 50)
 
 
-@pytest.fixture(autouse=True)
-def dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+pytestmark = pytest.mark.usefixtures("dummy_credentials")
 
 
 async def wait_for(pilot, predicate: Callable[[], bool], tries: int = 500) -> None:

@@ -10,7 +10,7 @@ import pytest
 import ui_factory
 from test_ui_on_simulator import wait_for
 
-from batchtui import actions, cli, execute, waitplans
+from batchtui import actions, cli, waitplans
 from batchtui.aws import open_api
 from batchtui.plan import Condition
 from batchtui.sim.engine import SimConfig
@@ -18,15 +18,7 @@ from batchtui.sim.server import SimServer
 from batchtui.ui.app import BatchtuiApp
 from batchtui.ui.source import open_source
 
-
-@pytest.fixture(autouse=True)
-def dummy_credentials(monkeypatch, tmp_path):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    monkeypatch.setattr(execute, "REGISTRY", execute.Registry())
+pytestmark = pytest.mark.usefixtures("dummy_credentials", "fresh_registry")
 
 
 async def to_jobc_running(sim, api) -> dict[str, str]:
