@@ -9,13 +9,15 @@ import io
 import json
 
 import pytest
-from test_actions_sim import _env, cfg, run_cli  # noqa: F401 - the fixture is used by name
+from test_actions_sim import cfg, run_cli
 
 from batchtui import cli, headless
 from batchtui.analysis import job_fields
 from batchtui.aws import open_api
 
 SimServer = pytest.importorskip("batchtui.sim.server").SimServer
+
+pytestmark = pytest.mark.usefixtures("dummy_credentials", "fresh_registry")
 
 
 async def once(sim, *more: str) -> dict:

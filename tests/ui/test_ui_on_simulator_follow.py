@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import io
 
-from test_ui_on_simulator import _open, config, dummy_credentials, wait_for  # noqa: F401 - its autouse fixture
+import pytest
+from test_ui_on_simulator import _open, config, wait_for
 from textual.widgets import DataTable
 
 from batchtui import actions, cli
@@ -15,6 +16,8 @@ from batchtui.ui.app import BatchtuiApp
 from batchtui.ui.screens.array import ArrayScreen
 
 SimServer = __import__("batchtui.sim.server", fromlist=["SimServer"]).SimServer
+
+pytestmark = pytest.mark.usefixtures("dummy_credentials")
 
 
 async def command(sim, *argv: str) -> str:
