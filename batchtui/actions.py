@@ -214,8 +214,13 @@ async def wait_plan(api: BatchPort, plan_id: str, *, out: TextIO, err: TextIO, s
                                             endpoint=getattr(api, "endpoint_url", None)))
     sender = waitplans.Sender(api, directory, journal)
     poller = Poller(api, stored.queue)
+    # A step is judged on the effective state: a retry of a blocking index sent to another queue counts once the
+    # poller follows it (by id, from the audit log: what this machine sent, read again at every round).
+    history = LocalHistory(poller.since_s, endpoint=getattr(api, "endpoint_url", None), region=getattr(api, "region",
+                                                                                                        None))
     shown = None
     while True:
+        poller.follow((await asyncio.to_thread(history.read)).job_ids)
         snap = await poller.refresh()
         for event in await waitplans.advance(sender, plan_id, snap):
             print(printable(event.text), file=out, flush=True)

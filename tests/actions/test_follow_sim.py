@@ -144,3 +144,48 @@ async def test_watch_joins_a_retry_sent_to_another_queue_while_it_runs():
             assert [r["jobId"] for r in jobb["retries"]] == [new]
         finally:
             watching.cancel()
+
+
+async def test_retry_wait_counts_a_blocking_partners_retry_sent_to_another_queue():
+    import asyncio
+
+    from test_actions_sim import SIZE, children
+    from test_waitplans_sim import by_name as queue_by_name
+    from test_waitplans_sim import run_cli as wait_cli
+    from test_waitplans_sim import to_jobc_running
+
+    from batchtui import waitplans
+
+    async with SimServer(cfg(), host="127.0.0.1", port=0) as sim, open_api(endpoint_url=sim.url) as api:
+        ids = await to_jobc_running(sim, api)
+        task = asyncio.create_task(wait_cli(sim, "retry", ids["JobB"], "--downstream", "--wait", "--yes"))
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if waitplans.list_plans()[0]:
+                break
+        (stored,) = waitplans.list_plans()[0]
+        retried = {i for a, b in stored.to_json()["steps"][0]["conditions"][0]["retried"] for i in range(a, b + 1)}
+        kids = await children(api, ids["JobC"], SIZE)
+        victim = next(i for i, d in sorted(kids.items()) if i not in retried and d["status"] != "SUCCEEDED")
+        await api.terminate_jobs([f"{ids['JobC']}:{victim}"], "test: a partner fails after planning")
+        sim.engine.run_until_idle()
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if waitplans.load(waitplans.path_of(stored.plan_id)).steps[0].state == waitplans.BLOCKED:
+                break
+        assert not task.done(), task.result()
+        # the fix, its retry sent to OtherQueue: only its id (in the audit log) lets the waiting process see it
+        code, out, err = await run_cli(sim, "retry", f"{ids['JobC']}:{victim}", "--downstream", "--queue",
+                                       "OtherQueue", "--yes")
+        assert code == 0, err + out
+        for _ in range(400):
+            if task.done():
+                break
+            sim.engine.advance(120)
+            await asyncio.sleep(0.05)
+        assert task.done(), "the wait never saw the partner's retry in OtherQueue"
+        code, out, err = task.result()
+        assert code == 0, err + out
+        assert "JobD-retry submitted" in out and "JobE-retry submitted" in out
+        jobs = await queue_by_name(api)
+        assert len(jobs["JobD-retry"]) == 1 and len(jobs["JobE-retry"]) == 1
