@@ -16,6 +16,7 @@ from batchtui.analysis import job_fields
 from batchtui.aws import open_api
 
 SimServer = pytest.importorskip("batchtui.sim.server").SimServer
+pytestmark = pytest.mark.usefixtures("dummy_credentials", "fresh_registry")
 
 pytestmark = pytest.mark.usefixtures("dummy_credentials", "fresh_registry")
 

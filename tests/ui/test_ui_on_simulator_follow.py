@@ -12,10 +12,11 @@ from textual.widgets import DataTable
 
 from batchtui import actions, cli
 from batchtui.model import RETRY_OF_TAG, Status
+from batchtui.sim.server import SimServer
 from batchtui.ui.app import BatchtuiApp
 from batchtui.ui.screens.array import ArrayScreen
 
-SimServer = __import__("batchtui.sim.server", fromlist=["SimServer"]).SimServer
+pytestmark = pytest.mark.usefixtures("dummy_credentials", "fresh_registry")
 
 pytestmark = pytest.mark.usefixtures("dummy_credentials")
 
