@@ -18,8 +18,6 @@ from batchtui.aws import open_api
 SimServer = pytest.importorskip("batchtui.sim.server").SimServer
 pytestmark = pytest.mark.usefixtures("dummy_credentials", "fresh_registry")
 
-pytestmark = pytest.mark.usefixtures("dummy_credentials", "fresh_registry")
-
 
 async def once(sim, *more: str) -> dict:
     """`batchtui --queue ProdQueue --once --json` in this event loop; its JSON document."""

@@ -18,8 +18,6 @@ from batchtui.ui.screens.array import ArrayScreen
 
 pytestmark = pytest.mark.usefixtures("dummy_credentials", "fresh_registry")
 
-pytestmark = pytest.mark.usefixtures("dummy_credentials")
-
 
 async def command(sim, *argv: str) -> str:
     """A `batchtui retry|cancel … --yes` in this event loop, as another terminal would run it; its output."""
