@@ -34,7 +34,8 @@ def cfg(**kw) -> SimConfig:
 
 
 async def run_cli(sim, *argv: str, stdin: io.StringIO | None = None) -> tuple[int, str, str]:
-    """The real command (argument parsing included) inside this event loop, next to the simulator."""
+    """The real command (argument parsing included) inside this event loop, next to the simulator (or anything
+    else with a `url`: a proxy in front of it)."""
     args = cli.parse([*argv, "--endpoint-url", sim.url])
     out, err = io.StringIO(), io.StringIO()
     try:

@@ -7,7 +7,6 @@ Every case is checked in the audit log too, and a Ctrl-C that abandons a call in
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import os
 import signal
@@ -15,11 +14,10 @@ import sys
 
 import pytest
 from faultproxy import APPLY_THEN_500, APPLY_THEN_DROP, APPLY_THEN_HANG, REFUSE, THROTTLE, FaultProxy
-from test_actions_sim import cfg, finished_reference, queue_jobs
+from test_actions_sim import cfg, finished_reference, queue_jobs, run_cli
 
-from batchtui import actions, audit, aws, cli, execute
+from batchtui import audit, aws, cli, execute
 from batchtui.aws import open_api
-from batchtui.errors import BatchtuiError
 from batchtui.plan import PLAN_TAG, RETRY_OF_TAG
 
 SimServer = pytest.importorskip("batchtui.sim.server").SimServer
@@ -33,17 +31,6 @@ def _fast(monkeypatch):
     monkeypatch.setattr(execute, "LOOKUP_DELAYS_S", (0.05, 0.1))
     monkeypatch.setattr(aws, "SUBMIT_BACKOFF_S", 0.01)
     monkeypatch.setattr(aws, "READ_TIMEOUT_S", 1.0)  # the hanging answer outlasts it
-
-
-async def retry_cli(url: str, *argv: str) -> tuple[int, str, str]:
-    args = cli.parse([*argv, "--endpoint-url", url])
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        code = await actions.run(args, io.StringIO(), out, err)
-    except BatchtuiError as e:
-        err.write(f"batchtui: {e}\n")
-        code = e.exit_code
-    return code, out.getvalue(), err.getvalue()
 
 
 async def retries_of(api, job_id: str) -> list[dict]:
@@ -64,7 +51,7 @@ async def test_a_submit_whose_answer_is_lost_lands_once_and_is_found_by_its_tag(
         await finished_reference(sim, api)
         b = sim.engine.reference_ids["JobB"]
         async with FaultProxy(sim.url, {"submitjob": [fault]}, hang_s=3.0) as proxy:
-            code, out, err = await retry_cli(proxy.url, "retry", b, "--yes")
+            code, out, err = await run_cli(proxy, "retry", b, "--yes")
         assert proxy.received["submitjob"] == 1 and proxy.forwarded["submitjob"] == 1  # sent once, never again
         (job,) = await retries_of(api, b)  # exactly one job landed
         assert code == 0, err
@@ -79,7 +66,7 @@ async def test_a_throttled_submit_is_sent_again_and_lands_once(tmp_path):
         await finished_reference(sim, api)
         b = sim.engine.reference_ids["JobB"]
         async with FaultProxy(sim.url, {"submitjob": [THROTTLE, THROTTLE]}) as proxy:
-            code, out, err = await retry_cli(proxy.url, "retry", b, "--yes")
+            code, out, err = await run_cli(proxy, "retry", b, "--yes")
         assert code == 0, err
         assert proxy.received["submitjob"] == 3 and proxy.forwarded["submitjob"] == 1
         assert len(await retries_of(api, b)) == 1 and "Done: all 1 call succeeded." in out
@@ -90,7 +77,7 @@ async def test_a_refused_submit_is_not_sent_again_and_says_not_submitted(tmp_pat
         await finished_reference(sim, api)
         b = sim.engine.reference_ids["JobB"]
         async with FaultProxy(sim.url, {"submitjob": [REFUSE]}) as proxy:
-            code, out, err = await retry_cli(proxy.url, "retry", b, "--yes")
+            code, out, err = await run_cli(proxy, "retry", b, "--yes")
         assert code == 1 and proxy.received["submitjob"] == 1
         assert await retries_of(api, b) == []
         assert err.startswith("batchtui: step 1 (SubmitJob) failed: not submitted: SubmitJob was refused")
@@ -107,7 +94,7 @@ async def test_a_lost_answer_nobody_can_confirm_is_reported_unknown_with_how_to_
 
         monkeypatch.setattr(aws.BatchApi, "find_job", not_visible_yet)
         async with FaultProxy(sim.url, {"submitjob": [APPLY_THEN_500]}) as proxy:
-            code, out, err = await retry_cli(proxy.url, "retry", b, "--downstream", "--yes")
+            code, out, err = await run_cli(proxy, "retry", b, "--downstream", "--yes")
         assert proxy.received["submitjob"] == 1  # the later steps were not sent on an unknown first one
         assert code == 1 and len(err.splitlines()) == 1
         assert "the job may have been created" in err and "do not retry before checking" in err
@@ -137,7 +124,7 @@ async def test_cancel_is_idempotent_and_retried_after_a_lost_answer(tmp_path):
         sim.engine.advance(13 * 60)
         b = sim.engine.reference_ids["JobB"]
         async with FaultProxy(sim.url, {"canceljobs": [APPLY_THEN_500], "terminatejobs": [APPLY_THEN_500]}) as proxy:
-            code, out, err = await retry_cli(proxy.url, "cancel", b, "--yes")
+            code, out, err = await run_cli(proxy, "cancel", b, "--yes")
         assert code == 0, err
         sent = proxy.forwarded["canceljobs"] + proxy.forwarded["terminatejobs"]
         assert sent >= 2 and proxy.received["canceljobs"] + proxy.received["terminatejobs"] == sent

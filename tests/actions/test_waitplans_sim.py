@@ -4,30 +4,22 @@ mid-run submits JobD's and JobE's retries exactly once, and only after JobC's ot
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 
 import pytest
 from test_actions_sim import cfg, queue_jobs
+from test_actions_sim import run_cli as actions_cli
 
-from batchtui import actions, cli, waitplans
+from batchtui import waitplans
 from batchtui.aws import open_api
-from batchtui.errors import BatchtuiError
 
 SimServer = pytest.importorskip("batchtui.sim.server").SimServer
 
 pytestmark = pytest.mark.usefixtures("dummy_credentials", "fresh_registry")
 
 
-async def run_cli(sim, *argv: str, stop: asyncio.Event | None = None) -> tuple[int, str, str]:
-    args = cli.parse(["--refresh", "0.05", *argv, "--endpoint-url", sim.url])
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        code = await actions.run(args, io.StringIO(), out, err)
-    except BatchtuiError as e:
-        err.write(f"batchtui: {e}\n")
-        code = e.exit_code
-    return code, out.getvalue(), err.getvalue()
+async def run_cli(sim, *argv: str) -> tuple[int, str, str]:
+    return await actions_cli(sim, "--refresh", "0.05", *argv)  # a --wait reads the simulator every 50 ms
 
 
 async def to_jobc_running(sim, api) -> dict[str, str]:
