@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Required, TypedDict, TypeVar
+from typing import Required, TypedDict, TypeVar
 
 from batchtui.errors import ApiError
 from batchtui.limits import MAX_ARRAY_SIZE
@@ -34,20 +34,36 @@ from batchtui.model import (
 )
 
 # An AWS answer (or a part of one) as botocore parses it: JSON objects as dicts, any value possibly missing or odd.
-Answer = Mapping[str, Any]
+Answer = Mapping[str, object]
 
 # --- jobs and children (ListJobs summaries, DescribeJobs details) ----------------------------------------------
 
 
-def _int(v: Any) -> int | None:
+def _int(v: object) -> int | None:
+    """A number, or a number sent as text; anything else (missing, junk, infinite) is None."""
+    if not isinstance(v, int | float | str):
+        return None
     try:
-        return int(v) if v is not None else None
-    except (TypeError, ValueError):
+        return int(v)
+    except (ValueError, OverflowError):
         return None
 
 
-def _str(v: Any) -> str | None:
+def _str(v: object) -> str | None:
     return v if isinstance(v, str) and v else None
+
+
+def _obj(v: object) -> Answer:
+    """A JSON object of an answer; a missing one, or one that is not an object, is empty."""
+    return v if isinstance(v, Mapping) else _NONE
+
+
+_NONE: Answer = MappingProxyType({})
+
+
+def _text_map(v: object) -> Mapping[str, str]:
+    """parameters, tags: a string to string map (what SubmitJob takes back); a null value is not one."""
+    return MappingProxyType({str(k): str(x) for k, x in _obj(v).items() if x is not None})
 
 
 def summaries(page: Answer) -> list[Answer]:
@@ -72,13 +88,13 @@ def job_name_of(d: Answer) -> str | None:
 
 def is_child(s: Answer) -> bool:
     """An array child rather than a job of its own: it has an array index, or a child's id (`parent:3`)."""
-    return (s.get("arrayProperties") or {}).get("index") is not None or \
+    return _obj(s.get("arrayProperties")).get("index") is not None or \
         split_child_id(str(s.get("jobId")))[1] is not None
 
 
 def lists_status_summary(s: Answer) -> bool:
     """The summary carries its array's statusSummary (optional in a JobSummary: moto leaves it out)."""
-    return isinstance((s.get("arrayProperties") or {}).get("statusSummary"), Mapping)
+    return isinstance(_obj(s.get("arrayProperties")).get("statusSummary"), Mapping)
 
 
 def tag_value(d: Answer, name: str) -> str | None:
@@ -89,7 +105,7 @@ def tag_value(d: Answer, name: str) -> str | None:
 
 
 def child_index(summary: Answer) -> int | None:
-    index = _int((summary.get("arrayProperties") or {}).get("index"))
+    index = _int(_obj(summary.get("arrayProperties")).get("index"))
     if index is None:
         _, index = split_child_id(str(summary.get("jobId") or ""))
     return index
@@ -101,14 +117,14 @@ def child_status(summary: Answer) -> Status:
 
 
 def has_detail(s: Answer) -> bool:
-    c = s.get("container") or {}
+    c = _obj(s.get("container"))
     return bool(s.get("startedAt") or s.get("stoppedAt") or s.get("statusReason") or c.get("exitCode") is not None
                 or c.get("reason") or c.get("logStreamName"))
 
 
 def detail_from_summary(index: int, s: Answer, old: IndexDetail | None) -> IndexDetail:
     """An IndexDetail from a child's JobSummary, keeping what an earlier answer told us that this one lacks."""
-    c = s.get("container") or {}
+    c = _obj(s.get("container"))
     keep = old or IndexDetail(index)
     return IndexDetail(
         index=index,
@@ -122,19 +138,19 @@ def detail_from_summary(index: int, s: Answer, old: IndexDetail | None) -> Index
     )
 
 
-def _attempts(raw: Any) -> tuple[Attempt, ...]:
+def _attempts(raw: object) -> tuple[Attempt, ...]:
     out = []
-    for a in raw or ():
+    for a in _list(raw):
         if not isinstance(a, Mapping):
             continue
-        c = a.get("container") or {}
+        c = _obj(a.get("container"))
         out.append(Attempt(exit_code=_int(c.get("exitCode")), reason=_str(c.get("reason")),
                            status_reason=_str(a.get("statusReason")), started_at=_int(a.get("startedAt")),
                            stopped_at=_int(a.get("stoppedAt")), log_stream=_str(c.get("logStreamName"))))
     return tuple(out)
 
 
-def _summary_counts(raw: Any) -> dict[str, int]:
+def _summary_counts(raw: object) -> dict[str, int]:
     if not isinstance(raw, Mapping):
         return {}
     return {str(k): n for k, v in raw.items() if (n := _int(v)) is not None}
@@ -172,11 +188,11 @@ class JobFields(TypedDict, total=False):
 
 def fields_from_summary(s: Answer) -> JobFields:
     """Job fields a ListJobs JobSummary carries (the cheap ones)."""
-    c = s.get("container") or {}
-    ap = s.get("arrayProperties") or {}
+    c = _obj(s.get("container"))
+    ap = _obj(s.get("arrayProperties"))
     out: JobFields = {
         "job_name": _str(s.get("jobName")) or str(s.get("jobId")),
-        "status": Status.parse(s.get("status")),
+        "status": Status.parse(_str(s.get("status"))),
         "status_reason": _str(s.get("statusReason")),
         "created_at": _int(s.get("createdAt")),
         "started_at": _int(s.get("startedAt")),
@@ -204,9 +220,9 @@ def fields_from_summary(s: Answer) -> JobFields:
 def fields_from_detail(d: Answer) -> JobFields:
     """Everything DescribeJobs adds: dependencies and the shapes a faithful resubmit needs."""
     out = fields_from_summary(d)
-    c = d.get("container") or {}
+    c = _obj(d.get("container"))
     deps = []
-    for dep in d.get("dependsOn") or ():
+    for dep in _list(d.get("dependsOn")):
         if isinstance(dep, Mapping):
             deps.append(Dependency(_str(dep.get("jobId")), _str(dep.get("type"))))
     # What a resubmission carries of the container: the rest of it (image, vcpus, memory …) is the definition's.
@@ -216,11 +232,11 @@ def fields_from_detail(d: Answer) -> JobFields:
         "depends_on": tuple(deps),
         "attempts": _attempts(d.get("attempts")),
         "log_stream": _str(c.get("logStreamName")),
-        "parameters": MappingProxyType(dict(d.get("parameters") or {})),
+        "parameters": _text_map(d.get("parameters")),
         "container_overrides": container_overrides(overrides) if overrides else None,
         "retry_strategy": retry_strategy(d.get("retryStrategy")),
         "timeout": job_timeout(d.get("timeout")),
-        "tags": MappingProxyType(dict(d.get("tags") or {})),
+        "tags": _text_map(d.get("tags")),
         "is_cancelled": bool(d.get("isCancelled")),
         "is_terminated": bool(d.get("isTerminated")),
     })
@@ -353,7 +369,7 @@ def _strings(v: object) -> tuple[str, ...] | None:
 # --- what the detail view shows (DescribeJobs, GetLogEvents) ---------------------------------------------------
 
 
-def container_settings(c: Any) -> ContainerSettings:
+def container_settings(c: object) -> ContainerSettings:
     """A DescribeJobs container or a job's containerOverrides: resources, command, environment, vCPUs, memory."""
     if not isinstance(c, Mapping):
         return ContainerSettings()
@@ -371,8 +387,7 @@ def container_settings(c: Any) -> ContainerSettings:
 
 def job_description(d: Answer) -> JobDescription:
     """One DescribeJobs entry, whole: what the detail view shows of a job or child."""
-    raw_container = d.get("container")
-    c: Answer = raw_container if isinstance(raw_container, Mapping) else {}
+    c = _obj(d.get("container"))
     attempts = _attempts(d.get("attempts")) if d.get("attempts") is not None else None
     return JobDescription(
         job_id=str(d.get("jobId") or ""),
@@ -381,8 +396,7 @@ def job_description(d: Answer) -> JobDescription:
         status_reason=_str(d.get("statusReason")),
         job_definition=_str(d.get("jobDefinition")),
         queue=_str(d.get("jobQueue")),
-        parameters=MappingProxyType({str(k): str(v) for k, v in (d.get("parameters") or {}).items()})
-        if isinstance(d.get("parameters"), Mapping) else MappingProxyType({}),
+        parameters=_text_map(d.get("parameters")),
         created_at=_int(d.get("createdAt")),
         started_at=_int(d.get("startedAt")),
         stopped_at=_int(d.get("stoppedAt")),
@@ -403,7 +417,7 @@ def retry_timeout(retry: RetryStrategy | None, timeout: JobTimeout | None) -> Re
                         has_timeout=bool(timeout), timeout_s=timeout.attempt_duration_s if timeout else None)
 
 
-def _awslogs_group(conf: Any) -> str | None:
+def _awslogs_group(conf: object) -> str | None:
     """The awslogs-group of an awslogs log configuration (the driver AWS assumes when none is named)."""
     if not isinstance(conf, Mapping) or conf.get("logDriver", "awslogs") != "awslogs":
         return None
@@ -420,19 +434,19 @@ def log_page(resp: Answer) -> LogPage:
     return LogPage(events, _str(resp.get("nextForwardToken")))
 
 
-def _list(v: Any) -> list[Any] | tuple[Any, ...]:
+def _list(v: object) -> list[object] | tuple[object, ...]:
     return v if isinstance(v, list | tuple) else ()
 
 
-def _text(v: Any) -> str | None:
+def _text(v: object) -> str | None:
     return None if v is None else str(v)
 
 
 def submitted_job(job_id: str, params: Answer, created_at: int) -> Job:
     """A job SubmitJob has just accepted, from the request that made it (`params`, its references resolved), as
     DescribeJobs first shows it: SUBMITTED, nothing run. The dashboard shows it until the poller lists the job."""
-    overrides = params.get("containerOverrides") or {}
-    size = _int((params.get("arrayProperties") or {}).get("size"))
+    overrides = _obj(params.get("containerOverrides"))
+    size = _int(_obj(params.get("arrayProperties")).get("size"))
     d = {"jobId": job_id, "jobName": params.get("jobName"), "status": "SUBMITTED", "createdAt": created_at,
          "jobQueue": params.get("jobQueue"), "jobDefinition": params.get("jobDefinition"),
          "dependsOn": params.get("dependsOn"), "container": overrides, "parameters": params.get("parameters"),

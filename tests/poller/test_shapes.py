@@ -1,7 +1,20 @@
 """The boundary (batchtui/shapes.py): DescribeJobs and GetLogEvents answers read into typed records, odd ones too."""
 
 from batchtui.model import EnvVar, Resource, RetryTimeout, Status
-from batchtui.shapes import container_settings, job_description, job_timeout, log_page, retry_timeout
+from batchtui.shapes import (
+    container_settings,
+    fields_from_detail,
+    is_child,
+    job_description,
+    job_id_of,
+    job_timeout,
+    lists_status_summary,
+    log_page,
+    next_token,
+    retry_timeout,
+    summaries,
+    tag_value,
+)
 
 
 def test_a_failed_child_is_read_whole():
@@ -53,3 +66,30 @@ def test_a_log_page():
     assert [(e.timestamp, e.message) for e in page.events] == [(5, "hi\n"), (None, "")]
     assert page.next_token == "f/1"
     assert log_page({}).events == () and log_page({}).next_token is None
+
+
+def test_listing_pages_and_entries():
+    page = {"jobSummaryList": [{"jobId": "a"}, "junk", {"jobId": "p:3"},
+                               {"jobId": "c", "arrayProperties": {"index": 0}}, {"jobId": ""}], "nextToken": 7}
+    found = summaries(page)
+    assert [job_id_of(s) for s in found] == ["a", "p:3", "c", None]
+    assert [is_child(s) for s in found[:3]] == [False, True, True]
+    assert next_token(page) == 7 and summaries({}) == [] and summaries({"jobSummaryList": "x"}) == []
+    assert lists_status_summary({"arrayProperties": {"statusSummary": {}}})
+    assert not lists_status_summary({"arrayProperties": {"size": 2}}) and not lists_status_summary({})
+    assert tag_value({"tags": {"k": "v", "n": 1}}, "k") == "v"
+    assert tag_value({"tags": {"n": 1}}, "n") is None and tag_value({"tags": "x"}, "k") is None
+
+
+def test_a_describe_jobs_entry_in_odd_shapes_is_read_without_raising():
+    fields = fields_from_detail({"jobId": "j", "status": "FAILED", "container": "junk", "parameters": ["a"],
+                                 "dependsOn": "x", "tags": {"team": 1, "none": None}, "attempts": {"a": 1},
+                                 "createdAt": float("inf"), "arrayProperties": []})
+    assert fields["status"] is Status.FAILED and fields["created_at"] is None and "array_size" not in fields
+    assert dict(fields["parameters"]) == {} and dict(fields["tags"]) == {"team": "1"}  # strings, as SubmitJob takes
+    assert fields["depends_on"] == () and fields["attempts"] == () and fields["container_overrides"] is None
+
+
+def test_a_log_event_without_a_message_is_an_empty_line():
+    assert [e.message for e in log_page({"events": [{"timestamp": 1, "message": None}, {"message": 0}]}).events] == \
+        ["", "0"]
