@@ -37,10 +37,12 @@ class Dashboard(Protocol):
     @property
     def snap(self) -> Snapshot | None:
         """What the screens show: retries folded into their originals."""
+        ...
 
     @property
     def raw(self) -> Snapshot | None:
         """As the poller read it: what retry and cancel plans are made from."""
+        ...
 
     @property
     def insights(self) -> Mapping[str, JobInsight]: ...
@@ -48,6 +50,7 @@ class Dashboard(Protocol):
     @property
     def events(self) -> Sequence[Event]:
         """The latest events of this queue (trimmed: count what was shown by `events_added`)."""
+        ...
 
     @property
     def events_added(self) -> int: ...
@@ -55,6 +58,7 @@ class Dashboard(Protocol):
     @property
     def generation(self) -> int:
         """Bumped on a queue switch: what a screen kept of the older queue is stale."""
+        ...
 
     @property
     def readonly(self) -> bool: ...
@@ -77,15 +81,18 @@ class Dashboard(Protocol):
     @property
     def registry(self) -> Registry:
         """The plans run from this app: the same plan is never sent twice."""
+        ...
 
     @property
     def plan_watch(self) -> PlanWatch: ...
 
     def now(self) -> datetime:
         """Wall-clock time: how fresh the data is."""
+        ...
 
     def data_now(self) -> datetime:
         """The data's time: elapsed times and ETAs."""
+        ...
 
     # --- intents -----------------------------------------------------------------------------------------------
 
@@ -106,6 +113,7 @@ class Dashboard(Protocol):
 
     def sending(self) -> AbstractContextManager[None]:
         """Around a retry or cancel being sent: quitting meanwhile would cut it short, so the app asks twice."""
+        ...
 
 
 def dashboard(app: object) -> Dashboard:

@@ -31,6 +31,8 @@ class Source(Protocol):
     where: str  # "us-east-1 · profile prod", or the endpoint: shown in the status bar
     max_tps: float | None
     api: BatchPort  # the client retry and cancel are sent through (and the capacity checks of a changed retry read)
+    # Set by the app: the first refresh's partial snapshots, as they fill in (a source without it draws at the end).
+    on_partial: Callable[[Snapshot], None] | None
 
     async def refresh(self) -> Snapshot: ...
 
