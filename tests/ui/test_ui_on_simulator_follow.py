@@ -66,10 +66,10 @@ async def test_a_retry_sent_to_another_queue_is_inside_its_originals_node(tmp_pa
                                                              for k in range(len(failed))]
 
 
-async def test_a_retry_the_dashboard_sends_to_another_queue_is_followed_not_left_as_sent(tmp_path, monkeypatch):
-    from batchtui.actions import perform
-    from batchtui.execute import submitted_jobs
-    from batchtui.plan import Selection, plan_retry
+async def test_a_retry_the_plan_window_sends_to_another_queue_is_followed_not_left_as_sent(tmp_path, monkeypatch):
+    from textual.widgets import Input
+
+    from batchtui.ui.screens.action import ActionScreen
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     async with SimServer(config()) as sim:
@@ -79,19 +79,28 @@ async def test_a_retry_the_dashboard_sends_to_another_queue_is_followed_not_left
             app = BatchtuiApp(source, refresh_s=3600, bell=False)
             async with app.run_test(size=(160, 50)) as pilot:
                 await wait_for(pilot, lambda: app.snap is not None and not app.refreshing)
-                from batchtui.overrides import Overrides
-
-                plan = plan_retry(app.raw, [Selection(ids["JobB"])], changes=Overrides(queue="OtherQueue"))
-                assert plan.calls and plan.calls[0].params["jobQueue"] == "OtherQueue"
-                outcome, _ = await perform(source.api, plan, None)
-                assert outcome.ok
-                new = outcome.new_jobs[0]
-                app.retries_submitted(submitted_jobs(outcome, 0))  # what ui/screens/action.py hands the app
-                assert app.submitted.keys() == {new}
+                await pilot.press("down", "R")  # JobB under the cursor
+                action = app.screen
+                assert isinstance(action, ActionScreen) and action.plan.kind == "retry"
+                box = action.query_one("#action-changes", Input)
+                box.focus()
+                await pilot.pause()
+                box.value = ""
+                await pilot.press(*"queue=OtherQueue", "enter")  # the plan window's queue override
+                await wait_for(pilot, lambda: not action.checking and action.sendable)
+                (call,) = action.plan.calls
+                assert call.params["jobQueue"] == "OtherQueue" and call.params["tags"][RETRY_OF_TAG] == ids["JobB"]
+                await pilot.press("y")
+                await wait_for(pilot, lambda: action.state == "done")
+                await pilot.press("escape")
+                # in JobB's node at once (as sent, or already as the poller follows it)
+                (new,) = [j.job_id for j in app.raw.jobs if j.tags.get(RETRY_OF_TAG) == ids["JobB"]]
+                await wait_for(pilot, lambda: not app.refreshing)
                 sim.engine.run_until_idle()
                 await pilot.press("r")
+                # followed by id in OtherQueue: the poller's version, not the one sent, and it moves on
                 await wait_for(pilot, lambda: not app.refreshing and app.raw.job(new).status.terminal)
-                assert new not in app.submitted  # the poller's version (followed by id), not the one sent
+                assert new not in app.submitted and app.raw.job(new).queue.endswith("/OtherQueue")
                 assert app.snap.job(ids["JobB"]).array.count(Status.SUBMITTED) == 0
 
 
