@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import ui_factory as f
+from pilots import ready
 
 from batchtui.model import Status
 from batchtui.ui.app import BatchtuiApp
@@ -16,10 +17,7 @@ async def test_a_job_no_instance_can_hold_shows_stuck_with_the_evidence_and_the_
     snap = replace(f.reference(400), capacity=f.tiny_world())
     app = BatchtuiApp(f.ScriptedSource([snap]), refresh_s=3600, bell=False, clock=lambda: f.NOW)
     async with app.run_test(size=(160, 50)) as pilot:
-        for _ in range(200):
-            if app.snap is not None and not app.refreshing:
-                break
-            await pilot.pause(0.01)
+        await ready(pilot)
         await pilot.pause()
         assert app.insights[f.job_id("JobB")].waiting == "no-instance-fits"
         shown = app.export_screenshot().replace("&#160;", " ")
@@ -45,10 +43,7 @@ async def test_the_capacity_view_shows_the_queue_its_environments_the_front_and_
     snap = replace(f.reference(400), capacity=f.tiny_world(f"{f.job_id('JobB')}:7"))
     app = BatchtuiApp(f.ScriptedSource([snap]), refresh_s=3600, bell=False, clock=lambda: f.NOW)
     async with app.run_test(size=(160, 50)) as pilot:
-        for _ in range(200):
-            if app.snap is not None and not app.refreshing:
-                break
-            await pilot.pause(0.01)
+        await ready(pilot)
         await pilot.press("c")
         await pilot.pause()
         assert isinstance(app.screen, CapacityScreen)
@@ -78,10 +73,7 @@ async def test_the_capacity_view_offers_the_usual_cancel_of_the_queue_head():
     snap = replace(f.reference(400), capacity=f.tiny_world(f"{f.job_id('JobB')}:7"))
     app = BatchtuiApp(f.ScriptedSource([snap]), refresh_s=3600, bell=False, clock=lambda: f.NOW)
     async with app.run_test(size=(160, 50)) as pilot:
-        for _ in range(200):
-            if app.snap is not None and not app.refreshing:
-                break
-            await pilot.pause(0.01)
+        await ready(pilot)
         await pilot.press("c", "ctrl+k")
         await pilot.pause()
         screen = app.screen

@@ -4,6 +4,7 @@ filtered to the group."""
 from __future__ import annotations
 
 import ui_factory as f
+from pilots import ready
 from textual.widgets import DataTable
 
 from batchtui.ui.app import BatchtuiApp
@@ -16,10 +17,7 @@ async def test_the_failures_view_lists_groups_and_opens_the_grid_filtered_to_one
     source = f.reference_source(2000)
     app = BatchtuiApp(source, refresh_s=3600, bell=False, clock=lambda: f.NOW)
     async with app.run_test(size=(160, 50)) as pilot:
-        for _ in range(200):
-            if app.snap is not None and not app.refreshing:
-                break
-            await pilot.pause(0.01)
+        await ready(pilot)
         rows = failure_rows(app.snap)
         assert rows and [g.count for _, g in rows] == sorted((g.count for _, g in rows), reverse=True)
         total_failed = sum(j.array.counts()["FAILED"] for j in app.snap.jobs if j.array is not None)
@@ -41,10 +39,7 @@ async def test_the_failures_view_lists_groups_and_opens_the_grid_filtered_to_one
 
 
 async def _open_oom_retry(app, pilot):
-    for _ in range(200):
-        if app.snap is not None and not app.refreshing:
-            break
-        await pilot.pause(0.01)
+    await ready(pilot)
     await pilot.press("F")
     await pilot.pause()
     screen = app.screen

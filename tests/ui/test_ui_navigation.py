@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 import ui_factory as f
+from pilots import ready
 from textual.app import App
 from textual.widgets import DataTable, Input, Log
 
@@ -32,15 +33,6 @@ def make(source=None, **kw) -> BatchtuiApp:
     kw.setdefault("refresh_s", 3600)
     kw.setdefault("bell", False)
     return BatchtuiApp(source or f.reference_source(400), clock=lambda: f.NOW, **kw)
-
-
-async def ready(pilot, refreshes: int = 1) -> None:
-    app = pilot.app
-    for _ in range(200):
-        if app.source.refreshes >= refreshes and not app.refreshing and app.snap is not None:
-            break
-        await pilot.pause(0.01)
-    await pilot.pause()
 
 
 async def test_home_shows_jobs_in_dependency_order_with_the_cursor_on_the_first():

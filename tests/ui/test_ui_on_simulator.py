@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pilots import wait_for
 from textual.widgets import DataTable, Log
 
 from batchtui.errors import UnknownQueue
@@ -25,14 +26,6 @@ pytestmark = pytest.mark.usefixtures("dummy_credentials")
 def config(advance_s: float = MID_RUN_S) -> SimConfig:
     return SimConfig(speed=0.0, seed=11, pipeline="reference", array_size=SIZE, advance_s=advance_s,
                      summary_lag_s=0.0)
-
-
-async def wait_for(pilot, predicate, tries: int = 300) -> None:
-    for _ in range(tries):
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not reached")
 
 
 async def test_a_real_snapshot_renders_and_drills_down_to_a_log():

@@ -7,7 +7,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from test_ui_on_simulator import _open, config, wait_for
+from pilots import wait_for
+from test_ui_on_simulator import _open, config
 from textual.widgets import DataTable
 
 from batchtui import actions, cli

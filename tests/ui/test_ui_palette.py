@@ -7,6 +7,7 @@ from itertools import combinations
 
 import pytest
 import ui_factory as f
+from pilots import ready
 from textual.color import Color
 from textual.theme import BUILTIN_THEMES
 
@@ -72,15 +73,6 @@ def _make(**kw) -> BatchtuiApp:
     return BatchtuiApp(f.reference_source(400), refresh_s=3600, bell=False, clock=lambda: f.NOW, **kw)
 
 
-async def _ready(pilot) -> None:
-    app = pilot.app
-    for _ in range(200):
-        if app.source.refreshes >= 1 and not app.refreshing and app.snap is not None:
-            break
-        await pilot.pause(0.01)
-    await pilot.pause()
-
-
 def _status_cell_color(app: BatchtuiApp) -> str | None:
     table = app.screen.query_one(JobsTable)
     cell = table.get_cell_at((0, 2))
@@ -92,7 +84,7 @@ async def test_a_theme_change_redraws_the_screen_in_the_new_colours(monkeypatch,
     monkeypatch.setenv("BATCHTUI_CONFIG", str(tmp_path / "config.toml"))
     app = _make()
     async with app.run_test(size=(160, 50)) as pilot:
-        await _ready(pilot)
+        await ready(pilot)
         job = app.snap.jobs[0]
         dark = _status_cell_color(app)
         assert dark == pal.from_theme(BUILTIN_THEMES["textual-dark"]).status(job.status).lower()
@@ -113,7 +105,7 @@ async def test_the_theme_chosen_in_the_dashboard_is_remembered_in_the_config(mon
     app = _make()
     app.remember_theme = True
     async with app.run_test(size=(160, 50)) as pilot:
-        await _ready(pilot)
+        await ready(pilot)
         app.theme = "solarized-light"
         await pilot.pause()
     assert sorted(file.read_text().splitlines()) == ['queue = "ProdQueue"', 'theme = "solarized-light"']

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import plans_factory as pf
 import ui_factory as f
-from test_ui_on_simulator import wait_for
+from pilots import wait_for
 
 from batchtui import waitplans
 from batchtui.ui.app import BatchtuiApp

@@ -6,7 +6,7 @@ sent."""
 from __future__ import annotations
 
 import pytest
-from test_ui_on_simulator import wait_for
+from pilots import wait_for
 from textual.widgets import DataTable, Input
 
 from batchtui.plan import Selection

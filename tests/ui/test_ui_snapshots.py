@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import ui_factory as f
+from pilots import ready
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -30,11 +31,7 @@ def steps(*keys: str, refreshes: int = 1, wait: float = 0.0):
 
     async def run_before(pilot: Pilot) -> None:
         app = pilot.app
-        for _ in range(300):
-            if app.source.refreshes >= refreshes and not app.refreshing and app.snap is not None:
-                break
-            await pilot.pause(0.01)
-        await pilot.pause()
+        await ready(pilot, refreshes, tries=300)
         for key in keys:
             if key == "_":
                 await pilot.pause(0.1)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pilots import wait_for
 from pytest_textual_snapshot import SVGImageExtension
 from textual.widgets import Log
 
@@ -32,14 +33,6 @@ SIZE = (160, 50)
 
 
 pytestmark = pytest.mark.usefixtures("dummy_credentials")
-
-
-async def wait_for(pilot, predicate: Callable[[], bool], tries: int = 500) -> None:
-    for _ in range(tries):
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not reached")
 
 
 async def screenshot(*keys: str, ready: Callable[[BatchtuiApp], bool] = lambda app: True) -> str:

@@ -8,7 +8,7 @@ import io
 
 import pytest
 import ui_factory
-from test_ui_on_simulator import wait_for
+from pilots import wait_for
 
 from batchtui import actions, cli, waitplans
 from batchtui.aws import open_api
