@@ -64,7 +64,9 @@ class PollerSource:
 
         # What this machine sent (the audit log, the waiting plans): retries in other queues are followed by id,
         # and a cancel made before this dashboard started still says who made it and when.
-        self._history = LocalHistory(since_s, endpoint=endpoint, region=region)
+        # Keyed by the client's own endpoint, as every audit record is (botocore names AWS's too: with no
+        # --endpoint-url it is https://batch.<region>.amazonaws.com, not None).
+        self._history = LocalHistory(since_s, endpoint=getattr(api, "endpoint_url", None) or endpoint, region=region)
 
     def _new_poller(self, queue: str) -> Any:
         from batchtui.poller import Poller

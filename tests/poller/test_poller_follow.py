@@ -167,3 +167,41 @@ async def test_a_followed_id_in_the_watched_queue_costs_nothing_more():
     snap = await poller.refresh()
     assert lineage.join(snap).of("b") is not None and poller.followed == 0
     assert not any(batch == ["r1"] for batch in describes(fb, mark))
+
+
+async def test_the_composition_roots_follow_what_the_audit_log_says_for_the_clients_own_endpoint(tmp_path):
+    """headless and the dashboard's source read the audit log for the endpoint the client really talks to – botocore
+    names AWS's own (https://batch.<region>.amazonaws.com) when no --endpoint-url was given, and so does every
+    record – and hand its retries to the poller and its cancels to the snapshot."""
+    from datetime import UTC, datetime
+
+    from batchtui import audit, execute, headless
+    from batchtui.history import LocalHistory
+    from batchtui.plan import KIND_RETRY, SUBMIT, TERMINATE, Call, Plan, Target
+    from batchtui.ui.source import PollerSource
+
+    fb = world()
+    add_retry(fb, "r1", "b", [3, 7])
+    fb.endpoint_url = "https://batch.us-east-1.amazonaws.com"
+    log = tmp_path / "state" / "batchtui" / "actions.jsonl"
+    context = audit.who(region="us-east-1", endpoint=fb.endpoint_url)
+    now = datetime.now(UTC)
+    retry = Plan(KIND_RETRY, (Call(SUBMIT, {"jobName": "retry-r1", "jobQueue": "OtherQueue",
+                                           "tags": {RETRY_OF_TAG: "b"}}, "retry"),), (Target("b", "JobB", (3, 7)),))
+    audit.append(audit.intent_record("p1", retry, context, now=now), log)
+    audit.append(audit.call_record("p1", execute.StepResult(0, SUBMIT, "retry", True, job_id="r1",
+                                                            job_name="retry-r1"), now=now), log)
+    cancel = Plan("cancel", (Call(TERMINATE, {"jobs": ["b"], "reason": "r"}, "t", (Target("b", "JobB"),)),),
+                  (Target("b", "JobB"),))
+    audit.append(audit.intent_record("p2", cancel, context, now=now), log)
+    audit.append(audit.call_record("p2", execute.StepResult(0, TERMINATE, "t", True, successful=("b",)), now=now), log)
+
+    source = PollerSource(fb, "ProdQueue", since_s=3600, where="us-east-1", region="us-east-1", endpoint=None,
+                          max_tps=None)
+    snap = await source.refresh()
+    assert snap.job("r1") is not None and lineage.join(snap).of("b") is not None
+    assert [(c.job_id, c.by, c.terminate) for c in snap.cancels] == [("b", "you", True)]
+
+    history = LocalHistory(3600, endpoint=fb.endpoint_url, region="us-east-1")
+    snap = await headless.refresh(Poller(fb, "ProdQueue"), history)
+    assert snap.job("r1") is not None and [c.job_id for c in snap.cancels] == ["b"]
