@@ -24,7 +24,17 @@ from itertools import compress
 import humanize
 
 from .capacity import Waiting, diagnose_all
-from .model import Attempt, DependencyType, IndexDetail, Job, Pipeline, Snapshot, Status, topological_order
+from .model import (
+    Attempt,
+    Cancel,
+    DependencyType,
+    IndexDetail,
+    Job,
+    Pipeline,
+    Snapshot,
+    Status,
+    topological_order,
+)
 
 # --- outlook --------------------------------------------------------------------------------------------------------
 
@@ -42,8 +52,10 @@ OUTLOOK_DEFINITIONS: dict[str, str] = {
     WILL_FAIL: (
         "The job has not finished but can no longer succeed. Either it is an array with a FAILED child, or with a "
         "child that is doomed (its N_TO_N partner failed or is doomed, or an earlier index of its SEQUENTIAL array "
-        "failed or is doomed); or it depends, directly or through other jobs, on a job that failed or will fail. "
-        "Batch fails such a job by itself once the job it waits for has finished; it must be resubmitted."
+        "failed or is doomed, or you cancelled that index on its own); or it depends, directly or through other "
+        "jobs, on a job that failed or will fail. Batch fails such a job by itself once the job it waits for has "
+        "finished; it must be resubmitted. When only indices you cancelled make it fail, it says so (\"will fail: "
+        "12 indices cancelled by you at 00:52\", \"with JobC (…)\" for what depends on it)."
     ),
     AT_RISK: (
         "The job can still succeed, but something on its path has already gone wrong once: the job or one of its "
@@ -89,6 +101,7 @@ _T_OPEN = _table(b for b in range(256) if b not in (Status.SUCCEEDED, Status.FAI
 _T_UNSTARTED = _table(b for b in range(256) if b not in (2, 3, 4, 5, 6))
 _T_NOT_SUCCEEDED = _table(b for b in range(256) if b != Status.SUCCEEDED)
 _TERMINAL = (int(Status.SUCCEEDED), int(Status.FAILED))
+_T_NOT = _table([0])  # a mask's complement
 
 
 def _or(a: bytes, b: bytes) -> bytes:
@@ -113,6 +126,23 @@ def _status_name(value: int) -> str:
 
 
 # --- results ----------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class IndexCancels:
+    """Indices of an array that this batchtui cancelled one by one (the job itself was not): the array will end
+    FAILED, and its dependents with it – the user's act, not a crash. Recorded for a job only when every failure
+    it has or will have comes from such cancels (its own indices, or an upstream's: `via`)."""
+
+    job_id: str
+    count: int  # indices cancelled (of the job itself, or of `via`)
+    by: str
+    at: datetime
+    terminate: bool
+    via: str | None = None  # a dependent: the array whose cancelled indices it fails with
+
+    def to_json(self) -> dict[str, object]:
+        return {"count": self.count, "by": self.by, "at": _iso(self.at), "terminate": self.terminate, "via": self.via}
+
 
 @dataclass(frozen=True, slots=True)
 class Cancelling:
@@ -184,6 +214,7 @@ class Analysis:
     binding: dict[str, str | None] = field(default_factory=dict)  # the upstream with the latest finish
     at_a_time: dict[str, int] = field(default_factory=dict)  # capacity-full arrays: children the environment holds
     cancelling: dict[str, Cancelling] = field(default_factory=dict)  # jobs cancelled, or through an upstream
+    index_cancels: dict[str, IndexCancels] = field(default_factory=dict)  # failing only by indices cancelled
 
 
 # --- the analysis -----------------------------------------------------------------------------------------------------
@@ -263,12 +294,19 @@ def _doom(a: Analysis, job: Job) -> None:
         a.dead[job.job_id] = job.status is Status.FAILED or (
             job.status is not Status.SUCCEEDED and (std_dead or any(a.dead.get(u.job_id, False) for u in ntn))
         )
+        dead_ups = [u for u in _ups(a, job, "standard") + ntn if a.dead.get(u.job_id, False)]
+        via = next((u for u in dead_ups if u.job_id in a.index_cancels), None)
+        # only through upstreams that fail by cancelled indices, and not by a run of its own
+        if a.dead[job.job_id] and via is not None and all(u.job_id in a.index_cancels for u in dead_ups) \
+                and not job.started_at:
+            a.index_cancels[job.job_id] = _through(a.index_cancels[via.job_id], job.job_id, via.job_id)
         return
     st = state.statuses
     n = len(st)
     failed = st.translate(_T_FAILED)
     open_ = st.translate(_T_OPEN)
-    prop = b"\x01" * n if std_dead else bytes(n)
+    mine = _cancelled_mask(a.snap.cancels, job, n)  # what this batchtui cancelled index by index fails too
+    prop = _or(b"\x01" * n if std_dead else bytes(n), _and(mine, open_))
     ntn_unknown_dead = False
     for u in ntn:
         if u.job_id in a.dead_mask:
@@ -286,6 +324,54 @@ def _doom(a: Analysis, job: Job) -> None:
     a.dead[job.job_id] = job.status is Status.FAILED or (
         job.status is not Status.SUCCEEDED and (std_dead or ntn_unknown_dead or dead.find(1) >= 0)
     )
+    if a.dead[job.job_id]:
+        _by_index_cancels(a, job, mine, dead, std_dead, ntn_unknown_dead)
+
+
+def _cancelled_mask(cancels: Iterable[Cancel], job: Job, n: int) -> bytes:
+    """1 where this batchtui cancelled the index on its own (not the whole job): AWS fails it (a CancelJob on
+    running work lets it run on, but planning sends TerminateJobs for those)."""
+    out = bytearray(n)
+    for c in cancels:
+        if c.job_id == job.job_id and c.indices is not None:
+            for i in c.indices:
+                if 0 <= i < n:
+                    out[i] = 1
+    return bytes(out)
+
+
+def _by_index_cancels(a: Analysis, job: Job, mine: bytes, dead: bytes, std_dead: bool, ntn_unknown: bool) -> None:
+    """Record the job in `a.index_cancels` when what fails in it is only indices cancelled by hand: its own
+    (`mine`), or the partners of an upstream's (an N_TO_N upstream or a standard one recorded there itself)."""
+    ups = _ups(a, job, "standard") + _ups(a, job, "n_to_n")
+    dead_ups = [u for u in ups if a.dead.get(u.job_id, False)]
+    if ntn_unknown or any(u.job_id not in a.index_cancels for u in dead_ups):
+        return  # something else fails too: the ordinary words
+    n = len(dead)
+    explained = mine
+    for u in _ups(a, job, "n_to_n"):
+        if u.job_id in a.dead_mask:
+            explained = _or(explained, _fit(a.dead_mask[u.job_id], n))
+    if std_dead:
+        explained = b"\x01" * n
+    if job.sequential:  # a cancelled index stops the rest of the sequence: they fail with it
+        k = dead.find(1)
+        if k >= 0 and explained[k]:
+            explained = _or(explained, bytes(k) + b"\x01" * (n - k))
+    if _and(dead, explained.translate(_T_NOT)).find(1) >= 0:
+        return  # a failure that is not a cancel's
+    own = [c for c in a.snap.cancels if c.job_id == job.job_id and c.indices is not None]
+    if own:
+        last = own[-1]
+        a.index_cancels[job.job_id] = IndexCancels(job.job_id, mine.count(1), last.by, last.at,
+                                                   any(c.terminate for c in own))
+    elif dead_ups:
+        via = dead_ups[0]
+        a.index_cancels[job.job_id] = _through(a.index_cancels[via.job_id], job.job_id, via.job_id)
+
+
+def _through(up: IndexCancels, job_id: str, up_id: str) -> IndexCancels:
+    return IndexCancels(job_id, up.count, up.by, up.at, up.terminate, up.via or up_id)
 
 
 def _open_work(job: Job) -> int:
@@ -297,7 +383,8 @@ def _open_work(job: Job) -> int:
 
 def _cancel(a: Analysis, job: Job) -> None:
     """Whether the whole job was cancelled – by this batchtui (snap.cancels), as AWS's flags say, or through an
-    upstream that was. Called upstream-first. Index cancels leave the job's outlook alone (see index_cancel)."""
+    upstream that was. Called upstream-first. Index cancels are not the job's: it will end FAILED, outlook `will
+    fail` (its cancelled indices are doomed), and `index_cancels` says why (see _by_index_cancels)."""
     if job.status is Status.SUCCEEDED:
         return
     mine = next((c for c in reversed(a.snap.cancels) if c.job_id == job.job_id and c.indices is None), None)
@@ -542,6 +629,12 @@ outlook.__doc__ = (outlook.__doc__ or "").rstrip() + "\n\n" + definitions_markdo
 def cancelling(snap: Snapshot, job_id: str) -> Cancelling | None:
     """The job's cancel (its own, or an upstream's it shares), or None when nobody cancelled it."""
     return analyze(snap).cancelling.get(job_id)
+
+
+def index_cancels(snap: Snapshot, job_id: str) -> IndexCancels | None:
+    """Why the job fails when only indices this batchtui cancelled one by one make it (its own, or an upstream's);
+    None otherwise – also when something else failed too."""
+    return analyze(snap).index_cancels.get(job_id)
 
 
 def index_cancel(snap: Snapshot, job_id: str, index: int) -> Cancelling | None:

@@ -19,6 +19,7 @@ from .analysis import (  # the facts, and the byte tables and helpers they are c
     Analysis,
     Cancelling,
     Eta,
+    IndexCancels,
     _and,
     _dt,
     _ended,
@@ -30,6 +31,7 @@ from .analysis import (  # the facts, and the byte tables and helpers they are c
     _ups,
     analyze,
     index_cancel,
+    index_cancels,
     waiting_on,
 )
 from .model import DependencyType, IndexDetail, Job, Snapshot, Status
@@ -185,12 +187,32 @@ def _cause_text(a: Analysis, job: Job, i: int, chain: tuple[Ref, ...]) -> str:
     return _describe_chain(a, chain, partner)
 
 
+def _ms_of(t: datetime) -> int:
+    return int(t.timestamp() * 1000)
+
+
 def cancel_who(c: Cancelling) -> str:
     """"terminated by you at 00:52", "cancelled (AWS: isCancelled)"."""
     verb = "terminated" if c.terminate else "cancelled"
     if c.by is None:
         return f"{verb} (AWS: {'isTerminated' if c.terminate else 'isCancelled'})"
     return f"{verb} by {c.by}" + (f" at {c.at.astimezone(UTC).strftime('%H:%M')}" if c.at else "")
+
+
+def index_cancels_text(snap: Snapshot, ic: IndexCancels) -> str:
+    """"12 indices cancelled by you at 00:52", or for a dependent "with JobC (12 indices cancelled by you at …)"."""
+    verb = "terminated" if ic.terminate else "cancelled"
+    own = f"{_plural(ic.count, 'index', 'indices')} {verb} by {ic.by} at {ic.at.astimezone(UTC).strftime('%H:%M')}"
+    if ic.via is None:
+        return own
+    up = snap.job(ic.via)
+    return f"with {up.job_name if up is not None else ic.via} ({own})"
+
+
+def index_cancels_said(snap: Snapshot, job_id: str) -> str | None:
+    """index_cancels_text for the job, when only indices cancelled by hand make it fail; else None."""
+    ic = index_cancels(snap, job_id)
+    return index_cancels_text(snap, ic) if ic is not None else None
 
 
 def cancelling_text(snap: Snapshot, job_id: str) -> str | None:
@@ -243,6 +265,9 @@ def explain_index(snap: Snapshot, job_id: str, index: int) -> Explanation:
     cancel = index_cancel(snap, job_id, index)
     if cancel is not None and st != Status.FAILED:  # nothing it waited for matters now
         return Explanation("cancelling", _index_cancel_text(a, cancel, st), status)
+    if cancel is not None and st == Status.FAILED and job_id not in a.cancelling and cancel.at is not None \
+            and not (detail.stopped_at and detail.stopped_at < _ms_of(cancel.at)):  # failed by the cancel
+        return Explanation("failed", f"failed: {cancel_who(cancel)}", status, reason=detail.status_reason)
     if st == Status.FAILED:
         return _explain_failed(a, job, index, detail, status)
     if a.doomed_mask.get(job_id, b"")[index:index + 1] == b"\x01":
@@ -391,6 +416,11 @@ def explain_job(snap: Snapshot, job_id: str) -> Explanation:
         return Explanation("cancelling", _cancel_text(a, cancel), status)
     if cancel is not None and cancel.by is not None and job.status is Status.FAILED:
         return Explanation("failed", f"failed: {_cancel_text(a, cancel)}", status, reason=job.status_reason)
+    ic = a.index_cancels.get(job_id)
+    if ic is not None and cancel is None and (job.status is Status.FAILED or a.dead[job_id]):
+        # Only indices cancelled by hand make it fail: said as the user's act, not as a crash
+        kind = "failed" if job.status is Status.FAILED else "will fail"
+        return Explanation(kind, f"{kind}: {index_cancels_text(a.snap, ic)}", status)
     if job.status is Status.FAILED and (job.is_cancelled or job.is_terminated):
         # By hand (on an array parent it cascades to every child): the reason someone gave says why.
         word = "cancelled" if job.is_cancelled else "terminated"

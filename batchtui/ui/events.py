@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from batchtui import analysis, triage
-from batchtui.explain import cancel_who
+from batchtui.explain import cancel_who, index_cancels_said
 from batchtui.lineage import join
 from batchtui.model import Cancel, Job, Snapshot, Status
 from batchtui.sanitize import printable
@@ -65,7 +65,7 @@ def diff(prev: Snapshot | None, cur: Snapshot) -> list[Event]:
         cancel = analysis.cancelling(cur, job.job_id)
         if cancel is None:
             events.extend(_index_failures(old, job, at, _cancelled_indices(cur, job.job_id)))
-            events.extend(_job_change(old, job, at))
+            events.extend(_job_change(old, job, at, index_cancels_said(cur, job.job_id)))
         else:
             events.extend(_cancel_progress(old, job, at, cancel))
     events.extend(_pipelines_done(prev, cur, at))
@@ -209,7 +209,8 @@ def _index_failures(old: Job, job: Job, at: datetime, cancelled: frozenset[int] 
                   f"e.g. [{sample}]", alert=own, job_id=job.job_id, index=new[0], kind="index")]
 
 
-def _job_change(old: Job, job: Job, at: datetime) -> list[Event]:
+def _job_change(old: Job, job: Job, at: datetime, by_cancels: str | None = None) -> list[Event]:
+    """A job's new status; `by_cancels`: only indices cancelled by hand made it fail (the user's act: no alert)."""
     out: list[Event] = []
     if job.gone and not old.gone:
         out.append(Event(at, WARN, f"{job.job_name} is no longer returned by AWS (retention): last state kept",
@@ -220,7 +221,9 @@ def _job_change(old: Job, job: Job, at: datetime) -> list[Event]:
     took = ""
     if job.started_at and job.stopped_at:
         took = f" in {fmt.duration((job.stopped_at - job.started_at) / 1000)}"
-    if job.status is Status.FAILED:
+    if job.status is Status.FAILED and by_cancels is not None:
+        out.append(Event(at, INFO, f"{name} FAILED{took}: {by_cancels}", job_id=job.job_id, kind="job"))
+    elif job.status is Status.FAILED:
         if job.array is not None:
             n = job.array.count(Status.FAILED)
             why = f"{n:,} of {job.array.size:,} indices failed"
@@ -246,11 +249,14 @@ def _pipelines_done(prev: Snapshot, cur: Snapshot, at: datetime) -> list[Event]:
         if all(before.get(j.job_id) and before[j.job_id].status.terminal for j in jobs):
             continue
         names = " → ".join(j.job_name for j in jobs)
-        cancelled = [j.job_name for j in jobs if j.status is Status.FAILED and analysis.cancelling(cur, j.job_id)]
+        cancelled = [j.job_name for j in jobs if j.status is Status.FAILED and (
+            analysis.cancelling(cur, j.job_id) or analysis.index_cancels(cur, j.job_id))]
         failed = [j.job_name for j in jobs if j.status is Status.FAILED and j.job_name not in cancelled]
         if cancelled and not failed:  # what someone meant to happen: no toast, no bell
-            out.append(Event(at, INFO, f"pipeline {names} ended: cancelled ({', '.join(cancelled)})",
-                             kind="pipeline"))
+            why = next((f"{j.job_name}: {index_cancels_said(cur, j.job_id)}" for j in jobs
+                        if (ic := analysis.index_cancels(cur, j.job_id)) is not None and ic.via is None), None)
+            out.append(Event(at, INFO, f"pipeline {names} ended: cancelled ({', '.join(cancelled)}"
+                                       f"{'; ' + why if why else ''})", kind="pipeline"))
         elif failed:
             out.append(Event(at, BAD, f"pipeline {names} finished with failures ({', '.join(failed)})", alert=True,
                              kind="pipeline"))

@@ -32,6 +32,8 @@ class JobInsight:
     cancel: str | None = None  # "cancelling terminated by you at 00:52 · 877 indices AWS still has to move …"
     cancel_who: str | None = None  # "terminated by you at 00:52" (with JobC's, for a dependent: "with JobC")
     cancel_left: int = 0  # work AWS still has to move to FAILED
+    # Indices cancelled one by one are the only thing it fails by: "12 indices cancelled by you at 00:52"
+    index_cancels: str | None = None
 
     @property
     def cancelling(self) -> bool:
@@ -91,6 +93,7 @@ def job_insights(snap: Snapshot) -> dict[str, JobInsight]:
                 cancel_who=(f"with {via.job_name}" if via is not None else words.cancel_who(cancel)) if cancel
                 else None,
                 cancel_left=cancel.left if cancel is not None else 0,
+                index_cancels=words.index_cancels_said(snap, job.job_id) if cancel is None else None,
                 outlook=f.outlook,
                 rate_per_min=tp.per_minute if tp is not None else None,
                 eta=eta.at if eta else None,

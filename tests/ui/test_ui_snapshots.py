@@ -251,3 +251,32 @@ def test_plans_screen_light_theme_at_100x30(snap_compare):
     plans_factory.write_plans(f.reference())
     assert snap_compare(_light(app_on(f.reference_source())), terminal_size=SMALL,
                         run_before=steps("W", "_", "down"))
+
+
+def _without_failures(snap):
+    """The reference pipeline with every FAILED index of JobB and JobC succeeded instead: nothing else fails."""
+    from batchtui.model import ArrayState
+
+    for name in ("JobB", "JobC"):
+        j = snap.by_name(name)
+        st = bytearray(Status.SUCCEEDED if b == Status.FAILED else b for b in j.array.statuses)
+        snap = f.with_job(snap, j, array=ArrayState.of(st, {i: d for i, d in j.array.details.items()
+                                                            if st[i] != Status.SUCCEEDED}))
+    return snap
+
+
+def test_pipeline_screen_after_cancelling_some_indices_says_why_it_will_fail(snap_compare):
+    """12 of JobC's PENDING indices cancelled by you: JobC, JobD and JobE `will fail`, and where the ETA goes the
+    table says why – your cancel, not a crash; one event line, no toast."""
+    from batchtui.model import Cancel
+
+    app = app_on(f.ScriptedSource([_without_failures(f.reference())]))
+
+    async def cancel(pilot: Pilot) -> None:
+        await steps()(pilot)
+        c = app.snap.by_name("JobC")
+        pending = [i for i in range(c.array.size) if c.array.status(i) is Status.PENDING][:12]
+        app.cancel_accepted((Cancel(c.job_id, "JobC", tuple(pending), f.NOW, terminate=False),))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=cancel)

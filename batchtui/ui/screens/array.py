@@ -192,6 +192,8 @@ class ArrayScreen(DashboardScreen):
             if insight.outlook:
                 t.append("\noutlook ", pal.style(Role.MUTED))
                 t.append(insight.outlook, Style(color=fmt.outlook_color(insight.outlook), bold=True))
+                if insight.index_cancels is not None:  # the array ends FAILED, because of the user's cancels
+                    t.append(f": {insight.index_cancels}", pal.style(Role.CANCELLED))
         self.query_one("#legend", Static).update(t)
 
     def _render_index(self, job: Job, index: int) -> None:

@@ -193,6 +193,8 @@ def row(job: Job, insight: JobInsight | None, now: datetime, names: Mapping[str,
         if insight.cancel is not None:
             rate = ""  # what moves now is AWS failing the work, not its pace
             eta = Text(insight.cancel_who or "", pal.style(Role.MUTED))
+        elif insight.index_cancels is not None:  # why it will fail: the user's act, said where the ETA goes
+            eta = Text(insight.index_cancels, pal.style(Role.CANCELLED))
         elif insight.paced and not job.status.terminal:
             eta = Text(f"{insight.at_a_time:,} at a time → "
                        f"{describe_eta(insight.eta, now, insight.eta_lower_bound)}")
