@@ -1,13 +1,14 @@
 """Hand-built snapshots for the action tests: per-index states as one letter per index.
 
-Letters: u SUBMITTED, p PENDING, r RUNNABLE, t STARTING, R RUNNING, S SUCCEEDED, F FAILED, ? UNKNOWN.
+The letters and dependency shorthands are tests/letters.py's.
 Jobs carry the describe-only fields a faithful resubmit needs (queue, job definition ARN, overrides, tags...).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from types import MappingProxyType
+
+from letters import LETTERS, NOW, SEQ, dep, n2n, states  # noqa: F401 - the tests import them from here
 
 from batchtui.model import (
     ArrayState,
@@ -21,27 +22,11 @@ from batchtui.model import (
 )
 from batchtui.shapes import container_overrides
 
-NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
-LETTERS = {"u": Status.SUBMITTED, "p": Status.PENDING, "r": Status.RUNNABLE, "t": Status.STARTING,
-           "R": Status.RUNNING, "S": Status.SUCCEEDED, "F": Status.FAILED, "?": Status.UNKNOWN}
-SEQ = Dependency(None, "SEQUENTIAL")
 QUEUE = "arn:aws:batch:us-east-1:123456789012:job-queue/ProdQueue"
 
 
 def jd(name: str) -> str:
     return f"arn:aws:batch:us-east-1:123456789012:job-definition/{name}:3"
-
-
-def states(text: str) -> bytes:
-    return bytes(LETTERS[c] for c in text)
-
-
-def dep(job_id: str, type: str | None = None) -> Dependency:
-    return Dependency(job_id, type)
-
-
-def n2n(job_id: str) -> Dependency:
-    return Dependency(job_id, "N_TO_N")
 
 
 def parent_status(st: bytes) -> Status:

@@ -1,12 +1,14 @@
 """Hand-built snapshots for the analysis tests: per-index states written as one letter per index.
 
-Letters: u SUBMITTED, p PENDING, r RUNNABLE, t STARTING, R RUNNING, S SUCCEEDED, F FAILED, ? UNKNOWN.
+The letters and dependency shorthands are tests/letters.py's.
 Times are given in minutes before NOW (the snapshot's polled_at).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+
+from letters import LETTERS, NOW, SEQ, dep, n2n, states  # noqa: F401 - the tests import them from here
 
 from batchtui.model import (
     ArrayState,
@@ -20,28 +22,12 @@ from batchtui.model import (
     ordered_jobs,
 )
 
-NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
-LETTERS = {"u": Status.SUBMITTED, "p": Status.PENDING, "r": Status.RUNNABLE, "t": Status.STARTING,
-           "R": Status.RUNNING, "S": Status.SUCCEEDED, "F": Status.FAILED, "?": Status.UNKNOWN}
-SEQ = Dependency(None, "SEQUENTIAL")
 
 
 def ago(minutes: float) -> int:
     """Epoch ms `minutes` before NOW."""
     return NOW_MS - int(minutes * 60_000)
-
-
-def states(text: str) -> bytes:
-    return bytes(LETTERS[c] for c in text)
-
-
-def dep(job_id: str, type: str | None = None) -> Dependency:
-    return Dependency(job_id, type)
-
-
-def n2n(job_id: str) -> Dependency:
-    return Dependency(job_id, "N_TO_N")
 
 
 def detail(i: int, started: float | None = None, stopped: float | None = None, exit_code: int | None = None,

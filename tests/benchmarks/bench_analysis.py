@@ -12,6 +12,7 @@ import timeit
 from datetime import UTC, datetime
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the factory's letters.py
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analysis"))
 
 from analysis_factory import SEQ, ago, array, dep, n2n, plain, snapshot  # noqa: E402
