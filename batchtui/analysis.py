@@ -785,6 +785,8 @@ def job_fields(snap: Snapshot) -> dict[str, dict]:
     - `cancel`: a job whose outlook is `cancelled` – `by` ("you" when this batchtui sent it, null when only AWS's
       flags say so), `at`, `terminate`, `remaining` (work AWS still has to move to FAILED) and `via` (the cancelled
       job it depends on, null when cancelled itself).
+    - `indexCancels`: a job that fails (or will) only by indices this batchtui cancelled one by one – `count`, `by`,
+      `at`, `terminate`, and `via` (the array whose cancelled indices a dependent fails with, null for the array).
     - `failureGroups`: its failed work grouped by cause, largest first (see triage.py).
     - `waiting`: for a job with RUNNABLE work, why it is not moving (see capacity.py).
     - `retries`, `effectiveChildCounts`, `effectiveOutlook`, `effectiveEta`: an original job that batchtui retried –
@@ -807,6 +809,8 @@ def job_fields(snap: Snapshot) -> dict[str, dict]:
             fields["doomedIndices"] = list(f.doomed_indices)
         if f.cancel is not None:
             fields["cancel"] = f.cancel.to_json()
+        elif (ic := index_cancels(snap, job.job_id)) is not None:
+            fields["indexCancels"] = ic.to_json()
         fields["failureGroups"] = [g.to_json() for g in groups_of(job)]
         if f.waiting is not None:
             fields["waiting"] = f.waiting.to_json()

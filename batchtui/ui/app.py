@@ -260,7 +260,9 @@ class BatchtuiApp(App[int]):
             if snap is not None:
                 self.first_error = None
                 self.apply_snapshot(snap)
-                self._advance_plans(snap)
+                # self.raw: the snapshot whose effective state (lineage) apply_snapshot just folded, so judging
+                # the plans on it costs no second fold
+                self._advance_plans(self.raw if self.raw is not None else snap)
             else:
                 self._tick()  # still loading: the status bar says what it is waiting for
         if self._again:

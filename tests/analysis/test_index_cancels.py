@@ -73,3 +73,12 @@ def test_without_index_cancels_a_failure_still_alerts():
     over = replace(over, jobs=tuple(replace(j, status=Status.FAILED) if j.job_name == "JobC" else j
                                     for j in over.jobs))
     assert any(e.alert and e.text.startswith("JobC FAILED") for e in diff(failing, over))
+
+
+def test_the_json_of_a_job_failing_by_index_cancels_says_so():
+    snap = cancelled(reference("SSSSSSSSSS", "SSSSRppppp"), terminate=True)
+    fields = analysis.job_fields(snap)
+    assert fields["C"]["outlook"] == "will fail" and "cancel" not in fields["C"]
+    assert fields["C"]["indexCancels"] == {"count": 3, "by": "you", "at": "2026-11-25T03:59:00Z", "terminate": True,
+                                           "via": None}
+    assert fields["E"]["indexCancels"]["via"] == "C" and "indexCancels" not in fields["B"]
