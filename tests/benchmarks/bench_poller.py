@@ -22,16 +22,19 @@ import os
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from batchtui.aws import open_api  # noqa: E402
-from batchtui.model import AWS_STATUSES, Status  # noqa: E402
 from batchtui.poller import Poller  # noqa: E402
 from batchtui.sim import engine as sim_engine  # noqa: E402
 from batchtui.sim import server as sim_server  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "poller"))
+from test_poller_sim import full_listing  # noqa: E402 - the truth to compare with, as the poller's tests read it
 
 SimConfig, SimServer = sim_engine.SimConfig, sim_server.SimServer
 
@@ -42,24 +45,6 @@ MID_RUN_S = 40 * 60  # the reference pipeline's "mid-run" moment
 def config(size: int, advance_s: float, latency_ms: float = 0.0) -> SimConfig:
     return SimConfig(speed=0.0, seed=11, pipeline="reference", array_size=size, advance_s=advance_s,
                      latency_ms=latency_ms)
-
-
-async def full_listing(api, parent_id: str, size: int) -> bytearray:
-    """The truth: every child in every status, straight from ListJobs."""
-    out = bytearray([Status.UNKNOWN]) * size
-    for status in AWS_STATUSES:
-        kwargs = {"arrayJobId": parent_id, "jobStatus": status.name, "maxResults": 1000}
-        while True:
-            page = await api.list_jobs(**kwargs)
-            for s in page.get("jobSummaryList") or ():
-                index = (s.get("arrayProperties") or {}).get("index")
-                if index is None:
-                    index = int(s["jobId"].rsplit(":", 1)[1])
-                out[index] = status
-            if not page.get("nextToken"):
-                break
-            kwargs["nextToken"] = page["nextToken"]
-    return out
 
 
 class NaivePoller:
