@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "actions"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/letters.py, which actions_factory imports
 
 from types import MappingProxyType  # noqa: E402
 
