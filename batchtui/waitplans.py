@@ -12,8 +12,8 @@ A condition is judged on the **effective** state (lineage.py: per original index
 original and its retries). When it cannot hold now – JobC[7], not one of the indices being retried, FAILED after the
 plan was made – the step is kept *blocked*, with the reason and the fix (retry JobC[7]); once that retry SUCCEEDED
 the condition holds on the effective state and the step is sent, once, as any other. Only what no retry can repair
-drops a step: a step it waits for was dropped, or AWS refuses its SubmitJob for good (and a cancelled plan sends
-nothing).
+drops a step: the job a condition is on no longer returned by AWS before it held, a step it waits for dropped, or
+AWS refusing its SubmitJob for good (and a cancelled plan sends nothing).
 
 Exactly once, across processes and crashes:
 - `advance` works on a plan only while it holds an exclusive flock on `<planId>.lock`, taken without blocking: a
@@ -48,6 +48,7 @@ from batchtui.execute import LOOKUP_DELAYS_S, REGISTRY, Outcome, Recorder, Regis
 from batchtui.model import RETRY_OF_TAG, Snapshot
 from batchtui.plan import (
     FAILS,
+    HOLDS,
     KIND_RETRY,
     PLAN_TAG,
     SUBMIT,
@@ -516,6 +517,10 @@ def _why_not(plan: StoredPlan, k: int, snap: Snapshot) -> Hold | None:
     for c in step.conditions:
         on = eff if eff.job(c.job_id) is not None else snap
         verdict = c.check(on)
+        job = on.job(c.job_id)
+        if verdict.state != HOLDS and job is not None and job.gone:  # nothing will ever say it holds
+            return Hold(FAILS, f"{c.job_name} ({c.job_id}) is no longer returned by AWS (retention) and its last "
+                               f"known state does not let {step.name} go ({verdict.text}): plan the retry anew")
         if verdict.state == FAILS:
             return _blocked(c, verdict, snap)
         if verdict.state == WAITS:

@@ -381,3 +381,19 @@ def test_a_plan_says_which_process_made_it_and_a_version_1_file_still_reads(tmp_
     (tmp_path / "p2.json").write_text(json.dumps(old))
     again = waitplans.load(tmp_path / "p2.json")
     assert again.origin is None and again.steps == stored.steps and again.state == waitplans.PENDING
+
+
+def test_a_step_whose_upstream_aws_no_longer_returns_is_dropped_not_kept_waiting(tmp_path):
+    kept(tmp_path)
+    running = reference(*RUNNING)
+    gone = snapshot(*(dataclasses.replace(j, gone=True) if j.job_id == "C" else j for j in running.jobs))
+    events = asyncio.run(waitplans.advance(waitplans.Sender(FakeApi(), tmp_path), "p1", gone))
+    assert [e.kind for e in events] == ["dropped", "dropped"]
+    assert "JobC (C) is no longer returned by AWS (retention)" in events[0].text and "plan the retry anew" in \
+        events[0].text
+    done = snapshot(*(dataclasses.replace(j, gone=True) if j.job_id == "C" else j
+                      for j in reference(RUNNING[0], "SSSFSFSSSS").jobs))
+    kept(tmp_path)  # kept anew: its last known state is over and good, so it is sent
+    api = FakeApi()
+    assert [e.kind for e in asyncio.run(waitplans.advance(waitplans.Sender(api, tmp_path), "p1", done))] == \
+        ["submitted", "submitted"]
