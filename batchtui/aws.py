@@ -22,10 +22,10 @@ import os
 import random
 import re
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from aiobotocore.session import AioSession
@@ -46,7 +46,14 @@ from batchtui.errors import (
 )
 from batchtui.limits import BULK_CHUNK, DESCRIBE_CHUNK
 from batchtui.model import JobDescription, LogPage
-from batchtui.shapes import job_description, job_id_of, log_page, next_token, summaries, tag_value
+from batchtui.shapes import Answer, job_description, job_id_of, log_page, next_token, summaries, tag_value
+
+if TYPE_CHECKING:  # the clients' calls type-checked (types-aiobotocore-batch/-logs, installed by the test extra)
+    from types_aiobotocore_batch.client import BatchClient
+    from types_aiobotocore_logs.client import CloudWatchLogsClient
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 DEFAULT_LOG_GROUP = "/aws/batch/job"
 
@@ -124,16 +131,16 @@ class BatchPort(Protocol):
     async def check_queue(self, queue: str) -> dict: ...
     async def describe_job_queues(self, queues: Sequence[str]) -> list[dict]: ...
     async def describe_compute_environments(self, refs: Sequence[str]) -> list[dict]: ...
-    async def get_job_queue_snapshot(self, queue: str) -> dict: ...
+    async def get_job_queue_snapshot(self, queue: str) -> Answer: ...
     async def describe_instance_types(self, names: Sequence[str], patterns: Sequence[str] = ()) -> list[dict]: ...
-    async def list_jobs(self, **kwargs: Any) -> dict: ...
+    async def list_jobs(self, **kwargs: Any) -> Answer: ...
     async def describe_jobs(self, ids: Sequence[str]) -> list[dict]: ...
     async def submit_job(self, **kwargs: Any) -> dict: ...
     async def find_job(self, queue: str, name: str, tag: str, value: str, max_pages: int = 5) -> str | None: ...
     async def cancel_jobs(self, ids: Sequence[str], reason: str) -> BulkResult: ...
     async def terminate_jobs(self, ids: Sequence[str], reason: str) -> BulkResult: ...
     async def get_log_events(self, group: str, stream: str, next_token: str | None = None,
-                             start_from_head: bool = True, limit: int | None = None) -> dict: ...
+                             start_from_head: bool = True, limit: int | None = None) -> Answer: ...
     async def spare(self, patience_s: float) -> bool: ...
     async def tail_log(self, group: str, stream: str, limit: int, patience_s: float) -> list[str] | None: ...
 
@@ -155,9 +162,9 @@ async def read_log_page(api: BatchPort, group: str, stream: str, next_token: str
 class BatchApi:
     """Batch and Logs calls with the budget, counters and error mapping applied. Build it with `open_api`."""
 
-    def __init__(self, batch: Any, logs: Any, budget: TokenBucket, *, profile: str | None = None,
-                 log_budget: TokenBucket | None = None, submit: Any = None, retry_scale: float = 1.0,
-                 ec2: Any = None) -> None:
+    def __init__(self, batch: BatchClient, logs: CloudWatchLogsClient, budget: TokenBucket, *,
+                 profile: str | None = None, log_budget: TokenBucket | None = None, submit: BatchClient | None = None,
+                 retry_scale: float = 1.0, ec2: Any = None) -> None:
         self._batch = batch
         self._ec2 = ec2  # DescribeInstanceTypes only; None: instance sizes come from batchtui's table
         self._submit = submit if submit is not None else batch  # a test double may have one client for both
@@ -241,7 +248,7 @@ class BatchApi:
             out.extend(self._required(resp, "computeEnvironments", "DescribeComputeEnvironments"))
         return out
 
-    async def get_job_queue_snapshot(self, queue: str) -> dict:
+    async def get_job_queue_snapshot(self, queue: str) -> Answer:
         """The raw GetJobQueueSnapshot answer (frontOfQueue: the first 100 RUNNABLE jobs in dispatch order)."""
         resp = await self._read("GetJobQueueSnapshot", self._batch.get_job_queue_snapshot, jobQueue=queue)
         return resp if isinstance(resp, dict) else {}
@@ -275,7 +282,7 @@ class BatchApi:
             resp = await self._ec2.describe_instance_types(**kwargs)
         return resp if isinstance(resp, dict) else {}
 
-    async def list_jobs(self, **kwargs: Any) -> dict:
+    async def list_jobs(self, **kwargs: Any) -> Answer:
         """One ListJobs page, the raw answer (jobSummaryList, nextToken)."""
         resp = await self._read("ListJobs", self._batch.list_jobs, **kwargs)
         self._required(resp, "jobSummaryList", "ListJobs")
@@ -348,7 +355,7 @@ class BatchApi:
     # --- CloudWatch Logs ------------------------------------------------------------------------------------
 
     async def get_log_events(self, group: str, stream: str, next_token: str | None = None,
-                             start_from_head: bool = True, limit: int | None = None) -> dict:
+                             start_from_head: bool = True, limit: int | None = None) -> Answer:
         """One GetLogEvents page (events, nextForwardToken, nextBackwardToken)."""
         kwargs: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": start_from_head}
         if next_token:
@@ -380,14 +387,14 @@ class BatchApi:
         resp = await self.get_log_events(group, stream, start_from_head=False, limit=limit)
         return [e.message for e in log_page(resp).events] if isinstance(resp, Mapping) else []
 
-    async def _read(self, op: str, call: Any, **kwargs: Any) -> Any:
+    async def _read(self, op: str, call: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs) -> R:
         """A read, tried again while AWS throttles it or fails on its side, until the deadline."""
         start = time.monotonic()
         give_up = self.deadline if self.deadline is not None else start + READ_PATIENCE_S * self.retry_scale
         for attempt in itertools.count():
             try:
                 with self._mapped(op):
-                    return await call(**kwargs)
+                    return await call(*args, **kwargs)
             except (Throttled, ServerError) as e:
                 first, longest = READ_BACKOFF_S
                 wait = min(longest, first * 2 ** attempt) * random.uniform(0.5, 1.0) * self.retry_scale

@@ -71,6 +71,7 @@ from batchtui.model import (
     split_child_id,
 )
 from batchtui.shapes import (
+    Answer,
     JobFields,
     fields_from_detail,
     fields_from_summary,
@@ -92,7 +93,7 @@ MAX_SLOWDOWN = 8.0  # the most the refresh interval is stretched while throttled
 # --- the poller ------------------------------------------------------------------------------------------------
 
 
-async def list_pages(api: BatchPort, kwargs: dict[str, Any]) -> AsyncIterator[dict]:
+async def list_pages(api: BatchPort, kwargs: dict[str, Any]) -> AsyncIterator[Answer]:
     """ListJobs pages, following nextToken; a token that comes back again would loop forever: an error."""
     seen: set[str] = set()
     while True:
