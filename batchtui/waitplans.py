@@ -12,8 +12,9 @@ A condition is judged on the **effective** state (lineage.py: per original index
 original and its retries). When it cannot hold now – JobC[7], not one of the indices being retried, FAILED after the
 plan was made – the step is kept *blocked*, with the reason and the fix (retry JobC[7]); once that retry SUCCEEDED
 the condition holds on the effective state and the step is sent, once, as any other. Only what no retry can repair
-drops a step: the job a condition is on no longer returned by AWS before it held, a step it waits for dropped, or
-AWS refusing its SubmitJob for good (and a cancelled plan sends nothing).
+drops a step: a job its dependsOn names FAILED (an immediate retry of the plan: AWS would fail the step at once),
+the job a condition is on no longer returned by AWS before it held, a step it waits for dropped, or AWS refusing
+its SubmitJob for good (and a cancelled plan sends nothing).
 
 Exactly once, across processes and crashes:
 - `advance` works on a plan only while it holds an exclusive flock on `<planId>.lock`, taken without blocking: a
@@ -45,7 +46,7 @@ from batchtui import lineage
 from batchtui.aws import BatchPort
 from batchtui.errors import BatchtuiError, UsageError
 from batchtui.execute import LOOKUP_DELAYS_S, REGISTRY, Outcome, Recorder, Registry, execute
-from batchtui.model import RETRY_OF_TAG, Snapshot
+from batchtui.model import RETRY_OF_TAG, Job, Snapshot, Status
 from batchtui.plan import (
     FAILS,
     HOLDS,
@@ -507,6 +508,11 @@ def _why_not(plan: StoredPlan, k: int, snap: Snapshot) -> Hold | None:
     for j in step.after:
         if plan.steps[j].state == DROPPED:
             return Hold(FAILS, f"it waits for {plan.steps[j].name}, which was dropped")
+    failed_dep = _failed_dependency(step, snap)
+    if failed_dep is not None:  # AWS would fail it at once; its dependsOn is fixed, so no retry repairs this plan
+        return Hold(FAILS, f"it depends on {failed_dep.job_name} ({failed_dep.job_id}), which FAILED: it would fail "
+                           f"at once – retry that (`batchtui retry {failed_dep.job_id} --downstream`), which plans "
+                           f"{step.name} anew")
     pending = [plan.steps[j].name + (" (blocked)" if plan.steps[j].state == BLOCKED else "") for j in step.after
                if plan.steps[j].state != SUBMITTED]
     if pending:
@@ -527,6 +533,16 @@ def _why_not(plan: StoredPlan, k: int, snap: Snapshot) -> Hold | None:
             return Hold(WAITS, f"{c.describe()}: {verdict.text}")
     # No dependsOn on the retries that repaired a condition: the step is sent only once they SUCCEEDED, and a
     # dependency on a job that has SUCCEEDED adds nothing (it would only spend one of AWS's 20 dependsOn).
+    return None
+
+
+def _failed_dependency(step: Step, snap: Snapshot) -> Job | None:
+    """A job the step's dependsOn names (an immediate retry of the plan, say) that has FAILED in `snap`."""
+    for d in step.params.get("dependsOn") or ():
+        job_id = d.get("jobId") if isinstance(d, Mapping) else None
+        job = snap.job(job_id) if isinstance(job_id, str) else None
+        if job is not None and job.status is Status.FAILED:
+            return job
     return None
 
 

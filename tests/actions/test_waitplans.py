@@ -12,7 +12,7 @@ import time
 from types import MappingProxyType
 
 import pytest
-from actions_factory import overrides, plain, reference, snapshot
+from actions_factory import array, overrides, plain, reference, snapshot
 
 from batchtui import waitplans
 from batchtui.errors import ApiError, EndpointUnreachable, Throttled
@@ -397,3 +397,16 @@ def test_a_step_whose_upstream_aws_no_longer_returns_is_dropped_not_kept_waiting
     api = FakeApi()
     assert [e.kind for e in asyncio.run(waitplans.advance(waitplans.Sender(api, tmp_path), "p1", done))] == \
         ["submitted", "submitted"]
+
+
+def test_a_step_whose_dependency_failed_is_dropped_since_aws_would_fail_it_at_once(tmp_path):
+    kept(tmp_path)  # JobD-retry depends on c-retry, the plan's immediate retry of JobC[3] and JobC[5]
+    c_retry = array("c-retry", "SF", name="JobC-retry", created=40, status=Status.FAILED,
+                    tags=MappingProxyType({RETRY_OF_TAG: "C"}),
+                    container_overrides=overrides(env={"BATCHTUI_ARRAY_INDICES": "3,5"}))
+    api = FakeApi()
+    events = asyncio.run(waitplans.advance(waitplans.Sender(api, tmp_path), "p1",
+                                           with_jobs(reference(RUNNING[0], "SSSFSFSSSS"), c_retry)))
+    assert api.submitted == [] and [e.kind for e in events] == ["dropped", "dropped"]
+    assert "it depends on JobC-retry (c-retry), which FAILED: it would fail at once – retry that (`batchtui retry " \
+           "c-retry --downstream`)" in events[0].text
