@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from batchtui import audit, execute
 from batchtui.model import RETRY_OF_TAG
 from batchtui.plan import CANCEL, KIND_CANCEL, KIND_RETRY, SUBMIT, TERMINATE, Call, Plan, Target, os_user
@@ -143,3 +146,26 @@ def test_records_leaving_the_window_are_forgotten_and_a_missing_log_is_empty(tmp
     now[0] = T0 + timedelta(hours=7)  # the 6 h window has moved past it
     assert r.read().job_ids == ()
     assert reader(tmp_path / "none.jsonl").read() == audit.History()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 60)), max_size=30), st.integers(0, 9),
+       st.integers(1, 40), st.booleans())
+def test_the_window_read_backwards_in_any_block_size_is_the_tail_a_forward_read_gives(rows, cut, block, torn):
+    """Read a block at a time from the end, the window is exactly the lines after the last one older than the
+    cutoff (times as they come, out of order too), whatever the block size; an unfinished last line waits."""
+    import io
+
+    lines = [(f'{{"record":"call","time":"2026-12-04T0{t}:00:00.000Z","pad":"{"x" * pad}"}}').encode()
+             for t, pad in rows]
+    data = b"".join(line + b"\n" for line in lines) + (b'{"record":"call","ti' if torn else b"")
+    cutoff = datetime(2026, 12, 4, cut, tzinfo=UTC)
+    old = [k for k, (t, _) in enumerate(rows) if datetime(2026, 12, 4, t, tzinfo=UTC) < cutoff]
+    expected = lines[old[-1] + 1:] if old else lines
+    original, audit.BLOCK = audit.BLOCK, block
+    try:
+        got, end = audit._window(io.BytesIO(data), len(data), cutoff)
+    finally:
+        audit.BLOCK = original
+    assert got == expected
+    assert end == len(data) - (len(b'{"record":"call","ti') if torn else 0)
