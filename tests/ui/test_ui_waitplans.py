@@ -156,3 +156,50 @@ async def test_refreshes_go_on_while_a_stranded_steps_lookup_is_slow_and_its_res
     stored = waitplans.load(waitplans.path_of("stranded"))
     assert stored.state == waitplans.DONE and stored.steps[0].job_id == "found-1"
     assert api.submitted == []  # found, never sent again
+
+
+async def test_a_blocked_step_is_repaired_from_the_dashboard_by_r_on_the_failed_partner_and_then_sent_once():
+    config = SimConfig(speed=0.0, seed=11, pipeline="reference", array_size=120, summary_lag_s=0.0)
+    async with SimServer(config, host="127.0.0.1", port=0) as sim, open_api(endpoint_url=sim.url) as api:
+        ids = await to_jobc_running(sim, api)
+        args = cli.parse(["retry", ids["JobB"], "--downstream", "--yes", "--endpoint-url", sim.url])
+        out, err = io.StringIO(), io.StringIO()
+        assert await actions.run(args, io.StringIO(), out, err) == 0, err.getvalue()
+        (plan,) = waitplans.list_plans()[0]
+        retried = {i for a, b in plan.to_json()["steps"][0]["conditions"][0]["retried"] for i in range(a, b + 1)}
+        kids = await api.describe_jobs([f"{ids['JobC']}:{i}" for i in range(120)])
+        victim = next(int(k["jobId"].rpartition(":")[2]) for k in kids
+                      if int(k["jobId"].rpartition(":")[2]) not in retried and k["status"] != "SUCCEEDED")
+        await api.terminate_jobs([f"{ids['JobC']}:{victim}"], "test: a partner fails after planning")
+        sim.engine.run_until_idle()  # JobC over: JobC[victim] FAILED, not one being retried
+        async with open_source("ProdQueue", region="us-east-1", profile=None, endpoint_url=sim.url, max_tps=50,
+                               since_s=24 * 3600) as source:
+            app = BatchtuiApp(source, refresh_s=3600, bell=False)
+            async with app.run_test(size=(160, 50)) as pilot:
+                await wait_for(pilot, lambda: any("JobD-retry blocked" in t for t in texts(app)))
+                assert f"JobC[{victim}] FAILED after this plan was made" in next(
+                    t for t in texts(app) if "JobD-retry blocked" in t)
+                app.run_command(f"job JobC:{victim}")  # its detail; R there retries that index
+                await pilot.pause()
+                await pilot.press("R")
+                await wait_for(pilot, lambda: getattr(app.screen, "plan", None) is not None)
+                await pilot.press("y")
+                await pilot.pause(0.3)
+                await wait_for(pilot, lambda: app.actions_running == 0)
+                page = await api.list_jobs(jobQueue="ProdQueue", filters=[{"name": "JOB_NAME",
+                                                                           "values": ["JobC-retry"]}])
+                mine = [j for j in page["jobSummaryList"] if not j.get("arrayProperties", {}).get("size")]
+                assert len(mine) == 1, page  # JobC[victim] alone, as a plain job, next to the plan's array
+                await pilot.press("escape")
+                sim.engine.run_until_idle()  # the user's retry of JobC[victim] runs and SUCCEEDS
+                for _ in range(3):
+                    app.start_refresh()
+                    await pilot.pause()
+                    await wait_for(pilot, lambda: not app.refreshing)
+                    if any("JobE-retry submitted" in t for t in texts(app)):
+                        break
+                await wait_for(pilot, lambda: any("JobE-retry submitted" in t for t in texts(app)))
+        for name in ("JobD-retry", "JobE-retry"):  # exactly once each
+            page = await api.list_jobs(jobQueue="ProdQueue", filters=[{"name": "JOB_NAME", "values": [name]}])
+            assert len(page["jobSummaryList"]) == 1, name
+        assert waitplans.load(waitplans.path_of(plan.plan_id)).state == waitplans.DONE
