@@ -572,7 +572,48 @@ def queues_to_check(snap: Snapshot, selection: Selection | Iterable[Selection], 
 @dataclass
 class _Group:
     indices: list[int]
-    deps: tuple  # dependency key: (("n2n", Provider) | ("std", Provider | str), ...)
+    deps: tuple[_Dep, ...]  # what the new job waits for: indices with the same deps share one new job
+
+
+# What a new job waits for (the planner's typed decisions; `_depends_on` turns them into SubmitJob's dependsOn).
+@dataclass(frozen=True, slots=True)
+class _After:
+    """All of a job: a retry (planned or earlier), a planned retry's child (a Ref with its index), or an original
+    job or child id still running."""
+
+    on: Provider | Ref | str
+
+    @property
+    def ref(self) -> Ref | str:
+        return self.on.ref if isinstance(self.on, Provider) else self.on
+
+
+@dataclass(frozen=True, slots=True)
+class _Partner:
+    """A retry array's index partner (N_TO_N when the new job re-runs the same indices)."""
+
+    on: Provider
+
+    @property
+    def ref(self) -> Ref | str:
+        return self.on.ref
+
+
+@dataclass(frozen=True, slots=True)
+class _WaitFor:
+    """What AWS cannot express, so batchtui waits for it itself: the step becomes a waiting step."""
+
+    condition: Condition
+
+
+@dataclass(frozen=True, slots=True)
+class _Blocked:
+    """The work cannot be resubmitted: why (shown as the Skip's reason)."""
+
+    reason: str
+
+
+_Dep = _After | _Partner | _WaitFor
 
 
 @dataclass
@@ -589,7 +630,7 @@ class _RetryPlanner:
     existing: dict[str, list[Job]] = field(default_factory=dict)  # original id → earlier batchtui retries
     # Caches for 10,000-index arrays (an upstream's providers are final before its dependents are planned).
     _by_index: dict[str, dict[int, Provider]] = field(default_factory=dict)
-    _std: dict[str, list[tuple] | str] = field(default_factory=dict)
+    _std: dict[str, list[_Dep] | _Blocked] = field(default_factory=dict)
     picked: set[str] = field(default_factory=set)  # the jobs the person named: the changes apply to them
     redirected: set[str] = field(default_factory=set)  # earlier retries that failed, retried in their originals' stead
     resolved: dict[str, Resolved] = field(default_factory=dict)
@@ -806,28 +847,28 @@ class _RetryPlanner:
             self._skip(job, None, self._covered(earlier[0]))
             return
         deps = self._deps(job, None)
-        if isinstance(deps, str):
-            self._skip(job, None, deps)
+        if isinstance(deps, _Blocked):
+            self._skip(job, None, deps.reason)
             return
         self._submit_groups(job, [], plain_deps=deps)
 
-    def _submit_groups(self, job: Job, failed: list[int], plain_deps: tuple | None = None) -> None:
+    def _submit_groups(self, job: Job, failed: list[int], plain_deps: tuple[_Dep, ...] | None = None) -> None:
         if plain_deps is not None:
             groups = [_Group([], plain_deps)]
         else:
             groups = []
-            by_key: dict[tuple, _Group] = {}
+            by_key: dict[tuple[_Dep, ...], _Group] = {}
             for i in failed:
                 deps = self._deps(job, i)
-                if isinstance(deps, str):
-                    self._skip(job, [i], deps)
+                if isinstance(deps, _Blocked):
+                    self._skip(job, [i], deps.reason)
                     continue
                 if deps not in by_key:
                     by_key[deps] = _Group([], deps)
                     groups.append(by_key[deps])
                 by_key[deps].indices.append(i)
             # the group chained to the upstream retry comes first (and gets the plain "-retry" name)
-            groups.sort(key=lambda g: not any(kind == "n2n" for kind, _ in g.deps))
+            groups.sort(key=lambda g: not any(isinstance(d, _Partner) for d in g.deps))
             # skips were added one index at a time: regroup them by reason for the summary
             self._regroup_skips(job)
             groups = [part for g in groups for part in self._fit(job, g)]
@@ -876,9 +917,9 @@ class _RetryPlanner:
 
     # -- dependencies -----------------------------------------------------------------------------------------
 
-    def _deps(self, job: Job, index: int | None) -> tuple | str:
-        """The dependency key of the new job re-running `index` of job (None: a plain job), or why it cannot."""
-        key: list[tuple] = []
+    def _deps(self, job: Job, index: int | None) -> tuple[_Dep, ...] | _Blocked:
+        """What the new job re-running `index` of job (None: a plain job) waits for, or why it cannot be sent."""
+        key: list[_Dep] = []
         for d in job.depends_on:
             if not d.job_id:
                 continue  # SEQUENTIAL: added when the new job is an array
@@ -887,24 +928,22 @@ class _RetryPlanner:
             if up is None:
                 self.notes.append(f"{job.job_name} depends on {d.job_id}, which batchtui does not see: the "
                                   "dependency is kept as it was")
-                key.append(("std", d.job_id))
-            elif child is not None:
+                key.append(_After(d.job_id))
+                continue
+            if child is not None:
                 entry = self._child_dep(up, child, d.job_id)
-                if isinstance(entry, str):
-                    return entry
-                if entry:
-                    key.append(entry)
             elif d.type == DependencyType.N_TO_N and index is not None and up.is_array:
                 entry = self._n2n_dep(up, index)
-                if isinstance(entry, str):
-                    return entry
-                if entry:
-                    key.append(entry)
             else:
                 entries = self._std_dep(up)
-                if isinstance(entries, str):
+                if isinstance(entries, _Blocked):
                     return entries
                 key.extend(entries)
+                continue
+            if isinstance(entry, _Blocked):
+                return entry
+            if entry is not None:
+                key.append(entry)
         return tuple(dict.fromkeys(key))
 
     def _provider_of(self, up: Job, index: int) -> Provider | None:
@@ -927,38 +966,46 @@ class _RetryPlanner:
             return job.array.status(p.indices.index(index))
         return job.status
 
-    def _via(self, kind: str, p: Provider, index: int | None = None) -> tuple | None | str:
-        """Wait for provider p – unless it is an earlier retry that already SUCCEEDED (nothing to wait for) or
-        FAILED (the new job would fail at once)."""
+    def _via(self, p: Provider, index: int | None = None, *, partner: bool = False) -> _Dep | None | _Blocked:
+        """Wait for provider p (as an index partner, or for all of it) – unless it is an earlier retry that already
+        SUCCEEDED (nothing to wait for) or FAILED (the new job would fail at once)."""
         status = self._earlier(p, index)
         if status is Status.SUCCEEDED:
             return None
         if status is Status.FAILED:
-            return f"waits for {p.show()}, an earlier retry that FAILED: retry that job first (with --downstream)"
-        return (kind, p)
+            return _Blocked(f"waits for {p.show()}, an earlier retry that FAILED: retry that job first "
+                            "(with --downstream)")
+        return _Partner(p) if partner else _After(p)
 
-    def _n2n_dep(self, up: Job, index: int) -> tuple | None | str:
+    def _n2n_dep(self, up: Job, index: int) -> _Dep | None | _Blocked:
         p = self._provider_of(up, index)
         if p is not None:
-            return self._via("n2n", p, index)
+            return self._via(p, index, partner=True)
         status = _statuses(up, [index])[index]
         if status is Status.SUCCEEDED:
             return None  # done: nothing to wait for
         # No index in these reasons: the skips of many indices share them and show as one line, not one per index.
         if status is Status.FAILED:
-            return f"the N_TO_N partner in {up.job_name} FAILED and is not being retried (retry {up.job_name} with " \
-                   "--downstream)"
-        return f"the N_TO_N partner in {up.job_name} is {status.name}: cannot be resubmitted before it ends"
+            return _Blocked(f"the N_TO_N partner in {up.job_name} FAILED and is not being retried (retry "
+                            f"{up.job_name} with --downstream)")
+        if up.job_id in self.doomed:
+            return _Blocked(self._left_doomed(up))
+        return _Blocked(f"the N_TO_N partner in {up.job_name} is {status.name}: cannot be resubmitted before it ends")
 
-    def _std_dep(self, up: Job) -> list[tuple] | str:
+    def _left_doomed(self, up: Job) -> str:
+        """Why work after `up` is left alone: up will fail, and this plan could not resubmit it (its own line says
+        why); chaining a retry to it would only fail with it."""
+        return f"waits for {up.job_name}, which will fail and is left alone in this plan (see {up.job_name})"
+
+    def _std_dep(self, up: Job) -> list[_Dep] | _Blocked:
         if up.job_id not in self._std:
             self._std[up.job_id] = self._std_dep_uncached(up)
         return self._std[up.job_id]
 
-    def _std_dep_uncached(self, up: Job) -> list[tuple] | str:
+    def _std_dep_uncached(self, up: Job) -> list[_Dep] | _Blocked:
         providers = self.providers.get(up.job_id) or []
         if providers:
-            wait: list[tuple] = []
+            wait: list[_Dep] = []
             if up.is_array:
                 statuses = _statuses(up, range(up.array_size or 0))
                 missing = [i for i, s in statuses.items() if s is not Status.SUCCEEDED
@@ -966,32 +1013,37 @@ class _RetryPlanner:
                 if missing and all(statuses[i] is not Status.FAILED for i in missing):
                     # Still running: wait for them (batchtui does, AWS cannot), then for the retries.
                     retried = tuple(i for i in range(up.array_size or 0) if self._provider_of(up, i) is not None)
-                    wait = [("wait", Condition(up.job_id, up.job_name, up.array_size, retried))]
+                    wait = [_WaitFor(Condition(up.job_id, up.job_name, up.array_size, retried))]
                 elif missing:
-                    return (f"waits for all of {up.job_name}, but {describe_indices(up.job_name, missing)} "
-                            f"{'is' if len(missing) == 1 else 'are'} neither SUCCEEDED nor being retried")
-            entries = [self._via("std", p) for p in providers]
-            failed = next((e for e in entries if isinstance(e, str)), None)
-            return failed if failed is not None else wait + [e for e in entries if isinstance(e, tuple)]
+                    return _Blocked(f"waits for all of {up.job_name}, but {describe_indices(up.job_name, missing)} "
+                                    f"{'is' if len(missing) == 1 else 'are'} neither SUCCEEDED nor being retried")
+            entries = [self._via(p) for p in providers]
+            blocked = next((e for e in entries if isinstance(e, _Blocked)), None)
+            return blocked if blocked is not None else wait + [e for e in entries if isinstance(e, _After)]
         if up.status is Status.SUCCEEDED:
             return []
         if up.status is Status.FAILED:
-            return f"waits for {up.job_name}, which FAILED and is not being retried (retry it with --downstream)"
-        return [("std", up.job_id)]  # not finished yet: keep waiting for it
+            return _Blocked(f"waits for {up.job_name}, which FAILED and is not being retried (retry it with "
+                            "--downstream)")
+        if up.job_id in self.doomed:
+            return _Blocked(self._left_doomed(up))
+        return [_After(up.job_id)]  # not finished yet: keep waiting for it
 
-    def _child_dep(self, up: Job, child: int, raw: str) -> tuple | None | str:
+    def _child_dep(self, up: Job, child: int, raw: str) -> _Dep | None | _Blocked:
         p = self._provider_of(up, child)
         if p is not None and p.indices is not None:
-            via = self._via("std", p, child)
-            if not isinstance(via, tuple):
+            via = self._via(p, child)
+            if not isinstance(via, _After):
                 return via
-            return ("std", p.ref if p.plain else _child_of(p.ref, p.indices.index(child)))
+            return _After(p.ref if p.plain else _child_of(p.ref, p.indices.index(child)))
         status = _statuses(up, [child])[child]
         if status is Status.SUCCEEDED:
             return None
         if status is Status.FAILED:
-            return f"waits for {up.job_name}[{child}], which FAILED and is not being retried"
-        return ("std", raw)
+            return _Blocked(f"waits for {up.job_name}[{child}], which FAILED and is not being retried")
+        if up.job_id in self.doomed:
+            return _Blocked(self._left_doomed(up))
+        return _After(raw)
 
     # -- the SubmitJob ----------------------------------------------------------------------------------------
 
@@ -1026,9 +1078,10 @@ class _RetryPlanner:
         params["tags"] = {**{k: v for k, v in (job.tags or {}).items() if not k.startswith(RESERVED_TAG_PREFIX)},
                           RETRY_OF_TAG: job.job_id}
         covers = Target(job.job_id, job.job_name, tuple(group.indices) if job.is_array else None)
-        conditions = tuple(what for kind, what in group.deps if kind == "wait")
-        after = tuple(dict.fromkeys(what.ref.step for _, what in group.deps if isinstance(what, Provider)
-                                    and isinstance(what.ref, Ref) and what.ref.waiting))
+        conditions = tuple(d.condition for d in group.deps if isinstance(d, _WaitFor))
+        # a job waiting for a waiting step is itself sent later, once that step has its job id
+        after = tuple(dict.fromkeys(d.ref.step for d in group.deps if isinstance(d, _After | _Partner)
+                                    and isinstance(d.ref, Ref) and d.ref.waiting))
         if whole:
             shape = f"whole {job.job_name} again (array of {job.array_size:,})"
         elif is_array:
@@ -1065,18 +1118,19 @@ class _RetryPlanner:
     def _depends_on(self, job: Job, group: _Group, is_array: bool) -> tuple[list[dict], str]:
         out: list[dict] = []
         said: list[str] = []
-        for kind, what in group.deps:
-            if kind == "wait":
-                said.append(what.describe())
+        for d in group.deps:
+            if isinstance(d, _WaitFor):
+                said.append(d.condition.describe())
                 continue
-            ref = what.ref if isinstance(what, Provider) else what
-            shown = what.show() if isinstance(what, Provider) else self._name(split_child_id(what)[0])
-            if kind == "n2n":
-                if is_array and not what.plain and list(what.indices or ()) == group.indices:
+            what, ref = d.on, d.ref
+            shown = (what.show() if isinstance(what, Provider) else str(what) if isinstance(what, Ref)
+                     else self._name(split_child_id(what)[0]))
+            if isinstance(d, _Partner):
+                if is_array and not d.on.plain and list(d.on.indices or ()) == group.indices:
                     out.append({"jobId": ref, "type": DependencyType.N_TO_N})
                     said.append(f"N_TO_N on {shown}")
                     continue
-                if not is_array and what.plain:
+                if not is_array and d.on.plain:
                     said.append(f"after {shown}")
                 else:
                     said.append(f"after all of {shown}")

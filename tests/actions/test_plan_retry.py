@@ -359,3 +359,15 @@ def test_a_running_retry_is_not_resubmitted_and_says_so():
                                                 tags=earlier.tags, container_overrides=earlier.container_overrides)),
                       Selection("B"))
     assert plan.empty and "not resubmitted again while that has not failed" in plan.summary()
+
+
+def test_a_dependent_of_a_doomed_job_left_alone_is_left_alone_too_not_chained_to_it():
+    # JobB[7] FAILED too but only 3 and 5 are retried: JobC[7] is left alone, so JobD (all of JobC) cannot be
+    # repaired and will fail – a JobE retry after the original JobD would only fail with it.
+    snap = reference("SSSFSFSFSS", "SSSFSFSFpp", "p" * 10, e=Status.PENDING)
+    plan = plan_retry(snap, Selection("B", frozenset({3, 5})), downstream=True)
+    assert [c.params["jobName"] for c in plan.calls] == ["JobB-retry", "JobC-retry"]
+    assert not plan.waiting
+    skipped = {s.job_id: s.reason for s in plan.skipped}
+    assert "neither SUCCEEDED nor being retried" in skipped["D"]
+    assert skipped["E"] == "waits for JobD, which will fail and is left alone in this plan (see JobD)"
