@@ -56,6 +56,7 @@ from batchtui.model import (
     topological_order,
 )
 from batchtui.overrides import Overrides, Refused, Resolved, resolve
+from batchtui.triage import OOM, REPAIRS, TIMEOUT, classify, failures
 
 CANCEL, TERMINATE, SUBMIT = "CancelJobs", "TerminateJobs", "SubmitJob"
 KIND_CANCEL, KIND_RETRY = "cancel", "retry"
@@ -1097,6 +1098,7 @@ class _RetryPlanner:
             self.notes.append(f"{covers.describe()} failed on {'their' if len(group.indices) > 1 else 'its'} own "
                               f"(the N_TO_N upstream's indices SUCCEEDED): resubmitted too, without waiting, since "
                               f"what runs after {job.job_name} needs all of it")
+        self.notes.extend(_repeats(job, group.indices, changed))
         call = Call(SUBMIT, params, f"{name}: {shape}{own}; {dep_text}", (covers,))
         indices = tuple(group.indices) if job.is_array else None
         if conditions or after:  # sent later, by batchtui, once they hold
@@ -1150,6 +1152,30 @@ class _RetryPlanner:
         if dropped:
             text += f" ({', '.join(dict.fromkeys(dropped))} SUCCEEDED: not waited for)"
         return out, text
+
+
+# What a retry as it was would only repeat, and the change that repairs it (triage's repair for the cause).
+_REPEATS = ((OOM, "ran out of memory", "the same memory", "memory=x1.5"),
+            (TIMEOUT, "ran over the attempt timeout", "the same timeout", "timeout=2h"))
+
+
+def _repeats(job: Job, indices: Sequence[int], changed: Resolved | None) -> list[str]:
+    """Notes for resubmitted failures that will fail the same way again: out of memory with unchanged memory, over
+    the timeout with an unchanged timeout (a downstream job keeps its resources: its own failure group repairs it)."""
+    wanted = set(indices)
+    causes = {f.index: classify(f) for f in failures(job) if f.index is None or f.index in wanted}
+    kept = {OOM: changed is None or changed.memory_mib is None, TIMEOUT: changed is None or changed.timeout_s is None}
+    out = []
+    for cause, what, same, fix in _REPEATS:
+        hit = [i for i, c in causes.items() if c == cause]
+        if not kept[cause] or not hit:
+            continue
+        shown = None if job.array is None else sorted(i for i in hit if i is not None)
+        who = describe_indices(job.job_name, shown)
+        out.append(f"{who} {what} and {'are' if len(hit) > 1 else 'is'} resubmitted with {same}: expect the same "
+                   f"failure – give {job.job_name}'s {cause} group its repair ({REPAIRS[cause]}: {fix} in the "
+                   f"changes, or R on it in the Failures view)")
+    return out
 
 
 def _dep_key(d: Mapping) -> tuple:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from types import MappingProxyType
 
 from actions_factory import QUEUE, SEQ, array, dep, jd, n2n, overrides, plain, reference, snapshot
 
-from batchtui.model import Status
+from batchtui.model import ArrayState, IndexDetail, Status
+from batchtui.overrides import Overrides
 from batchtui.plan import (
     INDEX_ENV,
     INDICES_ENV,
@@ -371,3 +373,23 @@ def test_a_dependent_of_a_doomed_job_left_alone_is_left_alone_too_not_chained_to
     skipped = {s.job_id: s.reason for s in plan.skipped}
     assert "neither SUCCEEDED nor being retried" in skipped["D"]
     assert skipped["E"] == "waits for JobD, which will fail and is left alone in this plan (see JobD)"
+
+
+def _oom(*indices: int) -> dict:
+    return {i: IndexDetail(i, 137, "OutOfMemoryError: Container killed due to memory usage",
+                           "Essential container in task exited") for i in indices}
+
+
+def test_a_downstream_retry_of_out_of_memory_failures_with_the_same_memory_says_they_will_fail_again():
+    snap = reference("SSSFSFSSSS", "SSSFSFSFpp", "p" * 10, e=Status.PENDING)
+    c = snap.job("C")
+    c = dataclasses.replace(c, array=ArrayState.of(c.array.statuses, _oom(7)))
+    snap = dataclasses.replace(snap, jobs=tuple(c if j.job_id == "C" else j for j in snap.jobs))
+    plan = plan_retry(snap, Selection("B"), downstream=True)
+    (note,) = [n for n in plan.notes if "out of memory" in n]
+    assert note.startswith("JobC[7] ran out of memory and is resubmitted with the same memory: expect the same "
+                           "failure – give JobC's oom group its repair (retry-more-memory: memory=x1.5")
+    # picked with more memory: nothing to warn about
+    more = plan_retry(snap, Selection("C", frozenset({7})), changes=Overrides.parse("memory=6144"))
+    assert more.calls and not more.refused
+    assert not [n for n in more.notes if "out of memory" in n]
