@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from batchtui import audit, waitplans
-from batchtui.capacity import World
+from batchtui.capacity import World, environment_refs
 from batchtui.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -58,6 +58,7 @@ from batchtui.plan import (
     queues_to_check,
 )
 from batchtui.sanitize import printable, printable_lines
+from batchtui.shapes import Answer
 
 if TYPE_CHECKING:  # the client itself is opened in main(), only when an action runs
     from batchtui.aws import BatchPort
@@ -311,10 +312,9 @@ async def read_worlds(api: BatchPort, queues: list[str]) -> dict[str, World]:
     out: dict[str, World] = {}
     for queue in queues:
         q = await api.check_queue(queue)
-        refs = [str(o.get("computeEnvironment")) for o in q.get("computeEnvironmentOrder") or ()
-                if isinstance(o, dict) and o.get("computeEnvironment")]
+        refs = environment_refs(q)
         missing: list[str] = []
-        envs: list[dict] = []
+        envs: list[Answer] = []
         try:
             envs = await api.describe_compute_environments(refs) if refs else []
         except AccessDenied:

@@ -128,13 +128,13 @@ class BatchPort(Protocol):
     region: str | None
     endpoint_url: str | None
 
-    async def check_queue(self, queue: str) -> dict: ...
-    async def describe_job_queues(self, queues: Sequence[str]) -> list[dict]: ...
-    async def describe_compute_environments(self, refs: Sequence[str]) -> list[dict]: ...
+    async def check_queue(self, queue: str) -> Answer: ...
+    async def describe_job_queues(self, queues: Sequence[str]) -> list[Answer]: ...
+    async def describe_compute_environments(self, refs: Sequence[str]) -> list[Answer]: ...
     async def get_job_queue_snapshot(self, queue: str) -> Answer: ...
-    async def describe_instance_types(self, names: Sequence[str], patterns: Sequence[str] = ()) -> list[dict]: ...
+    async def describe_instance_types(self, names: Sequence[str], patterns: Sequence[str] = ()) -> list[Answer]: ...
     async def list_jobs(self, **kwargs: Any) -> Answer: ...
-    async def describe_jobs(self, ids: Sequence[str]) -> list[dict]: ...
+    async def describe_jobs(self, ids: Sequence[str]) -> list[Answer]: ...
     async def submit_job(self, **kwargs: Any) -> dict: ...
     async def find_job(self, queue: str, name: str, tag: str, value: str, max_pages: int = 5) -> str | None: ...
     async def cancel_jobs(self, ids: Sequence[str], reason: str) -> BulkResult: ...
@@ -220,14 +220,14 @@ class BatchApi:
 
     # --- Batch ----------------------------------------------------------------------------------------------
 
-    async def describe_job_queues(self, queues: Sequence[str]) -> list[dict]:
+    async def describe_job_queues(self, queues: Sequence[str]) -> list[Answer]:
         """Raw jobQueues entries; a name AWS does not know is simply absent (see `check_queue`). No names: every
         queue of the account, the first page of 100 (enough to find the queues sharing ours' environments)."""
         kwargs: dict[str, Any] = {"jobQueues": list(queues)} if queues else {"maxResults": 100}
         resp = await self._read("DescribeJobQueues", self._batch.describe_job_queues, **kwargs)
         return self._required(resp, "jobQueues", "DescribeJobQueues")
 
-    async def check_queue(self, queue: str) -> dict:
+    async def check_queue(self, queue: str) -> Answer:
         """The queue's description, or UnknownQueue naming it."""
         found = await self.describe_job_queues([queue])
         for q in found:
@@ -238,9 +238,9 @@ class BatchApi:
         where = f" in {self.region}" if self.region else ""
         raise UnknownQueue(f"no job queue named {queue!r}{where} (check --queue, --region and --profile)")
 
-    async def describe_compute_environments(self, refs: Sequence[str]) -> list[dict]:
+    async def describe_compute_environments(self, refs: Sequence[str]) -> list[Answer]:
         """Raw computeEnvironments entries for names or ARNs (at most 100 a call, as AWS allows)."""
-        out: list[dict] = []
+        out: list[Answer] = []
         refs = list(dict.fromkeys(refs))
         for start in range(0, len(refs), 100):
             resp = await self._read("DescribeComputeEnvironments", self._batch.describe_compute_environments,
@@ -253,7 +253,7 @@ class BatchApi:
         resp = await self._read("GetJobQueueSnapshot", self._batch.get_job_queue_snapshot, jobQueue=queue)
         return resp if isinstance(resp, dict) else {}
 
-    async def describe_instance_types(self, names: Sequence[str], patterns: Sequence[str] = ()) -> list[dict]:
+    async def describe_instance_types(self, names: Sequence[str], patterns: Sequence[str] = ()) -> list[Answer]:
         """Raw EC2 InstanceTypes entries for instance types by name (100 a call) and for `instance-type` filter
         patterns ("c6i.*", every page). A name EC2 does not know fails the whole call (InvalidInstanceType)."""
         if self._ec2 is None:
@@ -288,10 +288,10 @@ class BatchApi:
         self._required(resp, "jobSummaryList", "ListJobs")
         return resp
 
-    async def describe_jobs(self, ids: Sequence[str]) -> list[dict]:
+    async def describe_jobs(self, ids: Sequence[str]) -> list[Answer]:
         """Raw `jobs` entries for ids, in chunks of 100; ids AWS does not know are left out."""
         ids = list(dict.fromkeys(ids))  # no id twice: AWS would charge a slot for it
-        jobs: list[dict] = []
+        jobs: list[Answer] = []
         for start in range(0, len(ids), DESCRIBE_CHUNK):
             chunk = ids[start:start + DESCRIBE_CHUNK]
             resp = await self._read("DescribeJobs", self._batch.describe_jobs, jobs=chunk)
