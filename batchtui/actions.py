@@ -93,10 +93,13 @@ def main(args: argparse.Namespace) -> int:
 async def run(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO | None = None,
               err: TextIO | None = None) -> int:
     """The command inside a running event loop; BatchtuiError propagates (the CLI prints it, one line)."""
+    return await _run(args, stdin or sys.stdin, out or sys.stdout, err or sys.stderr)
+
+
+async def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
     from batchtui.aws import open_api
     from batchtui.scope import snapshot_for
 
-    stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
     kind = args.command
     selections = [Selection.parse(t) for t in args.targets]
     reason = None
