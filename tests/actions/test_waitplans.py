@@ -285,13 +285,19 @@ def test_two_senders_racing_on_one_plan_submit_each_step_once(tmp_path):
     assert names(api) == ["JobD-retry", "JobE-retry"] and (len(first), len(second)) == (2, 0)
 
 
-def test_a_crash_between_submit_and_record_is_resumed_by_finding_the_job_not_by_sending_again(tmp_path):
+def crashed_while_submitting(tmp_path) -> tuple[FakeApi, object]:
+    """The kept plan's first step sent once JobC is over, the process gone before it recorded the answer."""
     kept(tmp_path)
     api = FakeApi()
     api.crash = True
     done = reference(RUNNING[0], "SSSFSFSSSS")
     with pytest.raises(asyncio.CancelledError):
         asyncio.run(waitplans.advance(waitplans.Sender(api, tmp_path), "p1", done))
+    return api, done
+
+
+def test_a_crash_between_submit_and_record_is_resumed_by_finding_the_job_not_by_sending_again(tmp_path):
+    api, done = crashed_while_submitting(tmp_path)
     assert waitplans.load(tmp_path / "p1.json").steps[0].state == waitplans.SUBMITTING
     restarted = waitplans.Sender(api, tmp_path, lookup_delays_s=(0.0,))  # a new process, the same plan file
     events = asyncio.run(waitplans.advance(restarted, "p1", done))
@@ -337,12 +343,7 @@ def test_a_second_retry_never_plans_a_step_a_pending_plan_already_waits_to_send(
 
 
 def test_a_step_left_submitting_is_left_to_the_lookup_which_finds_it_or_lets_it_be_sent_once(tmp_path):
-    kept(tmp_path)
-    api = FakeApi()
-    api.crash = True
-    done = reference(RUNNING[0], "SSSFSFSSSS")
-    with pytest.raises(asyncio.CancelledError):
-        asyncio.run(waitplans.advance(waitplans.Sender(api, tmp_path), "p1", done))
+    api, done = crashed_while_submitting(tmp_path)
     sender = waitplans.Sender(api, tmp_path, lookup_delays_s=(0.0,))
     stranded = waitplans.load(tmp_path / "p1.json")
     assert waitplans.stranded(stranded)

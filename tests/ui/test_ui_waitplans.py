@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from contextlib import asynccontextmanager
 
 import pytest
 import ui_factory
@@ -31,12 +32,10 @@ async def to_jobc_running(sim, api) -> dict[str, str]:
     raise AssertionError("JobC never ran on after JobB")
 
 
-def texts(app) -> list[str]:
-    return [e.text for e in app.events]
-
-
-@pytest.mark.parametrize("readonly", [False, True])
-async def test_a_dashboard_resumes_a_pending_plan_and_submits_its_steps_once_jobc_is_over(readonly):
+@asynccontextmanager
+async def retried_with_downstream():
+    """The simulator (120 per array) with JobC running and `batchtui retry JobB --downstream` sent: its waiting plan
+    kept. Yields (sim, api, ids by name, the plan)."""
     config = SimConfig(speed=0.0, seed=11, pipeline="reference", array_size=120, summary_lag_s=0.0)
     async with SimServer(config, host="127.0.0.1", port=0) as sim, open_api(endpoint_url=sim.url) as api:
         ids = await to_jobc_running(sim, api)
@@ -44,6 +43,16 @@ async def test_a_dashboard_resumes_a_pending_plan_and_submits_its_steps_once_job
         out, err = io.StringIO(), io.StringIO()
         assert await actions.run(args, io.StringIO(), out, err) == 0, err.getvalue()
         (plan,) = waitplans.list_plans()[0]
+        yield sim, api, ids, plan
+
+
+def texts(app) -> list[str]:
+    return [e.text for e in app.events]
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+async def test_a_dashboard_resumes_a_pending_plan_and_submits_its_steps_once_jobc_is_over(readonly):
+    async with retried_with_downstream() as (sim, api, ids, plan):
         async with open_source("ProdQueue", region="us-east-1", profile=None, endpoint_url=sim.url, max_tps=50,
                                since_s=24 * 3600) as source:
             app = BatchtuiApp(source, refresh_s=3600, bell=False, readonly=readonly)
@@ -159,13 +168,7 @@ async def test_refreshes_go_on_while_a_stranded_steps_lookup_is_slow_and_its_res
 
 
 async def test_a_blocked_step_is_repaired_from_the_dashboard_by_r_on_the_failed_partner_and_then_sent_once():
-    config = SimConfig(speed=0.0, seed=11, pipeline="reference", array_size=120, summary_lag_s=0.0)
-    async with SimServer(config, host="127.0.0.1", port=0) as sim, open_api(endpoint_url=sim.url) as api:
-        ids = await to_jobc_running(sim, api)
-        args = cli.parse(["retry", ids["JobB"], "--downstream", "--yes", "--endpoint-url", sim.url])
-        out, err = io.StringIO(), io.StringIO()
-        assert await actions.run(args, io.StringIO(), out, err) == 0, err.getvalue()
-        (plan,) = waitplans.list_plans()[0]
+    async with retried_with_downstream() as (sim, api, ids, plan):
         retried = {i for a, b in plan.to_json()["steps"][0]["conditions"][0]["retried"] for i in range(a, b + 1)}
         kids = await api.describe_jobs([f"{ids['JobC']}:{i}" for i in range(120)])
         victim = next(int(k["jobId"].rpartition(":")[2]) for k in kids
