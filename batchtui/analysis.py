@@ -254,9 +254,9 @@ def _analyze(snap: Snapshot) -> Analysis:
 
 def _capacity_bound(snap: Snapshot) -> dict[str, int]:
     """Arrays whose RUNNABLE children wait for a full environment, and how many of them it runs at once."""
-    if snap.capacity is None:
+    if snap.capacity is None and not snap.worlds:
         return {}
-    return {jid: w.at_a_time for jid, w in diagnose_all(snap, snap.capacity).items()
+    return {jid: w.at_a_time for jid, w in diagnose_all(snap).items()
             if w.cause == "capacity-full" and w.at_a_time}
 
 
@@ -750,13 +750,13 @@ class JobFacts:
 
 def job_facts(snap: Snapshot) -> dict[str, JobFacts]:
     """One JobFacts per job of the snapshot, by job id."""
-    from batchtui.capacity import diagnose
+    from batchtui.capacity import diagnose_in
 
     a = analyze(snap)
     out: dict[str, JobFacts] = {}
     for job in snap.jobs:
         eta = job_eta(snap, job.job_id)
-        waiting = diagnose(job, snap.capacity, snap)
+        waiting = diagnose_in(job, snap)
         per = a.at_a_time.get(job.job_id) if a.duration_s.get(job.job_id) else None
         if waiting is not None and per and eta is not None:  # "128 of this job fit at a time → about 6 hours"
             left = humanize.naturaldelta(max(eta.at - snap.polled_at, timedelta(0)))

@@ -131,6 +131,11 @@ def _name_of(ref: Any) -> str:
     return str(ref).rsplit("/", 1)[-1]
 
 
+def name_of(ref: str) -> str:
+    """A queue (or environment) by name: Job.queue is an ARN when DescribeJobs gave it, --queue may be either."""
+    return _name_of(ref)
+
+
 def _order_refs(queue: Mapping) -> set[str]:
     return {_name_of(o.get("computeEnvironment")) for o in queue.get("computeEnvironmentOrder") or ()
             if isinstance(o, Mapping) and o.get("computeEnvironment")}
@@ -460,12 +465,13 @@ def _from_aws(cause: str, reason: str, job: Job, world: World | None) -> Waiting
     found = _fit(needs(job), envs, reason) if cause in ("no-instance-fits", "max-vcpus-too-small") and envs else None
     if found is not None and found.cause == cause:
         return found
-    text = {"no-instance-fits": f"needs {needs(job).text()}: no instance type the queue's environments may launch "
+    queue = f"{world.queue.name}'s" if world is not None and world.queue is not None else "the queue's"
+    text = {"no-instance-fits": f"needs {needs(job).text()}: no instance type {queue} environments may launch "
                                 "holds it (AWS: job resource requirement)",
             "max-vcpus-too-small": f"needs {needs(job).text()}: more vCPUs than the environments' maxvCpus",
             "insufficient-capacity": "AWS cannot get the instances it needs right now (insufficient capacity)",
             "service-role": "the compute environment's service role lacks permissions",
-            "ce-invalid": "the queue's compute environments are INVALID"}[cause]
+            "ce-invalid": f"{queue} compute environments are INVALID"}[cause]
     return Waiting(cause, text, reason, envs[0].name if envs else None)
 
 
@@ -550,7 +556,8 @@ def _reason_of(snap: Snapshot, job_id: str) -> str | None:
     return job.status_reason
 
 
-def _full(job: Job, envs: Sequence[ComputeEnv], snap: Snapshot | None, reason: str | None) -> Waiting | None:
+def _full(job: Job, envs: Sequence[ComputeEnv], snap: Snapshot | None, reason: str | None,
+          world_queue: str | None = None) -> Waiting | None:
     """The environments are at maxvCpus with running work: how many of this job fit at a time."""
     ec2 = [e for e in envs if e.max_vcpus and not e.fargate]
     if not ec2:
@@ -559,7 +566,7 @@ def _full(job: Job, envs: Sequence[ComputeEnv], snap: Snapshot | None, reason: s
     need = needs(job)
     if e.desired_vcpus is None or e.max_vcpus is None or e.desired_vcpus < e.max_vcpus:
         return None
-    running = _running_vcpus(snap) if snap is not None else None
+    running = _running_vcpus(snap, world_queue) if snap is not None else None
     at_once = at_a_time(e, need)
     per = f"; {at_once:,} of this job fit at a time" if at_once else ""
     used = f" ({running:g} vCPUs held by running work batchtui sees)" if running else ""
@@ -593,7 +600,7 @@ def _taken(job: Job, q: QueueInfo, rivals: Sequence[Rival], usable: Sequence[Com
     """The environment at maxvCpus (capacity-full), or a higher-priority queue sharing it taking it
     (lower-priority): full with a busy rival on it, or not full while the rival has RUNNABLE work Batch places
     first. Full with only our own work is capacity-full."""
-    full = _full(job, usable, snap, reason)
+    full = _full(job, usable, snap, reason, q.name)
     names = {e.name for e in usable}
     taking = [r for r in rivals if set(r.shared) & names and (r.busy if full else r.runnable)]
     if not taking:
@@ -609,9 +616,12 @@ def _taken(job: Job, q: QueueInfo, rivals: Sequence[Rival], usable: Sequence[Com
                    f"update-job-queue --job-queue {q.name} --priority {r.priority + 1}")
 
 
-def _running_vcpus(snap: Snapshot) -> float:
+def _running_vcpus(snap: Snapshot, queue: str | None) -> float:
+    """vCPUs held by the running work batchtui sees in `queue` (None: every job of the snapshot)."""
     total = 0.0
     for j in snap.jobs:
+        if queue is not None and name_of(j.queue or snap.queue) != queue:
+            continue  # another queue's work holds another queue's environments
         n = needs(j).vcpus or 0
         count = j.array.count(Status.RUNNING) + j.array.count(Status.STARTING) if j.array is not None else \
             int(j.status in (Status.RUNNING, Status.STARTING))
@@ -624,10 +634,50 @@ def _in_line(q: QueueInfo) -> str:
     return f"in line in {q.name} ({order}); its environments have room for it"
 
 
-def diagnose_all(snap: Snapshot, world: World | None) -> dict[str, Waiting]:
+def world_for(snap: Snapshot, job: Job) -> World | None:
+    """The world of the queue the job is in: the watched queue's (`capacity`; a job listed without its queue is
+    in it), another queue's from `worlds` (None while it was not read)."""
+    queue = name_of(job.queue) if job.queue else None
+    if queue is None or queue == name_of(snap.queue):
+        return snap.capacity
+    return snap.worlds.get(queue)
+
+
+def waits_where(job: Job, snap: Snapshot) -> str:
+    """The name of the queue whose world `diagnose_in` weighs the job's RUNNABLE work against."""
+    job = snap.waits_in.get(job.job_id, job)
+    return name_of(job.queue) if job.queue else name_of(snap.queue)
+
+
+def diagnose_in(job: Job, snap: Snapshot) -> Waiting | None:
+    """Why the job's RUNNABLE work waits, against its own queue's world. An (effective) original whose RUNNABLE
+    indices all wait in a retry is diagnosed as that retry – its queue, its resources – and says so."""
+    retry = snap.waits_in.get(job.job_id)
+    if retry is None or not has_runnable_work(job):
+        return _in_queue(job, snap, diagnose(job, world_for(snap, job), snap))
+    found = diagnose(retry, world_for(snap, retry), snap)
+    if found is None:
+        return diagnose(job, world_for(snap, job), snap)
+    queue = name_of(retry.queue) if retry.queue else name_of(snap.queue)
+    where = "" if queue == name_of(snap.queue) or queue in found.text else f" in {queue}"
+    return dataclasses.replace(found, text=f"retried{where} as {retry.job_name}: {found.text}")
+
+
+def _in_queue(job: Job, snap: Snapshot, found: Waiting | None) -> Waiting | None:
+    """A job waiting in another queue than the watched one: the text names that queue (unless it already does)."""
+    if found is None or not job.queue:
+        return found
+    queue = name_of(job.queue)
+    if queue == name_of(snap.queue) or queue in found.text:
+        return found
+    return dataclasses.replace(found, text=f"in {queue}: {found.text}")
+
+
+def diagnose_all(snap: Snapshot) -> dict[str, Waiting]:
+    """Every job's diagnosis, each against its own queue's world (`diagnose_in`)."""
     out: dict[str, Waiting] = {}
     for job in snap.jobs:
-        w = diagnose(job, world, snap)
+        w = diagnose_in(job, snap)
         if w is not None:
             out[job.job_id] = w
     return out

@@ -163,9 +163,10 @@ def group_lines(fields: Mapping[str, Any] | None) -> list[str]:
     return out
 
 
-def repair_lines(snap: Snapshot, job_id: str, fields: Mapping[str, Any] | None, width: int) -> list[str]:
+def repair_lines(snap: Snapshot, job_id: str, fields: Mapping[str, Any] | None, width: int,
+                 extra: Mapping[str, Mapping] | None = None) -> list[str]:
     """An original's retries, folded into it: 'retried: 9,976 succeeded + 24 retried: 20 succeeded, 4 running ·
-    outlook on track', then one line per retry job."""
+    outlook on track', then one line per retry job, and why a retry's RUNNABLE work waits (in its own queue)."""
     from batchtui import lineage
 
     repair = lineage.join(snap).of(job_id)
@@ -179,7 +180,17 @@ def repair_lines(snap: Snapshot, job_id: str, fields: Mapping[str, Any] | None, 
         job = snap.job(r.job_id)
         if job is not None:
             out.append(job_line(job, width, None, snap.polled_at))
+            out.extend(f"  {w}" for w in waiting_lines((extra or {}).get(r.job_id)))
     return out
+
+
+def waiting_lines(fields: Mapping[str, Any] | None) -> list[str]:
+    """'⊘ cause: text – fix: …' for a job with RUNNABLE work (its `waiting`), else nothing."""
+    waiting = (fields or {}).get("waiting")
+    if not waiting:
+        return []
+    fix = f" – fix: {waiting['fix']}" if waiting.get("fix") else ""
+    return [f"⊘ {waiting['cause']}: {waiting['text']}{fix}"]
 
 
 def job_line(job: Job, name_width: int, fields: Mapping[str, Any] | None = None,
@@ -212,12 +223,9 @@ def snapshot_text(snap: Snapshot, extra: Mapping[str, Mapping] | None = None) ->
         for i in p.job_ids:
             if i in by_id:
                 lines.append("  " + job_line(by_id[i], width, extra.get(i), snap.polled_at))
-                lines.extend("      ↻ " + r for r in repair_lines(snap, i, extra.get(i), width))
+                lines.extend("      ↻ " + r for r in repair_lines(snap, i, extra.get(i), width, extra))
                 lines.extend("      ✘ " + g for g in group_lines(extra.get(i)))
-                waiting = (extra.get(i) or {}).get("waiting")
-                if waiting:
-                    fix = f" – fix: {waiting['fix']}" if waiting.get("fix") else ""
-                    lines.append(f"      ⊘ {waiting['cause']}: {waiting['text']}{fix}")
+                lines.extend("      " + w for w in waiting_lines(extra.get(i)))
     if not snap.jobs:
         lines.append("  (no jobs created in this queue within --since)")
     return lines

@@ -94,6 +94,21 @@ class Repair:
                   self.effective.array.status(index), self.effective.array.details.get(index))
         return first, now
 
+    def runnable_in(self) -> str | None:
+        """The retry whose RUNNABLE work is all the effective original has RUNNABLE (where its waiting is to be
+        diagnosed); None when the original's own indices wait too, or nothing retried is RUNNABLE."""
+        if self.effective.array is None or self.original.array is None:
+            last = self.retries[-1] if self.retries else None
+            return last.job_id if last is not None and self.effective.status is Status.RUNNABLE else None
+        statuses = self.effective.array.statuses
+        if statuses.count(Status.RUNNABLE) == 0:  # the usual case, without a Python loop over 10,000 indices
+            return None
+        waiting = [i for i, s in enumerate(statuses) if s == Status.RUNNABLE]
+        holders = [self.latest[i].job_id for i in waiting if i in self.latest]
+        if not holders or len(holders) < len(waiting):
+            return None  # nothing retried waits, or the original's own indices wait in its own queue
+        return holders[0]
+
     def effective_counts(self) -> dict[str, int] | None:
         """effectiveChildCounts: the original's indices counted by their effective status (None: a plain job)."""
         return self.effective.array.counts() if self.effective.array is not None else None
@@ -148,7 +163,10 @@ def _joined(snap: Snapshot) -> tuple[Lineage, Snapshot]:
     else:
         jobs = tuple(lineage.repairs[j.job_id].effective if j.job_id in lineage.repairs else j
                      for j in snap.jobs if j.job_id not in lineage.root_of)
-        eff = dataclasses.replace(snap, jobs=jobs)
+        by_id = {j.job_id: j for j in snap.jobs}
+        waits = {root: by_id[retry] for root, repair in lineage.repairs.items()
+                 if (retry := repair.runnable_in()) is not None}
+        eff = dataclasses.replace(snap, jobs=jobs, waits_in=MappingProxyType(waits))
     _cache = (snap, lineage, eff)
     return lineage, eff
 

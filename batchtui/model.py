@@ -450,6 +450,12 @@ class Snapshot:
     loading: bool = False  # the first refresh is still reading arrays: indices not read yet are UNKNOWN
     log_note: str | None = None  # why failure signatures come from reasons only ("no permission for logs:…")
     cancels: tuple[Cancel, ...] = ()  # cancels this batchtui sent and AWS accepted (the dashboard adds them)
+    # The worlds of the other queues that hold RUNNABLE work we show (a retry followed into OtherQueue, a dependency
+    # in another queue), by queue name; `capacity` stays the watched queue's.
+    worlds: Mapping[str, World] = field(default_factory=lambda: MappingProxyType({}))
+    # lineage.effective: an original whose RUNNABLE indices all wait in a retry → that retry (as AWS has it), so
+    # the effective view is diagnosed where that work waits (the retry's queue, its resources), not the original's.
+    waits_in: Mapping[str, Job] = field(default_factory=lambda: MappingProxyType({}))
 
     def job(self, job_id: str) -> Job | None:
         return self._index().get(job_id)

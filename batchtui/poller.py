@@ -53,6 +53,7 @@ from batchtui.capacity import (
     ec2_request,
     environment_refs,
     has_runnable_work,
+    name_of,
     parse_instance_types,
     queue_name,
     rival,
@@ -110,6 +111,7 @@ async def list_pages(api: BatchPort, kwargs: dict[str, Any]) -> AsyncIterator[An
 
 
 CAPACITY_EVERY_S = 60.0  # how often the queue's environments and front are read while work is RUNNABLE
+OTHER_QUEUES_MAX = 3  # other queues whose worlds are read (a followed retry's, a dependency's): a bound on calls
 PARTIAL_EVERY_S = 0.5  # the first refresh's partial snapshots, at most this often
 
 
@@ -158,6 +160,9 @@ class Poller:
         self.slowdown = 1.0  # >1 while AWS throttles us: the factor to stretch the refresh interval by
         self._world: World | None = None  # the capacity read last (None while nothing is RUNNABLE)
         self._world_at = 0.0
+        # The other queues holding RUNNABLE work we show (a followed retry's OtherQueue), each on the same cadence.
+        self._worlds: dict[str, World] = {}
+        self._worlds_at: dict[str, float] = {}
         self._queue_desc: Any = None  # DescribeJobQueues' answer from this refresh's queue check, if it made one
         # EC2's instance sizes, asked once per session for what the environments may launch (names and family
         # patterns asked go in _asked); after a refusal the table sizes them and EC2 is not asked again.
@@ -287,14 +292,30 @@ class Poller:
         if self.sampler is not None:
             await self.sampler.step(self._job_view(t) for t in self._jobs.values() if not t.job.gone and t.visible)
 
+    def _in_queue(self) -> dict[str, list[_Tracked]]:
+        """The jobs we show, by the name of the queue they are in (a job listed without its queue is in ours)."""
+        home = name_of(self.queue)
+        out: dict[str, list[_Tracked]] = {}
+        for t in self._jobs.values():
+            if not t.job.gone and t.visible:
+                out.setdefault(name_of(t.job.queue) if t.job.queue else home, []).append(t)
+        return out
+
     async def _read_capacity(self) -> None:
         """While work is RUNNABLE, now and then: the queue, its compute environments and its front (3 calls at most,
-        on their own slower cadence). A queue with no RUNNABLE work costs nothing; what cannot be read (no IAM
-        permission, an endpoint without the operation) is noted in the World, never a failed refresh."""
+        on their own slower cadence); then the same for each other queue holding RUNNABLE work we show. A queue
+        with no RUNNABLE work costs nothing; what cannot be read (no IAM permission, an endpoint without the
+        operation) is noted in the World, never a failed refresh."""
+        by_queue = self._in_queue()
+        home = name_of(self.queue)
+        await self._read_home(by_queue.get(home, []))
+        await self._read_others({q: ts for q, ts in by_queue.items() if q != home})
+
+    async def _read_home(self, jobs: list[_Tracked]) -> None:
         now = time.monotonic()
         if self._world is not None and now - self._world_at < CAPACITY_EVERY_S:
             return  # not due: no job views built, nothing read (a job no longer RUNNABLE gets no diagnosis anyway)
-        if not any(has_runnable_work(self._job_view(t)) for t in self._jobs.values() if not t.job.gone and t.visible):
+        if not any(has_runnable_work(self._job_view(t)) for t in jobs):
             self._world = None
             return
         self._world_at = now
@@ -302,20 +323,55 @@ class Poller:
         queue, self._queue_desc = self._queue_desc, None
         if queue is None:
             queue = await self._capacity_call("DescribeJobQueues", "check_queue", missing, self.queue)
+        self._world = await self._read_world(self.queue, queue, jobs, missing)
+
+    async def _read_others(self, by_queue: dict[str, list[_Tracked]]) -> None:
+        """Each other queue's world on the same cadence (its jobs diagnosed against it, not against ours): their
+        DescribeJobQueues in one call, then environments and front per queue; at most OTHER_QUEUES_MAX queues."""
+        now = time.monotonic()
+        for q in [q for q in self._worlds if q not in by_queue]:
+            self._forget(q)  # nothing of ours is in that queue any more
+        due = [q for q in sorted(by_queue)
+               if q not in self._worlds or now - self._worlds_at.get(q, 0.0) >= CAPACITY_EVERY_S]
+        want = []
+        for q in due:
+            if any(has_runnable_work(self._job_view(t)) for t in by_queue[q]):
+                want.append(q)
+            else:
+                self._forget(q)
+        held = [q for q in self._worlds if q not in due]  # read recently: still counted against the bound
+        want = want[:max(0, OTHER_QUEUES_MAX - len(held))]
+        if not want:
+            return
+        missing: list[str] = []
+        found = await self._capacity_call("DescribeJobQueues", "describe_job_queues", missing, want)
+        descs = {queue_name(d): d for d in found or () if isinstance(d, Mapping)}
+        for q in want:
+            own = list(missing) + ([] if q in descs or found is None else [f"DescribeJobQueues did not return {q}"])
+            self._worlds[q] = await self._read_world(q, descs.get(q), by_queue[q], own)
+            self._worlds_at[q] = now
+
+    def _forget(self, queue: str) -> None:
+        self._worlds.pop(queue, None)
+        self._worlds_at.pop(queue, None)
+
+    async def _read_world(self, name: str, queue: Any, jobs: list[_Tracked], missing: list[str]) -> World:
+        """One queue's world from its DescribeJobQueues entry: its environments, its front, EC2's sizes, and the
+        higher-priority queues sharing its environments when its own work has no cause of its own."""
         refs = environment_refs(queue)
         envs = await self._capacity_call("DescribeComputeEnvironments", "describe_compute_environments", missing,
                                          refs) if refs else []
-        front = await self._capacity_call("GetJobQueueSnapshot", "get_job_queue_snapshot", missing, self.queue)
+        front = await self._capacity_call("GetJobQueueSnapshot", "get_job_queue_snapshot", missing, name)
         await self._read_sizes(envs or [])
         world = World.parse(queue, envs or [], front, missing, self._sizes, self._sizes_note)
-        rivals = await self._read_rivals(queue, missing) if self._may_be_taken(world) else []
-        self._world = World.parse(queue, envs or [], front, list(dict.fromkeys(missing)), self._sizes,
-                                  self._sizes_note, rivals)
+        rivals = await self._read_rivals(queue, missing) if self._may_be_taken(world, jobs) else []
+        return World.parse(queue, envs or [], front, list(dict.fromkeys(missing)), self._sizes, self._sizes_note,
+                           rivals)
 
-    def _may_be_taken(self, world: World) -> bool:
+    def _may_be_taken(self, world: World, jobs: list[_Tracked]) -> bool:
         """Some RUNNABLE work has no cause of its own (capacity-full or in-line): only then can a higher-priority
         queue sharing the environment be what holds it, so only then are the other queues worth their calls."""
-        views = (self._job_view(t) for t in self._jobs.values() if not t.job.gone and t.visible)
+        views = (self._job_view(t) for t in jobs)
         return any(w is not None and w.cause in ("capacity-full", "in-line") for w in (diagnose(j, world)
                                                                                       for j in views))
 
@@ -581,7 +637,7 @@ class Poller:
     def _snapshot(self, calls0: int) -> Snapshot:
         jobs = [self._job_view(t) for t in self._jobs.values() if t.visible]
         pipelines = build_pipelines(jobs)
-        return Snapshot(capacity=self._world,
+        return Snapshot(capacity=self._world, worlds=MappingProxyType(dict(self._worlds)),
             queue=self.queue, polled_at=self._now(), api_calls=self.api.calls - calls0,
             jobs=ordered_jobs(pipelines, jobs), pipelines=pipelines, region=self.region, endpoint=self.endpoint,
             profile=getattr(self.api, "profile", None) or os.environ.get("AWS_PROFILE"),

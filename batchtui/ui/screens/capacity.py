@@ -6,7 +6,9 @@ shows the command; cancelling a blocking head is the usual planned, confirmed, a
 
 from __future__ import annotations
 
-from functools import cached_property
+import operator
+from collections.abc import Callable
+from functools import cached_property, partial
 
 from rich.console import Group
 from rich.table import Table
@@ -17,7 +19,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from batchtui.capacity import World, diagnose
+from batchtui.capacity import World, diagnose_in, waits_where
 from batchtui.model import Snapshot
 from batchtui.sanitize import printable as clean
 from batchtui.ui import palette as pal
@@ -28,13 +30,24 @@ FRONT_SHOWN = 10
 
 
 def capacity_view(snap: Snapshot | None) -> Group:
-    """Everything the view shows, as one renderable (pure: a Snapshot in)."""
-    world = snap.capacity if snap is not None else None
-    if snap is None or world is None:
-        return Group(Text("No RUNNABLE work in this queue: nothing waits for capacity (compute environments are "
-                          "read only while something does).", pal.style(Role.MUTED)))
+    """Everything the view shows, as one renderable (pure: a Snapshot in): the watched queue, then a section for
+    each other queue holding RUNNABLE work we show (a retry followed into OtherQueue)."""
+    none = Text("No RUNNABLE work in this queue: nothing waits for capacity (compute environments are read only "
+                "while something does).", pal.style(Role.MUTED))
+    if snap is None:
+        return Group(none)
+    parts: list = [none] if snap.capacity is None else _section(snap, snap.capacity, lambda q: q not in snap.worlds)
+    for name, other in sorted(snap.worlds.items()):
+        parts += [Text(""), Text(f"── {clean(name)}: another queue holding RUNNABLE work shown here ──",
+                                 pal.style(Role.ACCENT, bold=True)), Text("")]
+        parts += _section(snap, other, partial(operator.eq, name))
+    return Group(*parts)
+
+
+def _section(snap: Snapshot, world: World, here: Callable[[str], bool]) -> list:
+    """One queue's world; `here`: whether a job diagnosed in the queue of that name belongs in this section."""
     parts: list = [_queue(world), Text(""), _environments(world), Text(""), _front(world, snap), Text(""),
-                   _waiting(snap, world)]
+                   _waiting(snap, here)]
     if world.rivals:
         parts += [Text(""), _rivals(world)]
     parts += [Text(""), Text(f"Instance sizes from {world.sizes_from}.", pal.style(Role.MUTED))]
@@ -42,7 +55,7 @@ def capacity_view(snap: Snapshot | None) -> Group:
         parts.append(Text(clean(world.sizes_note), pal.style(Role.WARNING, bold=True)))
     if world.missing:
         parts += [Text(""), Text("Could not read: " + "; ".join(world.missing), pal.style(Role.WARNING, bold=True))]
-    return Group(*parts)
+    return parts
 
 
 def _rivals(world: World) -> Text:
@@ -122,11 +135,11 @@ def _front(world: World, snap: Snapshot) -> Text:
     return t
 
 
-def _waiting(snap: Snapshot, world: World) -> Text:
+def _waiting(snap: Snapshot, here: Callable[[str], bool]) -> Text:
     t = Text("Why work waits\n", pal.style(Role.ACCENT, bold=True))
     found = False
     for job in snap.jobs:
-        w = diagnose(job, world, snap)
+        w = diagnose_in(job, snap) if here(waits_where(job, snap)) else None
         if w is None:
             continue
         found = True
