@@ -1,7 +1,8 @@
 """Following retries sent to another queue (Poller.follow): calls per refresh with N followed retries, beside the
 same poller not told of them (before: the retries are simply not seen) and beside listing the other queue instead
-(what watching it would cost on a busy queue); and what reading the audit log's --since window costs on a 10 MB log.
-Prints figures, asserts nothing.
+(what watching it would cost on a busy queue); the calls per refresh while such a retry waits RUNNABLE in OtherQueue
+(whose world is then read on the capacity cadence); and what reading the audit log's --since window costs on a 10 MB
+log. Prints figures, asserts nothing.
 
     python tests/benchmarks/bench_follow.py [--size 1000] [--busy 3000] [--log-mb 10]
 """
@@ -104,6 +105,57 @@ async def follow_figures(size: int, busy: int) -> None:
               f"refresh before any DescribeJobs")
 
 
+# --- capacity: a followed retry waiting RUNNABLE in OtherQueue -----------------------------------------------------
+
+
+async def capacity_calls(size: int) -> dict[str, object]:
+    """JobB's failed indices retried into OtherQueue as one array, OtherCE then left with only m6i.large (2 vCPU,
+    JobB needs 32): calls per refresh while it waits, the capacity reads not due (within CAPACITY_EVERY_S) and due
+    (the cadence set to 0: every refresh reads, as once a minute does), which operations a due refresh makes, and
+    the retry's diagnosis."""
+    from batchtui import poller as poller_module
+    from batchtui.analysis import job_fields
+
+    config = sim_engine.SimConfig(speed=0.0, seed=11, pipeline="reference", array_size=size, summary_lag_s=0.0)
+    async with sim_server.SimServer(config, host="127.0.0.1", port=0) as sim:
+        sim.engine.run_until_idle()
+        b = sim.engine.reference_ids["JobB"]
+        async with open_api(endpoint_url=sim.url, max_tps=1000.0) as api:
+            failed = (await Poller(api, QUEUE).refresh()).job(b).array.indices(Status.FAILED)
+            body = {"jobName": "JobB-retry", "jobQueue": OTHER, "jobDefinition": JOBDEF, "tags": {RETRY_OF_TAG: b},
+                    "arrayProperties": {"size": len(failed)},
+                    "containerOverrides": {"environment": [{"name": INDICES_ENV, "value": ",".join(map(str, failed))}]}}
+            retry = submit(sim, body)
+            sim.batch.update_compute_environment({"computeEnvironment": "OtherCE",
+                                                  "computeResources": {"instanceTypes": ["m6i.large"]}})
+            sim.engine.advance(60)
+            poller = Poller(api, QUEUE)
+            poller.follow([retry])
+            out: dict[str, object] = {"cold": (await poller.refresh()).api_calls}
+            out["not_due"] = [(await poller.refresh()).api_calls for _ in range(3)]
+            every, poller_module.CAPACITY_EVERY_S = poller_module.CAPACITY_EVERY_S, 0.0
+            try:
+                before = dict(sim.requests_by_operation)
+                out["due"] = [(await poller.refresh()).api_calls for _ in range(3)]
+                ops = {op: n - before.get(op, 0) for op, n in sim.requests_by_operation.items()}
+                out["due_ops"] = {op: n // 3 for op, n in sorted(ops.items()) if n}
+                snap = await poller.refresh()
+            finally:
+                poller_module.CAPACITY_EVERY_S = every
+            waiting = job_fields(snap)[retry].get("waiting") or {}
+            out["waiting"] = f"{waiting.get('cause')}: {waiting.get('text')}"
+    return out
+
+
+async def capacity_figures(size: int) -> None:
+    f = await capacity_calls(size)
+    print(f"Calls per refresh of {QUEUE} ({size:,} per array, run to its end) with JobB's failed indices retried "
+          f"into {OTHER} and waiting RUNNABLE there (OtherCE: m6i.large only):")
+    print(f"  first refresh {f['cold']}; capacity not due {f['not_due']}; due (once a minute) {f['due']}, by "
+          f"operation {f['due_ops']}")
+    print(f"  the retry's waiting: {f['waiting']}")
+
+
 # --- the audit log --------------------------------------------------------------------------------------------------
 
 URL = "http://127.0.0.1:4566"
@@ -167,6 +219,7 @@ def main() -> None:
     p.add_argument("--log-mb", type=float, default=10.0)
     args = p.parse_args()
     asyncio.run(follow_figures(args.size, args.busy))
+    asyncio.run(capacity_figures(args.size))
     print(f"  (DescribeJobs takes 100 ids: {math.ceil(300 / 100)} calls describe 300 followed jobs)")
     read_figures(args.log_mb)
 
