@@ -127,11 +127,14 @@ def test_the_capacity_view_has_a_section_for_the_other_queue():
     from batchtui.ui.screens.capacity import capacity_view
 
     original, retry = original_and_retry("OtherQueue")
-    eff = lineage.effective(dataclasses.replace(snap(original, retry), worlds=MappingProxyType({"OtherQueue": OTHER})))
+    front = {"frontOfQueue": {"jobs": [{"jobArn": f"{ARN}:job/r1:0"}]}}
+    world = World.parse(other_queue("OtherCE"), [ce("OtherCE", ["m6i.large"])], front)
+    eff = lineage.effective(dataclasses.replace(snap(original, retry), worlds=MappingProxyType({"OtherQueue": world})))
     console = Console(width=200, record=True, color_system=None)
     console.print(capacity_view(eff))
     text = console.export_text()
-    assert text.index("No RUNNABLE work in this queue") < text.index("── OtherQueue: another queue")
+    assert text.index("No RUNNABLE work in this queue itself") < text.index("── OtherQueue: another queue")
     section = text[text.index("── OtherQueue"):]
     assert "Queue OtherQueue" in section and "OtherCE" in section
     assert "JobB: no-instance-fits – retried in OtherQueue as JobB-retry: needs 32 vCPU" in section
+    assert "1. JobB-retry[0]  r1:0" in section  # the front names the retry folded into JobB

@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from batchtui.capacity import World, diagnose_in, waits_where
-from batchtui.model import Snapshot
+from batchtui.model import Job, Snapshot
 from batchtui.sanitize import printable as clean
 from batchtui.ui import palette as pal
 from batchtui.ui.dashboard import Dashboard, dashboard
@@ -36,6 +36,9 @@ def capacity_view(snap: Snapshot | None) -> Group:
                 "while something does).", pal.style(Role.MUTED))
     if snap is None:
         return Group(none)
+    if snap.worlds:  # what the screens show as RUNNABLE here waits in the queues below
+        none = Text("No RUNNABLE work in this queue itself: what waits is in the other queue(s) below.",
+                    pal.style(Role.MUTED))
     parts: list = [none] if snap.capacity is None else _section(snap, snap.capacity, lambda q: q not in snap.worlds)
     for name, other in sorted(snap.worlds.items()):
         parts += [Text(""), Text(f"── {clean(name)}: another queue holding RUNNABLE work shown here ──",
@@ -117,7 +120,7 @@ def _front(world: World, snap: Snapshot) -> Text:
         return t
     for n, job_id in enumerate(world.front[:FRONT_SHOWN], 1):
         parent, _, index = job_id.partition(":")
-        job = snap.job(parent)
+        job = _job(snap, parent)
         name = (job.job_name if job else parent) + (f"[{index}]" if index else "")
         reason = None
         if job is not None and index.isdigit() and job.array is not None:
@@ -133,6 +136,11 @@ def _front(world: World, snap: Snapshot) -> Text:
     if len(world.front) > FRONT_SHOWN:
         t.append(f"  … and {len(world.front) - FRONT_SHOWN} more\n", pal.style(Role.MUTED))
     return t
+
+
+def _job(snap: Snapshot, job_id: str) -> Job | None:
+    """A job of the snapshot, or a retry folded into its original (the effective view) that a queue's front names."""
+    return snap.job(job_id) or next((r for r in snap.waits_in.values() if r.job_id == job_id), None)
 
 
 def _waiting(snap: Snapshot, here: Callable[[str], bool]) -> Text:
