@@ -670,6 +670,9 @@ def _in_queue(job: Job, snap: Snapshot, found: Waiting | None) -> Waiting | None
     queue = name_of(job.queue)
     if queue == name_of(snap.queue) or queue in found.text:
         return found
+    if queue not in snap.worlds and found.cause == "in-line":  # past the poller's bound on other queues read
+        return dataclasses.replace(found, text=f"waiting in {queue}, whose compute environments batchtui did not "
+                                   f"read (it reads a few other queues only): batchtui --queue {queue} diagnoses it")
     return dataclasses.replace(found, text=f"in {queue}: {found.text}")
 
 

@@ -109,3 +109,37 @@ async def test_once_the_retry_can_run_other_queues_world_is_no_longer_read():
         snap = await poller.refresh()
         assert snap.job(new).status.name == "SUCCEEDED"
         assert snap.worlds == {} and sim.requests_by_operation["GetJobQueueSnapshot"] == before
+
+
+async def test_at_most_three_other_queues_are_read():
+    from test_follow_sim import failed_of
+
+    from batchtui.model import INDEX_ENV, RETRY_OF_TAG
+
+    async with SimServer(cfg(), host="127.0.0.1", port=0) as sim, open_api(endpoint_url=sim.url) as api:
+        sim.engine.run_until_idle()
+        b = sim.engine.reference_ids["JobB"]
+        failed = await failed_of(api, b)
+        sim.batch.update_compute_environment({"computeEnvironment": "OtherCE", "computeResources": TOO_SMALL})
+        ids = {}
+        for n, queue in enumerate(("Q1", "Q2", "Q3", "Q4")):
+            sim.batch.create_job_queue({"jobQueueName": queue, "priority": 1, "computeEnvironmentOrder": [
+                {"order": 1, "computeEnvironment": "OtherCE"}]})
+            ids[queue] = sim.batch.submit_job({
+                "jobName": f"JobB-retry-{queue}", "jobQueue": queue, "jobDefinition": "JobB-CPU-Intensive-Processing:1",
+                "tags": {RETRY_OF_TAG: b},
+                "containerOverrides": {"environment": [{"name": INDEX_ENV, "value": str(failed[n % len(failed)])}]},
+            })["jobId"]
+        sim.engine.advance(60)
+        poller = Poller(api, "ProdQueue")
+        poller.follow(ids.values())
+        before = sim.requests_by_operation["GetJobQueueSnapshot"]
+        snap = await poller.refresh()
+        assert sorted(snap.worlds) == ["Q1", "Q2", "Q3"]
+        assert sim.requests_by_operation["GetJobQueueSnapshot"] - before == 3
+        fields = job_fields(snap)
+        assert fields[ids["Q1"]]["waiting"]["cause"] == "no-instance-fits"
+        # Q4's world is not read; AWS's own reason on the job still gives the cause, in Q4's name
+        q4 = fields[ids["Q4"]]["waiting"]
+        assert q4["awsReason"].startswith("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT")
+        assert q4["cause"] == "no-instance-fits" and q4["text"].startswith("in Q4: needs 32 vCPU")

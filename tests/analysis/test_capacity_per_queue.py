@@ -53,8 +53,9 @@ def test_a_job_is_weighed_against_the_world_of_its_own_queue_by_arn_or_name():
     w = diagnose_in(other_arn, s)
     assert w.cause == "no-instance-fits" and w.compute_environment == "OtherCE"
     assert w.text.startswith("in OtherQueue: needs 32 vCPU, 4,096 MiB; the largest instance type OtherCE may launch")
-    assert diagnose_in(unread, s).text.startswith("in ThirdQueue: waiting for capacity (the queue's compute "
-                                                  "environments could not be read")
+    assert diagnose_in(unread, s).text == ("waiting in ThirdQueue, whose compute environments batchtui did not read "
+                                           "(it reads a few other queues only): batchtui --queue ThirdQueue "
+                                           "diagnoses it")
 
 
 def test_in_line_in_another_queue_names_it_once():
