@@ -172,15 +172,15 @@ def repair_lines(snap: Snapshot, job_id: str, fields: Mapping[str, Any] | None, 
     repair = lineage.join(snap).of(job_id)
     if repair is None or repair.original.job_id != job_id:
         return []
-    head = f"effective: {repair.summary()}"
+    head = f"↻ effective: {repair.summary()}"
     if fields and fields.get("effectiveOutlook"):
         head += f" · outlook {fields['effectiveOutlook']}"
     out = [head]
     for r in repair.retries:
         job = snap.job(r.job_id)
         if job is not None:
-            out.append(job_line(job, width, None, snap.polled_at))
-            out.extend(f"  {w}" for w in waiting_lines((extra or {}).get(r.job_id)))
+            out.append("↻ " + job_line(job, width, None, snap.polled_at))
+            out.extend(f"  {w}" for w in waiting_lines((extra or {}).get(r.job_id)))  # under its retry's line
     return out
 
 
@@ -223,7 +223,7 @@ def snapshot_text(snap: Snapshot, extra: Mapping[str, Mapping] | None = None) ->
         for i in p.job_ids:
             if i in by_id:
                 lines.append("  " + job_line(by_id[i], width, extra.get(i), snap.polled_at))
-                lines.extend("      ↻ " + r for r in repair_lines(snap, i, extra.get(i), width, extra))
+                lines.extend("      " + r for r in repair_lines(snap, i, extra.get(i), width, extra))
                 lines.extend("      ✘ " + g for g in group_lines(extra.get(i)))
                 lines.extend("      " + w for w in waiting_lines(extra.get(i)))
     if not snap.jobs:
