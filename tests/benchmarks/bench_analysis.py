@@ -1,11 +1,13 @@
 """Benchmark: analysis over the reference pipeline at full size (20,012 jobs: two 10,000-child arrays).
 
 Run: python tests/benchmarks/bench_analysis.py
-Prints the time of job_fields (cold: a snapshot never analysed; warm: cached), explain_index and explain_job.
+Prints the time of job_fields (cold: a snapshot never analysed; warm: cached), explain_index and explain_job, and
+what one headless refresh costs to print (`--output text|table|json`: the analysis fields and the lines, cold).
 """
 
 from __future__ import annotations
 
+import io
 import random
 import sys
 import timeit
@@ -19,6 +21,7 @@ from analysis_factory import SEQ, ago, array, dep, n2n, plain, snapshot  # noqa:
 
 from batchtui import analysis as an  # noqa: E402
 from batchtui import explain as words  # noqa: E402
+from batchtui import headless  # noqa: E402
 from batchtui.model import IndexDetail, Status  # noqa: E402
 
 N = 10_000
@@ -83,6 +86,16 @@ def main() -> None:
     print(f"job_fields cached: {t_warm * 1000:7.2f} ms")
     print(f"explain_index (cached analysis): {t_idx * 1e6:7.1f} µs")
     print(f"explain_job C (cached analysis): {t_job * 1000:7.2f} ms")
+    extra = headless._extra_fields()  # what `batchtui --once` hands the printer
+    for output in ("text", "table", "json"):
+        printer = headless.Printer(output == "json", io.StringIO(), output=output)
+
+        def printed(printer: headless.Printer = printer) -> None:
+            an._cache = None
+            printer.snapshot(snaps[0], extra(snaps[0]) if extra else None)
+
+        t_out = min(timeit.repeat(printed, number=n, repeat=3)) / n
+        print(f"headless --output {output + ' cold:':<11} {t_out * 1000:7.2f} ms")
     print(f"at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, python {sys.version.split()[0]}")
 
 
