@@ -2,8 +2,9 @@
 
 Pure functions over a `model.Snapshot`: no I/O, no Textual, no asyncio. Everything is computed once per snapshot by
 `analyze(snap)` (the last result is cached, so the UI can ask about many indices of the same snapshot cheaply); the
-public functions below read from that, `job_facts` gives them typed, one record per job, and `job_fields` as the
-headless JSON. The words – why a job or index waits or failed, an ETA in English – are in explain.py.
+public functions below read from that, `job_facts` gives them typed, one record per job, `job_reports` with failure
+groups and retries (what headless text reads), and `job_fields` as the headless JSON. The words – why a job or index
+waits or failed, an ETA in English – are in explain.py.
 
 Performance: per-index state is a `bytes` of Status values. Masks are computed with `bytes.translate` (one C pass),
 combined as big integers (`int.from_bytes`), counted with `bytes.count` and turned into index lists with
@@ -23,7 +24,9 @@ from itertools import compress
 
 import humanize
 
+from . import lineage
 from .capacity import Waiting, diagnose_all
+from .lineage import Repair
 from .model import (
     Attempt,
     Cancel,
@@ -35,6 +38,7 @@ from .model import (
     Status,
     topological_order,
 )
+from .triage import FailureGroup, groups_of
 
 # --- outlook --------------------------------------------------------------------------------------------------------
 
@@ -773,8 +777,55 @@ def job_facts(snap: Snapshot) -> dict[str, JobFacts]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Effective:
+    """An original that batchtui retried, where counting its repairs changes its outlook (effectiveOutlook)."""
+
+    outlook: str
+    eta: Eta | None
+
+
+@dataclass(frozen=True, slots=True)
+class JobReport:
+    """Everything headless output says of one job, typed: the text and table lines read it, job_fields writes it
+    as JSON. `repair` is set on an original batchtui retried, `retry_of` on a retry (the job it re-runs)."""
+
+    facts: JobFacts
+    index_cancels: IndexCancels | None
+    failure_groups: tuple[FailureGroup, ...]
+    repair: Repair | None = None
+    retry_of: str | None = None
+    effective: Effective | None = None
+
+
+def job_reports(snap: Snapshot) -> dict[str, JobReport]:
+    """One JobReport per job of the snapshot, by job id: the facts computed once, retries folded in."""
+    facts = job_facts(snap)
+    out = {job.job_id: JobReport(facts[job.job_id], index_cancels(snap, job.job_id), tuple(groups_of(job)))
+           for job in snap.jobs}
+    joined = lineage.join(snap)
+    if not joined.root_of:
+        return out
+    for retry_id, root in joined.root_of.items():
+        out[retry_id] = replace(out[retry_id], retry_of=snap.job(retry_id).retry_of or root)  # type: ignore[union-attr]
+    eff = lineage.effective(snap)
+    e = _analyze(eff)  # not cached: `analyze` keeps the raw snapshot's analysis
+    for job in eff.jobs:
+        r = out[job.job_id]
+        effective = None
+        if e.outlook[job.job_id] != r.facts.outlook:
+            effective = Effective(e.outlook[job.job_id], _eta(e, job.job_id))
+        out[job.job_id] = replace(r, repair=joined.repairs.get(job.job_id), effective=effective)
+    return out
+
+
 def job_fields(snap: Snapshot) -> dict[str, dict]:
-    """What headless JSON adds to each job, by job id (the JSON of job_facts, plus failure groups and repairs):
+    """What headless JSON adds to each job, by job id: its JobReport as JSON (report_json)."""
+    return {job_id: report_json(r) for job_id, r in job_reports(snap).items()}
+
+
+def report_json(r: JobReport) -> dict:
+    """One job's JSON fields (the README's contract; the keys in this order):
 
     - `outlook`: see OUTLOOK_DEFINITIONS.
     - `doomedIndices`: array jobs only (the key is absent for plain jobs, like `childCounts`): see doomed_indices.
@@ -793,54 +844,33 @@ def job_fields(snap: Snapshot) -> dict[str, dict]:
       its retries, its indices counted by their latest attempt, and the outlook/ETA counting the repairs where they
       differ (see lineage.py); `retryOf` on a retry: the job it re-runs.
     """
-    from batchtui.triage import groups_of
-
-    out: dict[str, dict] = {}
-    facts = job_facts(snap)
-    for job in snap.jobs:
-        f = facts[job.job_id]
-        fields: dict = {
-            "outlook": f.outlook,
-            "eta": _iso(f.eta.at) if f.eta else None,
-            "etaLowerBound": bool(f.eta and f.eta.lower_bound),
-            "waitingOn": list(f.waiting_on),
-        }
-        if f.doomed_indices is not None:
-            fields["doomedIndices"] = list(f.doomed_indices)
-        if f.cancel is not None:
-            fields["cancel"] = f.cancel.to_json()
-        elif (ic := index_cancels(snap, job.job_id)) is not None:
-            fields["indexCancels"] = ic.to_json()
-        fields["failureGroups"] = [g.to_json() for g in groups_of(job)]
-        if f.waiting is not None:
-            fields["waiting"] = f.waiting.to_json()
-        out[job.job_id] = fields
-    _add_repairs(snap, out)
-    return out
-
-
-def _add_repairs(snap: Snapshot, out: dict[str, dict]) -> None:
-    from batchtui import lineage
-
-    joined = lineage.join(snap)
-    if not joined.root_of:
-        return
-    eff = lineage.effective(snap)
-    e = _analyze(eff)  # not cached: `analyze` keeps the raw snapshot's analysis
-    for retry_id, root in joined.root_of.items():
-        out[retry_id]["retryOf"] = snap.job(retry_id).retry_of or root  # type: ignore[union-attr]
-    for job in eff.jobs:
-        fields = out[job.job_id]
-        repair = joined.repairs.get(job.job_id)
-        if repair is not None:
-            fields["retries"] = [r.to_json() for r in repair.retries]
-            counts = repair.effective_counts()
-            if counts is not None:
-                fields["effectiveChildCounts"] = counts
-        if e.outlook[job.job_id] != fields["outlook"]:
-            fields["effectiveOutlook"] = e.outlook[job.job_id]
-            eta = _eta(e, job.job_id)
-            fields["effectiveEta"] = _iso(eta.at) if eta else None
+    f = r.facts
+    fields: dict = {
+        "outlook": f.outlook,
+        "eta": _iso(f.eta.at) if f.eta else None,
+        "etaLowerBound": bool(f.eta and f.eta.lower_bound),
+        "waitingOn": list(f.waiting_on),
+    }
+    if f.doomed_indices is not None:
+        fields["doomedIndices"] = list(f.doomed_indices)
+    if f.cancel is not None:
+        fields["cancel"] = f.cancel.to_json()
+    elif r.index_cancels is not None:
+        fields["indexCancels"] = r.index_cancels.to_json()
+    fields["failureGroups"] = [g.to_json() for g in r.failure_groups]
+    if f.waiting is not None:
+        fields["waiting"] = f.waiting.to_json()
+    if r.retry_of is not None:
+        fields["retryOf"] = r.retry_of
+    if r.repair is not None:
+        fields["retries"] = [x.to_json() for x in r.repair.retries]
+        counts = r.repair.effective_counts()
+        if counts is not None:
+            fields["effectiveChildCounts"] = counts
+    if r.effective is not None:
+        fields["effectiveOutlook"] = r.effective.outlook
+        fields["effectiveEta"] = _iso(r.effective.eta.at) if r.effective.eta else None
+    return fields
 
 
 def _iso(t: datetime) -> str:

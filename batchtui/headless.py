@@ -23,12 +23,14 @@ from typing import IO, Any
 
 import humanize
 
+from batchtui.analysis import JobReport, job_reports, report_json
 from batchtui.aws import is_transient, open_api, safe_url
 from batchtui.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, BatchtuiError
 from batchtui.explain import describe_eta
 from batchtui.history import LocalHistory, with_cancels
 from batchtui.model import Job, Snapshot, Status
 from batchtui.sanitize import printable
+from batchtui.triage import FailureGroup
 
 # The order statuses are listed in a progress line: what is moving first, what is waiting after.
 PROGRESS_ORDER = (Status.RUNNING, Status.STARTING, Status.RUNNABLE, Status.PENDING, Status.SUBMITTED,
@@ -63,7 +65,8 @@ def job_json(job: Job) -> dict[str, Any]:
 
 
 def snapshot_json(snap: Snapshot, extra: Mapping[str, Mapping] | None = None) -> dict[str, Any]:
-    """The README's snapshot object; `extra[jobId]` (e.g. analysis.job_fields) is merged into that job's object."""
+    """The README's snapshot object; `extra[jobId]` (analysis.report_json of its report) is merged into that job's
+    object."""
     jobs = []
     for job in snap.jobs:
         obj = job_json(job)
@@ -129,72 +132,65 @@ def _took(job: Job) -> str:
     return ""
 
 
-def outlook_text(job: Job, fields: Mapping[str, Any] | None, now: datetime) -> str:
-    """'outlook on track · ETA about 40 minutes (04:40 UTC)' from analysis.job_fields, '' without them."""
-    if not fields:
+def outlook_text(job: Job, report: JobReport | None, now: datetime) -> str:
+    """'outlook on track · ETA about 40 minutes (04:40 UTC)' from analysis' report of the job, '' without one."""
+    if report is None:
         return ""
-    parts = [f"outlook {fields['outlook']}"] if fields.get("outlook") else []
-    if fields.get("eta") and not job.status.terminal:
-        at = datetime.fromisoformat(fields["eta"].replace("Z", "+00:00"))
-        text = describe_eta(at, now, bool(fields.get("etaLowerBound")))
-        parts.append(f"ETA {text} ({at.strftime('%H:%M')} UTC)")
-    doomed = len(fields.get("doomedIndices") or ())
+    f = report.facts
+    parts = [f"outlook {f.outlook}"]
+    if f.eta is not None and not job.status.terminal:
+        # to the second, like the JSON's `eta`: text and JSON name the same moment
+        at = f.eta.at.astimezone(UTC).replace(microsecond=0)
+        parts.append(f"ETA {describe_eta(at, now, f.eta.lower_bound)} ({at.strftime('%H:%M')} UTC)")
+    doomed = len(f.doomed_indices or ())
     if doomed:
         parts.append(f"{humanize.intcomma(doomed)} can no longer succeed")
     return " · ".join(parts)
 
 
-def group_lines(fields: Mapping[str, Any] | None) -> list[str]:
-    """The job's failure groups, one line each: '86 oom · exit 137 · … · indices 3-9, 17 → retry-more-memory'."""
+def group_line(g: FailureGroup) -> str:
+    """A failure group on one line: '86 oom · exit 137 · … · indices 3-9, 17 → retry-more-memory'."""
     from batchtui.plan import format_indices
 
-    out = []
-    for g in (fields or {}).get("failureGroups") or ():
-        parts = [f"{g['count']:,} {g['cause']}"]
-        if g["sampled"] and g["exitCode"] is not None:  # a log line: its exit code beside it
-            parts.append(f"exit {g['exitCode']}")
-        if g["signature"]:
-            parts.append(g["signature"] + (" (from the log)" if g["sampled"] else ""))
-        elif g["exitCode"] is not None:
-            parts.append(f"exit {g['exitCode']}")
-        if g["indices"]:
-            parts.append(f"indices {format_indices(g['indices'])}")
-        out.append(" · ".join(parts) + f" → {g['repair']}")
-    return out
+    parts = [f"{g.count:,} {g.cause}"]
+    if g.sampled and g.exit_code is not None:  # a log line: its exit code beside it
+        parts.append(f"exit {g.exit_code}")
+    if g.signature:
+        parts.append(g.signature + (" (from the log)" if g.sampled else ""))
+    elif g.exit_code is not None:
+        parts.append(f"exit {g.exit_code}")
+    if g.indices:
+        parts.append(f"indices {format_indices(sorted(g.indices))}")
+    return " · ".join(parts) + f" → {g.repair}"
 
 
-def repair_lines(snap: Snapshot, job_id: str, fields: Mapping[str, Any] | None, width: int,
-                 extra: Mapping[str, Mapping] | None = None) -> list[str]:
+def repair_lines(snap: Snapshot, report: JobReport | None, width: int, reports: Reports) -> list[str]:
     """An original's retries, folded into it: 'retried: 9,976 succeeded + 24 retried: 20 succeeded, 4 running ·
     outlook on track', then one line per retry job, and why a retry's RUNNABLE work waits (in its own queue)."""
-    from batchtui import lineage
-
-    repair = lineage.join(snap).of(job_id)
-    if repair is None or repair.original.job_id != job_id:
+    if report is None or report.repair is None:
         return []
-    head = f"↻ effective: {repair.summary()}"
-    if fields and fields.get("effectiveOutlook"):
-        head += f" · outlook {fields['effectiveOutlook']}"
+    head = f"↻ effective: {report.repair.summary()}"
+    if report.effective is not None:
+        head += f" · outlook {report.effective.outlook}"
     out = [head]
-    for r in repair.retries:
+    for r in report.repair.retries:
         job = snap.job(r.job_id)
         if job is not None:
             out.append("↻ " + job_line(job, width, None, snap.polled_at))
-            out.extend(f"  {w}" for w in waiting_lines((extra or {}).get(r.job_id)))  # under its retry's line
+            out.extend(f"  {w}" for w in waiting_lines(reports.get(r.job_id)))  # under its retry's line
     return out
 
 
-def waiting_lines(fields: Mapping[str, Any] | None) -> list[str]:
+def waiting_lines(report: JobReport | None) -> list[str]:
     """'⊘ cause: text – fix: …' for a job with RUNNABLE work (its `waiting`), else nothing."""
-    waiting = (fields or {}).get("waiting")
-    if not waiting:
+    waiting = report.facts.waiting if report is not None else None
+    if waiting is None:
         return []
-    fix = f" – fix: {waiting['fix']}" if waiting.get("fix") else ""
-    return [f"⊘ {waiting['cause']}: {waiting['text']}{fix}"]
+    fix = f" – fix: {waiting.fix}" if waiting.fix else ""
+    return [f"⊘ {waiting.cause}: {waiting.text}{fix}"]
 
 
-def job_line(job: Job, name_width: int, fields: Mapping[str, Any] | None = None,
-             now: datetime | None = None) -> str:
+def job_line(job: Job, name_width: int, report: JobReport | None = None, now: datetime | None = None) -> str:
     parts = [job.job_name.ljust(name_width), job.status.name.ljust(9)]
     detail = progress(job) or _took(job)
     if job.array is None and job.status is Status.FAILED and (job.reason or job.status_reason):
@@ -204,28 +200,32 @@ def job_line(job: Job, name_width: int, fields: Mapping[str, Any] | None = None,
     if job.stale_error:
         since = f" as of {iso(job.stale_since)}" if job.stale_since else ""
         detail = (detail + " · " if detail else "") + f"stale{since}: {job.stale_error}"
-    outlook = outlook_text(job, fields, now or datetime.now(UTC))
+    outlook = outlook_text(job, report, now or datetime.now(UTC))
     if outlook:
         detail = (detail + " · " if detail else "") + outlook
     return "  ".join(parts + ([detail] if detail else [])).rstrip()
 
 
-def snapshot_text(snap: Snapshot, extra: Mapping[str, Mapping] | None = None) -> list[str]:
+Reports = Mapping[str, JobReport]  # analysis.job_reports: by job id
+
+
+def snapshot_text(snap: Snapshot, reports: Reports | None = None) -> list[str]:
     lines = [header_line(snap)]
     if snap.error:
         lines.append(stale_line(snap))
     width = max((len(j.job_name) for j in snap.jobs), default=0)
     by_id = {j.job_id: j for j in snap.jobs}
-    extra = extra or {}
+    reports = reports or {}
     for n, p in enumerate(snap.pipelines):
         if len(snap.pipelines) > 1:
             lines.append(f"pipeline {n + 1} of {len(snap.pipelines)}")
         for i in p.job_ids:
             if i in by_id:
-                lines.append("  " + job_line(by_id[i], width, extra.get(i), snap.polled_at))
-                lines.extend("      " + r for r in repair_lines(snap, i, extra.get(i), width, extra))
-                lines.extend("      ✘ " + g for g in group_lines(extra.get(i)))
-                lines.extend("      " + w for w in waiting_lines(extra.get(i)))
+                report = reports.get(i)
+                lines.append("  " + job_line(by_id[i], width, report, snap.polled_at))
+                lines.extend("      " + r for r in repair_lines(snap, report, width, reports))
+                lines.extend("      ✘ " + group_line(g) for g in (report.failure_groups if report else ()))
+                lines.extend("      " + w for w in waiting_lines(report))
     if not snap.jobs:
         lines.append("  (no jobs created in this queue within --since)")
     return lines
@@ -234,20 +234,21 @@ def snapshot_text(snap: Snapshot, extra: Mapping[str, Mapping] | None = None) ->
 TABLE_COLUMNS = ("JOB", "STATUS", "DONE", "RUNNING", "RUNNABLE", "FAILED", "OUTLOOK", "ETA", "JOB ID")
 
 
-def snapshot_table(snap: Snapshot, extra: Mapping[str, Mapping] | None = None) -> list[str]:
+def snapshot_table(snap: Snapshot, reports: Reports | None = None) -> list[str]:
     """`--output table`: one aligned row a job (dependency order), for eyes and for `column`-minded scripts."""
-    extra = extra or {}
+    reports = reports or {}
     rows: list[tuple[str, ...]] = [TABLE_COLUMNS]
     for job in snap.jobs:
-        fields = extra.get(job.job_id) or {}
+        report = reports.get(job.job_id)
         counts = job.array.counts() if job.array is not None else {}
         size = job.array.size if job.array is not None else None
         done = counts.get("SUCCEEDED", 0) + counts.get("FAILED", 0)
-        eta = fields.get("eta") if not job.status.terminal else None
+        eta = report.facts.eta if report is not None and not job.status.terminal else None
         rows.append((job.job_name, job.status.name + (" (stale)" if job.stale_error else ""),
                      f"{done:,}/{size:,}" if size is not None else "-",
                      *(f"{counts.get(s, 0):,}" if size is not None else "-" for s in ("RUNNING", "RUNNABLE", "FAILED")),
-                     fields.get("outlook") or "-", eta[11:16] + " UTC" if eta else "-", job.job_id))
+                     report.facts.outlook if report is not None else "-",
+                     eta.at.astimezone(UTC).strftime("%H:%M UTC") if eta is not None else "-", job.job_id))
     widths = [max(len(str(r[c])) for r in rows) for c in range(len(TABLE_COLUMNS))]
     lines = [header_line(snap)] + ([stale_line(snap)] if snap.error else [])
     lines += ["  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
@@ -287,11 +288,11 @@ class Printer:
         value = self.query.search(doc) if self.query is not None else doc
         self.line(json.dumps(value, separators=(",", ":")))
 
-    def snapshot(self, snap: Snapshot, extra: Mapping[str, Mapping] | None = None, *, full: bool = True) -> None:
-        if self.as_json:
-            self.document(snapshot_json(snap, extra))
+    def snapshot(self, snap: Snapshot, reports: Reports | None = None, *, full: bool = True) -> None:
+        if self.as_json:  # the JSON is written from the same reports the text reads
+            self.document(snapshot_json(snap, {i: report_json(r) for i, r in (reports or {}).items()}))
         elif full or not snap.error:
-            for text in (snapshot_table(snap, extra) if self.output == "table" else snapshot_text(snap, extra)):
+            for text in (snapshot_table(snap, reports) if self.output == "table" else snapshot_text(snap, reports)):
                 self.line(text)
             notes = (snap.log_note, snap.capacity.sizes_note if snap.capacity is not None else None)
             for note in notes:
@@ -308,16 +309,12 @@ class Printer:
             self.line(f"! {error} (retrying)")
 
 
-ExtraFn = Callable[[Snapshot], Mapping[str, Mapping]]
+ExtraFn = Callable[[Snapshot], Reports]
 
 
-def _extra_fields() -> ExtraFn | None:
-    """The analysis helper's per-job fields (outlook, doomedIndices, eta, waitingOn), when that module is there."""
-    try:
-        from batchtui import analysis
-    except ImportError:  # pragma: no cover - analysis ships with the package
-        return None
-    return getattr(analysis, "job_fields", None)
+def _extra_fields() -> ExtraFn:
+    """What analysis says of each job (outlook, doomed indices, ETA, failure groups, retries …): its typed reports."""
+    return job_reports
 
 
 ONCE_TIMEOUT_S = 300.0  # --once: generous, the account answers in the end

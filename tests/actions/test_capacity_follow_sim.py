@@ -14,7 +14,7 @@ from test_follow_sim import by_name, once, retry
 
 from batchtui import cli, headless, lineage
 from batchtui import poller as poller_module
-from batchtui.analysis import job_facts, job_fields
+from batchtui.analysis import job_facts, job_reports
 from batchtui.aws import open_api
 from batchtui.poller import Poller
 
@@ -56,7 +56,7 @@ async def test_the_text_output_prints_other_queues_cause():
         await retried_into_other_queue(sim, TOO_SMALL)
         args = cli.parse(["--queue", "ProdQueue", "--once", "--endpoint-url", sim.url])
         out = io.StringIO()
-        assert await headless.run(args, headless.Printer(False, out), job_fields) == 0
+        assert await headless.run(args, headless.Printer(False, out), job_reports) == 0
         lines = [line.strip() for line in out.getvalue().splitlines()]
         assert any("⊘ no-instance-fits: in OtherQueue: needs 32 vCPU" in line for line in lines), lines
         assert not any("in line in ProdQueue" in line for line in lines)

@@ -12,7 +12,7 @@ import pytest
 from test_actions_sim import cfg, run_cli
 
 from batchtui import cli, headless
-from batchtui.analysis import job_fields
+from batchtui.analysis import job_reports
 from batchtui.aws import open_api
 
 SimServer = pytest.importorskip("batchtui.sim.server").SimServer
@@ -23,7 +23,7 @@ async def once(sim, *more: str) -> dict:
     """`batchtui --queue ProdQueue --once --json` in this event loop; its JSON document."""
     args = cli.parse(["--queue", "ProdQueue", "--once", "--json", "--endpoint-url", sim.url, *more])
     out = io.StringIO()
-    assert await headless.run(args, headless.Printer(True, out), job_fields) == 0
+    assert await headless.run(args, headless.Printer(True, out), job_reports) == 0
     return json.loads(out.getvalue())
 
 
@@ -129,7 +129,7 @@ async def test_watch_joins_a_retry_sent_to_another_queue_while_it_runs():
         args = cli.parse(["--queue", "ProdQueue", "--watch", "--json", "--refresh", "0.05", "--endpoint-url",
                           sim.url])
         out = io.StringIO()
-        watching = asyncio.create_task(headless.run(args, headless.Printer(True, out), job_fields))
+        watching = asyncio.create_task(headless.run(args, headless.Printer(True, out), job_reports))
         try:
             while not out.getvalue():
                 await asyncio.sleep(0.05)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from batchtui import logsample
-from batchtui.analysis import job_fields
+from batchtui.analysis import job_fields, job_reports
 from batchtui.aws import open_api
 from batchtui.headless import snapshot_json, snapshot_text
 from batchtui.poller import Poller
@@ -93,7 +93,7 @@ async def test_app_failures_split_by_the_last_error_line_of_their_logs():
         fields = job_fields(snap)[job.job_id]["failureGroups"]
         assert {g["signature"] for g in fields if g["sampled"]} == ERRORS
         assert all(g["exitCode"] == 1 for g in fields if g["cause"] == "app")
-        text = "\n".join(snapshot_text(snap, job_fields(snap)))
+        text = "\n".join(snapshot_text(snap, job_reports(snap)))
         assert "exit 1 · KeyError: 'checksum' in shard <n> (from the log)" in text
         assert "logNote" not in snapshot_json(snap, job_fields(snap))
 

@@ -45,20 +45,37 @@ async def test_json_follows_the_design_contract():
 
 
 async def test_text_and_table_carry_outlook_and_eta_and_where_the_data_came_from(monkeypatch):
-    from batchtui.analysis import job_fields
+    from batchtui.analysis import job_fields, job_reports
     from batchtui.headless import snapshot_table
 
     monkeypatch.setenv("AWS_PROFILE", "prod")
     snap = await Poller(pipeline(), "ProdQueue", region="us-west-2").refresh()
     extra = job_fields(snap)
-    text = snapshot_text(snap, extra)
+    text = snapshot_text(snap, job_reports(snap))  # the typed reports job_fields writes as JSON
     assert "us-west-2 · profile prod" in text[0]
     b_line = next(line for line in text if line.split()[0] == "JobB")
     assert f"outlook {extra['b']['outlook']}" in b_line
-    table = snapshot_table(snap, extra)
+    table = snapshot_table(snap, job_reports(snap))
     assert table[1].split() == ["JOB", "STATUS", "DONE", "RUNNING", "RUNNABLE", "FAILED", "OUTLOOK", "ETA", "JOB", "ID"]
     b_row = next(line for line in table if line.startswith("JobB"))
     assert "7/10" in b_row and extra["b"]["outlook"] in b_row
+
+
+async def test_text_and_json_are_written_from_the_same_typed_reports():
+    from batchtui.analysis import job_fields, job_reports
+
+    snap = await Poller(pipeline(), "ProdQueue").refresh()
+    reports = job_reports(snap)
+    js, text = io.StringIO(), io.StringIO()
+    Printer(True, js).snapshot(snap, reports)
+    Printer(False, text).snapshot(snap, reports)
+    assert json.loads(js.getvalue()) == snapshot_json(snap, job_fields(snap))  # the README's JSON, unchanged
+    b = reports["b"].facts
+    assert b.outlook == "will fail" and b.doomed_indices is not None
+    b_line = next(line for line in text.getvalue().splitlines() if line.split()[0] == "JobB")
+    assert f"outlook {b.outlook}" in b_line
+    groups = [line for line in text.getvalue().splitlines() if line.lstrip().startswith("✘")]
+    assert len(groups) == sum(len(r.failure_groups) for r in reports.values()) > 0  # one line a failure group
 
 
 async def test_child_counts_come_from_the_per_index_state_not_the_lagging_summary():
