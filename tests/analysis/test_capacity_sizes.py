@@ -15,7 +15,7 @@ from logproxy import LogProxy
 
 from batchtui import instance_types as it
 from batchtui import poller as poller_module
-from batchtui.analysis import job_fields
+from batchtui.analysis import job_fields, job_reports
 from batchtui.aws import open_api
 from batchtui.capacity import EC2_SOURCE, TABLE_SOURCE, World, diagnose, ec2_request, parse_instance_types
 from batchtui.headless import Printer
@@ -81,7 +81,7 @@ async def test_access_denied_falls_back_to_the_table_said_once_and_not_asked_aga
         snaps = []
         for _ in range(3):
             snap = await poller.refresh()
-            output.snapshot(snap, job_fields(snap))
+            output.snapshot(snap, job_reports(snap))
             snaps.append(snap)
             next_minute(poller)
     assert refuser.refused == 1  # botocore does not retry a 403, and batchtui does not ask again
