@@ -14,7 +14,7 @@ from test_follow_sim import by_name, once, retry
 
 from batchtui import cli, headless, lineage
 from batchtui import poller as poller_module
-from batchtui.analysis import job_facts, job_reports
+from batchtui.analysis import job_facts, job_fields, job_reports
 from batchtui.aws import open_api
 from batchtui.poller import Poller
 
