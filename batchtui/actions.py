@@ -45,18 +45,8 @@ from batchtui.errors import (
 from batchtui.execute import Outcome, Progress, ProgressFn, Registry, execute
 from batchtui.history import LocalHistory
 from batchtui.overrides import Overrides, merge_env
-from batchtui.plan import (
-    KIND_CANCEL,
-    KIND_RETRY,
-    Plan,
-    Selection,
-    check_reason,
-    default_reason,
-    os_user,
-    plan_cancel,
-    plan_retry,
-    queues_to_check,
-)
+from batchtui.plan import KIND_CANCEL, KIND_RETRY, Plan, Selection, check_reason, default_reason, os_user, plan_cancel
+from batchtui.retry_plan import plan_retry, queues_to_check
 from batchtui.sanitize import printable, printable_lines
 from batchtui.shapes import Answer
 

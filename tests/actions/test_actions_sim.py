@@ -12,7 +12,8 @@ import pytest
 from batchtui import actions, cli, execute
 from batchtui.aws import open_api
 from batchtui.errors import BatchtuiError
-from batchtui.plan import KIND_RETRY, Selection, describe_indices, plan_retry
+from batchtui.plan import KIND_RETRY, Selection, describe_indices
+from batchtui.retry_plan import plan_retry
 from batchtui.scope import snapshot_for
 
 # The simulator lands separately; until it does these tests skip rather than fail to import.

@@ -13,7 +13,8 @@ from minibatch import MiniBatch, patch_open_api, reference
 
 from batchtui import audit, cli
 from batchtui.model import Status
-from batchtui.plan import KIND_CANCEL, KIND_RETRY, Selection, plan_retry
+from batchtui.plan import KIND_CANCEL, KIND_RETRY, Selection
+from batchtui.retry_plan import plan_retry
 from batchtui.scope import snapshot_for
 
 

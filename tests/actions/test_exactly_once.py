@@ -18,7 +18,8 @@ from test_actions_sim import cfg, finished_reference, queue_jobs, run_cli
 
 from batchtui import audit, aws, cli, execute
 from batchtui.aws import open_api
-from batchtui.plan import PLAN_TAG, RETRY_OF_TAG
+from batchtui.model import RETRY_OF_TAG
+from batchtui.plan import PLAN_TAG
 
 SimServer = pytest.importorskip("batchtui.sim.server").SimServer
 
@@ -108,7 +109,8 @@ async def test_a_submit_that_never_connects_is_not_submitted(tmp_path):
     async with SimServer(cfg(), host="127.0.0.1", port=0) as sim, open_api(endpoint_url=sim.url) as api:
         await finished_reference(sim, api)
         b = sim.engine.reference_ids["JobB"]
-        from batchtui.plan import Selection, plan_retry
+        from batchtui.plan import Selection
+        from batchtui.retry_plan import plan_retry
         from batchtui.scope import snapshot_for
 
         plan = plan_retry(await snapshot_for(api, [Selection(b)], "retry"), Selection(b))

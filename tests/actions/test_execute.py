@@ -14,7 +14,8 @@ from batchtui.actions import perform
 from batchtui.errors import ApiError
 from batchtui.execute import AlreadyExecuted, Registry, accepted_cancels, execute
 from batchtui.model import Status
-from batchtui.plan import Selection, plan_cancel, plan_retry
+from batchtui.plan import Selection, plan_cancel
+from batchtui.retry_plan import plan_retry
 
 
 @dataclass

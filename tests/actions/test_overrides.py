@@ -10,7 +10,8 @@ from actions_factory import QUEUE, array, dep, n2n, overrides, snapshot
 from batchtui.capacity import World
 from batchtui.model import Job, Status
 from batchtui.overrides import Memory, Overrides, Refused, parse_env, parse_memory, parse_timeout, resolve
-from batchtui.plan import Selection, plan_retry, queues_to_check
+from batchtui.plan import Selection
+from batchtui.retry_plan import plan_retry, queues_to_check
 from batchtui.shapes import job_timeout
 
 ARN = "arn:aws:batch:us-east-1:123456789012"

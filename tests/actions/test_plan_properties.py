@@ -6,17 +6,9 @@ from actions_factory import LETTERS, SEQ, array, dep, n2n, plain, snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from batchtui.model import Status, split_child_id
-from batchtui.plan import (
-    INDEX_ENV,
-    INDICES_ENV,
-    SUBMIT,
-    TERMINATE,
-    Ref,
-    Selection,
-    plan_cancel,
-    plan_retry,
-)
+from batchtui.model import INDEX_ENV, INDICES_ENV, Status, split_child_id
+from batchtui.plan import SUBMIT, TERMINATE, Ref, Selection, plan_cancel
+from batchtui.retry_plan import plan_retry
 
 letters = st.sampled_from(sorted(LETTERS))
 statuses = st.sampled_from(list(Status))

@@ -7,17 +7,10 @@ from types import MappingProxyType
 
 from actions_factory import QUEUE, SEQ, array, dep, jd, n2n, overrides, plain, reference, snapshot
 
-from batchtui.model import ArrayState, IndexDetail, Status
+from batchtui.model import INDEX_ENV, INDICES_ENV, RETRY_OF_TAG, ArrayState, IndexDetail, Status
 from batchtui.overrides import Overrides
-from batchtui.plan import (
-    INDEX_ENV,
-    INDICES_ENV,
-    RETRY_OF_TAG,
-    SUBMIT,
-    Ref,
-    Selection,
-    plan_retry,
-)
+from batchtui.plan import SUBMIT, Ref, Selection
+from batchtui.retry_plan import plan_retry
 from batchtui.shapes import container_overrides, job_timeout, retry_strategy
 
 

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batchtui.model import Job, Status
-from batchtui.plan import Selection, plan_retry
+from batchtui.plan import Selection
+from batchtui.retry_plan import plan_retry
 from batchtui.shapes import container_overrides, fields_from_detail, job_timeout, retry_strategy
 
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)

@@ -17,7 +17,8 @@ from actions_factory import array, overrides, plain, reference, snapshot
 from batchtui import waitplans
 from batchtui.errors import ApiError, EndpointUnreachable, Throttled
 from batchtui.model import INDEX_ENV, RETRY_OF_TAG, Job, Status
-from batchtui.plan import PLAN_TAG, Ref, Selection, plan_retry
+from batchtui.plan import PLAN_TAG, Ref, Selection
+from batchtui.retry_plan import plan_retry
 
 RUNNING = ("SSSFSFSSSS", "SSSFSFSRpp")  # JobB done with 3 and 5 FAILED; JobC runs on, its 3 and 5 FAILED
 

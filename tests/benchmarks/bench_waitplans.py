@@ -28,7 +28,8 @@ from actions_factory import array, n2n, overrides, reference, snapshot  # noqa: 
 
 from batchtui import lineage, waitplans  # noqa: E402
 from batchtui.model import INDICES_ENV, RETRY_OF_TAG, Status  # noqa: E402
-from batchtui.plan import Selection, plan_retry  # noqa: E402
+from batchtui.plan import Selection  # noqa: E402
+from batchtui.retry_plan import plan_retry  # noqa: E402
 
 N = 10_000
 

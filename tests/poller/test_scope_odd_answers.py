@@ -7,7 +7,8 @@ from fakebatch import FakeBatch
 
 from batchtui.aws import ServerError
 from batchtui.model import Status
-from batchtui.plan import KIND_CANCEL, KIND_RETRY, Selection, plan_retry
+from batchtui.plan import KIND_CANCEL, KIND_RETRY, Selection
+from batchtui.retry_plan import plan_retry
 from batchtui.scope import snapshot_for
 
 

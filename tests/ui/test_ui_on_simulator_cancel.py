@@ -157,7 +157,8 @@ async def test_a_retry_sent_from_the_dashboard_is_in_its_original_at_once_with_t
 
     from batchtui.execute import Outcome, StepResult, submitted_jobs
     from batchtui.lineage import join
-    from batchtui.plan import PLAN_TAG, Selection, plan_retry
+    from batchtui.plan import PLAN_TAG, Selection
+    from batchtui.retry_plan import plan_retry
 
     snap = f.reference(400)
     b = snap.by_name("JobB")

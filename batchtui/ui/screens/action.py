@@ -42,7 +42,8 @@ CHANGES_HINT = "no changes · e.g. memory=x1.5 vcpus=4 timeout=2h queue=NAME env
 def make_plan(snap, kind: str, selections: list[Selection], *, reason: str | None = None,
               downstream: bool = False, changes: Overrides | None = None,
               worlds: dict[str, World] | None = None) -> Plan:
-    from batchtui.plan import KIND_CANCEL, default_reason, plan_cancel, plan_retry
+    from batchtui.plan import KIND_CANCEL, default_reason, plan_cancel
+    from batchtui.retry_plan import plan_retry
     from batchtui.waitplans import pending_originals
 
     if kind == KIND_CANCEL:
@@ -129,7 +130,7 @@ class ActionScreen(ModalScreen[bool]):
     # --- planning --------------------------------------------------------------------------------------------
 
     def replan(self) -> None:
-        from batchtui.plan import queues_to_check
+        from batchtui.retry_plan import queues_to_check
 
         snap = self.dash.raw or self.dash.snap  # real job ids and lineage tags, not the folded view
         try:
