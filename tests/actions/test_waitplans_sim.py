@@ -7,6 +7,7 @@ import asyncio
 import json
 
 import pytest
+from simsteps import to_jobc_running
 from test_actions_sim import cfg, queue_jobs
 from test_actions_sim import run_cli as actions_cli
 
@@ -20,18 +21,6 @@ pytestmark = pytest.mark.usefixtures("dummy_credentials", "fresh_registry")
 
 async def run_cli(sim, *argv: str) -> tuple[int, str, str]:
     return await actions_cli(sim, "--refresh", "0.05", *argv)  # a --wait reads the simulator every 50 ms
-
-
-async def to_jobc_running(sim, api) -> dict[str, str]:
-    """A simulated minute at a time, to the moment JobB is over (with failed indices) and JobC is not."""
-    ids = sim.engine.reference_ids
-    for _ in range(24 * 60):
-        sim.engine.advance(60)
-        b, c = await api.describe_jobs([ids["JobB"], ids["JobC"]])
-        if b["status"] in ("SUCCEEDED", "FAILED") and c["status"] not in ("SUCCEEDED", "FAILED"):
-            break
-    assert b["status"] == "FAILED" and c["status"] == "PENDING"
-    return ids
 
 
 async def by_name(api) -> dict[str, list[dict]]:

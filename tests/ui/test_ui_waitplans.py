@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 import pytest
 import ui_factory
 from pilots import wait_for
+from simsteps import to_jobc_running
 
 from batchtui import actions, cli, waitplans
 from batchtui.aws import open_api
@@ -20,16 +21,6 @@ from batchtui.ui.app import BatchtuiApp
 from batchtui.ui.source import open_source
 
 pytestmark = pytest.mark.usefixtures("dummy_credentials", "fresh_registry")
-
-
-async def to_jobc_running(sim, api) -> dict[str, str]:
-    ids = sim.engine.reference_ids
-    for _ in range(24 * 60):
-        sim.engine.advance(60)
-        b, c = await api.describe_jobs([ids["JobB"], ids["JobC"]])
-        if b["status"] in ("SUCCEEDED", "FAILED") and c["status"] not in ("SUCCEEDED", "FAILED"):
-            return ids
-    raise AssertionError("JobC never ran on after JobB")
 
 
 @asynccontextmanager
