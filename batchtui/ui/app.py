@@ -37,6 +37,7 @@ from batchtui.errors import BatchtuiError, UsageError, kind_of
 from batchtui.history import with_cancels
 from batchtui.lineage import effective
 from batchtui.model import Cancel, Job, Snapshot, build_pipelines, ordered_jobs, split_child_id
+from batchtui.sanitize import printable, printable_lines
 from batchtui.triage import FailureGroup
 from batchtui.ui import palette as pal
 from batchtui.ui.dashboard import Dashboard
@@ -186,6 +187,13 @@ class BatchtuiApp(App[int]):
         self.start_refresh()
         self.set_interval(1.0, self._tick)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Textual's notify, but plain text by default and made printable: toasts carry AWS's words (a
+        statusReason, an error quoting a job name), and as markup "x[/] y" would raise and "[bold]" restyle."""
+        super().notify(printable_lines(message) if not markup else message, title=printable(title),
+                       severity=severity, timeout=timeout, markup=markup)
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """An SVG of the screen, in a directory that exists: the current one if it can be written, else the state

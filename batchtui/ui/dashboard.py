@@ -97,7 +97,8 @@ class Dashboard(Protocol):
     # --- intents -----------------------------------------------------------------------------------------------
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-               timeout: float | None = None, markup: bool = True) -> None: ...
+               timeout: float | None = None, markup: bool = False) -> None:
+        """A toast: plain text (AWS's words are never read as markup), made printable."""
 
     def open_job(self, job_id: str) -> None: ...
 

@@ -98,3 +98,15 @@ def test_the_jobs_table_cuts_a_long_name_to_fit():
     job = replace(snap.by_name("JobE"), job_name="N" * 128)
     name = row(job, None, f.NOW, {})[0]
     assert name.cell_len == NAME_MAX and name.plain.endswith("…")
+
+
+async def test_a_toast_quoting_aws_is_plain_text_not_markup_and_without_escapes():
+    # A statusReason anyone with batch:CancelJob writes: as markup "[/]" raised MarkupError and "[bold]" restyled.
+    app = BatchtuiApp(f.ScriptedSource([f.reference()]), refresh_s=3600, bell=False, clock=lambda: f.NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.snap is not None)
+        app.notify("JobC: x[/] y [bold]loud\x1b[2J\x1b]0;owned\x07", title="Job [red]failed")
+        await pilot.pause()
+        (toast,) = [n for n in app._notifications if "JobC" in n.message]
+        assert toast.message == "JobC: x[/] y [bold]loud" and toast.title == "Job [red]failed"
+        assert not toast.markup

@@ -27,6 +27,7 @@ from textual.widgets import Input, Static
 from batchtui.capacity import World
 from batchtui.errors import BatchtuiError
 from batchtui.overrides import Overrides
+from batchtui.sanitize import printable, printable_lines
 from batchtui.ui import palette as pal
 from batchtui.ui.dashboard import Dashboard, dashboard
 from batchtui.ui.palette import Role
@@ -174,11 +175,11 @@ class ActionScreen(ModalScreen[bool]):
     def _render_plan(self) -> None:
         t = Text()
         if self.warning and self.state == "plan":
-            t.append(f"⚠ {self.warning}\n\n", pal.style(Role.WARNING, bold=True))
+            t.append(f"⚠ {printable(self.warning)}\n\n", pal.style(Role.WARNING, bold=True))
         if self.plan is None:
-            t.append(f"Cannot plan this: {self.error}", pal.style(Role.FAILED, bold=True))
+            t.append(f"Cannot plan this: {printable(str(self.error))}", pal.style(Role.FAILED, bold=True))
         else:
-            t.append(self.plan.summary(), pal.style(Role.FAILED, bold=True) if self.plan.refused else
+            t.append(printable_lines(self.plan.summary()), pal.style(Role.FAILED, bold=True) if self.plan.refused else
                      pal.style(Role.TEXT))
             if self.state == "plan" and not self.plan.empty:
                 t.append("\n\nNothing has been sent yet.", pal.style(Role.MUTED))
@@ -346,7 +347,8 @@ class ActionScreen(ModalScreen[bool]):
         return self.plan.calls[step].operation if self.plan and step < len(self.plan.calls) else "call"
 
     def _add(self, line: Text) -> None:
-        self.lines.append(line)
+        """A line of progress or outcome; they quote AWS (a step's error, a job name): made printable here, once."""
+        self.lines.append(Text(printable_lines(line.plain), style=line.style))
         self._safe(self._render_plan)
         self._safe(lambda: self.query_one("#action-scroll").scroll_end(animate=False))
 

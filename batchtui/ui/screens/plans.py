@@ -85,9 +85,9 @@ class PlansScreen(DashboardScreen):
             table = self.query_one(DataTable)
         except NoMatches:  # not composed yet: on_mount draws it
             return
+        on_plan = self.current()  # before the list changes: the plan the cursor is on, not the row
         plans, self.problems = waitplans.list_plans(self.dash.plan_watch.where())
         self.plans = [p for p in plans if p.state == waitplans.PENDING]
-        on_plan = self.current()
         table.clear()
         now = self.dash.now()
         for p in self.plans:
