@@ -412,6 +412,12 @@ class Cancel:
     terminate: bool  # TerminateJobs (running work is stopped) rather than CancelJobs
     by: str = "you"  # "you" when this batchtui sent it
 
+    def __post_init__(self) -> None:
+        # sorted, so one cancel reads equal whichever record it comes from (the plan's order live, the order AWS
+        # answered in the audit log): merged, it is shown once
+        if self.indices is not None:
+            object.__setattr__(self, "indices", tuple(sorted(self.indices)))
+
 
 @dataclass(frozen=True, slots=True)
 class Edge:

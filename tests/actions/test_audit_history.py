@@ -169,3 +169,15 @@ def test_the_window_read_backwards_in_any_block_size_is_the_tail_a_forward_read_
         audit.BLOCK = original
     assert got == expected
     assert end == len(data) - (len(b'{"record":"call","ti') if torn else 0)
+
+
+def test_one_cancel_from_the_live_record_and_from_the_audit_log_is_merged_once_whatever_the_index_order():
+    from datetime import UTC, datetime
+
+    from batchtui.history import merge_cancels
+    from batchtui.model import Cancel
+
+    at = datetime(2026, 12, 4, 3, 52, tzinfo=UTC)
+    live = Cancel("C", "JobC", (7, 3, 5), at, terminate=False)
+    logged = Cancel("C", "JobC", (3, 5, 7), at, terminate=False, by="alice")
+    assert merge_cancels([live], [logged]) == (live,)
